@@ -1,0 +1,121 @@
+// Package bucketsvc is the global bucket catalog: accounts, access keys and
+// buckets (name → home region, versioning, erasure scheme, policy,
+// replication rules). Store is the contract every implementation passes
+// (bucketsvc/catalogtest holds the shared contract suite): the embedded store
+// (bbolt, the single-machine default) and the SQL store (CockroachDB in
+// production, PostgreSQL in tests).
+package bucketsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors.
+var (
+	ErrNoSuchBucket    = errors.New("bucketsvc: no such bucket")
+	ErrNoSuchAccessKey = errors.New("bucketsvc: no such access key")
+	ErrNoSuchAccount   = errors.New("bucketsvc: no such account")
+	ErrAccessKeyExists = errors.New("bucketsvc: access key exists")
+	ErrClosed          = errors.New("bucketsvc: store closed")
+)
+
+// BucketExistsError reports a CreateBucket on a taken name. Owner tells the
+// gateway whether to answer BucketAlreadyOwnedByYou or BucketAlreadyExists.
+type BucketExistsError struct {
+	Name  string
+	Owner string
+}
+
+func (e *BucketExistsError) Error() string {
+	return fmt.Sprintf("bucketsvc: bucket %q exists (owner %s)", e.Name, e.Owner)
+}
+
+// KeyStatus is an access key's state.
+type KeyStatus string
+
+const (
+	KeyActive  KeyStatus = "Active"
+	KeyRevoked KeyStatus = "Revoked"
+)
+
+// VersioningState of a bucket, as S3 names it ("" = never enabled).
+type VersioningState string
+
+const (
+	VersioningOff       VersioningState = ""
+	VersioningEnabled   VersioningState = "Enabled"
+	VersioningSuspended VersioningState = "Suspended"
+)
+
+// Account owns buckets and access keys.
+type Account struct {
+	ID          string    `json:"id"`
+	DisplayName string    `json:"display_name"`
+	Created     time.Time `json:"created"`
+}
+
+// AccessKey is a SigV4 credential. Stores keep Secret encrypted at rest.
+type AccessKey struct {
+	ID        string    `json:"id"`
+	Secret    string    `json:"secret"`
+	AccountID string    `json:"account_id"`
+	Status    KeyStatus `json:"status"`
+	Created   time.Time `json:"created"`
+}
+
+// ErasureScheme of a bucket's objects.
+type ErasureScheme struct {
+	Data   int `json:"data"`
+	Parity int `json:"parity"`
+}
+
+// ReplicationRule copies matching objects to another region (later issue).
+type ReplicationRule struct {
+	ID                string `json:"id"`
+	Prefix            string `json:"prefix,omitempty"`
+	DestinationRegion string `json:"destination_region"`
+	DestinationBucket string `json:"destination_bucket"`
+	Enabled           bool   `json:"enabled"`
+}
+
+// Bucket is a catalog entry. Name is globally unique (invariant 7).
+type Bucket struct {
+	Name        string            `json:"name"`
+	Owner       string            `json:"owner"` // account id
+	Region      string            `json:"region"`
+	Versioning  VersioningState   `json:"versioning,omitempty"`
+	Scheme      ErasureScheme     `json:"scheme"`
+	Policy      string            `json:"policy,omitempty"` // bucket policy JSON
+	Replication []ReplicationRule `json:"replication,omitempty"`
+	Created     time.Time         `json:"created"`
+}
+
+// Store is the catalog. Every method is safe for concurrent use; every
+// mutation is one serializable transaction.
+type Store interface {
+	CreateAccount(ctx context.Context, a Account) (Account, error) // ID generated when empty
+	GetAccount(ctx context.Context, id string) (Account, error)
+
+	// PutAccessKey stores a key (ErrAccessKeyExists if the id is taken);
+	// NewAccessKey generates and stores one for an account.
+	PutAccessKey(ctx context.Context, k AccessKey) error
+	NewAccessKey(ctx context.Context, accountID string) (AccessKey, error)
+	RevokeAccessKey(ctx context.Context, id string) error
+	// LookupAccessKey returns the key with its secret in clear text
+	// (ErrNoSuchAccessKey when absent). Revoked keys are returned with their status.
+	LookupAccessKey(ctx context.Context, id string) (AccessKey, error)
+
+	// CreateBucket inserts b; a taken name gives *BucketExistsError.
+	CreateBucket(ctx context.Context, b Bucket) error
+	GetBucket(ctx context.Context, name string) (Bucket, error)
+	// UpdateBucket applies fn to the bucket in one transaction.
+	UpdateBucket(ctx context.Context, name string, fn func(*Bucket) error) error
+	DeleteBucket(ctx context.Context, name string) error
+	// ListBuckets lists buckets ordered by name; owner "" lists all.
+	ListBuckets(ctx context.Context, owner string) ([]Bucket, error)
+
+	Close() error
+}

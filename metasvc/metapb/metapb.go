@@ -1,0 +1,448 @@
+// Package metapb holds the wire and record types of the metadata service
+// (metasvc): object version records, multipart upload records, the change
+// feed, the garbage queue, the region control plane, and the commands that
+// the partition state machines apply. It has no logic beyond trivial helpers.
+//
+// Records carry a Format version (STYLE 13); decoders accept older formats.
+package metapb
+
+import "time"
+
+// FormatV1 is the current record format.
+const FormatV1 = 1
+
+// State is an object version's lifecycle state.
+type State uint8
+
+const (
+	StateUnknown      State = 0
+	StatePreparing    State = 1 // shards being written; never visible to readers
+	StateCommitted    State = 2 // visible
+	StateDeleteMarker State = 3 // reserved for versioned buckets
+)
+
+func (s State) String() string {
+	switch s {
+	case StatePreparing:
+		return "PREPARING"
+	case StateCommitted:
+		return "COMMITTED"
+	case StateDeleteMarker:
+		return "DELETE_MARKER"
+	}
+	return "UNKNOWN"
+}
+
+// Scheme is an erasure scheme: Data+Parity shards per segment, each shard
+// made of ChunkSize-byte chunks, one per stripe (stripe = Data*ChunkSize
+// bytes of object data).
+type Scheme struct {
+	Data      int   `json:"k"`
+	Parity    int   `json:"m"`
+	ChunkSize int64 `json:"chunk"`
+}
+
+// ShardRef names one stored shard of a segment.
+type ShardRef struct {
+	Index  int    `json:"i"`    // 0..Data+Parity-1
+	Node   string `json:"node"` // storage node id
+	AZ     string `json:"az"`
+	ID     string `json:"id"` // shard id on that node
+	Size   int64  `json:"size"`
+	CRC32C uint32 `json:"crc"` // of the whole shard; 0 until written
+}
+
+// Segment is a contiguous run of object bytes stored as one erasure-coded set.
+type Segment struct {
+	Offset int64      `json:"off"`  // offset of the segment in the object
+	Size   int64      `json:"size"` // object bytes in this segment
+	Shards []ShardRef `json:"shards"`
+}
+
+// PartInfo describes one part of a completed multipart object.
+type PartInfo struct {
+	Number int    `json:"n"`
+	Size   int64  `json:"size"`
+	ETag   string `json:"etag"` // quoted-less hex MD5 of the part
+}
+
+// ObjectVersion is one version of one key. Key of the record: (Bucket, Key, VersionID).
+type ObjectVersion struct {
+	Format      int               `json:"fmt"`
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	VersionID   string            `json:"vid"` // time-ordered, unique; preserved by replication
+	State       State             `json:"state"`
+	Token       string            `json:"token,omitempty"` // idempotency token of the PUT
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"`                // without quotes; "<hex>-<n>" for multipart
+	Checksums   map[string]string `json:"cks,omitempty"`       // "CRC32","CRC32C","CRC64NVME","SHA1","SHA256" → base64
+	ContentType string            `json:"ctype,omitempty"`     // Content-Type
+	Headers     map[string]string `json:"hdrs,omitempty"`      // Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires
+	UserMeta    map[string]string `json:"meta,omitempty"`      // x-amz-meta-* (lower-case names without the prefix)
+	Owner       string            `json:"owner,omitempty"`     // account id
+	Created     time.Time         `json:"created"`             // set by the gateway at PREPARE; Last-Modified
+	Scheme      Scheme            `json:"scheme"`              //
+	Inline      []byte            `json:"inline,omitempty"`    // whole object when small; then Segments is empty
+	Segments    []Segment         `json:"segs,omitempty"`      //
+	Parts       []PartInfo        `json:"parts,omitempty"`     // multipart objects only
+	Replication string            `json:"repl,omitempty"`      // replication status (later issues)
+	PreparedAt  time.Time         `json:"prepared,omitempty"`  // leader time of PREPARE (janitor backstop age)
+	CommittedAt time.Time         `json:"committed,omitempty"` // leader time of COMMIT
+}
+
+// Upload is an in-progress multipart upload. Key: (Bucket, Key, UploadID).
+type Upload struct {
+	Format      int               `json:"fmt"`
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	UploadID    string            `json:"uid"`
+	Token       string            `json:"token,omitempty"`
+	ContentType string            `json:"ctype,omitempty"`
+	Headers     map[string]string `json:"hdrs,omitempty"`
+	UserMeta    map[string]string `json:"meta,omitempty"`
+	Checksum    string            `json:"ckalg,omitempty"` // x-amz-checksum-algorithm at create
+	Owner       string            `json:"owner,omitempty"`
+	Initiated   time.Time         `json:"initiated"`
+	Scheme      Scheme            `json:"scheme"`
+}
+
+// Part is one uploaded part. Key: (Bucket, Key, UploadID, Number). A part is
+// PREPARED before its shards are written and COMMITTED after, like an object.
+type Part struct {
+	Format    int               `json:"fmt"`
+	Bucket    string            `json:"bucket"`
+	Key       string            `json:"key"`
+	UploadID  string            `json:"uid"`
+	Number    int               `json:"n"`     // 1..10000
+	Attempt   string            `json:"att"`   // unique per upload attempt of this part number
+	State     State             `json:"state"` // PREPARING or COMMITTED
+	Size      int64             `json:"size"`
+	ETag      string            `json:"etag"`
+	Checksums map[string]string `json:"cks,omitempty"`
+	Inline    []byte            `json:"inline,omitempty"`
+	Segments  []Segment         `json:"segs,omitempty"`
+	Created   time.Time         `json:"created"`
+}
+
+// FeedOp is the kind of a change feed entry.
+type FeedOp uint8
+
+const (
+	FeedPut    FeedOp = 1
+	FeedDelete FeedOp = 2
+)
+
+// FeedEntry is one committed mutation in a partition's change feed.
+type FeedEntry struct {
+	Seq       uint64    `json:"seq"` // strictly increasing per partition
+	Op        FeedOp    `json:"op"`
+	Bucket    string    `json:"bucket"`
+	Key       string    `json:"key"`
+	VersionID string    `json:"vid"`
+	Time      time.Time `json:"time"`
+}
+
+// Garbage is a set of shards no committed record references any more (an
+// overwritten or deleted version, an aborted PREPARE, a replaced part). It
+// waits in the partition's garbage queue until a reclaimer deletes the
+// shards and acknowledges it.
+type Garbage struct {
+	ID       uint64    `json:"id"` // strictly increasing per partition
+	Reason   string    `json:"reason"`
+	Bucket   string    `json:"bucket"`
+	Key      string    `json:"key"`
+	Segments []Segment `json:"segs"`
+	Time     time.Time `json:"time"`
+}
+
+// ---- Commands applied by a partition's state machine (through Raft). ----
+
+// CommandType selects the field of Command that is set.
+type CommandType uint8
+
+const (
+	CmdPrepare CommandType = iota + 1
+	CmdCommit
+	CmdAbort
+	CmdDelete
+	CmdCreateUpload
+	CmdPreparePart
+	CmdCommitPart
+	CmdCompleteUpload
+	CmdAbortUpload
+	CmdAckFeed
+	CmdAckGarbage
+)
+
+// Command is one Raft log entry of a partition. Time is the leader's clock
+// when it proposed the command; the state machine uses it, never its own
+// clock, so every replica computes the same state.
+type Command struct {
+	Type CommandType `json:"t"`
+	Time time.Time   `json:"time"`
+
+	Prepare        *PrepareRequest        `json:"prepare,omitempty"`
+	Commit         *CommitRequest         `json:"commit,omitempty"`
+	Abort          *AbortRequest          `json:"abort,omitempty"`
+	Delete         *DeleteRequest         `json:"delete,omitempty"`
+	CreateUpload   *CreateUploadRequest   `json:"cupload,omitempty"`
+	PreparePart    *PreparePartRequest    `json:"ppart,omitempty"`
+	CommitPart     *CommitPartRequest     `json:"cpart,omitempty"`
+	CompleteUpload *CompleteUploadRequest `json:"complete,omitempty"`
+	AbortUpload    *AbortUploadRequest    `json:"aupload,omitempty"`
+	AckFeed        *AckFeedRequest        `json:"ackfeed,omitempty"`
+	AckGarbage     *AckGarbageRequest     `json:"ackgc,omitempty"`
+}
+
+// Result is what applying a Command returns. Err is empty on success, else
+// one of the Err* codes below (with a message in ErrMsg).
+type Result struct {
+	Err    string `json:"err,omitempty"`
+	ErrMsg string `json:"errmsg,omitempty"`
+
+	Version  *ObjectVersion `json:"version,omitempty"`  // Prepare, Commit, Delete(removed), CompleteUpload
+	Replaced *ObjectVersion `json:"replaced,omitempty"` // Commit / CompleteUpload: the version it replaced
+	Existed  bool           `json:"existed,omitempty"`  // Prepare/Commit: idempotent retry hit an existing record
+	Upload   *Upload        `json:"upload,omitempty"`
+	Part     *Part          `json:"part,omitempty"`
+	Seq      uint64         `json:"seq,omitempty"` // feed seq written by this command, if any
+}
+
+// Result error codes.
+const (
+	ErrNotFound         = "NotFound"     // no such record (object, version, upload, part)
+	ErrNoSuchUpload     = "NoSuchUpload" //
+	ErrInvalidPart      = "InvalidPart"  // CompleteUpload: part missing or ETag mismatch
+	ErrInvalidPartOrder = "InvalidPartOrder"
+	ErrEntityTooSmall   = "EntityTooSmall" // a non-last part under MinPartSize
+	ErrConflict         = "Conflict"       // record not in the expected state (e.g. COMMIT of an aborted PREPARE)
+	ErrPrecondition     = "PreconditionFailed"
+	ErrBadRequest       = "BadRequest"
+	ErrNotLeader        = "NotLeader"   // RPC layer only
+	ErrUnavailable      = "Unavailable" // RPC layer only: no quorum / shutting down
+)
+
+// MinPartSize is S3's minimum size of every part but the last.
+const MinPartSize = 5 << 20
+
+// MaxParts is S3's maximum number of parts.
+const MaxParts = 10000
+
+// PrepareRequest creates a PREPARING version (placement chosen, shards not yet
+// written). Idempotent on (Bucket, Key, Version.Token): when a version with
+// that token exists (PREPARING or COMMITTED) it is returned with Existed=true
+// and nothing changes.
+type PrepareRequest struct {
+	Version ObjectVersion `json:"version"` // State is set to PREPARING by the FSM
+}
+
+// CommitRequest makes a version visible, atomically replacing the key's
+// current committed version (returned as Result.Replaced and queued as
+// Garbage). Two forms:
+//   - VersionID names a PREPARING record: it becomes COMMITTED with the
+//     fields from Final (size, etag, checksums, segment CRCs…).
+//   - No PREPARING record and Final has no Segments (inline object): the
+//     version is created and committed in one step. Idempotent on Final.Token
+//     like Prepare.
+//
+// Committing a version that was aborted fails with ErrConflict (the janitor's
+// fence). If IfMatch/IfNoneMatch are set they are checked against the current
+// version's ETag atomically (IfNoneMatch "*" = only if no current version).
+type CommitRequest struct {
+	Bucket      string        `json:"bucket"`
+	Key         string        `json:"key"`
+	VersionID   string        `json:"vid"`
+	Final       ObjectVersion `json:"final"`
+	IfMatch     string        `json:"ifmatch,omitempty"`
+	IfNoneMatch string        `json:"ifnonematch,omitempty"`
+}
+
+// AbortRequest removes a PREPARING version (failed write, or the janitor).
+// Only a PREPARING record is removed; a COMMITTED one answers ErrConflict.
+// The removed record's segments are queued as Garbage.
+type AbortRequest struct {
+	Bucket    string `json:"bucket"`
+	Key       string `json:"key"`
+	VersionID string `json:"vid"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// DeleteRequest removes the key's current committed version (unversioned
+// bucket semantics). Deleting an absent key succeeds (S3 answers 204).
+// Result.Version is the removed version, if any; its segments are queued as Garbage.
+type DeleteRequest struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+}
+
+// CreateUploadRequest starts a multipart upload. Idempotent on Upload.Token.
+type CreateUploadRequest struct {
+	Upload Upload `json:"upload"`
+}
+
+// PreparePartRequest records a part attempt as PREPARING.
+type PreparePartRequest struct {
+	Part Part `json:"part"`
+}
+
+// CommitPartRequest commits a prepared part attempt; it replaces an earlier
+// committed part with the same number (queued as Garbage).
+type CommitPartRequest struct {
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	UploadID string `json:"uid"`
+	Number   int    `json:"n"`
+	Attempt  string `json:"att"`
+	Final    Part   `json:"final"` // Size, ETag, Checksums, Segments (with CRCs), Inline
+}
+
+// CompletePart is one entry of a CompleteMultipartUpload request.
+type CompletePart struct {
+	Number int    `json:"n"`
+	ETag   string `json:"etag"` // quotes stripped
+}
+
+// CompleteUploadRequest turns an upload's listed parts into one committed
+// object version (VersionID, Created given by the gateway), replacing the
+// current version. Checks, in S3's order: upload exists (ErrNoSuchUpload),
+// parts ascending (ErrInvalidPartOrder), each exists with that ETag
+// (ErrInvalidPart), each but the last ≥ MinPartSize (ErrEntityTooSmall).
+// Unlisted parts are queued as Garbage. ETag = hex(MD5(concat of part MD5
+// digests)) + "-" + count. Idempotent: completing an upload whose completion
+// with the same Token already committed returns that version (Existed=true).
+type CompleteUploadRequest struct {
+	Bucket    string            `json:"bucket"`
+	Key       string            `json:"key"`
+	UploadID  string            `json:"uid"`
+	VersionID string            `json:"vid"`
+	Token     string            `json:"token,omitempty"`
+	Parts     []CompletePart    `json:"parts"`
+	Created   time.Time         `json:"created"`
+	Checksums map[string]string `json:"cks,omitempty"`
+}
+
+// AbortUploadRequest removes an upload and queues all its parts as Garbage.
+type AbortUploadRequest struct {
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	UploadID string `json:"uid"`
+}
+
+// AckFeedRequest records that Consumer has processed the feed up to Seq;
+// entries every registered consumer has acknowledged are dropped.
+type AckFeedRequest struct {
+	Consumer string `json:"consumer"`
+	Seq      uint64 `json:"seq"`
+}
+
+// AckGarbageRequest drops garbage entries whose shards were deleted.
+type AckGarbageRequest struct {
+	IDs []uint64 `json:"ids"`
+}
+
+// ---- Reads (served by the partition leader after confirming leadership). ----
+
+// ListRequest lists one bucket's committed keys in one partition or, through
+// metaclient, merged over all partitions.
+type ListRequest struct {
+	Bucket     string `json:"bucket"`
+	Prefix     string `json:"prefix,omitempty"`
+	Delimiter  string `json:"delim,omitempty"`
+	StartAfter string `json:"after,omitempty"` // exclusive; if it is a common prefix (ends with Delimiter after Prefix) every key under it is skipped too
+	MaxKeys    int    `json:"max"`             // 1..1000
+}
+
+// ListEntry is a key (Version set) or a common prefix (Prefix set).
+type ListEntry struct {
+	Prefix  string         `json:"prefix,omitempty"`
+	Version *ObjectVersion `json:"version,omitempty"` // Inline is omitted in listings
+}
+
+// Name returns the sort key of the entry.
+func (e ListEntry) Name() string {
+	if e.Version != nil {
+		return e.Version.Key
+	}
+	return e.Prefix
+}
+
+// ListResponse is the ordered result; Truncated when more entries follow.
+type ListResponse struct {
+	Entries   []ListEntry `json:"entries"`
+	Truncated bool        `json:"truncated"`
+}
+
+// ListUploadsRequest lists in-progress uploads (ListMultipartUploads).
+type ListUploadsRequest struct {
+	Bucket         string `json:"bucket"`
+	Prefix         string `json:"prefix,omitempty"`
+	Delimiter      string `json:"delim,omitempty"`
+	KeyMarker      string `json:"keymarker,omitempty"`
+	UploadIDMarker string `json:"uidmarker,omitempty"`
+	MaxUploads     int    `json:"max"`
+}
+
+// ListUploadsResponse: uploads ordered by (key, initiated, upload id).
+type ListUploadsResponse struct {
+	Uploads        []Upload `json:"uploads"`
+	CommonPrefixes []string `json:"prefixes,omitempty"`
+	Truncated      bool     `json:"truncated"`
+}
+
+// ListPartsRequest lists committed parts of one upload.
+type ListPartsRequest struct {
+	Bucket           string `json:"bucket"`
+	Key              string `json:"key"`
+	UploadID         string `json:"uid"`
+	PartNumberMarker int    `json:"marker,omitempty"`
+	MaxParts         int    `json:"max"`
+}
+
+// ListPartsResponse: committed parts ordered by number.
+type ListPartsResponse struct {
+	Upload    Upload `json:"upload"`
+	Parts     []Part `json:"parts"` // Inline omitted
+	Truncated bool   `json:"truncated"`
+}
+
+// ---- Region control plane (its own Raft group on the meta nodes). ----
+
+// StorageNode is a registered storage node.
+type StorageNode struct {
+	ID            string    `json:"id"`
+	AZ            string    `json:"az"`
+	Addr          string    `json:"addr"` // host:port of its HTTP API
+	CapacityBytes int64     `json:"capacity"`
+	UsedBytes     int64     `json:"used"`
+	Registered    time.Time `json:"registered"`
+	// Filled by the control-plane leader from heartbeats (not replicated):
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	Healthy       bool      `json:"healthy"`
+}
+
+// MetaNode is one metadata node.
+type MetaNode struct {
+	ID   string `json:"id"`
+	AZ   string `json:"az"`
+	Addr string `json:"addr"` // host:port of its API and Raft listener
+}
+
+// PartitionInfo names a partition's replicas and, as last seen, its leader.
+type PartitionInfo struct {
+	ID       int      `json:"id"`
+	Replicas []string `json:"replicas"` // meta node ids, in 3 AZs
+	Leader   string   `json:"leader,omitempty"`
+}
+
+// RegionStatus is the control plane's view of the region.
+type RegionStatus struct {
+	Region     string          `json:"region"`
+	Partitions []PartitionInfo `json:"partitions"`
+	MetaNodes  []MetaNode      `json:"meta_nodes"`
+	Storage    []StorageNode   `json:"storage_nodes"`
+	// AZ-loss tolerance for the default scheme (invariant 5).
+	AZs            int    `json:"azs"`
+	AZLossTolerant bool   `json:"az_loss_tolerant"`
+	Note           string `json:"note,omitempty"`
+}
