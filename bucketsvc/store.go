@@ -19,6 +19,8 @@ var (
 	ErrNoSuchAccessKey = errors.New("bucketsvc: no such access key")
 	ErrNoSuchAccount   = errors.New("bucketsvc: no such account")
 	ErrAccessKeyExists = errors.New("bucketsvc: access key exists")
+	ErrAccountExists   = errors.New("bucketsvc: account exists")
+	ErrInvalidUpdate   = errors.New("bucketsvc: update may not change a bucket's name or creation time")
 	ErrClosed          = errors.New("bucketsvc: store closed")
 )
 

@@ -59,6 +59,7 @@ const (
 	SlowDown                       Code = "SlowDown"
 	XAmzContentSHA256Mismatch      Code = "XAmzContentSHA256Mismatch"
 	InvalidChunkSizeError          Code = "InvalidChunkSizeError"
+	MalformedTrailerError          Code = "MalformedTrailerError"
 )
 
 type entry struct {
@@ -110,6 +111,7 @@ var registry = map[Code]entry{
 	SlowDown:                       {http.StatusServiceUnavailable, "Please reduce your request rate."},
 	XAmzContentSHA256Mismatch:      {http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."},
 	InvalidChunkSizeError:          {http.StatusForbidden, "Only the last chunk is allowed to have a size less than 8192 bytes"},
+	MalformedTrailerError:          {http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema."},
 }
 
 // Error is an S3 error ready to be written. Build one with New or Newf;

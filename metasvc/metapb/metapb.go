@@ -57,6 +57,9 @@ type Segment struct {
 	Offset int64      `json:"off"`  // offset of the segment in the object
 	Size   int64      `json:"size"` // object bytes in this segment
 	Shards []ShardRef `json:"shards"`
+	// Inline holds the segment's bytes when it has no shards: a completed
+	// multipart object keeps an inline part as one such segment (metastate).
+	Inline []byte `json:"inline,omitempty"`
 }
 
 // PartInfo describes one part of a completed multipart object.
@@ -173,6 +176,7 @@ const (
 	CmdAbortUpload
 	CmdAckFeed
 	CmdAckGarbage
+	CmdAbortPart
 )
 
 // Command is one Raft log entry of a partition. Time is the leader's clock
@@ -193,6 +197,7 @@ type Command struct {
 	AbortUpload    *AbortUploadRequest    `json:"aupload,omitempty"`
 	AckFeed        *AckFeedRequest        `json:"ackfeed,omitempty"`
 	AckGarbage     *AckGarbageRequest     `json:"ackgc,omitempty"`
+	AbortPart      *AbortPartRequest      `json:"apart,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else
@@ -320,6 +325,18 @@ type CompleteUploadRequest struct {
 	Parts     []CompletePart    `json:"parts"`
 	Created   time.Time         `json:"created"`
 	Checksums map[string]string `json:"cks,omitempty"`
+}
+
+// AbortPartRequest removes a PREPARING part attempt (failed part write, or
+// the janitor) and queues its segments as Garbage; like AbortRequest it is the
+// fence against a late CommitPart. A COMMITTED attempt answers ErrConflict;
+// an absent one succeeds.
+type AbortPartRequest struct {
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	UploadID string `json:"uid"`
+	Number   int    `json:"n"`
+	Attempt  string `json:"att"`
 }
 
 // AbortUploadRequest removes an upload and queues all its parts as Garbage.

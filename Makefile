@@ -1,0 +1,48 @@
+# Meridian — see README.md. Two commands matter: `make run` and `make test`.
+GO        ?= go
+DATA      ?= ./data
+BIN       := bin/meridian
+GOFLAGS   ?=
+TEST_P    ?= 2
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/meridian
+
+## run: the single-machine deployment (all roles on loopback); Ctrl-C stops it.
+run: build
+	./$(BIN) dev --data $(DATA)
+
+## deps: what the tests need beyond Go (PostgreSQL for the SQL catalog store).
+deps:
+	@bash scripts/install-postgres.sh
+
+## test: every test that CI runs (unit, integration with real processes, real S3 clients).
+test: deps build vet
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+## bench: throughput/latency against a private dev cluster, plus the Go micro-benchmarks.
+bench: build
+	./$(BIN) bench --data $$(mktemp -d /tmp/meridian-bench.XXXXXX)
+	$(MAKE) bench-go
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchtime 2x -benchmem ./regional/erasure/ ./storagesvc/shardstore/ ./internal/sigv4/ ./metasvc/metastate/
+
+## soak: long fault suites kept out of `make test`.
+soak: build
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_SOAK=1 $(GO) test -p 1 -timeout 60m -run 'Soak' ./e2e/...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

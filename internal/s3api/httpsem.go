@@ -1,0 +1,161 @@
+package s3api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxKeyLength is S3's limit on object key length in bytes.
+const MaxKeyLength = 1024
+
+// MaxUserMetadata is S3's limit on the total size of x-amz-meta-* headers (names + values).
+const MaxUserMetadata = 2 << 10
+
+// MaxSinglePut is the largest object a single PutObject may upload (5 GiB).
+const MaxSinglePut = 5 << 30
+
+// MaxPartSize is the largest multipart part (5 GiB).
+const MaxPartSize = 5 << 30
+
+// ErrKeyTooLong and ErrKeyInvalid report object-key problems.
+var (
+	ErrKeyTooLong = errors.New("s3api: key too long")
+	ErrKeyInvalid = errors.New("s3api: key is not valid UTF-8 or empty")
+)
+
+// ValidateKey checks an object key as S3 does: 1..1024 bytes of UTF-8.
+func ValidateKey(key string) error {
+	if len(key) > MaxKeyLength {
+		return ErrKeyTooLong
+	}
+	if key == "" || !utf8.ValidString(key) {
+		return ErrKeyInvalid
+	}
+	return nil
+}
+
+// Range is a resolved byte range [Start, Start+Length).
+type Range struct {
+	Start, Length int64
+}
+
+// ErrRangeUnsatisfiable means the range selects no byte of the object (416).
+var ErrRangeUnsatisfiable = errors.New("s3api: range not satisfiable")
+
+// ParseRange resolves an HTTP Range header against an object of size bytes.
+// ok is false when the header is absent or not a valid single byte range:
+// S3, like RFC 9110, then ignores it and serves the whole object. Multiple
+// ranges are not supported by S3 either; it serves the whole object.
+func ParseRange(header string, size int64) (r Range, ok bool, err error) {
+	if header == "" {
+		return Range{}, false, nil
+	}
+	spec, found := strings.CutPrefix(header, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return Range{}, false, nil
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return Range{}, false, nil
+	}
+	if first == "" { // suffix: last N bytes
+		n, perr := strconv.ParseInt(last, 10, 64)
+		if perr != nil || n < 0 {
+			return Range{}, false, nil
+		}
+		if n == 0 || size == 0 {
+			return Range{}, true, ErrRangeUnsatisfiable
+		}
+		if n > size {
+			n = size
+		}
+		return Range{Start: size - n, Length: n}, true, nil
+	}
+	start, perr := strconv.ParseInt(first, 10, 64)
+	if perr != nil || start < 0 {
+		return Range{}, false, nil
+	}
+	end := size - 1
+	if last != "" {
+		e, perr := strconv.ParseInt(last, 10, 64)
+		if perr != nil || e < start {
+			return Range{}, false, nil
+		}
+		if e < end {
+			end = e
+		}
+	}
+	if start >= size {
+		return Range{}, true, ErrRangeUnsatisfiable
+	}
+	return Range{Start: start, Length: end - start + 1}, true, nil
+}
+
+// ContentRange formats the Content-Range header for r of an object of size bytes.
+func (r Range) ContentRange(size int64) string {
+	return "bytes " + strconv.FormatInt(r.Start, 10) + "-" + strconv.FormatInt(r.Start+r.Length-1, 10) + "/" + strconv.FormatInt(size, 10)
+}
+
+// Condition is the outcome of evaluating conditional request headers.
+type Condition int
+
+const (
+	CondOK                 Condition = iota // serve
+	CondNotModified                         // 304
+	CondPreconditionFailed                  // 412
+)
+
+// EvalConditions applies If-Match, If-Unmodified-Since, If-None-Match and
+// If-Modified-Since in S3's order (RFC 9110 §13.2.2, with S3's rule that
+// If-Match true + If-Unmodified-Since false still serves, and If-None-Match
+// false + If-Modified-Since true answers 304). etag is unquoted.
+func EvalConditions(h http.Header, etag string, modified time.Time) Condition {
+	modified = modified.UTC().Truncate(time.Second)
+	ifMatch := h.Get("If-Match")
+	if ifMatch != "" {
+		if !etagListMatches(ifMatch, etag) {
+			return CondPreconditionFailed
+		}
+	} else if v := h.Get("If-Unmodified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && modified.After(t) {
+			return CondPreconditionFailed
+		}
+	}
+	ifNoneMatch := h.Get("If-None-Match")
+	if ifNoneMatch != "" {
+		if etagListMatches(ifNoneMatch, etag) {
+			return CondNotModified
+		}
+	} else if v := h.Get("If-Modified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && !modified.After(t) {
+			return CondNotModified
+		}
+	}
+	return CondOK
+}
+
+func etagListMatches(list, etag string) bool {
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "*" {
+			return true
+		}
+		item = strings.TrimPrefix(item, "W/")
+		if strings.Trim(item, `"`) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// QuoteETag returns etag in the quoted form S3 sends in headers and XML.
+func QuoteETag(etag string) string { return `"` + etag + `"` }
+
+// UnquoteETag strips surrounding quotes (and a W/ prefix) from an ETag.
+func UnquoteETag(s string) string {
+	return strings.Trim(strings.TrimPrefix(strings.TrimSpace(s), "W/"), `"`)
+}

@@ -1,0 +1,67 @@
+package metapb
+
+import "time"
+
+// ---- HTTP RPC envelopes of a meta node (metasvc serves, metaclient calls). ----
+//
+// Writes: POST /v1/p/{n}/apply with a Command body answers a Result.
+// Reads:  POST /v1/p/{n}/{get|version|list|upload|uploads|parts|part|scan|feed|garbage}
+//         with a ReadRequest body answer a ReadResponse.
+// Control: POST /v1/ctl/heartbeat (StorageNode), GET /v1/ctl/status
+//         (RegionStatus), GET /v1/ctl/nodes ([]StorageNode).
+// A node that does not lead the addressed group answers 421 Misdirected
+// Request with an RPCError naming the leader it knows of (if any); a node
+// that cannot serve (no leader known, shutting down) answers 503 with an
+// RPCError{Err: ErrUnavailable}.
+
+// ReadRequest is the body of every partition read. Each read uses the fields
+// it needs:
+//
+//	get:     Bucket, Key                      → Version (committed current)
+//	version: Bucket, Key, VersionID           → Version (any state)
+//	list:    List                             → List
+//	upload:  Bucket, Key, UploadID            → Upload
+//	uploads: ListUploads                      → Uploads
+//	parts:   ListParts                        → Parts
+//	part:    Bucket, Key, UploadID, Number    → Part (committed)
+//	scan:    OlderThan, Max                   → Versions (PREPARING)
+//	feed:    After, Max                       → Feed
+//	garbage: Max                              → Garbage
+type ReadRequest struct {
+	Bucket      string              `json:"bucket,omitempty"`
+	Key         string              `json:"key,omitempty"`
+	VersionID   string              `json:"vid,omitempty"`
+	UploadID    string              `json:"uid,omitempty"`
+	Number      int                 `json:"n,omitempty"`
+	OlderThan   time.Time           `json:"older,omitempty"`
+	After       uint64              `json:"after,omitempty"`
+	Max         int                 `json:"max,omitempty"`
+	List        *ListRequest        `json:"list,omitempty"`
+	ListUploads *ListUploadsRequest `json:"luploads,omitempty"`
+	ListParts   *ListPartsRequest   `json:"lparts,omitempty"`
+}
+
+// ReadResponse answers a ReadRequest. Err is empty on success, else a
+// Result error code (ErrNotFound, ErrNoSuchUpload, ErrBadRequest).
+type ReadResponse struct {
+	Err      string               `json:"err,omitempty"`
+	ErrMsg   string               `json:"errmsg,omitempty"`
+	Version  *ObjectVersion       `json:"version,omitempty"`
+	Upload   *Upload              `json:"upload,omitempty"`
+	Part     *Part                `json:"part,omitempty"`
+	List     *ListResponse        `json:"list,omitempty"`
+	Uploads  *ListUploadsResponse `json:"uploads,omitempty"`
+	Parts    *ListPartsResponse   `json:"parts,omitempty"`
+	Versions []ObjectVersion      `json:"versions,omitempty"`
+	Feed     []FeedEntry          `json:"feed,omitempty"`
+	Garbage  []Garbage            `json:"garbage,omitempty"`
+}
+
+// RPCError is the body of a 4xx/5xx RPC answer that is not a Result/ReadResponse:
+// ErrNotLeader (with the leader, when known), ErrUnavailable, ErrBadRequest.
+type RPCError struct {
+	Err        string `json:"err"`
+	ErrMsg     string `json:"errmsg,omitempty"`
+	LeaderID   string `json:"leader_id,omitempty"`
+	LeaderAddr string `json:"leader_addr,omitempty"`
+}

@@ -1,0 +1,320 @@
+package metastate
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+func (t *trees) current(bucket, key string) *metapb.ObjectVersion {
+	v, ok := t.cur.Get(&metapb.ObjectVersion{Bucket: bucket, Key: key})
+	if !ok {
+		return nil
+	}
+	return v
+}
+
+func (t *trees) preparing(bucket, key, vid string) *metapb.ObjectVersion {
+	v, ok := t.prep.Get(&metapb.ObjectVersion{Bucket: bucket, Key: key, VersionID: vid})
+	if !ok {
+		return nil
+	}
+	return v
+}
+
+func (t *trees) prepare(now time.Time, r *metapb.PrepareRequest) metapb.Result {
+	in := &r.Version
+	if in.Bucket == "" || in.Key == "" || in.VersionID == "" {
+		return errResult(metapb.ErrBadRequest, "prepare: bucket, key and version id are required")
+	}
+	if res, ok := t.objectRetry(in.Bucket, in.Key, in.Token, in.VersionID); ok {
+		return res
+	}
+	v := cloneVersion(in)
+	v.Format = metapb.FormatV1
+	v.State = metapb.StatePreparing
+	v.PreparedAt = now
+	v.CommittedAt = time.Time{}
+	if v.Created.IsZero() {
+		v.Created = now
+	}
+	t.prep.ReplaceOrInsert(v)
+	if v.Token != "" {
+		t.putToken(&token{Bucket: v.Bucket, Key: v.Key, Kind: tokObject, Token: v.Token, ID: v.VersionID,
+			Expires: now.Add(TokenTTL).UnixNano()})
+	}
+	return metapb.Result{Version: cloneVersion(v)}
+}
+
+// objectRetry answers a retried PUT (Prepare or inline Commit): by token,
+// the version the token created (PREPARING, COMMITTED, or a summary of a
+// committed version that has since been replaced); by version id, an
+// existing record with that id.
+func (t *trees) objectRetry(bucket, key, tok, vid string) (metapb.Result, bool) {
+	if e := t.getToken(bucket, key, tokObject, tok); e != nil {
+		if e.Done != nil {
+			return metapb.Result{Version: t.outcome(e.Done), Existed: true}, true
+		}
+		if p := t.preparing(bucket, key, e.ID); p != nil {
+			return metapb.Result{Version: cloneVersion(p), Existed: true}, true
+		}
+		// The token's PREPARE was aborted: this retry starts afresh.
+	}
+	if p := t.preparing(bucket, key, vid); p != nil {
+		return metapb.Result{Version: cloneVersion(p), Existed: true}, true
+	}
+	if c := t.current(bucket, key); c != nil && c.VersionID == vid {
+		return metapb.Result{Version: cloneVersion(c), Existed: true}, true
+	}
+	return metapb.Result{}, false
+}
+
+// outcome returns the full current record when done is still current,
+// else the summary.
+func (t *trees) outcome(done *metapb.ObjectVersion) *metapb.ObjectVersion {
+	if c := t.current(done.Bucket, done.Key); c != nil && c.VersionID == done.VersionID {
+		return cloneVersion(c)
+	}
+	return cloneVersion(done)
+}
+
+func (t *trees) commit(now time.Time, r *metapb.CommitRequest) metapb.Result {
+	bucket, key, vid := r.Bucket, r.Key, r.VersionID
+	if bucket == "" {
+		bucket = r.Final.Bucket
+	}
+	if key == "" {
+		key = r.Final.Key
+	}
+	if vid == "" {
+		vid = r.Final.VersionID
+	}
+	if bucket == "" || key == "" || vid == "" {
+		return errResult(metapb.ErrBadRequest, "commit: bucket, key and version id are required")
+	}
+	cur := t.current(bucket, key)
+	// Idempotent retries first: a committed version answers Existed even if
+	// its condition would now fail against itself.
+	if cur != nil && cur.VersionID == vid {
+		return metapb.Result{Version: cloneVersion(cur), Existed: true}
+	}
+	if e := t.getToken(bucket, key, tokObject, r.Final.Token); e != nil && e.Done != nil {
+		return metapb.Result{Version: t.outcome(e.Done), Existed: true}
+	}
+	p := t.preparing(bucket, key, vid)
+	if p == nil && len(r.Final.Segments) > 0 {
+		return errResult(metapb.ErrConflict, fmt.Sprintf("commit: no PREPARING version %q of %q (aborted?)", vid, key))
+	}
+	if !condOK(cur, r.IfMatch, r.IfNoneMatch) {
+		return errResult(metapb.ErrPrecondition, "commit: precondition failed")
+	}
+	v := cloneVersion(&r.Final)
+	v.Format = metapb.FormatV1
+	v.Bucket, v.Key, v.VersionID = bucket, key, vid
+	v.State = metapb.StateCommitted
+	v.CommittedAt = now
+	if p != nil {
+		if !checkSubset(r.Final.Segments, p.Segments) {
+			return errResult(metapb.ErrBadRequest, "commit: final segments reference shards not planned at prepare")
+		}
+		fillFromPrepared(v, p)
+		t.prep.Delete(p)
+		t.queueGarbage("unused", bucket, key, unusedSegments(p.Segments, v.Segments), now)
+	} else {
+		v.PreparedAt = now
+		if v.Created.IsZero() {
+			v.Created = now
+		}
+		if len(v.Inline) > 0 && v.Size == 0 {
+			v.Size = int64(len(v.Inline))
+		}
+	}
+	replaced := t.install(v, now)
+	t.markDone(tokObject, v, now)
+	seq := t.appendFeed(metapb.FeedPut, bucket, key, vid, now)
+	res := metapb.Result{Version: cloneVersion(v), Seq: seq}
+	if replaced != nil {
+		res.Replaced = cloneVersion(replaced)
+	}
+	return res
+}
+
+// fillFromPrepared completes a committed record with what the PREPARE set
+// and the final form left empty.
+func fillFromPrepared(v, p *metapb.ObjectVersion) {
+	if v.Token == "" {
+		v.Token = p.Token
+	}
+	if v.Owner == "" {
+		v.Owner = p.Owner
+	}
+	if v.Created.IsZero() {
+		v.Created = p.Created
+	}
+	if v.Scheme == (metapb.Scheme{}) {
+		v.Scheme = p.Scheme
+	}
+	if v.ContentType == "" {
+		v.ContentType = p.ContentType
+	}
+	if v.Headers == nil {
+		v.Headers = cloneMap(p.Headers)
+	}
+	if v.UserMeta == nil {
+		v.UserMeta = cloneMap(p.UserMeta)
+	}
+	if v.Checksums == nil {
+		v.Checksums = cloneMap(p.Checksums)
+	}
+	v.PreparedAt = p.PreparedAt
+}
+
+// install makes v the key's current version; the replaced one (returned)
+// has its segments queued as garbage.
+func (t *trees) install(v *metapb.ObjectVersion, now time.Time) *metapb.ObjectVersion {
+	old, had := t.cur.ReplaceOrInsert(v)
+	t.bytes += v.Size
+	if !had {
+		return nil
+	}
+	t.bytes -= old.Size
+	t.queueGarbage("overwritten", old.Bucket, old.Key, old.Segments, now)
+	t.retire(old)
+	return old
+}
+
+// condOK evaluates If-Match / If-None-Match against the current version.
+func condOK(cur *metapb.ObjectVersion, ifMatch, ifNoneMatch string) bool {
+	if ifMatch != "" {
+		if cur == nil || !etagListMatches(ifMatch, cur.ETag) {
+			return false
+		}
+	}
+	if ifNoneMatch != "" && cur != nil && etagListMatches(ifNoneMatch, cur.ETag) {
+		return false
+	}
+	return true
+}
+
+// etagListMatches matches an If-Match style list ("*", or comma-separated,
+// possibly quoted or weak ETags) against etag.
+func etagListMatches(list, etag string) bool {
+	for _, e := range strings.Split(list, ",") {
+		e = strings.TrimSpace(e)
+		if e == "*" {
+			return true
+		}
+		e = strings.TrimPrefix(e, "W/")
+		if strings.Trim(e, `"`) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *trees) abort(now time.Time, r *metapb.AbortRequest) metapb.Result {
+	if r.Bucket == "" || r.Key == "" || r.VersionID == "" {
+		return errResult(metapb.ErrBadRequest, "abort: bucket, key and version id are required")
+	}
+	if p := t.preparing(r.Bucket, r.Key, r.VersionID); p != nil {
+		t.prep.Delete(p)
+		t.queueGarbage("aborted", p.Bucket, p.Key, p.Segments, now)
+		return metapb.Result{Version: cloneVersion(p)}
+	}
+	if c := t.current(r.Bucket, r.Key); c != nil && c.VersionID == r.VersionID {
+		return errResult(metapb.ErrConflict, fmt.Sprintf("abort: version %q of %q is committed", r.VersionID, r.Key))
+	}
+	return metapb.Result{}
+}
+
+func (t *trees) delete(now time.Time, r *metapb.DeleteRequest) metapb.Result {
+	if r.Bucket == "" || r.Key == "" {
+		return errResult(metapb.ErrBadRequest, "delete: bucket and key are required")
+	}
+	c := t.current(r.Bucket, r.Key)
+	if c == nil {
+		return metapb.Result{}
+	}
+	t.cur.Delete(c)
+	t.bytes -= c.Size
+	t.queueGarbage("deleted", c.Bucket, c.Key, c.Segments, now)
+	t.retire(c)
+	seq := t.appendFeed(metapb.FeedDelete, c.Bucket, c.Key, c.VersionID, now)
+	return metapb.Result{Version: cloneVersion(c), Seq: seq}
+}
+
+// ---- copies ----
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+func cloneSegments(segs []metapb.Segment) []metapb.Segment {
+	if segs == nil {
+		return nil
+	}
+	c := make([]metapb.Segment, len(segs))
+	for i, s := range segs {
+		c[i] = s
+		c[i].Shards = append([]metapb.ShardRef(nil), s.Shards...)
+		c[i].Inline = cloneBytes(s.Inline)
+	}
+	return c
+}
+
+// cloneVersion deep-copies v: records in the state are never shared with
+// callers.
+func cloneVersion(v *metapb.ObjectVersion) *metapb.ObjectVersion {
+	c := *v
+	c.Checksums = cloneMap(v.Checksums)
+	c.Headers = cloneMap(v.Headers)
+	c.UserMeta = cloneMap(v.UserMeta)
+	c.Inline = cloneBytes(v.Inline)
+	c.Segments = cloneSegments(v.Segments)
+	if v.Parts != nil {
+		c.Parts = append([]metapb.PartInfo(nil), v.Parts...)
+	}
+	return &c
+}
+
+// cloneListed is cloneVersion without the inline bytes (listings).
+func cloneListed(v *metapb.ObjectVersion) *metapb.ObjectVersion {
+	c := *v
+	c.Inline = nil
+	c = *cloneVersion(&c)
+	for i := range c.Segments {
+		c.Segments[i].Inline = nil
+	}
+	return &c
+}
+
+func cloneUpload(u *metapb.Upload) *metapb.Upload {
+	c := *u
+	c.Headers = cloneMap(u.Headers)
+	c.UserMeta = cloneMap(u.UserMeta)
+	return &c
+}
+
+func clonePart(p *metapb.Part) *metapb.Part {
+	c := *p
+	c.Checksums = cloneMap(p.Checksums)
+	c.Inline = cloneBytes(p.Inline)
+	c.Segments = cloneSegments(p.Segments)
+	return &c
+}

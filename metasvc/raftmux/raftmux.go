@@ -1,0 +1,338 @@
+package raftmux
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Magic starts every Raft connection.
+const Magic = "MRFT"
+
+// Sentinel errors.
+var (
+	ErrClosed       = errors.New("raftmux: closed")
+	ErrBadGroupName = errors.New("raftmux: group name must be 1..255 bytes")
+	ErrDuplicate    = errors.New("raftmux: group already registered")
+)
+
+// DefaultSniffTimeout bounds how long a new connection may take to send its
+// first bytes.
+const DefaultSniffTimeout = 5 * time.Second
+
+// Mux dispatches the connections of one listener to Raft groups and to HTTP.
+type Mux struct {
+	ln        net.Listener
+	advertise net.Addr
+	log       *slog.Logger
+	sniff     time.Duration
+
+	mu     sync.Mutex
+	groups map[string]*Layer
+	conns  map[net.Conn]struct{} // connections being sniffed
+
+	httpLn *chanListener
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+}
+
+// New wraps ln. advertise is the address peers dial to reach ln (nil = ln.Addr()).
+func New(ln net.Listener, advertise net.Addr, logger *slog.Logger) *Mux {
+	if advertise == nil {
+		advertise = ln.Addr()
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Mux{
+		ln:        ln,
+		advertise: advertise,
+		log:       logger,
+		sniff:     DefaultSniffTimeout,
+		groups:    map[string]*Layer{},
+		conns:     map[net.Conn]struct{}{},
+		closed:    make(chan struct{}),
+	}
+	m.httpLn = newChanListener(ln.Addr(), m.closed)
+	return m
+}
+
+// Addr is the listener's local address.
+func (m *Mux) Addr() net.Addr { return m.ln.Addr() }
+
+// HTTPListener yields every connection that is not a Raft connection.
+func (m *Mux) HTTPListener() net.Listener { return m.httpLn }
+
+// Group registers a group and returns its stream layer.
+func (m *Mux) Group(name string) (*Layer, error) {
+	if len(name) == 0 || len(name) > 255 {
+		return nil, ErrBadGroupName
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.groups[name]; ok {
+		return nil, fmt.Errorf("%w: %q", ErrDuplicate, name)
+	}
+	l := &Layer{
+		mux:    m,
+		name:   name,
+		header: Header(name),
+		accept: newChanListener(m.advertise, m.closed),
+	}
+	m.groups[name] = l
+	return l, nil
+}
+
+// Header returns the bytes that open a Raft connection to group name.
+func Header(name string) []byte {
+	h := make([]byte, 0, len(Magic)+1+len(name))
+	h = append(h, Magic...)
+	h = append(h, byte(len(name)))
+	return append(h, name...)
+}
+
+// Serve accepts connections until Close. It returns nil after Close.
+func (m *Mux) Serve() error {
+	var delay time.Duration
+	for {
+		c, err := m.ln.Accept()
+		if err != nil {
+			select {
+			case <-m.closed:
+				return nil
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				m.log.Warn("raftmux: accept", "err", err, "retry_in", delay)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-m.closed:
+					return nil
+				}
+			}
+			return fmt.Errorf("raftmux: accept: %w", err)
+		}
+		delay = 0
+		m.mu.Lock()
+		select {
+		case <-m.closed:
+			m.mu.Unlock()
+			_ = c.Close()
+			return nil
+		default:
+		}
+		m.conns[c] = struct{}{}
+		m.wg.Add(1)
+		m.mu.Unlock()
+		go m.dispatch(c)
+	}
+}
+
+func (m *Mux) dispatch(c net.Conn) {
+	defer m.wg.Done()
+	route := func() (deliver func() bool) {
+		_ = c.SetReadDeadline(time.Now().Add(m.sniff))
+		var first [len(Magic)]byte
+		if _, err := io.ReadFull(c, first[:]); err != nil {
+			return nil
+		}
+		if string(first[:]) != Magic {
+			_ = c.SetReadDeadline(time.Time{})
+			pc := &prefixConn{Conn: c, prefix: append([]byte(nil), first[:]...)}
+			return func() bool { return m.httpLn.deliver(pc) }
+		}
+		var n [1]byte
+		if _, err := io.ReadFull(c, n[:]); err != nil || n[0] == 0 {
+			return nil
+		}
+		name := make([]byte, n[0])
+		if _, err := io.ReadFull(c, name); err != nil {
+			return nil
+		}
+		_ = c.SetReadDeadline(time.Time{})
+		m.mu.Lock()
+		l := m.groups[string(name)]
+		m.mu.Unlock()
+		if l == nil {
+			m.log.Debug("raftmux: connection for unknown group", "group", string(name), "remote", c.RemoteAddr().String())
+			return nil
+		}
+		return func() bool { return l.accept.deliver(c) }
+	}
+	deliver := route()
+	m.mu.Lock()
+	delete(m.conns, c)
+	m.mu.Unlock()
+	if deliver == nil || !deliver() {
+		_ = c.Close()
+	}
+}
+
+// Close stops Serve, closes the listener and every connection still being
+// sniffed, makes every Layer's and the HTTP listener's Accept fail, and waits
+// for the mux's goroutines. Connections already handed off are owned by their
+// receivers. Safe to call more than once.
+func (m *Mux) Close() error {
+	var err error
+	m.once.Do(func() {
+		m.mu.Lock()
+		close(m.closed)
+		for c := range m.conns {
+			_ = c.Close()
+		}
+		m.mu.Unlock()
+		err = m.ln.Close()
+		m.wg.Wait()
+		m.httpLn.drain()
+		m.mu.Lock()
+		for _, l := range m.groups {
+			l.accept.drain()
+		}
+		m.mu.Unlock()
+	})
+	return err
+}
+
+// Layer is one group's raft.StreamLayer.
+type Layer struct {
+	mux    *Mux
+	name   string
+	header []byte
+	accept *chanListener
+}
+
+var _ raft.StreamLayer = (*Layer)(nil)
+
+// Accept returns the next inbound connection for this group.
+func (l *Layer) Accept() (net.Conn, error) { return l.accept.Accept() }
+
+// Close stops this layer's Accept; inbound connections for the group are
+// then refused. It does not close the mux.
+func (l *Layer) Close() error {
+	err := l.accept.Close()
+	l.accept.drain()
+	return err
+}
+
+// Addr is the advertised address of the shared listener.
+func (l *Layer) Addr() net.Addr { return l.accept.Addr() }
+
+// Dial opens a connection to the group on the peer at address.
+func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.Dial("tcp", string(address))
+	if err != nil {
+		return nil, err
+	}
+	if timeout > 0 {
+		_ = c.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	if _, err := c.Write(l.header); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+	return c, nil
+}
+
+// chanListener is a net.Listener fed by the mux.
+type chanListener struct {
+	addr      net.Addr
+	ch        chan net.Conn
+	muxClosed <-chan struct{}
+	closed    chan struct{}
+	once      sync.Once
+}
+
+func newChanListener(addr net.Addr, muxClosed <-chan struct{}) *chanListener {
+	return &chanListener{addr: addr, ch: make(chan net.Conn, 64), muxClosed: muxClosed, closed: make(chan struct{})}
+}
+
+func (l *chanListener) deliver(c net.Conn) bool {
+	select {
+	case <-l.closed:
+		return false
+	case <-l.muxClosed:
+		return false
+	default:
+	}
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.closed:
+	case <-l.muxClosed:
+	case <-time.After(DefaultSniffTimeout):
+	}
+	return false
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case <-l.closed:
+		return nil, ErrClosed
+	case <-l.muxClosed:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.closed:
+		return nil, ErrClosed
+	case <-l.muxClosed:
+		return nil, ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+// drain closes connections queued but never accepted.
+func (l *chanListener) drain() {
+	for {
+		select {
+		case c := <-l.ch:
+			_ = c.Close()
+		default:
+			return
+		}
+	}
+}
+
+func (l *chanListener) Addr() net.Addr { return l.addr }
+
+// prefixConn replays sniffed bytes before reading from the connection.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// Addr is a TCP address given as host:port text (an advertise address).
+type Addr string
+
+// Network implements net.Addr.
+func (a Addr) Network() string { return "tcp" }
+
+// String implements net.Addr.
+func (a Addr) String() string { return string(a) }

@@ -1,0 +1,134 @@
+package regional
+
+import (
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+func (g *Gateway) listBuckets(req *request) error {
+	ctx := req.r.Context()
+	buckets, err := g.cfg.Catalog.ListBuckets(ctx, req.principal)
+	if err != nil {
+		return err
+	}
+	res := s3api.ListAllMyBucketsResult{XMLNS: s3api.XMLNS, Owner: s3api.Owner{ID: req.principal}}
+	if acct, err := g.cfg.Catalog.GetAccount(ctx, req.principal); err == nil {
+		res.Owner.DisplayName = acct.DisplayName
+	}
+	for _, b := range buckets {
+		res.Buckets = append(res.Buckets, s3api.BucketInfo{Name: b.Name, CreationDate: s3api.ISOTime(b.Created), BucketRegion: b.Region})
+	}
+	return writeXML(req, http.StatusOK, res)
+}
+
+const maxCreateBucketBody = 64 << 10
+
+func (g *Gateway) createBucket(req *request) error {
+	ctx := req.r.Context()
+	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxCreateBucketBody+1))
+	if err != nil {
+		return err
+	}
+	region := g.cfg.Region
+	if len(body) > maxCreateBucketBody {
+		return s3err.New(s3err.MalformedXML)
+	}
+	if len(body) > 0 {
+		var c s3api.CreateBucketConfiguration
+		if err := xml.Unmarshal(body, &c); err != nil {
+			return s3err.New(s3err.MalformedXML)
+		}
+		if c.LocationConstraint != "" && c.LocationConstraint != g.cfg.Region {
+			return s3err.New(s3err.IllegalLocationConstraint)
+		}
+	}
+	scheme := g.cfg.Data.Scheme()
+	err = g.cfg.Catalog.CreateBucket(ctx, bucketsvc.Bucket{
+		Name: req.bucket, Owner: req.principal, Region: region,
+		Scheme:  bucketsvc.ErasureScheme{Data: scheme.Data, Parity: scheme.Parity},
+		Created: time.Now().UTC(),
+	})
+	var exists *bucketsvc.BucketExistsError
+	if errors.As(err, &exists) && exists.Owner == req.principal && g.cfg.Region == "us-east-1" {
+		err = nil // us-east-1 answers 200 to re-creating your own bucket, as S3 does.
+	}
+	if err != nil {
+		return err
+	}
+	req.w.Header().Set("Location", "/"+req.bucket)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (g *Gateway) headBucket(req *request) error {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	req.w.Header().Set("x-amz-bucket-region", b.Region)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (g *Gateway) getBucketLocation(req *request) error {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	loc := b.Region
+	if loc == "us-east-1" {
+		loc = "" // S3 reports us-east-1 as an empty constraint.
+	}
+	return writeXML(req, http.StatusOK, s3api.LocationConstraint{XMLNS: s3api.XMLNS, Region: loc})
+}
+
+func (g *Gateway) getBucketVersioning(req *request) error {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	return writeXML(req, http.StatusOK, s3api.VersioningConfiguration{XMLNS: s3api.XMLNS, Status: string(b.Versioning)})
+}
+
+// deleteBucket refuses non-empty buckets; in-progress multipart uploads are
+// aborted first so their parts are reclaimed rather than leaked.
+func (g *Gateway) deleteBucket(req *request) error {
+	ctx := req.r.Context()
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	page, err := g.cfg.Meta.List(ctx, metapb.ListRequest{Bucket: req.bucket, MaxKeys: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Entries) > 0 {
+		return s3err.New(s3err.BucketNotEmpty).With("BucketName", req.bucket)
+	}
+	for {
+		ups, err := g.cfg.Meta.ListUploads(ctx, metapb.ListUploadsRequest{Bucket: req.bucket, MaxUploads: 1000})
+		if err != nil {
+			return err
+		}
+		for _, u := range ups.Uploads {
+			if _, err := g.cfg.Meta.AbortUpload(ctx, metapb.AbortUploadRequest{Bucket: u.Bucket, Key: u.Key, UploadID: u.UploadID}); err != nil {
+				return err
+			}
+		}
+		if !ups.Truncated {
+			break
+		}
+	}
+	if err := g.cfg.Catalog.DeleteBucket(ctx, req.bucket); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,67 @@
+package regional
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a regional gateway.
+type Config struct {
+	Region string // e.g. "us-east-1"
+	Listen string // host:port for S3 over HTTP
+	// Domains for virtual-hosted-style requests: "<bucket>.<domain>".
+	Domains []string
+	// InlineThreshold: objects (and parts) up to this size are stored in the
+	// metadata record instead of as shards. Chosen by measurement (docs/performance.md).
+	InlineThreshold int64
+	// MaxHeaderBytes bounds the request header section.
+	MaxHeaderBytes int
+	// ShutdownTimeout bounds draining in-flight requests on Close.
+	ShutdownTimeout time.Duration
+	// ReclaimInterval is how often the gateway drains the partitions'
+	// garbage queues (deleting unreferenced shards). 0 disables.
+	ReclaimInterval time.Duration
+
+	Meta     Meta
+	Data     DataPath
+	Catalog  Catalog
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // nil: no metrics endpoint
+}
+
+// DefaultConfig returns a config with defaults; dependencies must be set.
+func DefaultConfig() Config {
+	return Config{
+		Region:          "us-east-1",
+		Listen:          "127.0.0.1:9000",
+		InlineThreshold: 128 << 10,
+		MaxHeaderBytes:  64 << 10,
+		ShutdownTimeout: 10 * time.Second,
+		ReclaimInterval: 2 * time.Second,
+	}
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Region == "" {
+		errs = append(errs, errors.New("regional: Region is required"))
+	}
+	if c.Listen == "" {
+		errs = append(errs, errors.New("regional: Listen is required"))
+	}
+	if c.InlineThreshold < 0 || c.InlineThreshold > 4<<20 {
+		errs = append(errs, fmt.Errorf("regional: InlineThreshold %d out of range [0, 4 MiB]", c.InlineThreshold))
+	}
+	if c.MaxHeaderBytes < 8<<10 {
+		errs = append(errs, errors.New("regional: MaxHeaderBytes must be at least 8 KiB"))
+	}
+	if c.Meta == nil || c.Data == nil || c.Catalog == nil {
+		errs = append(errs, errors.New("regional: Meta, Data and Catalog are required"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,49 @@
+package regional
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+)
+
+// translate maps an error from any layer to the S3 error answered for it:
+// the one place where Meridian errors become S3 errors (STYLE 7).
+func (g *Gateway) translate(req *request, err error) *s3err.Error {
+	var e *s3err.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var exists *bucketsvc.BucketExistsError
+	switch {
+	case errors.As(err, &exists):
+		if exists.Owner == req.principal {
+			return s3err.New(s3err.BucketAlreadyOwnedByYou).With("BucketName", exists.Name)
+		}
+		return s3err.New(s3err.BucketAlreadyExists).With("BucketName", exists.Name)
+	case errors.Is(err, bucketsvc.ErrNoSuchBucket):
+		return s3err.New(s3err.NoSuchBucket).With("BucketName", req.bucket)
+	case errors.Is(err, metaclient.ErrNotFound):
+		return s3err.New(s3err.NoSuchKey).With("Key", req.key)
+	case errors.Is(err, metaclient.ErrNoSuchUpload):
+		return s3err.New(s3err.NoSuchUpload).With("UploadId", req.r.URL.Query().Get("uploadId"))
+	case errors.Is(err, metaclient.ErrInvalidPart):
+		return s3err.New(s3err.InvalidPart)
+	case errors.Is(err, metaclient.ErrInvalidPartOrder):
+		return s3err.New(s3err.InvalidPartOrder)
+	case errors.Is(err, metaclient.ErrEntityTooSmall):
+		return s3err.New(s3err.EntityTooSmall)
+	case errors.Is(err, metaclient.ErrPrecondition):
+		return s3err.New(s3err.PreconditionFailed)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return s3err.New(s3err.IncompleteBody)
+	case errors.Is(err, context.DeadlineExceeded):
+		return s3err.New(s3err.RequestTimeout)
+	case errors.Is(err, context.Canceled):
+		return s3err.WithMessage(s3err.RequestTimeout, "The request was cancelled.")
+	}
+	return s3err.New(s3err.InternalError)
+}

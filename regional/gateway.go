@@ -1,0 +1,400 @@
+package regional
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/sigv4"
+)
+
+// Gateway is a regional S3 gateway.
+type Gateway struct {
+	cfg      Config
+	log      *slog.Logger
+	verifier *sigv4.Verifier
+	metrics  *metrics
+	hostID   string
+
+	ln       net.Listener
+	srv      *http.Server
+	internal http.Handler // /metrics
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	ready     chan struct{}
+}
+
+// New builds a gateway and binds its listener.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{
+		cfg:   cfg,
+		log:   cfg.Logger.With("part", "regional", "region", cfg.Region),
+		stop:  make(chan struct{}),
+		ready: make(chan struct{}),
+	}
+	g.metrics = newMetrics(cfg.Registry)
+	var hid [24]byte
+	_, _ = rand.Read(hid[:])
+	g.hostID = base64.StdEncoding.EncodeToString(hid[:])
+	g.verifier = sigv4.NewVerifier(sigv4.VerifierConfig{
+		Credentials:    catalogCredentials{cfg.Catalog},
+		Service:        "s3",
+		AllowedRegions: []string{cfg.Region},
+	})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("regional: listen: %w", err)
+	}
+	g.ln = ln
+	mux := http.NewServeMux()
+	if cfg.Registry != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	}
+	g.srv = &http.Server{
+		Handler:           g,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+	g.internal = mux
+	return g, nil
+}
+
+// Addr is the address the gateway listens on.
+func (g *Gateway) Addr() string { return g.ln.Addr().String() }
+
+// Ready is closed once the gateway serves requests.
+func (g *Gateway) Ready() <-chan struct{} { return g.ready }
+
+// Run serves until ctx is cancelled or Close is called.
+func (g *Gateway) Run(ctx context.Context) error {
+	if g.cfg.ReclaimInterval > 0 {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.reclaimLoop()
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- g.srv.Serve(g.ln) }()
+	close(g.ready)
+	g.log.Info("regional gateway serving", "addr", g.Addr())
+	select {
+	case <-ctx.Done():
+		return g.Close()
+	case <-g.stop:
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		_ = g.Close()
+		return err
+	}
+}
+
+// Close stops accepting requests, drains in-flight ones, then stops the
+// background reclaimer. Safe to call twice.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
+		defer cancel()
+		g.closeErr = g.srv.Shutdown(ctx)
+		if g.closeErr != nil {
+			_ = g.srv.Close()
+		}
+		close(g.stop)
+		g.wg.Wait()
+	})
+	return g.closeErr
+}
+
+// request carries what the handlers need about one request.
+type request struct {
+	r         *http.Request
+	w         http.ResponseWriter
+	id        string
+	bucket    string
+	key       string
+	auth      *sigv4.Auth
+	principal string // account id
+	log       *slog.Logger
+	start     time.Time
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// ServeHTTP authenticates, routes and answers one S3 request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/metrics" && g.cfg.Registry != nil {
+		g.internal.ServeHTTP(w, r)
+		return
+	}
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	req := &request{r: r, w: w, id: newRequestID(), start: time.Now()}
+	w.Header().Set("x-amz-request-id", req.id)
+	w.Header().Set("x-amz-id-2", g.hostID)
+	w.Header().Set("Server", "Meridian")
+	req.log = g.log.With("request_id", req.id, "method", r.Method)
+
+	op, err := g.route(req)
+	if err == nil {
+		err = g.authenticate(req)
+	}
+	if err == nil {
+		err = op(req)
+	}
+	if err != nil {
+		g.writeError(req, err)
+	}
+	g.metrics.observe(opName(r), time.Since(req.start))
+	// Unread request bodies would poison keep-alive; drain a little, then let net/http close.
+	if r.Body != nil {
+		_, _ = io.CopyN(io.Discard, r.Body, 64<<10)
+	}
+}
+
+type handler func(*request) error
+
+func opName(r *http.Request) string { return r.Method }
+
+// route splits bucket and key (path- or virtual-hosted-style) and picks the handler.
+func (g *Gateway) route(req *request) (handler, error) {
+	r := req.r
+	path := r.URL.Path
+	bucket, key := "", ""
+	if b := g.hostBucket(r.Host); b != "" {
+		bucket = b
+		key = strings.TrimPrefix(path, "/")
+	} else {
+		p := strings.TrimPrefix(path, "/")
+		bucket, key, _ = strings.Cut(p, "/")
+	}
+	req.bucket, req.key = bucket, key
+	req.log = req.log.With("bucket", bucket, "key", key)
+	q := r.URL.Query()
+	has := func(name string) bool { _, ok := q[name]; return ok }
+
+	if bucket == "" {
+		if r.Method == http.MethodGet {
+			return g.listBuckets, nil
+		}
+		return nil, s3err.New(s3err.MethodNotAllowed)
+	}
+	if err := bucketsvc.ValidateBucketName(bucket); err != nil {
+		return nil, s3err.New(s3err.InvalidBucketName).With("BucketName", bucket)
+	}
+	if key == "" {
+		switch r.Method {
+		case http.MethodPut:
+			if len(q) > 0 {
+				return nil, notImplemented(q)
+			}
+			return g.createBucket, nil
+		case http.MethodHead:
+			return g.headBucket, nil
+		case http.MethodDelete:
+			if len(q) > 0 {
+				return nil, notImplemented(q)
+			}
+			return g.deleteBucket, nil
+		case http.MethodGet:
+			switch {
+			case has("location"):
+				return g.getBucketLocation, nil
+			case has("versioning"):
+				return g.getBucketVersioning, nil
+			case has("uploads"):
+				return g.listMultipartUploads, nil
+			case q.Get("list-type") == "2":
+				return g.listObjectsV2, nil
+			case has("acl"), has("policy"), has("lifecycle"), has("cors"), has("tagging"),
+				has("replication"), has("encryption"), has("website"), has("logging"),
+				has("notification"), has("object-lock"), has("versions"), has("ownershipControls"):
+				return nil, notImplemented(q)
+			}
+			return g.listObjectsV1, nil
+		case http.MethodPost:
+			if has("delete") {
+				return g.deleteObjects, nil
+			}
+		}
+		return nil, s3err.New(s3err.MethodNotAllowed)
+	}
+	if err := s3api.ValidateKey(key); err != nil {
+		if errors.Is(err, s3api.ErrKeyTooLong) {
+			return nil, s3err.New(s3err.KeyTooLongError).With("Size", fmt.Sprint(len(key))).With("MaxSizeAllowed", "1024")
+		}
+		return nil, s3err.WithMessage(s3err.InvalidArgument, "Object key is not valid UTF-8")
+	}
+	switch r.Method {
+	case http.MethodPut:
+		if r.Header.Get("x-amz-copy-source") != "" {
+			return nil, s3err.WithMessage(s3err.NotImplemented, "CopyObject and UploadPartCopy are not implemented yet")
+		}
+		if has("uploadId") || has("partNumber") {
+			return g.uploadPart, nil
+		}
+		if has("tagging") || has("acl") || has("retention") || has("legal-hold") {
+			return nil, notImplemented(q)
+		}
+		return g.putObject, nil
+	case http.MethodGet:
+		if has("uploadId") {
+			return g.listParts, nil
+		}
+		if has("tagging") || has("acl") || has("attributes") || has("torrent") || has("retention") || has("legal-hold") {
+			return nil, notImplemented(q)
+		}
+		return g.getObject, nil
+	case http.MethodHead:
+		return g.headObject, nil
+	case http.MethodDelete:
+		if has("uploadId") {
+			return g.abortMultipartUpload, nil
+		}
+		return g.deleteObject, nil
+	case http.MethodPost:
+		if has("uploads") {
+			return g.createMultipartUpload, nil
+		}
+		if has("uploadId") {
+			return g.completeMultipartUpload, nil
+		}
+	}
+	return nil, s3err.New(s3err.MethodNotAllowed)
+}
+
+func notImplemented(q map[string][]string) error {
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	return s3err.WithMessage(s3err.NotImplemented, "Meridian does not implement this operation yet: "+strings.Join(names, ","))
+}
+
+// hostBucket returns the bucket of a virtual-hosted-style Host, or "".
+func (g *Gateway) hostBucket(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	for _, d := range g.cfg.Domains {
+		if b, ok := strings.CutSuffix(host, "."+strings.ToLower(d)); ok && b != "" {
+			return b
+		}
+	}
+	return ""
+}
+
+// authenticate verifies SigV4 and replaces the body with the verifying reader.
+func (g *Gateway) authenticate(req *request) error {
+	auth, err := g.verifier.Verify(req.r)
+	if err != nil {
+		return err
+	}
+	if auth.Anonymous {
+		return s3err.New(s3err.AccessDenied)
+	}
+	req.auth = auth
+	req.principal = auth.Principal
+	req.log = req.log.With("access_key", auth.AccessKeyID)
+	return nil
+}
+
+// bucketFor loads the bucket and checks that the caller may use it.
+func (g *Gateway) bucketFor(req *request) (bucketsvc.Bucket, error) {
+	b, err := g.cfg.Catalog.GetBucket(req.r.Context(), req.bucket)
+	if err != nil {
+		if errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+			return b, s3err.New(s3err.NoSuchBucket).With("BucketName", req.bucket)
+		}
+		return b, err
+	}
+	if b.Owner != req.principal {
+		return b, s3err.New(s3err.AccessDenied)
+	}
+	if b.Region != g.cfg.Region {
+		// The bucket lives elsewhere; S3 answers with a redirect error.
+		return b, s3err.WithMessage(s3err.Code("PermanentRedirect"), "The bucket you are attempting to access must be addressed using the specified endpoint.").With("BucketName", req.bucket).With("Region", b.Region)
+	}
+	return b, nil
+}
+
+func (g *Gateway) writeError(req *request, err error) {
+	e := g.translate(req, err)
+	if e.Status >= 500 {
+		req.log.Error("request failed", "err", err, "code", e.Code)
+	} else {
+		req.log.Debug("request rejected", "err", err, "code", e.Code)
+	}
+	if e.Resource == "" {
+		e.Resource = req.r.URL.Path
+	}
+	g.metrics.errors.WithLabelValues(string(e.Code)).Inc()
+	s3err.Write(req.w, req.r, e, req.id, g.hostID)
+}
+
+func writeXML(req *request, status int, v any) error {
+	out, err := xml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	h := req.w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", fmt.Sprint(len(xml.Header)+len(out)))
+	req.w.WriteHeader(status)
+	_, _ = io.WriteString(req.w, xml.Header)
+	_, err = req.w.Write(out)
+	return err
+}
+
+// catalogCredentials adapts the catalog to sigv4.Credentials.
+type catalogCredentials struct{ c Catalog }
+
+func (cc catalogCredentials) Lookup(ctx context.Context, id string) (string, string, error) {
+	k, err := cc.c.LookupAccessKey(ctx, id)
+	if err != nil {
+		if errors.Is(err, bucketsvc.ErrNoSuchAccessKey) {
+			return "", "", fmt.Errorf("%w: %s", sigv4.ErrUnknownAccessKey, id)
+		}
+		return "", "", err
+	}
+	if k.Status != bucketsvc.KeyActive {
+		return "", "", fmt.Errorf("%w: %s revoked", sigv4.ErrUnknownAccessKey, id)
+	}
+	return k.Secret, k.AccountID, nil
+}

@@ -1,0 +1,271 @@
+package regional
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (g *Gateway) createMultipartUpload(req *request) error {
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	ctype, hdrs, meta, err := objectHeaders(req.r)
+	if err != nil {
+		return err
+	}
+	u := metapb.Upload{
+		Format: metapb.FormatV1, Bucket: req.bucket, Key: req.key,
+		UploadID:    randomHex(16),
+		Token:       idempotencyToken(req.r),
+		ContentType: ctype, Headers: hdrs, UserMeta: meta,
+		Checksum:  strings.ToUpper(req.r.Header.Get("x-amz-checksum-algorithm")),
+		Owner:     req.principal,
+		Initiated: time.Now().UTC(),
+		Scheme:    g.cfg.Data.Scheme(),
+	}
+	res, err := g.cfg.Meta.CreateUpload(req.r.Context(), u)
+	if err != nil {
+		return err
+	}
+	if res.Upload != nil {
+		u = *res.Upload
+	}
+	return writeXML(req, http.StatusOK, s3api.InitiateMultipartUploadResult{XMLNS: s3api.XMLNS, Bucket: req.bucket, Key: req.key, UploadID: u.UploadID})
+}
+
+func partNumberParam(q map[string][]string) (int, error) {
+	vals := q["partNumber"]
+	if len(vals) == 0 {
+		return 0, s3err.WithMessage(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive").With("ArgumentName", "partNumber")
+	}
+	n, err := strconv.Atoi(vals[0])
+	if err != nil || n < 1 || n > metapb.MaxParts {
+		return 0, s3err.WithMessage(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive").With("ArgumentName", "partNumber").With("ArgumentValue", vals[0])
+	}
+	return n, nil
+}
+
+func (g *Gateway) uploadPart(req *request) error {
+	ctx := req.r.Context()
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	q := req.r.URL.Query()
+	n, err := partNumberParam(q)
+	if err != nil {
+		return err
+	}
+	uploadID := q.Get("uploadId")
+	if _, err := g.cfg.Meta.GetUpload(ctx, req.bucket, req.key, uploadID); err != nil {
+		return err
+	}
+	bi, err := g.openBody(req, s3api.MaxPartSize)
+	if err != nil {
+		return err
+	}
+	attempt := randomHex(6)
+	p := metapb.Part{
+		Format: metapb.FormatV1, Bucket: req.bucket, Key: req.key, UploadID: uploadID,
+		Number: n, Attempt: attempt, Size: bi.size, Created: time.Now().UTC(),
+	}
+	if bi.size <= g.cfg.InlineThreshold {
+		data, err := bi.readInline()
+		if err != nil {
+			return err
+		}
+		if _, err := g.cfg.Meta.PreparePart(ctx, p); err != nil {
+			return err
+		}
+		p.Inline, p.ETag, p.Checksums, p.State = data, bi.etag(), req.auth.Checksums(), metapb.StateCommitted
+	} else {
+		// Shard ids of a part: "u<upload>-<n>-<attempt>.<seg>.<idx>".
+		segs, err := g.cfg.Data.Plan(fmt.Sprintf("u%s-%d-%s", uploadID, n, attempt), bi.size)
+		if err != nil {
+			return err
+		}
+		p.Segments = segs
+		if _, err := g.cfg.Meta.PreparePart(ctx, p); err != nil {
+			return err
+		}
+		final, err := g.cfg.Data.Write(ctx, segs, bi.reader)
+		if err == nil {
+			err = bi.remaining()
+		}
+		if err != nil {
+			if len(final) > 0 {
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				_ = g.cfg.Data.Delete(dctx, final)
+				cancel()
+			}
+			// The PREPARING part stays until the upload completes or aborts,
+			// whose garbage then includes its planned shards.
+			return err
+		}
+		p.Segments, p.ETag, p.Checksums, p.State = final, bi.etag(), req.auth.Checksums(), metapb.StateCommitted
+	}
+	if _, err := g.cfg.Meta.CommitPart(ctx, metapb.CommitPartRequest{
+		Bucket: req.bucket, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt, Final: p,
+	}); err != nil {
+		return err
+	}
+	h := req.w.Header()
+	h.Set("ETag", s3api.QuoteETag(p.ETag))
+	for alg, val := range p.Checksums {
+		h.Set("x-amz-checksum-"+strings.ToLower(alg), val)
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+const maxCompleteBody = 4 << 20
+
+func (g *Gateway) completeMultipartUpload(req *request) error {
+	ctx := req.r.Context()
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	uploadID := req.r.URL.Query().Get("uploadId")
+	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxCompleteBody+1))
+	if err != nil {
+		return err
+	}
+	var c s3api.CompleteMultipartUpload
+	if len(body) > maxCompleteBody || xml.Unmarshal(body, &c) != nil || len(c.Parts) == 0 {
+		return s3err.New(s3err.MalformedXML)
+	}
+	if len(c.Parts) > metapb.MaxParts {
+		return s3err.WithMessage(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	parts := make([]metapb.CompletePart, len(c.Parts))
+	for i, p := range c.Parts {
+		parts[i] = metapb.CompletePart{Number: p.PartNumber, ETag: s3api.UnquoteETag(p.ETag)}
+	}
+	res, err := g.cfg.Meta.CompleteUpload(ctx, metapb.CompleteUploadRequest{
+		Bucket: req.bucket, Key: req.key, UploadID: uploadID,
+		VersionID: newVersionID(time.Now()), Token: idempotencyToken(req.r),
+		Parts: parts, Created: time.Now().UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	if res.Version == nil {
+		return errors.New("regional: CompleteUpload returned no version")
+	}
+	return writeXML(req, http.StatusOK, s3api.CompleteMultipartUploadResult{
+		XMLNS: s3api.XMLNS, Location: "/" + req.bucket + "/" + req.key,
+		Bucket: req.bucket, Key: req.key, ETag: s3api.QuoteETag(res.Version.ETag),
+	})
+}
+
+func (g *Gateway) abortMultipartUpload(req *request) error {
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	if _, err := g.cfg.Meta.AbortUpload(req.r.Context(), metapb.AbortUploadRequest{
+		Bucket: req.bucket, Key: req.key, UploadID: req.r.URL.Query().Get("uploadId"),
+	}); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (g *Gateway) listParts(req *request) error {
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	q := req.r.URL.Query()
+	maxParts, err := maxKeysParam(q, "max-parts")
+	if err != nil {
+		return err
+	}
+	marker := 0
+	if v := q.Get("part-number-marker"); v != "" {
+		if marker, err = strconv.Atoi(v); err != nil || marker < 0 {
+			return s3err.WithMessage(s3err.InvalidArgument, "Provided part-number-marker not an integer or within integer range").With("ArgumentName", "part-number-marker")
+		}
+	}
+	uploadID := q.Get("uploadId")
+	resp, err := g.cfg.Meta.ListParts(req.r.Context(), metapb.ListPartsRequest{
+		Bucket: req.bucket, Key: req.key, UploadID: uploadID, PartNumberMarker: marker, MaxParts: maxParts,
+	})
+	if err != nil {
+		return err
+	}
+	owner := s3api.Owner{ID: resp.Upload.Owner}
+	res := s3api.ListPartsResult{
+		XMLNS: s3api.XMLNS, Bucket: req.bucket, Key: req.key, UploadID: uploadID,
+		Initiator: owner, Owner: owner, StorageClass: "STANDARD",
+		PartNumberMarker: marker, MaxParts: maxParts, IsTruncated: resp.Truncated,
+	}
+	for _, p := range resp.Parts {
+		res.Parts = append(res.Parts, s3api.PartItem{PartNumber: p.Number, LastModified: s3api.ISOTime(p.Created), ETag: s3api.QuoteETag(p.ETag), Size: p.Size})
+	}
+	if len(res.Parts) > 0 {
+		res.NextPartNumberMarker = res.Parts[len(res.Parts)-1].PartNumber
+	}
+	return writeXML(req, http.StatusOK, res)
+}
+
+func (g *Gateway) listMultipartUploads(req *request) error {
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	q := req.r.URL.Query()
+	maxUploads, err := maxKeysParam(q, "max-uploads")
+	if err != nil {
+		return err
+	}
+	enc, err := encodingParam(q)
+	if err != nil {
+		return err
+	}
+	lr := metapb.ListUploadsRequest{
+		Bucket: req.bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: maxUploads,
+	}
+	resp := metapb.ListUploadsResponse{}
+	if maxUploads > 0 {
+		if resp, err = g.cfg.Meta.ListUploads(req.r.Context(), lr); err != nil {
+			return err
+		}
+	}
+	res := s3api.ListMultipartUploadsResult{
+		XMLNS: s3api.XMLNS, Bucket: req.bucket, KeyMarker: encodeName(lr.KeyMarker, enc), UploadIDMarker: lr.UploadIDMarker,
+		Delimiter: encodeName(lr.Delimiter, enc), Prefix: encodeName(lr.Prefix, enc), MaxUploads: maxUploads, IsTruncated: resp.Truncated,
+	}
+	if enc {
+		res.EncodingType = "url"
+	}
+	for _, u := range resp.Uploads {
+		o := s3api.Owner{ID: u.Owner}
+		res.Uploads = append(res.Uploads, s3api.UploadItem{Key: encodeName(u.Key, enc), UploadID: u.UploadID, Initiator: o, Owner: o, StorageClass: "STANDARD", Initiated: s3api.ISOTime(u.Initiated)})
+	}
+	for _, p := range resp.CommonPrefixes {
+		res.CommonPrefixes = append(res.CommonPrefixes, s3api.CommonPrefix{Prefix: encodeName(p, enc)})
+	}
+	if resp.Truncated && len(resp.Uploads) > 0 {
+		last := resp.Uploads[len(resp.Uploads)-1]
+		res.NextKeyMarker, res.NextUploadIDMarker = encodeName(last.Key, enc), last.UploadID
+	}
+	return writeXML(req, http.StatusOK, res)
+}

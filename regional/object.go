@@ -1,0 +1,457 @@
+package regional
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// IdempotencyHeader is Meridian's explicit idempotency header; AWS SDKs'
+// amz-sdk-invocation-id (kept across retries) is used when it is absent.
+const IdempotencyHeader = "X-Meridian-Idempotency-Key"
+
+// storedHeaders are the standard headers kept with an object and returned on GET/HEAD.
+var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
+
+// newVersionID returns a time-ordered unique id: 16 hex digits of Unix
+// nanoseconds then 8 random hex digits. Only [0-9a-f], safe in shard ids.
+func newVersionID(now time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	_, _ = rand.Read(b[8:])
+	return hex.EncodeToString(b[:])
+}
+
+func idempotencyToken(r *http.Request) string {
+	if v := r.Header.Get(IdempotencyHeader); v != "" {
+		return v
+	}
+	if v := r.Header.Get("amz-sdk-invocation-id"); v != "" {
+		return v
+	}
+	return ""
+}
+
+// bodyInfo is the declared size and expected digests of a request body.
+type bodyInfo struct {
+	size      int64
+	md5       []byte // from Content-MD5, nil if absent
+	reader    io.Reader
+	md5h      hash.Hash
+	auth      func() map[string]string
+	remaining func() error
+}
+
+// openBody resolves the decoded body length, the Content-MD5, and wraps the
+// verifying body so the MD5 is computed while it streams.
+func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
+	r := req.r
+	size := req.auth.DecodedLength
+	if size < 0 {
+		size = r.ContentLength
+	}
+	if size < 0 {
+		return nil, s3err.New(s3err.MissingContentLength)
+	}
+	if size > max {
+		return nil, s3err.New(s3err.EntityTooLarge).With("ProposedSize", strconv.FormatInt(size, 10)).With("MaxSizeAllowed", strconv.FormatInt(max, 10))
+	}
+	bi := &bodyInfo{size: size, md5h: md5.New(), auth: req.auth.Checksums}
+	if v := r.Header.Get("Content-MD5"); v != "" {
+		d, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(d) != md5.Size {
+			return nil, s3err.New(s3err.InvalidDigest)
+		}
+		bi.md5 = d
+	}
+	body := req.auth.Body
+	bi.reader = io.TeeReader(io.LimitReader(body, size), bi.md5h)
+	// finish reads the body to its end so that the verifying reader checks
+	// payload hash, chunk signatures and trailing checksums, then checks MD5.
+	bi.remaining = func() error {
+		var one [1]byte
+		n, err := io.ReadFull(body, one[:])
+		if n > 0 {
+			return s3err.WithMessage(s3err.IncompleteBody, "The request body is longer than its declared length.")
+		}
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return err
+		}
+		if bi.md5 != nil && !bytes.Equal(bi.md5, bi.md5h.Sum(nil)) {
+			return s3err.New(s3err.BadDigest)
+		}
+		return nil
+	}
+	return bi, nil
+}
+
+// etag returns the hex MD5 of what was read.
+func (bi *bodyInfo) etag() string { return hex.EncodeToString(bi.md5h.Sum(nil)) }
+
+// readInline reads a small body whole and verifies it.
+func (bi *bodyInfo) readInline() ([]byte, error) {
+	buf := make([]byte, bi.size)
+	if _, err := io.ReadFull(bi.reader, buf); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, s3err.New(s3err.IncompleteBody)
+		}
+		return nil, err
+	}
+	if err := bi.remaining(); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// objectHeaders extracts content headers and user metadata from a request.
+func objectHeaders(r *http.Request) (ctype string, hdrs, meta map[string]string, err error) {
+	ctype = r.Header.Get("Content-Type")
+	hdrs = map[string]string{}
+	for _, h := range storedHeaders {
+		if v := r.Header.Get(h); v != "" {
+			if h == "Content-Encoding" {
+				v = stripAWSChunked(v)
+				if v == "" {
+					continue
+				}
+			}
+			hdrs[h] = v
+		}
+	}
+	meta = map[string]string{}
+	total := 0
+	for name, vals := range r.Header {
+		lname := strings.ToLower(name)
+		if m, ok := strings.CutPrefix(lname, "x-amz-meta-"); ok {
+			v := strings.Join(vals, ",")
+			meta[m] = v
+			total += len(m) + len(v)
+		}
+	}
+	if total > s3api.MaxUserMetadata {
+		return "", nil, nil, s3err.New(s3err.MetadataTooLarge).With("Size", strconv.Itoa(total)).With("MaxSizeAllowed", strconv.Itoa(s3api.MaxUserMetadata))
+	}
+	return ctype, hdrs, meta, nil
+}
+
+func stripAWSChunked(v string) string {
+	var keep []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p != "" && !strings.EqualFold(p, "aws-chunked") {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+// putObject: PREPARE → write shards → COMMIT (docs/commit-protocol.md).
+func (g *Gateway) putObject(req *request) error {
+	ctx := req.r.Context()
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	ctype, hdrs, meta, err := objectHeaders(req.r)
+	if err != nil {
+		return err
+	}
+	bi, err := g.openBody(req, s3api.MaxSinglePut)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	v := metapb.ObjectVersion{
+		Format:      metapb.FormatV1,
+		Bucket:      req.bucket,
+		Key:         req.key,
+		VersionID:   newVersionID(now),
+		Token:       idempotencyToken(req.r),
+		Size:        bi.size,
+		ContentType: ctype,
+		Headers:     hdrs,
+		UserMeta:    meta,
+		Owner:       req.principal,
+		Created:     now,
+		Scheme:      g.cfg.Data.Scheme(),
+	}
+	cond := metapb.CommitRequest{
+		IfMatch:     s3api.UnquoteETag(req.r.Header.Get("If-Match")),
+		IfNoneMatch: s3api.UnquoteETag(req.r.Header.Get("If-None-Match")),
+	}
+	var committed metapb.ObjectVersion
+	if bi.size <= g.cfg.InlineThreshold {
+		data, err := bi.readInline()
+		if err != nil {
+			return err
+		}
+		v.Inline = data
+		v.ETag = bi.etag()
+		v.Checksums = req.auth.Checksums()
+		v.State = metapb.StateCommitted
+		cond.Bucket, cond.Key, cond.VersionID, cond.Final = v.Bucket, v.Key, v.VersionID, v
+		res, err := g.cfg.Meta.Commit(ctx, cond)
+		if err != nil {
+			return err
+		}
+		committed = *res.Version
+	} else {
+		committed, err = g.writeLarge(ctx, req, v, bi, cond)
+		if err != nil {
+			return err
+		}
+	}
+	h := req.w.Header()
+	h.Set("ETag", s3api.QuoteETag(committed.ETag))
+	for alg, val := range committed.Checksums {
+		h.Set("x-amz-checksum-"+strings.ToLower(alg), val)
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// writeLarge stores a body as erasure-coded segments.
+func (g *Gateway) writeLarge(ctx context.Context, req *request, v metapb.ObjectVersion, bi *bodyInfo, cond metapb.CommitRequest) (metapb.ObjectVersion, error) {
+	segs, err := g.cfg.Data.Plan(v.VersionID, v.Size)
+	if err != nil {
+		return v, err
+	}
+	v.Segments = segs
+	res, err := g.cfg.Meta.Prepare(ctx, v)
+	if err != nil {
+		return v, err
+	}
+	if res.Existed && res.Version != nil {
+		if res.Version.State == metapb.StateCommitted {
+			// A retry of a PUT that already committed: answer as the first time.
+			_, _ = io.Copy(io.Discard, bi.reader)
+			return *res.Version, nil
+		}
+		v.VersionID, v.Segments, v.Created = res.Version.VersionID, res.Version.Segments, res.Version.Created
+	}
+	abort := func(reason string) {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := g.cfg.Meta.Abort(actx, metapb.AbortRequest{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, Reason: reason}); err != nil {
+			req.log.Warn("abort after failed write", "err", err, "version", v.VersionID)
+		}
+	}
+	final, err := g.cfg.Data.Write(ctx, v.Segments, bi.reader)
+	if err == nil {
+		err = bi.remaining()
+	}
+	if err != nil {
+		if len(final) > 0 {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			_ = g.cfg.Data.Delete(dctx, final)
+			cancel()
+		}
+		abort("write failed")
+		return v, err
+	}
+	v.Segments = final
+	v.ETag = bi.etag()
+	v.Checksums = req.auth.Checksums()
+	v.State = metapb.StateCommitted
+	cond.Bucket, cond.Key, cond.VersionID, cond.Final = v.Bucket, v.Key, v.VersionID, v
+	res, err = g.cfg.Meta.Commit(ctx, cond)
+	if err != nil {
+		if errors.Is(err, metaclient.ErrPrecondition) || errors.Is(err, metaclient.ErrConflict) {
+			abort("commit refused")
+		}
+		return v, err
+	}
+	return *res.Version, nil
+}
+
+// getObject serves GetObject (with Range and conditions).
+func (g *Gateway) getObject(req *request) error { return g.serveObject(req, true) }
+
+// headObject serves HeadObject.
+func (g *Gateway) headObject(req *request) error { return g.serveObject(req, false) }
+
+func (g *Gateway) serveObject(req *request, withBody bool) error {
+	ctx := req.r.Context()
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	v, err := g.cfg.Meta.Get(ctx, req.bucket, req.key)
+	if err != nil {
+		return err
+	}
+	switch s3api.EvalConditions(req.r.Header, v.ETag, v.Created) {
+	case s3api.CondNotModified:
+		h := req.w.Header()
+		h.Set("ETag", s3api.QuoteETag(v.ETag))
+		h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
+		return s3err.New(s3err.NotModified)
+	case s3api.CondPreconditionFailed:
+		return s3err.New(s3err.PreconditionFailed).With("Condition", "If-Match")
+	}
+	rng, partial, err := s3api.ParseRange(req.r.Header.Get("Range"), v.Size)
+	if err != nil {
+		req.w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", v.Size))
+		return s3err.New(s3err.InvalidRange).With("RangeRequested", req.r.Header.Get("Range")).With("ActualObjectSize", strconv.FormatInt(v.Size, 10))
+	}
+	if !partial {
+		rng = s3api.Range{Start: 0, Length: v.Size}
+	}
+	h := req.w.Header()
+	ctype := v.ContentType
+	if ctype == "" {
+		ctype = "binary/octet-stream"
+	}
+	h.Set("Content-Type", ctype)
+	for k, val := range v.Headers {
+		h.Set(k, val)
+	}
+	for k, val := range v.UserMeta {
+		h["X-Amz-Meta-"+k] = []string{val}
+	}
+	h.Set("ETag", s3api.QuoteETag(v.ETag))
+	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	if len(v.Parts) > 0 {
+		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.Parts)))
+	}
+	if !partial && strings.EqualFold(req.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
+		for alg, val := range v.Checksums {
+			h.Set("x-amz-checksum-"+strings.ToLower(alg), val)
+		}
+	}
+	if withBody {
+		q := req.r.URL.Query()
+		for param, header := range map[string]string{
+			"response-content-type": "Content-Type", "response-content-language": "Content-Language",
+			"response-expires": "Expires", "response-cache-control": "Cache-Control",
+			"response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding",
+		} {
+			if val := q.Get(param); val != "" {
+				h.Set(header, val)
+			}
+		}
+	}
+	h.Set("Content-Length", strconv.FormatInt(rng.Length, 10))
+	status := http.StatusOK
+	if partial {
+		h.Set("Content-Range", rng.ContentRange(v.Size))
+		status = http.StatusPartialContent
+	}
+	req.w.WriteHeader(status)
+	if !withBody || rng.Length == 0 {
+		return nil
+	}
+	if err := g.readRange(ctx, &v, rng.Start, rng.Length, req.w); err != nil {
+		// Headers are gone: the only honest signal left is a cut connection.
+		req.log.Error("read failed mid-stream", "err", err, "version", v.VersionID)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// readRange streams [off, off+length) of a version to w.
+func (g *Gateway) readRange(ctx context.Context, v *metapb.ObjectVersion, off, length int64, w io.Writer) error {
+	if v.Inline != nil || len(v.Segments) == 0 {
+		if off+length > int64(len(v.Inline)) {
+			return fmt.Errorf("regional: inline object %s shorter than its size", v.VersionID)
+		}
+		_, err := w.Write(v.Inline[off : off+length])
+		return err
+	}
+	end := off + length
+	for _, seg := range v.Segments {
+		sEnd := seg.Offset + seg.Size
+		if sEnd <= off || seg.Offset >= end {
+			continue
+		}
+		from, to := max(off, seg.Offset), min(end, sEnd)
+		if len(seg.Shards) == 0 {
+			if seg.Inline == nil || int64(len(seg.Inline)) < seg.Size {
+				return fmt.Errorf("regional: segment at %d of %s has no data", seg.Offset, v.VersionID)
+			}
+			if _, err := w.Write(seg.Inline[from-seg.Offset : to-seg.Offset]); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := g.cfg.Data.Read(ctx, []metapb.Segment{seg}, v.Scheme, from, to-from, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteObject removes the current version; absent keys answer 204 too.
+func (g *Gateway) deleteObject(req *request) error {
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	if _, err := g.cfg.Meta.Delete(req.r.Context(), req.bucket, req.key); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// maxDeleteBody bounds a DeleteObjects request body.
+const maxDeleteBody = 2 << 20
+
+// deleteObjects serves the multi-object delete (POST ?delete).
+func (g *Gateway) deleteObjects(req *request) error {
+	ctx := req.r.Context()
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxDeleteBody+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxDeleteBody {
+		return s3err.New(s3err.MalformedXML)
+	}
+	if v := req.r.Header.Get("Content-MD5"); v != "" {
+		sum := md5.Sum(body)
+		if base64.StdEncoding.EncodeToString(sum[:]) != v {
+			return s3err.New(s3err.BadDigest)
+		}
+	}
+	var d s3api.Delete
+	if err := xml.Unmarshal(body, &d); err != nil || len(d.Objects) == 0 || len(d.Objects) > 1000 {
+		return s3err.New(s3err.MalformedXML)
+	}
+	res := s3api.DeleteResult{XMLNS: s3api.XMLNS}
+	for _, o := range d.Objects {
+		if err := s3api.ValidateKey(o.Key); err != nil {
+			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(s3err.KeyTooLongError), Message: "Your key is too long"})
+			continue
+		}
+		if _, err := g.cfg.Meta.Delete(ctx, req.bucket, o.Key); err != nil {
+			e := g.translate(req, err)
+			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(e.Code), Message: e.Message})
+			continue
+		}
+		if !d.Quiet {
+			res.Deleted = append(res.Deleted, s3api.DeletedObject{Key: o.Key})
+		}
+	}
+	sort.Slice(res.Deleted, func(i, j int) bool { return res.Deleted[i].Key < res.Deleted[j].Key })
+	return writeXML(req, http.StatusOK, res)
+}
