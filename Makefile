@@ -39,7 +39,7 @@ bench-go:
 
 ## soak: long fault suites kept out of `make test`.
 soak: build
-	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_SOAK=1 $(GO) test -p 1 -timeout 60m -run 'Soak' ./e2e/...
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_SOAK=1 $(GO) test -p 1 -timeout 60m -run 'Soak' ./internal/e2e/...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -61,11 +61,14 @@ func New(cfg Config) (*Gateway, error) {
 	var hid [24]byte
 	_, _ = rand.Read(hid[:])
 	g.hostID = base64.StdEncoding.EncodeToString(hid[:])
-	g.verifier = sigv4.NewVerifier(sigv4.VerifierConfig{
-		Credentials:    catalogCredentials{cfg.Catalog},
-		Service:        "s3",
-		AllowedRegions: []string{cfg.Region},
-	})
+	vcfg := sigv4.DefaultVerifierConfig()
+	vcfg.Credentials = catalogCredentials{cfg.Catalog}
+	vcfg.AllowedRegions = []string{cfg.Region}
+	v, err := sigv4.NewVerifier(vcfg)
+	if err != nil {
+		return nil, err
+	}
+	g.verifier = v
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("regional: listen: %w", err)

@@ -52,7 +52,9 @@ func malformedTrailer(msg string) *s3err.Error {
 
 func signatureMismatch(accessKey, sts, provided, canonical string) *s3err.Error {
 	e := s3err.New(s3err.SignatureDoesNotMatch)
-	e.With("AWSAccessKeyId", accessKey)
+	if accessKey != "" {
+		e.With("AWSAccessKeyId", accessKey)
+	}
 	if sts != "" {
 		e.With("StringToSign", sts)
 	}

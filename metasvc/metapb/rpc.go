@@ -5,7 +5,8 @@ import "time"
 // ---- HTTP RPC envelopes of a meta node (metasvc serves, metaclient calls). ----
 //
 // Writes: POST /v1/p/{n}/apply with a Command body answers a Result.
-// Reads:  POST /v1/p/{n}/{get|version|list|upload|uploads|parts|part|scan|feed|garbage}
+// Reads:  POST /v1/p/{n}/{get|version|list|upload|uploads|parts|part|attempt|
+//         scan|scanparts|scanuploads|feed|garbage}
 //         with a ReadRequest body answer a ReadResponse.
 // Control: POST /v1/ctl/heartbeat (StorageNode), GET /v1/ctl/status
 //         (RegionStatus), GET /v1/ctl/nodes ([]StorageNode).
@@ -24,7 +25,10 @@ import "time"
 //	uploads: ListUploads                      → Uploads
 //	parts:   ListParts                        → Parts
 //	part:    Bucket, Key, UploadID, Number    → Part (committed)
+//	attempt: Bucket, Key, UploadID, Number, Attempt → Part (any state)
 //	scan:    OlderThan, Max                   → Versions (PREPARING)
+//	scanparts:   OlderThan, Max               → PartList (PREPARING part attempts)
+//	scanuploads: OlderThan, Max               → UploadList (initiated before OlderThan)
 //	feed:    After, Max                       → Feed
 //	garbage: Max                              → Garbage
 type ReadRequest struct {
@@ -33,6 +37,7 @@ type ReadRequest struct {
 	VersionID   string              `json:"vid,omitempty"`
 	UploadID    string              `json:"uid,omitempty"`
 	Number      int                 `json:"n,omitempty"`
+	Attempt     string              `json:"att,omitempty"`
 	OlderThan   time.Time           `json:"older,omitempty"`
 	After       uint64              `json:"after,omitempty"`
 	Max         int                 `json:"max,omitempty"`
@@ -44,17 +49,19 @@ type ReadRequest struct {
 // ReadResponse answers a ReadRequest. Err is empty on success, else a
 // Result error code (ErrNotFound, ErrNoSuchUpload, ErrBadRequest).
 type ReadResponse struct {
-	Err      string               `json:"err,omitempty"`
-	ErrMsg   string               `json:"errmsg,omitempty"`
-	Version  *ObjectVersion       `json:"version,omitempty"`
-	Upload   *Upload              `json:"upload,omitempty"`
-	Part     *Part                `json:"part,omitempty"`
-	List     *ListResponse        `json:"list,omitempty"`
-	Uploads  *ListUploadsResponse `json:"uploads,omitempty"`
-	Parts    *ListPartsResponse   `json:"parts,omitempty"`
-	Versions []ObjectVersion      `json:"versions,omitempty"`
-	Feed     []FeedEntry          `json:"feed,omitempty"`
-	Garbage  []Garbage            `json:"garbage,omitempty"`
+	Err        string               `json:"err,omitempty"`
+	ErrMsg     string               `json:"errmsg,omitempty"`
+	Version    *ObjectVersion       `json:"version,omitempty"`
+	Upload     *Upload              `json:"upload,omitempty"`
+	Part       *Part                `json:"part,omitempty"`
+	List       *ListResponse        `json:"list,omitempty"`
+	Uploads    *ListUploadsResponse `json:"uploads,omitempty"`
+	Parts      *ListPartsResponse   `json:"parts,omitempty"`
+	Versions   []ObjectVersion      `json:"versions,omitempty"`
+	Feed       []FeedEntry          `json:"feed,omitempty"`
+	Garbage    []Garbage            `json:"garbage,omitempty"`
+	PartList   []Part               `json:"part_list,omitempty"`
+	UploadList []Upload             `json:"upload_list,omitempty"`
 }
 
 // RPCError is the body of a 4xx/5xx RPC answer that is not a Result/ReadResponse:

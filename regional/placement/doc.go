@@ -15,8 +15,8 @@
 //   - Inside an AZ, nodes are ranked by weighted rendezvous hashing of (seed,
 //     node id) with weight = free fraction of the node's capacity: the seed
 //     (a hash of the version id and segment) spreads load over all nodes, and
-//     emptier nodes are picked proportionally more often. Nodes with no free
-//     space are never picked while others exist. Ties between AZs are broken
+//     emptier nodes are picked proportionally more often. Full nodes (no free
+//     space) are never picked. Ties between AZs are broken
 //     by a seed-ranked AZ order, so which AZs get the extra shard rotates.
 //   - With fewer healthy nodes than n, placement still succeeds if at least
 //     n-perAZMax+1 (k+1) nodes are healthy: shards are dealt round-robin over

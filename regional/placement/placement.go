@@ -74,7 +74,7 @@ type azGroup struct {
 }
 
 // groups returns healthy nodes grouped by AZ, nodes ranked by score, AZs
-// ordered by a seed hash. Full nodes go last within their AZ.
+// ordered by a seed hash. skip drops candidates.
 func groups(nodes []metapb.StorageNode, seed uint64, skip func(metapb.StorageNode) bool) []*azGroup {
 	byAZ := map[string]*azGroup{}
 	var out []*azGroup
@@ -130,7 +130,7 @@ func Choose(nodes []metapb.StorageNode, n, perAZMax int, seed uint64) (Placement
 	if n < 1 || perAZMax < 1 || perAZMax >= n {
 		return Placement{}, fmt.Errorf("%w: n=%d perAZMax=%d", ErrBadRequest, n, perAZMax)
 	}
-	gs := groups(nodes, seed, nil)
+	gs := groups(nodes, seed, func(n metapb.StorageNode) bool { return weight(n) == 0 })
 	total := 0
 	for _, g := range gs {
 		total += len(g.nodes)

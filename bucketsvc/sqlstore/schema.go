@@ -1,0 +1,104 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Flavor is the SQL server behind the DSN.
+type Flavor int
+
+const (
+	FlavorPostgres Flavor = iota
+	FlavorCockroach
+)
+
+func (f Flavor) String() string {
+	if f == FlavorCockroach {
+		return "cockroachdb"
+	}
+	return "postgresql"
+}
+
+// DetectFlavor classifies the result of SELECT version().
+func DetectFlavor(version string) Flavor {
+	if strings.Contains(version, "CockroachDB") {
+		return FlavorCockroach
+	}
+	return FlavorPostgres
+}
+
+// migration is one schema step; its statements run in one transaction.
+type migration struct {
+	version    int
+	name       string
+	statements []string
+}
+
+// migrations are applied in order; never edit or reorder a released one,
+// only append.
+var migrations = []migration{
+	{1, "accounts, access keys, buckets", []string{
+		`CREATE TABLE IF NOT EXISTS accounts (
+			id           TEXT PRIMARY KEY,
+			display_name TEXT NOT NULL DEFAULT '',
+			created      TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS access_keys (
+			id            TEXT PRIMARY KEY,
+			account_id    TEXT NOT NULL REFERENCES accounts (id),
+			status        TEXT NOT NULL,
+			secret_sealed BYTEA NOT NULL,
+			secret_key_id TEXT NOT NULL,
+			created       TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS access_keys_account_idx ON access_keys (account_id)`,
+		`CREATE TABLE IF NOT EXISTS buckets (
+			name           TEXT PRIMARY KEY,
+			owner          TEXT NOT NULL,
+			region         TEXT NOT NULL,
+			versioning     TEXT NOT NULL DEFAULT '',
+			erasure_data   INT NOT NULL,
+			erasure_parity INT NOT NULL,
+			policy         TEXT NOT NULL DEFAULT '',
+			replication    JSONB NOT NULL DEFAULT '[]',
+			created        TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS buckets_owner_idx ON buckets (owner, name)`,
+	}},
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version INT PRIMARY KEY,
+	name    TEXT NOT NULL,
+	applied TIMESTAMPTZ NOT NULL DEFAULT now()
+)`
+
+// globalTables are read in every region and written rarely.
+var globalTables = []string{"accounts", "access_keys", "buckets"}
+
+// MultiRegionStatements returns the statements that make database a
+// multi-region database over regions (the first is the primary) with the
+// catalog tables GLOBAL. currentPrimary is the database's primary region now
+// ("" for none); the SET PRIMARY REGION statement is left out when it is
+// already regions[0], the rest are idempotent. PostgreSQL, or no regions,
+// gives none.
+func MultiRegionStatements(f Flavor, database string, regions []string, currentPrimary string) []string {
+	if f != FlavorCockroach || len(regions) == 0 {
+		return nil
+	}
+	db := pgx.Identifier{database}.Sanitize()
+	var out []string
+	if currentPrimary != regions[0] {
+		out = append(out, fmt.Sprintf("ALTER DATABASE %s SET PRIMARY REGION %s", db, pgx.Identifier{regions[0]}.Sanitize()))
+	}
+	for _, r := range regions[1:] {
+		out = append(out, fmt.Sprintf("ALTER DATABASE %s ADD REGION IF NOT EXISTS %s", db, pgx.Identifier{r}.Sanitize()))
+	}
+	for _, t := range globalTables {
+		out = append(out, fmt.Sprintf("ALTER TABLE %s SET LOCALITY GLOBAL", pgx.Identifier{t}.Sanitize()))
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/benchtool"
+	"github.com/meridian-s3/meridian/internal/devcluster"
+)
+
+// runAdmin: catalog administration on the embedded catalog file.
+func runAdmin(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
+	catalogPath := fs.String("catalog", "", "embedded catalog file")
+	keyPath := fs.String("catalog-key", "", "file with the 32-byte key sealing secrets")
+	name := fs.String("name", "", "account display name (create-account, create-key)")
+	account := fs.String("account", "", "account id (create-key)")
+	accessKey := fs.String("access-key", "", "access key id (create-key: optional fixed id; revoke-key)")
+	secretKey := fs.String("secret-key", "", "secret (create-key: optional fixed secret)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *catalogPath == "" || *keyPath == "" {
+		return errors.New("admin: --catalog and --catalog-key are required")
+	}
+	cat, err := openCatalog(*catalogPath, *keyPath)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	out := json.NewEncoder(os.Stdout)
+	out.SetIndent("", "  ")
+	switch sub {
+	case "create-account":
+		a, err := cat.CreateAccount(ctx, bucketsvc.Account{DisplayName: *name})
+		if err != nil {
+			return err
+		}
+		return out.Encode(a)
+	case "create-key":
+		acct := *account
+		if acct == "" {
+			a, err := cat.CreateAccount(ctx, bucketsvc.Account{DisplayName: *name})
+			if err != nil {
+				return err
+			}
+			acct = a.ID
+		}
+		var k bucketsvc.AccessKey
+		if *accessKey != "" {
+			if *secretKey == "" {
+				return errors.New("admin create-key: --access-key needs --secret-key")
+			}
+			k = bucketsvc.AccessKey{ID: *accessKey, Secret: *secretKey, AccountID: acct, Status: bucketsvc.KeyActive, Created: time.Now().UTC()}
+			if err := cat.PutAccessKey(ctx, k); err != nil {
+				return err
+			}
+		} else if k, err = cat.NewAccessKey(ctx, acct); err != nil {
+			return err
+		}
+		return out.Encode(struct {
+			AccountID string `json:"account_id"`
+			AccessKey string `json:"access_key"`
+			SecretKey string `json:"secret_key"`
+		}{acct, k.ID, k.Secret})
+	case "revoke-key":
+		return cat.RevokeAccessKey(ctx, *accessKey)
+	case "list-buckets":
+		bs, err := cat.ListBuckets(ctx, "")
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			fmt.Printf("%-40s %-12s owner=%s created=%s\n", b.Name, b.Region, b.Owner, b.Created.Format(time.RFC3339))
+		}
+		return nil
+	}
+	return fmt.Errorf("admin: unknown subcommand %q", sub)
+}
+
+// runBench starts a private dev cluster and measures it.
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	cfg := devcluster.DefaultConfig()
+	fs.StringVar(&cfg.DataDir, "data", "", "data folder for the private cluster (removed afterwards)")
+	fs.IntVar(&cfg.BasePort, "base-port", 19000, "first port of the private cluster")
+	dur := fs.Duration("duration", 15*time.Second, "upper bound per phase")
+	keep := fs.Bool("keep", false, "keep the data folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.DataDir == "" {
+		d, err := os.MkdirTemp("", "meridian-bench")
+		if err != nil {
+			return err
+		}
+		cfg.DataDir = d
+	}
+	if !*keep {
+		defer os.RemoveAll(cfg.DataDir)
+	}
+	var err error
+	if cfg.Logger, err = newLogger("error"); err != nil {
+		return err
+	}
+	c, err := devcluster.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Printf("meridian bench: dev cluster (%d AZs × %d storage nodes, %d partitions, inline ≤ %d B) at %s, data in %s\n\n",
+		cfg.AZs, cfg.StoragePerAZ, cfg.Partitions, cfg.InlineThreshold, c.Endpoint, filepath.Clean(cfg.DataDir))
+	client := benchtool.NewClient(c.Endpoint, cfg.Region, c.Creds.AccessKey, c.Creds.SecretKey, 16)
+	_, err = benchtool.Run(ctx, client, benchtool.Config{Bucket: "bench", Duration: *dur, ListKeys: 10000, Out: os.Stdout})
+	return err
+}

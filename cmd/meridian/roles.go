@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc/embedded"
+	"github.com/meridian-s3/meridian/internal/devcluster"
+	"github.com/meridian-s3/meridian/metasvc"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional"
+	"github.com/meridian-s3/meridian/regional/nodeview"
+	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/storagesvc"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
+)
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseSize accepts bytes with an optional KiB/MiB/GiB/TiB suffix.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suf string
+		m   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if v, ok := strings.CutSuffix(s, u.suf); ok {
+			s, mult = v, u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
+}
+
+// parsePeers parses "id=az@host:port,…".
+func parsePeers(s string) ([]metapb.MetaNode, error) {
+	var out []metapb.MetaNode
+	for _, p := range splitList(s) {
+		id, rest, ok1 := strings.Cut(p, "=")
+		az, addr, ok2 := strings.Cut(rest, "@")
+		if !ok1 || !ok2 || id == "" || az == "" || addr == "" {
+			return nil, fmt.Errorf("bad peer %q: want id=az@host:port", p)
+		}
+		out = append(out, metapb.MetaNode{ID: id, AZ: az, Addr: addr})
+	}
+	return out, nil
+}
+
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	cfg := devcluster.DefaultConfig()
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (kept across restarts)")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
+	fs.IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "first port; nodes use fixed offsets from it")
+	fs.IntVar(&cfg.AZs, "azs", cfg.AZs, "availability zones for storage nodes")
+	fs.IntVar(&cfg.StoragePerAZ, "storage-per-az", cfg.StoragePerAZ, "storage nodes per AZ")
+	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "metadata partitions (fixed at creation)")
+	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
+	level := fs.String("log-level", "warn", "debug|info|warn|error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
+		return err
+	}
+	if cfg.Logger, err = newLogger(*level); err != nil {
+		return err
+	}
+	fmt.Printf("meridian dev: starting region %s in %s …\n", cfg.Region, cfg.DataDir)
+	c, err := devcluster.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	envPath, err := c.WriteEnv()
+	if err != nil {
+		return err
+	}
+	fmt.Printf(`
+Meridian is running (region %s, %d AZs, %d storage nodes, %d partitions).
+
+  S3 endpoint:        %s
+  AWS_ACCESS_KEY_ID:  %s
+  AWS_SECRET_ACCESS_KEY: %s
+  region:             %s
+  environment file:   %s   (. %s)
+
+Try:  . %s && aws --endpoint-url "$MERIDIAN_S3_ENDPOINT" s3 mb s3://demo
+Ctrl-C stops it; data stays in %s.
+`, cfg.Region, cfg.AZs, cfg.AZs*cfg.StoragePerAZ, cfg.Partitions, c.Endpoint, c.Creds.AccessKey, c.Creds.SecretKey,
+		cfg.Region, envPath, envPath, envPath, cfg.DataDir)
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nmeridian dev: shutting down …")
+		return nil
+	case err := <-c.Err():
+		return err
+	}
+}
+
+func runMeta(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("meta", flag.ContinueOnError)
+	cfg := metasvc.DefaultConfig()
+	fs.StringVar(&cfg.NodeID, "id", "", "node id (must appear in --peers)")
+	fs.StringVar(&cfg.AZ, "az", "", "availability zone")
+	fs.StringVar(&cfg.DataDir, "data", "", "data folder")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "host:port for Raft and RPC")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "address peers dial (default: --listen)")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region name")
+	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "metadata partitions (fixed at creation)")
+	peers := fs.String("peers", "", "initial meta nodes: id=az@host:port,…")
+	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap the Raft groups when no state exists")
+	level := fs.String("log-level", "info", "debug|info|warn|error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if cfg.Peers, err = parsePeers(*peers); err != nil {
+		return err
+	}
+	if cfg.Advertise == "" {
+		cfg.Advertise = cfg.Listen
+	}
+	if cfg.Logger, err = newLogger(*level); err != nil {
+		return err
+	}
+	s, err := metasvc.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run(ctx)
+}
+
+func runStorage(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("storage", flag.ContinueOnError)
+	cfg := storagesvc.DefaultConfig()
+	fs.StringVar(&cfg.NodeID, "id", "", "node id")
+	fs.StringVar(&cfg.AZ, "az", "", "availability zone")
+	fs.StringVar(&cfg.DataDir, "data", "", "data folder")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "host:port of the shard API")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "address gateways dial (default: --listen)")
+	capacity := fs.String("capacity", "100GiB", "capacity to advertise")
+	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
+	level := fs.String("log-level", "info", "debug|info|warn|error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if cfg.CapacityBytes, err = parseSize(*capacity); err != nil {
+		return err
+	}
+	if cfg.Advertise == "" {
+		cfg.Advertise = cfg.Listen
+	}
+	if cfg.Logger, err = newLogger(*level); err != nil {
+		return err
+	}
+	if *meta != "" {
+		mc := metaclient.DefaultConfig()
+		mc.Seeds = splitList(*meta)
+		mc.Logger = cfg.Logger
+		client, err := metaclient.New(mc)
+		if err != nil {
+			return err
+		}
+		defer client.Close()
+		cfg.Registrar = client
+	}
+	s, err := storagesvc.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run(ctx)
+}
+
+func runRegional(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("regional", flag.ContinueOnError)
+	cfg := regional.DefaultConfig()
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "host:port for S3")
+	domains := fs.String("domain", "localhost", "domains for virtual-hosted-style requests (comma-separated)")
+	meta := fs.String("meta", "", "meta node addresses host:port,…")
+	catalogPath := fs.String("catalog", "", "embedded catalog file (bbolt)")
+	keyPath := fs.String("catalog-key", "", "file with the 32-byte key sealing secrets (created if missing)")
+	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
+	level := fs.String("log-level", "info", "debug|info|warn|error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *meta == "" || *catalogPath == "" || *keyPath == "" {
+		return errors.New("regional: --meta, --catalog and --catalog-key are required")
+	}
+	var err error
+	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
+		return err
+	}
+	if cfg.Logger, err = newLogger(*level); err != nil {
+		return err
+	}
+	cfg.Domains = splitList(*domains)
+	catalog, err := openCatalog(*catalogPath, *keyPath)
+	if err != nil {
+		return err
+	}
+	defer catalog.Close()
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = splitList(*meta)
+	mc.Logger = cfg.Logger
+	client, err := metaclient.New(mc)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	view := nodeview.New(client, time.Second, cfg.Logger)
+	defer view.Close()
+	oc := objectio.DefaultConfig()
+	oc.Client = storageclient.New(nil)
+	oc.Nodes = view.Healthy
+	oc.Logger = cfg.Logger
+	engine, err := objectio.New(oc)
+	if err != nil {
+		return err
+	}
+	cfg.Meta, cfg.Data, cfg.Catalog = client, engine, catalog
+	g, err := regional.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	return g.Run(ctx)
+}
+
+func openCatalog(path, keyPath string) (*embedded.Store, error) {
+	key, err := devcluster.LoadOrCreateKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	ecfg := embedded.DefaultConfig()
+	ecfg.EncryptionKey = key
+	return embedded.Open(path, ecfg)
+}
+
+func runStatus(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	meta := fs.String("meta", os.Getenv("MERIDIAN_META"), "meta node addresses host:port,…")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = splitList(*meta)
+	client, err := metaclient.New(mc)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	st, err := client.RegionStatus(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("region %s: %d AZs with healthy storage, AZ-loss tolerant: %v\n", st.Region, st.AZs, st.AZLossTolerant)
+	if st.Note != "" {
+		fmt.Println("  note:", st.Note)
+	}
+	for _, p := range st.Partitions {
+		fmt.Printf("  partition %d: replicas %v leader %s\n", p.ID, p.Replicas, p.Leader)
+	}
+	for _, n := range st.Storage {
+		fmt.Printf("  storage %-12s az %s %-21s healthy=%v used=%d/%d\n", n.ID, n.AZ, n.Addr, n.Healthy, n.UsedBytes, n.CapacityBytes)
+	}
+	return nil
+}

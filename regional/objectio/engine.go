@@ -1,0 +1,186 @@
+package objectio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/meridian-s3/meridian/internal/quorum"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional/erasure"
+	"github.com/meridian-s3/meridian/regional/placement"
+	"github.com/meridian-s3/meridian/storagesvc/storagepb"
+)
+
+// Errors.
+var (
+	ErrConfig      = errors.New("objectio: invalid config")
+	ErrVersionID   = errors.New("objectio: version id not usable in shard ids")
+	ErrSegments    = errors.New("objectio: segments do not match the engine or the object")
+	ErrRange       = errors.New("objectio: range outside the object")
+	ErrUnavailable = errors.New("objectio: not enough shards available")
+	ErrWriteQuorum = errors.New("objectio: write quorum not reached")
+	ErrStalled     = errors.New("objectio: shard stream stalled")
+	ErrShardAck    = errors.New("objectio: storage node acknowledged a different size or checksum")
+	ErrUnknownNode = errors.New("objectio: storage node not in the control plane's view")
+)
+
+// cleanupTimeout bounds best-effort deletes after a failed write.
+const cleanupTimeout = 10 * time.Second
+
+// Engine writes and reads objects' erasure-coded segments. It is safe for
+// concurrent use and owns no background goroutines: every goroutine it
+// starts ends before the call that started it returns.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	layout erasure.Layout
+
+	mu     sync.Mutex
+	codecs map[metapb.Scheme]*erasure.Codec
+
+	chunks sync.Pool // *[]byte chunk buffers of cfg.Scheme.ChunkSize for write streams
+	m      metrics
+}
+
+// New returns an engine.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l, _ := erasure.NewLayout(cfg.Scheme)
+	e := &Engine{cfg: cfg, log: cfg.Logger, layout: l, codecs: map[metapb.Scheme]*erasure.Codec{}}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	chunk := cfg.Scheme.ChunkSize
+	e.chunks.New = func() any { b := make([]byte, chunk); return &b }
+	return e, nil
+}
+
+// Scheme is the scheme of new writes.
+func (e *Engine) Scheme() metapb.Scheme { return e.cfg.Scheme }
+
+func (e *Engine) codec(s metapb.Scheme) (*erasure.Codec, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.codecs[s]; c != nil {
+		return c, nil
+	}
+	c, err := erasure.New(s)
+	if err != nil {
+		return nil, err
+	}
+	e.codecs[s] = c
+	return c, nil
+}
+
+// ShardID is the id of shard idx of segment seg of a version:
+// "<versionID>.<seg>.<idx>". The janitor recognises a version's shards by
+// the "<versionID>." prefix.
+func ShardID(versionID string, seg, idx int) string {
+	return versionID + "." + strconv.Itoa(seg) + "." + strconv.Itoa(idx)
+}
+
+func validVersionID(vid string) error {
+	if vid == "" || len(vid) > storagepb.MaxShardIDLen-16 {
+		return fmt.Errorf("%w: length %d", ErrVersionID, len(vid))
+	}
+	for i := 0; i < len(vid); i++ {
+		c := vid[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: %q", ErrVersionID, vid)
+		}
+	}
+	return nil
+}
+
+// Plan returns the segments of a new object of size bytes with a placement
+// per segment and the shard ids, sizes and nodes it will write (CRCs are 0
+// until written). A zero-size object has no segments. It fails with
+// placement.ErrNotEnoughNodes when fewer than Data+1 nodes are healthy.
+func (e *Engine) Plan(versionID string, size int64) ([]metapb.Segment, error) {
+	if err := validVersionID(versionID); err != nil {
+		return nil, err
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("%w: negative size", ErrRange)
+	}
+	nodes := e.cfg.Nodes()
+	var segs []metapb.Segment
+	for off, i := int64(0), 0; off < size; off, i = off+e.cfg.SegmentSize, i+1 {
+		s := metapb.Segment{Offset: off, Size: min(e.cfg.SegmentSize, size-off)}
+		p, err := placement.Choose(nodes, e.layout.N(), e.layout.M, placement.HashString(versionID+"/"+strconv.Itoa(i)))
+		if err != nil {
+			return nil, fmt.Errorf("objectio: place segment %d: %w", i, err)
+		}
+		shardSize := e.layout.ShardSize(s.Size)
+		for idx, n := range p.Nodes {
+			s.Shards = append(s.Shards, metapb.ShardRef{
+				Index: idx, Node: n.ID, AZ: n.AZ, ID: ShardID(versionID, i, idx), Size: shardSize,
+			})
+		}
+		segs = append(segs, s)
+	}
+	return segs, nil
+}
+
+// nodeView indexes the control plane's nodes by id.
+type nodeView map[string]metapb.StorageNode
+
+func (e *Engine) view() nodeView {
+	v := nodeView{}
+	for _, n := range e.cfg.Nodes() {
+		v[n.ID] = n
+	}
+	return v
+}
+
+// Delete deletes every shard of segs, in parallel per segment, best effort;
+// it returns the first error (after trying everything).
+func (e *Engine) Delete(ctx context.Context, segs []metapb.Segment) error {
+	return e.deleteRefs(ctx, e.view(), allRefs(segs))
+}
+
+func allRefs(segs []metapb.Segment) []metapb.ShardRef {
+	var out []metapb.ShardRef
+	for _, s := range segs {
+		out = append(out, s.Shards...)
+	}
+	return out
+}
+
+// deleteRefs deletes refs with up to 16 in flight and returns the first error.
+func (e *Engine) deleteRefs(ctx context.Context, view nodeView, refs []metapb.ShardRef) error {
+	var first error
+	const batch = 16
+	for lo := 0; lo < len(refs); lo += batch {
+		part := refs[lo:min(lo+batch, len(refs))]
+		// Need 1 with WaitAll runs every task to completion.
+		res, _ := quorum.Run(ctx, len(part), quorum.Strategy{Need: 1, WaitAll: true},
+			func(ctx context.Context, i, _ int) (struct{}, error) {
+				r := part[i]
+				if r.Node == "" {
+					return struct{}{}, nil
+				}
+				n, ok := view[r.Node]
+				if !ok {
+					return struct{}{}, fmt.Errorf("delete %s: %w: %s", r.ID, ErrUnknownNode, r.Node)
+				}
+				return struct{}{}, e.cfg.Client.Delete(ctx, n.Addr, r.ID)
+			})
+		for _, err := range res.Errs {
+			if err != nil && first == nil {
+				first = err
+			}
+		}
+		if first == nil && ctx.Err() != nil {
+			first = ctx.Err()
+		}
+	}
+	return first
+}

@@ -1,0 +1,118 @@
+package shardstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+)
+
+// The benchmarks compare this log-structured store with the obvious
+// alternative, one durable file per shard (temp file + fsync + rename +
+// directory fsync), under parallel writers. Results: docs/storage-format.md.
+
+const benchWriters = 16 // goroutines per GOMAXPROCS
+
+func benchLog(b *testing.B, size int) {
+	o := DefaultOptions(b.TempDir())
+	s, err := Open(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	payload := data(size, 1)
+	var n atomic.Int64
+	b.SetBytes(int64(size))
+	b.SetParallelism(benchWriters)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("shard-%d", n.Add(1))
+			if _, err := s.Put(context.Background(), id, bytes.NewReader(payload), int64(size), PutOptions{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	batches, _ := s.syncer.counts()
+	b.ReportMetric(float64(b.N)/float64(max(batches, 1)), "puts/fsync")
+}
+
+func benchFiles(b *testing.B, size int) {
+	dir := b.TempDir()
+	payload := data(size, 1)
+	var n atomic.Int64
+	b.SetBytes(int64(size))
+	b.SetParallelism(benchWriters)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("shard-%d", n.Add(1))
+			if err := putFile(dir, id, payload); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// putFile is the file-per-shard baseline: durable create of one file.
+func putFile(dir, id string, p []byte) error {
+	tmp := filepath.Join(dir, id+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(p); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, id)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func BenchmarkPut4K(b *testing.B)          { benchLog(b, 4<<10) }
+func BenchmarkPut1M(b *testing.B)          { benchLog(b, 1<<20) }
+func BenchmarkFilePerShard4K(b *testing.B) { benchFiles(b, 4<<10) }
+func BenchmarkFilePerShard1M(b *testing.B) { benchFiles(b, 1<<20) }
+
+func BenchmarkGet1MFull(b *testing.B) {
+	s, err := Open(DefaultOptions(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	payload := data(1<<20, 1)
+	put(b, s, "x", payload)
+	b.SetBytes(1 << 20)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r, err := s.Open("x", 0, -1)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for {
+				if _, err := r.Next(); err != nil {
+					break
+				}
+			}
+			r.Close()
+		}
+	})
+}
