@@ -16,9 +16,9 @@ func TestValidateBucketName(t *testing.T) {
 		{"a1-b2.c3", true},
 		{"123", true},
 		{strings.Repeat("a", 63), true},
-		{"1.2.3", true},            // three parts: not an IP
-		{"1.2.3.4.5", true},        // five parts: not an IP
-		{"xn-ok", true},            // only "xn--" is reserved
+		{"1.2.3", true},             // three parts: not an IP
+		{"1.2.3.4.5", true},         // five parts: not an IP
+		{"xn-ok", true},             // only "xn--" is reserved
 		{"my-s3alias-bucket", true}, // suffix only
 		{"ab", false},
 		{strings.Repeat("a", 64), false},

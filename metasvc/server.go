@@ -498,3 +498,13 @@ func (s *Server) regionStatus() metapb.RegionStatus {
 	}
 	return controlplane.Status(st, nodes, leaders, s.cfg.Scheme)
 }
+
+// LocalState returns this node's replica of partition p, which may lag the
+// leader. For tests and diagnostics only: serving clients from it would
+// break linearizability.
+func (s *Server) LocalState(p int) *metastate.State {
+	if p < 0 || p >= len(s.parts) {
+		return nil
+	}
+	return s.parts[p].state
+}

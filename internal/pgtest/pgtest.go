@@ -315,10 +315,8 @@ func Start(t testing.TB) string {
 	}
 	s, err := StartServer(t.TempDir())
 	if errors.Is(err, ErrNoPostgres) {
-		if os.Getenv(EnvAllowMissing) == "1" {
-			t.Skipf("%v (skipping: %s=1)", err, EnvAllowMissing)
-		}
-		t.Fatalf("%v (set %s=1 to skip instead)", err, EnvAllowMissing)
+		reportMissing(t, err)
+		return ""
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -333,6 +331,17 @@ func Start(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dsn
+}
+
+// reportMissing fails the test for missing binaries, or skips it when
+// MERIDIAN_ALLOW_NO_POSTGRES=1.
+func reportMissing(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv(EnvAllowMissing) == "1" {
+		t.Skipf("%v (skipping: %s=1)", err, EnvAllowMissing)
+		return
+	}
+	t.Fatalf("%v (set %s=1 to skip instead)", err, EnvAllowMissing)
 }
 
 var nonIdent = regexp.MustCompile(`[^a-z0-9]+`)

@@ -2,6 +2,8 @@ package pgtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,9 @@ import (
 func TestPrivateServer(t *testing.T) {
 	ctx := context.Background()
 	s, err := StartServer(t.TempDir())
+	if errors.Is(err, ErrNoPostgres) {
+		reportMissing(t, err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +102,53 @@ func TestDBName(t *testing.T) {
 	}
 	if dbName("x") == dbName("x") {
 		t.Error("dbName is not unique")
+	}
+}
+
+// recordingTB records Skipf/Fatalf instead of stopping the test.
+type recordingTB struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recordingTB) Helper()                      {}
+func (r *recordingTB) Skipf(f string, args ...any)  { r.skipped = fmt.Sprintf(f, args...) }
+func (r *recordingTB) Fatalf(f string, args ...any) { r.failed = fmt.Sprintf(f, args...) }
+
+// TestMissingBinariesFailUnlessAllowed: CI must not pass by skipping.
+func TestMissingBinariesFailUnlessAllowed(t *testing.T) {
+	tests := []struct {
+		env      string
+		wantSkip bool
+	}{
+		{"", false},
+		{"0", false},
+		{"1", true},
+	}
+	for _, tt := range tests {
+		t.Setenv(EnvAllowMissing, tt.env)
+		r := &recordingTB{TB: t}
+		reportMissing(r, ErrNoPostgres)
+		if tt.wantSkip && (r.skipped == "" || r.failed != "") {
+			t.Errorf("env %q: skipped %q failed %q; want a skip", tt.env, r.skipped, r.failed)
+		}
+		if !tt.wantSkip && (r.failed == "" || r.skipped != "" || !strings.Contains(r.failed, "scripts/install-postgres.sh")) {
+			t.Errorf("env %q: skipped %q failed %q; want a failure naming the install script", tt.env, r.skipped, r.failed)
+		}
+	}
+}
+
+func TestFindBinaries(t *testing.T) {
+	dir, err := FindBinaries()
+	if errors.Is(err, ErrNoPostgres) {
+		reportMissing(t, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"initdb", "pg_ctl", "postgres"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 //
 //	header  = "MRDNMETA" uint32be(version)
 //	frame   = kind:u8 uvarint(len) payload[len]     (payload: JSON)
-//	trailer = 0xFF uint32be(CRC-32C of every byte before the trailer)
+//	trailer = 0xFF uint32be(CRC-32C of every byte before the CRC, 0xFF included)
 const (
 	snapMagic         = "MRDNMETA"
 	SnapshotFormatV1  = 1
@@ -163,9 +163,9 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	if sw.err != nil {
 		return sw.n, sw.err
 	}
-	var tr [5]byte
-	tr[0] = frameTrailer
-	binary.BigEndian.PutUint32(tr[1:], sw.crc.Sum32())
+	sw.raw([]byte{frameTrailer})
+	var tr [4]byte
+	binary.BigEndian.PutUint32(tr[:], sw.crc.Sum32())
 	n, err := sw.w.Write(tr[:])
 	sw.n += int64(n)
 	if err != nil {

@@ -188,7 +188,7 @@ func (c *Codec) EncodeTo(r io.Reader, size int64, sinks []io.Writer) error {
 }
 
 // window describes shards[i] holding stripes [first, first+n) of a segment.
-func (c *Codec) checkWindow(size, first int64, shards [][]byte) (n, wlen int64, err error) {
+func (c *Codec) checkWindow(size, first int64, shards [][]byte, minHave int) (n, wlen int64, err error) {
 	if len(shards) != c.N() {
 		return 0, 0, fmt.Errorf("%w: %d shard slots for %d shards", ErrTooFewShards, len(shards), c.N())
 	}
@@ -204,8 +204,8 @@ func (c *Codec) checkWindow(size, first int64, shards [][]byte) (n, wlen int64, 
 		}
 		wlen = int64(len(s))
 	}
-	if have < c.K {
-		return 0, 0, fmt.Errorf("%w: %d of %d needed", ErrTooFewShards, have, c.K)
+	if have < minHave || have == 0 {
+		return 0, 0, fmt.Errorf("%w: %d of %d needed", ErrTooFewShards, have, minHave)
 	}
 	total := c.Stripes(size)
 	if first < 0 || first >= total {
@@ -226,7 +226,7 @@ func (c *Codec) checkWindow(size, first int64, shards [][]byte) (n, wlen int64, 
 // reconstructed only for stripes that are needed, into pooled scratch
 // buffers; shards is not modified.
 func (c *Codec) DecodeWindow(w io.Writer, size, first int64, shards [][]byte, from, to int64) error {
-	n, _, err := c.checkWindow(size, first, shards)
+	n, _, err := c.checkWindow(size, first, shards, 1)
 	if err != nil {
 		return err
 	}
@@ -234,26 +234,36 @@ func (c *Codec) DecodeWindow(w io.Writer, size, first int64, shards [][]byte, fr
 	if from < first*ss || to > min(size, (first+n)*ss) || from >= to {
 		return fmt.Errorf("%w: [%d,%d) not in stripes %d..%d", ErrRange, from, to, first, first+n-1)
 	}
-	missingData := false
-	for i := 0; i < c.K; i++ {
-		if len(shards[i]) == 0 {
-			missingData = true
+	have := 0
+	for _, s := range shards {
+		if len(s) > 0 {
+			have++
 		}
 	}
 	var scratch [][]byte
-	if missingData {
-		sp := c.scratch.Get().(*[][]byte)
-		defer c.scratch.Put(sp)
-		scratch = *sp
-	}
 	views := make([][]byte, c.N())
 	for j := from / ss; j <= (to-1)/ss; j++ {
 		cl := c.ChunkLen(size, j)
 		rel := (j - first) * c.Chunk
+		// Data chunks [lo, hi] of stripe j hold the wanted bytes.
+		sOff := j * ss
+		lo, hi := max(from, sOff)-sOff, min(to, sOff+int64(c.K)*cl)-sOff
+		missingData := false
+		for i := lo / cl; i <= (hi-1)/cl; i++ {
+			missingData = missingData || len(shards[i]) == 0
+		}
+		if missingData && have < c.K {
+			return fmt.Errorf("%w: %d of %d needed", ErrTooFewShards, have, c.K)
+		}
+		if missingData && scratch == nil {
+			sp := c.scratch.Get().(*[][]byte)
+			defer c.scratch.Put(sp)
+			scratch = *sp
+		}
 		for i := range views {
 			if len(shards[i]) == 0 {
 				views[i] = nil
-				if i < c.K {
+				if i < c.K && scratch != nil {
 					views[i] = scratch[i][:0]
 				}
 				continue
@@ -266,9 +276,7 @@ func (c *Codec) DecodeWindow(w io.Writer, size, first int64, shards [][]byte, fr
 			}
 		}
 		// Object bytes of stripe j are data chunks 0..K-1 concatenated.
-		sOff := j * ss
-		lo, hi := max(from, sOff)-sOff, min(to, sOff+int64(c.K)*cl)-sOff
-		for i := int64(lo / cl); i < int64(c.K) && i*cl < hi; i++ {
+		for i := lo / cl; i < int64(c.K) && i*cl < hi; i++ {
 			a, b := max(lo, i*cl), min(hi, (i+1)*cl)
 			if _, err := w.Write(views[i][a-i*cl : b-i*cl]); err != nil {
 				return fmt.Errorf("erasure: write: %w", err)
@@ -292,7 +300,7 @@ func (c *Codec) ReconstructWindow(size, first int64, shards [][]byte, want []boo
 			have[i] = shards[i]
 		}
 	}
-	n, wlen, err := c.checkWindow(size, first, have)
+	n, wlen, err := c.checkWindow(size, first, have, c.K)
 	if err != nil {
 		return err
 	}

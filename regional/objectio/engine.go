@@ -18,15 +18,16 @@ import (
 
 // Errors.
 var (
-	ErrConfig      = errors.New("objectio: invalid config")
-	ErrVersionID   = errors.New("objectio: version id not usable in shard ids")
-	ErrSegments    = errors.New("objectio: segments do not match the engine or the object")
-	ErrRange       = errors.New("objectio: range outside the object")
-	ErrUnavailable = errors.New("objectio: not enough shards available")
-	ErrWriteQuorum = errors.New("objectio: write quorum not reached")
-	ErrStalled     = errors.New("objectio: shard stream stalled")
-	ErrShardAck    = errors.New("objectio: storage node acknowledged a different size or checksum")
-	ErrUnknownNode = errors.New("objectio: storage node not in the control plane's view")
+	ErrConfig       = errors.New("objectio: invalid config")
+	ErrVersionID    = errors.New("objectio: version id not usable in shard ids")
+	ErrSegments     = errors.New("objectio: segments do not match the engine or the object")
+	ErrRange        = errors.New("objectio: range outside the object")
+	ErrUnavailable  = errors.New("objectio: not enough shards available")
+	ErrWriteQuorum  = errors.New("objectio: write quorum not reached")
+	ErrStalled      = errors.New("objectio: shard stream stalled")
+	ErrShardAck     = errors.New("objectio: storage node acknowledged a different size or checksum")
+	ErrUnknownNode  = errors.New("objectio: storage node not in the control plane's view")
+	ErrCorruptShard = errors.New("objectio: shard bytes do not match their recorded CRC-32C")
 )
 
 // cleanupTimeout bounds best-effort deletes after a failed write.
@@ -43,8 +44,9 @@ type Engine struct {
 	mu     sync.Mutex
 	codecs map[metapb.Scheme]*erasure.Codec
 
-	chunks sync.Pool // *[]byte chunk buffers of cfg.Scheme.ChunkSize for write streams
-	m      metrics
+	chunks  sync.Pool // *[]byte chunk buffers of cfg.Scheme.ChunkSize for write streams
+	windows sync.Pool // *[]byte read window buffers (any size; too small ones are dropped)
+	m       metrics
 }
 
 // New returns an engine.

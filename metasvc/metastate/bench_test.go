@@ -1,0 +1,108 @@
+package metastate
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+func benchState(b *testing.B, n int) *State {
+	s := New()
+	for i := 0; i < n; i++ {
+		s.Apply(uint64(i+1), &metapb.Command{Type: metapb.CmdCommit, Time: t0, Commit: &metapb.CommitRequest{
+			Bucket: "bench", Key: fmt.Sprintf("dir%03d/obj%07d", i%100, i), VersionID: fmt.Sprintf("v%d", i),
+			Final: metapb.ObjectVersion{Size: 1000, ETag: "0123456789abcdef0123456789abcdef", ContentType: "application/octet-stream"}}})
+	}
+	return s
+}
+
+// BenchmarkApplyCommit measures PREPARE+COMMIT of a 1-segment, 14-shard
+// object into a state of 100k objects (two Applies per op).
+func BenchmarkApplyCommit(b *testing.B) {
+	s := benchState(b, 100000)
+	shards := make([]metapb.ShardRef, 14)
+	for i := range shards {
+		shards[i] = metapb.ShardRef{Index: i, Node: fmt.Sprintf("node%d", i), AZ: "az", ID: "x", Size: 1 << 20}
+	}
+	idx := uint64(200000)
+	now := t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key := fmt.Sprintf("dir%03d/new%08d", i%100, i)
+		vid := fmt.Sprintf("n%d", i)
+		for j := range shards {
+			shards[j].ID = fmt.Sprintf("%s-%d", vid, j)
+		}
+		sg := []metapb.Segment{{Size: 10 << 20, Shards: shards}}
+		now = now.Add(time.Millisecond)
+		idx++
+		s.Apply(idx, &metapb.Command{Type: metapb.CmdPrepare, Time: now, Prepare: &metapb.PrepareRequest{Version: metapb.ObjectVersion{
+			Bucket: "bench", Key: key, VersionID: vid, Token: vid, Segments: sg}}})
+		idx++
+		r := s.Apply(idx, &metapb.Command{Type: metapb.CmdCommit, Time: now, Commit: &metapb.CommitRequest{
+			Bucket: "bench", Key: key, VersionID: vid, Final: metapb.ObjectVersion{Size: 10 << 20, ETag: "e", Segments: sg}}})
+		if r.Err != "" {
+			b.Fatal(r)
+		}
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	s := benchState(b, 100000)
+	keys := make([]string, 1024)
+	for i := range keys {
+		j := (i * 7919) % 100000
+		keys[i] = fmt.Sprintf("dir%03d/obj%07d", j%100, j)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := s.Get("bench", keys[i%len(keys)]); !ok {
+			b.Fatal("missing")
+		}
+	}
+}
+
+func BenchmarkListPage1000(b *testing.B) {
+	s := benchState(b, 100000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := s.List(metapb.ListRequest{Bucket: "bench", Prefix: "dir04", MaxKeys: 1000})
+		if len(r.Entries) != 1000 || !r.Truncated {
+			b.Fatal(len(r.Entries))
+		}
+	}
+}
+
+func BenchmarkListDelimiter(b *testing.B) {
+	s := benchState(b, 100000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := s.List(metapb.ListRequest{Bucket: "bench", Delimiter: "/", MaxKeys: 1000})
+		if len(r.Entries) != 100 {
+			b.Fatal(len(r.Entries))
+		}
+	}
+}
+
+func BenchmarkSnapshotWrite100k(b *testing.B) {
+	s := benchState(b, 100000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var w countWriter
+		if _, err := s.Snapshot().WriteTo(&w); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(w))
+	}
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
