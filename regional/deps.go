@@ -29,7 +29,7 @@ type Meta interface {
 
 	Partitions() int
 	ListGarbage(ctx context.Context, partition, max int) ([]metapb.Garbage, error)
-	AckGarbage(ctx context.Context, partition int, ids []uint64) error
+	AckGarbage(ctx context.Context, partition int, ids []uint64) (metapb.Result, error)
 }
 
 // DataPath writes and reads erasure-coded segments (objectio.Engine implements it).

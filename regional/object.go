@@ -392,7 +392,8 @@ func (g *Gateway) readRange(ctx context.Context, v *metapb.ObjectVersion, off, l
 			}
 			continue
 		}
-		if err := g.cfg.Data.Read(ctx, []metapb.Segment{seg}, v.Scheme, from, to-from, w); err != nil {
+		// DataPath.Read takes offsets relative to the segments it is given.
+		if err := g.cfg.Data.Read(ctx, []metapb.Segment{seg}, v.Scheme, from-seg.Offset, to-from, w); err != nil {
 			return err
 		}
 	}

@@ -53,7 +53,7 @@ func (g *Gateway) reclaimPartition(p int) {
 		g.metrics.reclaimed.Inc()
 	}
 	if len(done) > 0 {
-		if err := g.cfg.Meta.AckGarbage(ctx, p, done); err != nil {
+		if _, err := g.cfg.Meta.AckGarbage(ctx, p, done); err != nil {
 			g.log.Debug("reclaim: ack", "partition", p, "err", err)
 		}
 	}

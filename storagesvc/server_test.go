@@ -2,6 +2,7 @@ package storagesvc_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
@@ -29,11 +30,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
 func payload(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, 42))
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
+	_, _ = rand.NewChaCha8(key).Read(b)
 	return b
 }
 

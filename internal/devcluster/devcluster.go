@@ -269,7 +269,7 @@ func (c *Cluster) Close() {
 			_ = s.Close()
 		}
 		if c.meta != nil {
-			_ = c.meta.Close()
+			c.meta.Close()
 		}
 		for _, s := range c.metas {
 			_ = s.Close()

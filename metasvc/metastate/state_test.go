@@ -181,7 +181,9 @@ func TestCommitCases(t *testing.T) {
 		{
 			name:  "twice is idempotent",
 			setup: func(h *harness) { h.put("b", "k", "v1", 2) },
-			do:    func(h *harness) metapb.Result { return h.commit("b", "k", "v1", metapb.ObjectVersion{Segments: segs("v1", 2)}) },
+			do: func(h *harness) metapb.Result {
+				return h.commit("b", "k", "v1", metapb.ObjectVersion{Segments: segs("v1", 2)})
+			},
 			check: func(t *testing.T, h *harness, r metapb.Result) {
 				if !r.Existed || r.Version.ETag != "e-v1" || h.s.Stats().FeedLen != 1 || h.s.Stats().Garbage != 0 {
 					t.Fatalf("%+v %+v", r, h.s.Stats())
@@ -189,8 +191,10 @@ func TestCommitCases(t *testing.T) {
 			},
 		},
 		{
-			name:    "unknown version with segments is fenced",
-			do:      func(h *harness) metapb.Result { return h.commit("b", "k", "nope", metapb.ObjectVersion{Segments: segs("nope", 1)}) },
+			name: "unknown version with segments is fenced",
+			do: func(h *harness) metapb.Result {
+				return h.commit("b", "k", "nope", metapb.ObjectVersion{Segments: segs("nope", 1)})
+			},
 			wantErr: metapb.ErrConflict,
 		},
 		{
@@ -199,7 +203,9 @@ func TestCommitCases(t *testing.T) {
 				h.prepare("b", "k", "v1", "t", segs("v1", 1))
 				h.apply(metapb.Command{Type: metapb.CmdAbort, Abort: &metapb.AbortRequest{Bucket: "b", Key: "k", VersionID: "v1"}})
 			},
-			do:      func(h *harness) metapb.Result { return h.commit("b", "k", "v1", metapb.ObjectVersion{Segments: segs("v1", 1)}) },
+			do: func(h *harness) metapb.Result {
+				return h.commit("b", "k", "v1", metapb.ObjectVersion{Segments: segs("v1", 1)})
+			},
 			wantErr: metapb.ErrConflict,
 			check: func(t *testing.T, h *harness, r metapb.Result) {
 				if _, ok := h.s.Get("b", "k"); ok {
@@ -208,14 +214,18 @@ func TestCommitCases(t *testing.T) {
 			},
 		},
 		{
-			name:    "shards not planned",
-			setup:   func(h *harness) { h.prepare("b", "k", "v1", "t", segs("v1", 1)) },
-			do:      func(h *harness) metapb.Result { return h.commit("b", "k", "v1", metapb.ObjectVersion{Segments: segs("other", 1)}) },
+			name:  "shards not planned",
+			setup: func(h *harness) { h.prepare("b", "k", "v1", "t", segs("v1", 1)) },
+			do: func(h *harness) metapb.Result {
+				return h.commit("b", "k", "v1", metapb.ObjectVersion{Segments: segs("other", 1)})
+			},
 			wantErr: metapb.ErrBadRequest,
 		},
 		{
-			name:  "inline create and commit",
-			do:    func(h *harness) metapb.Result { return h.commit("b", "k", "v1", metapb.ObjectVersion{Inline: []byte("hello"), ETag: "x"}) },
+			name: "inline create and commit",
+			do: func(h *harness) metapb.Result {
+				return h.commit("b", "k", "v1", metapb.ObjectVersion{Inline: []byte("hello"), ETag: "x"})
+			},
 			check: func(t *testing.T, h *harness, r metapb.Result) {
 				v, ok := h.s.Get("b", "k")
 				if !ok || string(v.Inline) != "hello" || v.Size != 5 || r.Seq != 1 {

@@ -68,7 +68,7 @@ func TestLayout(t *testing.T) {
 			t.Errorf("ShardSize(%d)=%d want %d", tt.size, got, tt.shard)
 		}
 	}
-	for _, s := range []metapb.Scheme{{0, 4, 64}, {10, 0, 64}, {10, 4, 0}, {60, 10, 64}} {
+	for _, s := range []metapb.Scheme{{Data: 0, Parity: 4, ChunkSize: 64}, {Data: 10, Parity: 0, ChunkSize: 64}, {Data: 10, Parity: 4, ChunkSize: 0}, {Data: 60, Parity: 10, ChunkSize: 64}} {
 		if _, err := NewLayout(s); !errors.Is(err, ErrScheme) {
 			t.Errorf("NewLayout(%+v) err=%v, want ErrScheme", s, err)
 		}

@@ -26,7 +26,8 @@ type Config struct {
 	// pipeline encodes fastest at 64 KiB; see docs/erasure.md).
 	Scheme metapb.Scheme
 	// SegmentSize is the object bytes per segment (each segment has its own
-	// placement). Default 64 MiB; must be a multiple of the stripe size.
+	// placement). Default 64 MiB (102.4 stripes of 640 KiB: the last stripe
+	// of a full segment is short, like an object's last stripe).
 	SegmentSize int64
 	// Client talks to storage nodes.
 	Client ShardClient
@@ -85,8 +86,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Client == nil || c.Nodes == nil:
 		return fmt.Errorf("%w: Client and Nodes are required", ErrConfig)
-	case c.SegmentSize <= 0 || c.SegmentSize%l.StripeSize() != 0:
-		return fmt.Errorf("%w: segment size %d is not a positive multiple of the stripe size %d", ErrConfig, c.SegmentSize, l.StripeSize())
+	case c.SegmentSize <= 0:
+		return fmt.Errorf("%w: segment size %d", ErrConfig, c.SegmentSize)
 	case c.WriteQueue < 1 || c.RebuildAttempts < 1:
 		return fmt.Errorf("%w: WriteQueue and RebuildAttempts must be >= 1", ErrConfig)
 	case c.WriteStall <= 0 || c.WriteFinish <= 0 || c.ReadTimeout <= 0 || c.ReadHedge <= 0:

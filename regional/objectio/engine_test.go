@@ -189,7 +189,8 @@ func TestConfigValidate(t *testing.T) {
 		{"quorum k+1", func(c *Config) { c.WriteQuorum = 11 }, true},
 		{"quorum k", func(c *Config) { c.WriteQuorum = 10 }, false},
 		{"quorum > n", func(c *Config) { c.WriteQuorum = 15 }, false},
-		{"segment not stripes", func(c *Config) { c.SegmentSize = tStripe + 1 }, false},
+		{"segment not stripes", func(c *Config) { c.SegmentSize = tStripe + 1 }, true},
+		{"segment zero", func(c *Config) { c.SegmentSize = 0 }, false},
 		{"no client", func(c *Config) { c.Client = nil }, false},
 		{"bad scheme", func(c *Config) { c.Scheme.Parity = 0 }, false},
 		{"zero stall", func(c *Config) { c.WriteStall = 0 }, false},
@@ -254,10 +255,17 @@ func TestWriteFailuresReplaced(t *testing.T) {
 		for ci, combo := range combos {
 			t.Run(fmt.Sprintf("%s/%v", ft.name, combo), func(t *testing.T) {
 				v := newEnv(t, false, func(c *Config) {
-					if ft.name == "slow ack" {
+					switch ft.name {
+					case "slow ack":
 						c.WriteFinish = 300 * time.Millisecond
+					case "hang":
+						// A 2-chunk queue fills before the segment ends: the
+						// stall detector (200ms), not WriteFinish, must fire.
+						c.WriteQueue = 2
+						c.WriteFinish = 5 * time.Second
 					}
 				})
+				t0 := time.Now()
 				size := int64(tSeg + 1 + r.Int64N(tSeg))
 				data := randData(uint64(ci), size)
 				segs, err := v.e.Plan(newVID(), size)
@@ -273,6 +281,9 @@ func TestWriteFailuresReplaced(t *testing.T) {
 				out, err := v.e.Write(context.Background(), segs, bytes.NewReader(data))
 				if err != nil {
 					t.Fatalf("write: %v", err)
+				}
+				if d := time.Since(t0); d > 3*time.Second {
+					t.Fatalf("write took %v", d)
 				}
 				for _, s := range out {
 					for _, ref := range s.Shards {

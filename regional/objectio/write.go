@@ -163,9 +163,10 @@ func (s *shardStream) check(info storagepb.ShardInfo) error {
 	return nil
 }
 
-// send queues a copy of chunk on s, abandoning s if it stays full for
-// WriteStall. Only a context error is returned.
-func (e *Engine) send(ctx context.Context, s *shardStream, chunk []byte, t *time.Timer) error {
+// send queues a copy of chunk on s, abandoning s if its queue stays full
+// until deadline (one deadline per stripe, so several stalled shards cost
+// one WriteStall, not one each). Only a context error is returned.
+func (e *Engine) send(ctx context.Context, s *shardStream, chunk []byte, t *time.Timer, deadline *time.Time) error {
 	bp := e.chunks.Get().(*[]byte)
 	*bp = (*bp)[:len(chunk)]
 	copy(*bp, chunk)
@@ -174,7 +175,10 @@ func (e *Engine) send(ctx context.Context, s *shardStream, chunk []byte, t *time
 		return nil
 	default:
 	}
-	t.Reset(e.cfg.WriteStall)
+	if deadline.IsZero() {
+		*deadline = time.Now().Add(e.cfg.WriteStall)
+	}
+	t.Reset(max(time.Until(*deadline), 0))
 	defer t.Stop()
 	select {
 	case s.ch <- bp:
@@ -259,12 +263,13 @@ func (e *Engine) writeSegment(ctx context.Context, codec *erasure.Codec, view no
 	timer.Stop()
 	encErr := codec.Encode(body, seg.Size, func(_ int64, chunks [][]byte) error {
 		alive := 0
+		var deadline time.Time
 		for i, c := range chunks {
 			s := streams[i]
 			if !s.alive() {
 				continue
 			}
-			if err := e.send(ctx, s, c, timer); err != nil {
+			if err := e.send(ctx, s, c, timer, &deadline); err != nil {
 				return err
 			}
 			if s.alive() {

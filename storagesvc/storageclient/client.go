@@ -160,11 +160,16 @@ func decodeJSON(op string, resp *http.Response, v any) error {
 
 // Put stores size bytes of body as shard id on addr. The node checks the
 // body against crc32c (CRC-32C, Castagnoli) and answers once durable.
+// crc32c 0 means "not known in advance" (a streamed shard): no check is
+// requested, and the caller compares the returned ShardInfo.CRC32C instead.
 func (c *Client) Put(ctx context.Context, addr, id string, body io.Reader, size int64, crc32c uint32) (storagepb.ShardInfo, error) {
 	if body == nil {
 		body = http.NoBody
 	}
-	hdr := http.Header{storagepb.HeaderCRC32C: {fmt.Sprintf("%08x", crc32c)}}
+	hdr := http.Header{}
+	if crc32c != 0 {
+		hdr.Set(storagepb.HeaderCRC32C, fmt.Sprintf("%08x", crc32c))
+	}
 	resp, err := c.do(ctx, "put", http.MethodPut, shardURL(addr, id, ""), body, size, hdr)
 	if err != nil {
 		return storagepb.ShardInfo{}, err

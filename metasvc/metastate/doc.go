@@ -1,0 +1,131 @@
+// Package metastate is the state machine of one metadata partition: a
+// pure, deterministic, in-memory store of object versions, multipart
+// uploads, idempotency tokens, the change feed and the garbage queue,
+// changed only by Apply(index, *metapb.Command) and captured by cheap
+// copy-on-write snapshots. metasvc wraps a State in a raft.FSM; this
+// package knows nothing of Raft, the network or the clock.
+//
+// # Record model
+//
+// All records live in ordered B-trees (github.com/google/btree, generic,
+// with lazy copy-on-write Clone):
+//
+//   - cur (bucket, key) → the key's current COMMITTED version. Its byte
+//     order is the listing order: List seeks to max(prefix, StartAfter)
+//     and, at each rolled-up common prefix, seeks past the prefix's range,
+//     so a page costs O((entries + prefixes) · log n), never a bucket scan.
+//   - prep (bucket, key, version id) → PREPARING versions (placement chosen,
+//     shards being written). Several may exist per key (concurrent PUTs).
+//   - uploads (bucket, key, upload id) and parts (bucket, key, upload id,
+//     number, attempt): part attempts are PREPARING or COMMITTED; at most
+//     one attempt per number is COMMITTED (a newer committed attempt
+//     replaces the older, which becomes garbage).
+//   - tokens (bucket, key, kind, token) and its expiry index.
+//   - feed (seq) with the consumers' acknowledged positions, and garbage (id).
+//
+// Buckets are unversioned: committing a version replaces the key's current
+// one, which is removed (and its shards queued as garbage). GetVersion
+// finds the current version or a PREPARING one by id.
+//
+// Records in the trees are immutable: every change inserts a fresh record,
+// so a snapshot's cloned trees and the live trees can share them. Apply
+// deep-copies its input before storing it and every read returns deep
+// copies, so no caller can alias state.
+//
+// Inline data: a small object is stored whole in ObjectVersion.Inline
+// (Segments empty). A completed multipart upload whose parts are all
+// inline becomes an inline object. Otherwise its Segments are the listed
+// parts' segments in order, Offsets rebased to the object; an inline part
+// (typically a small last part) is carried as a Segment with no Shards and
+// its bytes in Segment.Inline (field added to metapb for this). Readers
+// serve such a segment from the record. Listings omit all inline bytes.
+//
+// # Idempotency
+//
+// Tokens are remembered for at least TokenTTL (24 h) after the Time of the
+// command that wrote them, in three namespaces per (bucket, key):
+//
+//   - object (Prepare, inline Commit): a retried PUT answers Existed=true
+//     with the version its token created — PREPARING, COMMITTED, or, when
+//     that version has since been replaced or deleted, a byte-less summary
+//     (version id, ETag, size, times) — and changes nothing. A token whose
+//     PREPARE was aborted is forgotten: the retry starts afresh.
+//   - upload (CreateUpload): the retry returns the upload it created.
+//   - complete (CompleteUpload): the retry returns the committed version.
+//
+// Without tokens, retries are idempotent by record identity: Prepare of an
+// existing version id, Commit of the current version, PreparePart/
+// CommitPart of an existing attempt, CompleteUpload of a version id that is
+// current once the upload is gone all answer Existed=true. Commit checks
+// idempotency before its If-Match/If-None-Match condition, so a retried
+// conditional commit that already succeeded still succeeds.
+//
+// Expired tokens are pruned during Apply, by cmd.Time (never the local
+// clock), at most 16 per command: each command adds at most one token, so
+// the backlog drains, and every replica prunes identically. The contract
+// for callers: version ids and part attempt ids are never reused for new
+// data (metapb: "unique").
+//
+// # Garbage and the fence (invariant 4: nothing referenced is deleted)
+//
+// A shard becomes garbage only when the record that referenced it leaves
+// the state in the same Apply: an overwritten or deleted current version
+// ("overwritten", "deleted"), an aborted PREPARE or part attempt
+// ("aborted"), a replaced part ("replaced"), parts not listed in a
+// completion or belonging to an aborted upload ("unlisted part", "upload
+// aborted"), and planned shards a commit did not use ("unused"). So every
+// planned shard is referenced by exactly one of: a current version, a
+// PREPARING version, a part attempt, or a garbage entry (the tests check
+// this accounting over random histories).
+//
+// Why a queued shard is never referenced again:
+//
+//  1. Commit (and CommitPart) only accepts shards that the PREPARING record
+//     planned (Final's shards ⊆ prepared shards, else BadRequest), and only
+//     while that record is still PREPARING. An aborted record is gone, so a
+//     late Commit naming it with segments fails with ErrConflict: the
+//     janitor's Abort is a fence, decided by Raft order, not by time.
+//     Likewise a late CommitPart after AbortPart/AbortUpload/CompleteUpload
+//     fails (ErrConflict or ErrNoSuchUpload).
+//  2. A record's shards are queued exactly when the record is removed, and
+//     a removed record cannot come back: Prepare of an existing token or
+//     version id returns the existing record, and new records carry fresh
+//     ids (caller contract above).
+//  3. A current version is replaced atomically with its successor in one
+//     Apply, so readers see the old or the new record, and the old shards
+//     are queued only once no record points at them. (A reader that
+//     fetched the old record a moment earlier may still be streaming it;
+//     the reclaimer's grace delay protects that read, not safety of data.)
+//
+// Inline bytes never become garbage (they die with their record). Garbage
+// ids increase; AckGarbage removes entries once their shards are deleted.
+//
+// # Change feed
+//
+// Every committed visible change (Commit, CompleteUpload, Delete of an
+// existing key) appends FeedEntry{Seq: next}. AckFeed registers a consumer
+// (or advances it; positions never move back or beyond the last seq) and
+// entries ≤ min over registered consumers are dropped. With no consumer at
+// most FeedRetainNoConsumer entries are kept.
+//
+// # Snapshots
+//
+// Snapshot clones the trees (O(1) per tree, copy-on-write; the consumer map
+// is copied); WriteTo streams the clone while Applies continue. Format v1:
+//
+//	header  = "MRDNMETA" uint32be(1)
+//	frame   = kind:u8 uvarint(len) payload[len]        payload = JSON record
+//	kinds   = 1 meta (counters, record counts) — always first
+//	          2 current version  3 PREPARING version  4 upload  5 part
+//	          6 token  7 feed entry  8 consumer  9 garbage
+//	trailer = 0xFF uint32be(CRC-32C of every preceding byte and the 0xFF)
+//
+// Frames are written in tree order (consumers sorted), and JSON sorts map
+// keys, so equal states produce byte-identical snapshots (the determinism
+// tests compare bytes). A token whose outcome is the current version is
+// written with done_current instead of a copy. Restore decodes the whole
+// stream into fresh trees, checks magic, version (ErrSnapshotFormat for an
+// unknown one), frame sizes, duplicates, the checksum, the counts in the
+// meta frame and the counters, and only then swaps the state; any failure
+// (ErrCorruptSnapshot) leaves the state unchanged.
+package metastate

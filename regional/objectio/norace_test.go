@@ -1,0 +1,5 @@
+//go:build !race
+
+package objectio
+
+const raceEnabled = false
