@@ -76,7 +76,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("Listen %q: %v", c.Listen, err))
 	}
 	if c.Advertise != "" {
-		if host, port, err := net.SplitHostPort(c.Advertise); err != nil || host == "" || port == "0" {
+		if _, port, err := net.SplitHostPort(c.Advertise); err != nil || port == "0" || port == "" {
 			errs = append(errs, fmt.Errorf("Advertise %q must be host:port with a fixed port", c.Advertise))
 		}
 	}

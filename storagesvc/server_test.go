@@ -2,8 +2,8 @@ package storagesvc_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -303,8 +303,8 @@ func TestCorruptOnDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	flipInVolume(t, n.dir, first[100:164], 20)     // block 0 of "first"
-	flipInVolume(t, n.dir, first[3*bs:3*bs+64], 9) // block 3 of "first"
+	flipInVolume(t, n.dir, first[100:164], 20)       // block 0 of "first"
+	flipInVolume(t, n.dir, first[3*bs:3*bs+64], 9)   // block 3 of "first"
 	flipInVolume(t, n.dir, later[20*bs:20*bs+64], 7) // block 20 of "later"
 
 	if _, err := c.Get(ctx, n.addr, "first", 0, -1); !errors.Is(err, storageclient.ErrCorrupt) {

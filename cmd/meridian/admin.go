@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
@@ -97,8 +98,20 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.BasePort, "base-port", 19000, "first port of the private cluster")
 	dur := fs.Duration("duration", 15*time.Second, "upper bound per phase")
 	keep := fs.Bool("keep", false, "keep the data folder")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (cluster and client) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if cfg.DataDir == "" {
 		d, err := os.MkdirTemp("", "meridian-bench")

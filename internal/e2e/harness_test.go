@@ -383,14 +383,14 @@ func (r *Region) KillAZ(az string, meta bool) []*Proc {
 	r.t.Helper()
 	var killed []*Proc
 	for _, p := range r.Storage {
-		if p.AZ == az {
+		if p.AZ == az && p.Running() {
 			r.Kill(p)
 			killed = append(killed, p)
 		}
 	}
 	if meta {
 		for _, p := range r.Metas {
-			if p.AZ == az {
+			if p.AZ == az && p.Running() {
 				r.Kill(p)
 				killed = append(killed, p)
 			}

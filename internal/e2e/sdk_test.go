@@ -167,6 +167,12 @@ func testSDK(t *testing.T, r *Region) {
 	})
 
 	t.Run("ListObjectsV2", func(t *testing.T) {
+		// Its own bucket, so that keys left by other subtests cannot
+		// change the listing.
+		const bucket = "sdk-list"
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatalf("CreateBucket: %v", err)
+		}
 		keys := []string{"dir/a", "dir/b", "dir/sub/c", "dir/sub/d", "dir2/e", "page/k1", "page/k2", "page/k3", "page/k4", "page/k5"}
 		for _, k := range keys {
 			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k),

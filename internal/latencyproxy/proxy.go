@@ -96,7 +96,7 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	closed   bool
-	conns    map[*tcpConn]struct{}             // TCP
+	conns    map[*tcpConn]struct{}          // TCP
 	sessions map[netip.AddrPort]*udpSession // UDP
 
 	ln     net.Listener // TCP

@@ -23,9 +23,9 @@ import (
 // Limits of the aws-chunked decoder. Memory per request is the bufio
 // buffer plus a few small strings, whatever the chunk sizes.
 const (
-	chunkBufSize   = 64 << 10 // read buffer; larger reads bypass it
-	maxLineLen     = 4096     // a chunk header or trailer line
-	maxTrailers    = 8        // trailer lines besides the signature
+	chunkBufSize   = 8 << 10 // read buffer; larger reads bypass it (one copy less)
+	maxLineLen     = 4096    // a chunk header or trailer line
+	maxTrailers    = 8       // trailer lines besides the signature
 	maxChunkHexLen = 16
 )
 
@@ -62,10 +62,10 @@ func (v *Verifier) setupBody(r *http.Request, a *Auth, payloadHash string, ch *c
 	// A plain x-amz-checksum-<alg> header.
 	var headerAlg s3checksum.Algorithm
 	for k, vals := range r.Header {
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, s3checksum.HeaderPrefix) {
+		if len(k) <= len(s3checksum.HeaderPrefix) || !strings.EqualFold(k[:len(s3checksum.HeaderPrefix)], s3checksum.HeaderPrefix) {
 			continue
 		}
+		lk := strings.ToLower(k)
 		alg, err := s3checksum.Parse(lk)
 		if err != nil {
 			continue // x-amz-checksum-type, -mode, -algorithm: not values

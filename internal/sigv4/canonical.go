@@ -165,7 +165,7 @@ func headerValue(r *http.Request, name string) string {
 			vals = r.TransferEncoding
 		}
 	default:
-		vals = r.Header[textproto.CanonicalMIMEHeaderKey(name)]
+		vals = lookupHeader(r.Header, name)
 		if vals == nil {
 			vals = r.Header[name] // set without canonicalization
 		}
@@ -181,6 +181,28 @@ func headerValue(r *http.Request, name string) string {
 		b.WriteString(trimCollapse(v))
 	}
 	return b.String()
+}
+
+// lookupHeader finds the values of a lower-case header name in h without
+// allocating for names up to 64 bytes.
+func lookupHeader(h http.Header, name string) []string {
+	if len(name) > 64 {
+		return h[textproto.CanonicalMIMEHeaderKey(name)]
+	}
+	var buf [64]byte
+	b := buf[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+		upper = c == '-'
+	}
+	return h[string(b)]
 }
 
 // trimCollapse trims s and collapses each run of spaces or tabs to one space.

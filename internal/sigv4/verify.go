@@ -201,11 +201,20 @@ func (v *Verifier) Verify(r *http.Request) (*Auth, error) {
 	return v.authenticate(r, &s)
 }
 
+// isPresigned reports whether the query carries presigned-URL parameters
+// (SigV4, or SigV2's AWSAccessKeyId so that it gets its proper error).
 func isPresigned(rawQuery string) bool {
-	if rawQuery == "" {
+	if !strings.Contains(rawQuery, "X-Amz-") && !strings.Contains(rawQuery, "AWSAccessKeyId") {
 		return false
 	}
-	return strings.Contains(rawQuery, "X-Amz-") || strings.Contains(rawQuery, "AWSAccessKeyId=")
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		switch k {
+		case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "AWSAccessKeyId":
+			return true
+		}
+	}
+	return false
 }
 
 var errV2 = invalidRequest("The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
@@ -379,7 +388,7 @@ func (v *Verifier) parseCredential(s *signed, cred string, presigned bool) error
 	}
 	if v.regions != nil && !v.regions[s.region] {
 		want := v.cfg.AllowedRegions[0]
-		return bad("the region '" + truncate(s.region) + "' is wrong; expecting '" + want + "'").(*s3err.Error).With("Region", want)
+		return bad("the region '"+truncate(s.region)+"' is wrong; expecting '"+want+"'").(*s3err.Error).With("Region", want)
 	}
 	return nil
 }
@@ -407,6 +416,15 @@ func unsignedHeaders(names ...string) *s3err.Error {
 		With("HeadersNotSigned", strings.Join(names, ", "))
 }
 
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if len(x) == len(s) && strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
 func truncate(s string) string {
 	if len(s) > 64 {
 		return s[:64] + "..."
@@ -419,11 +437,8 @@ func (v *Verifier) authenticate(r *http.Request, s *signed) (*Auth, error) {
 	// Every x-amz-* header sent must be signed.
 	var notSigned []string
 	for k := range r.Header {
-		if len(k) > 6 && strings.EqualFold(k[:6], "x-amz-") {
-			lk := strings.ToLower(k)
-			if !slices.Contains(s.signedHeaders, lk) {
-				notSigned = append(notSigned, lk)
-			}
+		if len(k) > 6 && strings.EqualFold(k[:6], "x-amz-") && !containsFold(s.signedHeaders, k) {
+			notSigned = append(notSigned, strings.ToLower(k))
 		}
 	}
 	if len(notSigned) > 0 {

@@ -74,7 +74,9 @@ func TestVerifyTamper(t *testing.T) {
 		{name: "region allowed", cfg: func(c *VerifierConfig) { c.AllowedRegions = []string{"eu-west-1", "us-east-1"} }},
 		{name: "wrong service", tamper: func(r *http.Request) { replaceAuth(r, "/s3/", "/ec2/") }, verifyErr: s3err.AuthorizationHeaderMalformed},
 		{name: "wrong terminator", tamper: func(r *http.Request) { replaceAuth(r, "aws4_request", "aws5_request") }, verifyErr: s3err.AuthorizationHeaderMalformed},
-		{name: "host not signed", tamper: func(r *http.Request) { replaceAuth(r, "SignedHeaders=content-type;host;", "SignedHeaders=content-type;") }, verifyErr: s3err.AuthorizationHeaderMalformed},
+		{name: "host not signed", tamper: func(r *http.Request) {
+			replaceAuth(r, "SignedHeaders=content-type;host;", "SignedHeaders=content-type;")
+		}, verifyErr: s3err.AuthorizationHeaderMalformed},
 		{name: "missing content sha256", tamper: func(r *http.Request) {
 			r.Header.Del("X-Amz-Content-Sha256")
 			replaceAuth(r, "x-amz-content-sha256;", "")
@@ -187,7 +189,9 @@ func TestPresignTamper(t *testing.T) {
 		{name: "expires over a week", edit: func(u string) string { return strings.Replace(u, "X-Amz-Expires=3600", "X-Amz-Expires=604801", 1) }, want: s3err.AuthorizationQueryParametersEr},
 		{name: "expires negative", edit: func(u string) string { return strings.Replace(u, "X-Amz-Expires=3600", "X-Amz-Expires=-1", 1) }, want: s3err.AuthorizationQueryParametersEr},
 		{name: "missing signature", edit: func(u string) string { return u[:strings.Index(u, "&X-Amz-Signature")] }, want: s3err.AuthorizationQueryParametersEr},
-		{name: "wrong algorithm", edit: func(u string) string { return strings.Replace(u, "X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1", 1) }, want: s3err.AuthorizationQueryParametersEr},
+		{name: "wrong algorithm", edit: func(u string) string {
+			return strings.Replace(u, "X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1", 1)
+		}, want: s3err.AuthorizationQueryParametersEr},
 		{name: "query param added", edit: func(u string) string { return u + "&response-content-type=text%2Fhtml" }, want: s3err.SignatureDoesNotMatch},
 		{name: "path changed", edit: func(u string) string { return strings.Replace(u, "cat%2B1", "cat%2B2", 1) }, want: s3err.SignatureDoesNotMatch},
 		{name: "unsigned x-amz header", header: [2]string{"X-Amz-Meta-A", "b"}, want: s3err.AccessDenied},
@@ -238,6 +242,11 @@ func TestAnonymous(t *testing.T) {
 	}
 	if creds.lookups.Load() != 0 {
 		t.Fatal("anonymous request looked up credentials")
+	}
+	// A query that merely mentions X-Amz- is not a presigned URL.
+	r = mustRequest(t, "GET", "https://bucket.s3.amazonaws.com/?prefix=X-Amz-Date&list-type=2", nil)
+	if a, err := v.Verify(r); err != nil || !a.Anonymous {
+		t.Fatalf("anonymous list with X-Amz- in a value: %+v, %v", a, err)
 	}
 	// A signed streaming mode cannot be anonymous.
 	r = mustRequest(t, "PUT", "https://bucket.s3.amazonaws.com/k", strings.NewReader(testBody))

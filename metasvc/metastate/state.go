@@ -455,10 +455,18 @@ func checkSubset(final, prepared []metapb.Segment) bool {
 	if len(final) == 0 {
 		return true
 	}
-	p := shardSet(prepared)
+	// Shard ids must have been planned; the node may differ, because the
+	// writer replaces a failed node by another one (same id, new node). The
+	// planned copies that final does not use become garbage (unusedSegments).
+	ids := map[string]struct{}{}
+	for _, s := range prepared {
+		for _, sh := range s.Shards {
+			ids[sh.ID] = struct{}{}
+		}
+	}
 	for _, s := range final {
 		for _, sh := range s.Shards {
-			if _, ok := p[shardID{sh.Node, sh.ID}]; !ok {
+			if _, ok := ids[sh.ID]; !ok {
 				return false
 			}
 		}

@@ -2,8 +2,8 @@ package shardstore
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -285,7 +285,7 @@ func TestTornTail(t *testing.T) {
 	tests := []struct {
 		name string
 		cut  func(size, lastRec int64) int64 // new file size
-		junk []byte                         // appended after the cut
+		junk []byte                          // appended after the cut
 	}{
 		{"mid data", func(size, last int64) int64 { return last + 100 }, nil},
 		{"mid header", func(size, last int64) int64 { return last + 5 }, nil},
