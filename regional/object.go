@@ -29,6 +29,13 @@ import (
 // amz-sdk-invocation-id (kept across retries) is used when it is absent.
 const IdempotencyHeader = "X-Meridian-Idempotency-Key"
 
+// errTokenReused: an idempotency token (amz-sdk-invocation-id or
+// X-Meridian-Idempotency-Key) came back with a different body. That is not a
+// retry; acknowledging it would claim a write that never happened.
+func errTokenReused() error {
+	return s3err.WithMessage(s3err.InvalidRequest, "The idempotency token (amz-sdk-invocation-id) was already used for a different request body.")
+}
+
 // storedHeaders are the standard headers kept with an object and returned on GET/HEAD.
 var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
 
@@ -212,6 +219,9 @@ func (g *Gateway) putObject(req *request) error {
 		if err != nil {
 			return err
 		}
+		if res.Existed && res.Version != nil && (res.Version.ETag != v.ETag || res.Version.Size != v.Size) {
+			return errTokenReused()
+		}
 		committed = *res.Version
 	} else {
 		committed, err = g.writeLarge(ctx, req, v, bi, cond)
@@ -240,9 +250,21 @@ func (g *Gateway) writeLarge(ctx context.Context, req *request, v metapb.ObjectV
 		return v, err
 	}
 	if res.Existed && res.Version != nil {
+		if res.Version.Size != v.Size {
+			return v, errTokenReused()
+		}
 		if res.Version.State == metapb.StateCommitted {
-			// A retry of a PUT that already committed: answer as the first time.
-			_, _ = io.Copy(io.Discard, bi.reader)
+			// A retry of a PUT that already committed answers as the first
+			// time did — if it really is the same body.
+			if _, err := io.Copy(io.Discard, bi.reader); err != nil {
+				return v, err
+			}
+			if err := bi.remaining(); err != nil {
+				return v, err
+			}
+			if bi.etag() != res.Version.ETag {
+				return v, errTokenReused()
+			}
 			return *res.Version, nil
 		}
 		v.VersionID, v.Segments, v.Created = res.Version.VersionID, res.Version.Segments, res.Version.Created

@@ -237,7 +237,7 @@ func runRegional(ctx context.Context, args []string) error {
 	defer view.Close()
 	oc := objectio.DefaultConfig()
 	oc.Client = storageclient.New(nil)
-	oc.Nodes = view.Healthy
+	oc.Nodes = view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
 	oc.Logger = cfg.Logger
 	engine, err := objectio.New(oc)
 	if err != nil {

@@ -213,7 +213,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	oc := objectio.DefaultConfig()
 	oc.Client = storageclient.New(nil)
-	oc.Nodes = c.view.Healthy
+	oc.Nodes = c.view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
 	oc.Logger = cfg.Logger
 	engine, err := objectio.New(oc)
 	if err != nil {

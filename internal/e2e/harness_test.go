@@ -334,7 +334,14 @@ func (r *Region) cleanup() {
 // dumpLogs prints the last n lines of every process log.
 func (r *Region) dumpLogs(n int) {
 	for _, p := range r.All() {
-		if tail := tailFile(p.log, n); strings.TrimSpace(tail) != "" {
+		tail := tailFile(p.log, n)
+		interesting := false // more than the harness's own start markers
+		for _, l := range strings.Split(tail, "\n") {
+			if l != "" && !strings.HasPrefix(l, "=== ") {
+				interesting = true
+			}
+		}
+		if interesting {
 			r.t.Logf("---- tail of %s (%s) ----\n%s", p.Name, p.log, tail)
 		}
 	}

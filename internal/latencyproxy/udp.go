@@ -222,12 +222,15 @@ func (p *Proxy) udpDeliver(s *udpSession, d direction) {
 
 // udpJanitor expires sessions idle for longer than UDPIdleTimeout.
 func (p *Proxy) udpJanitor() {
+	defer p.wg.Done()
 	idle := p.cfg.UDPIdleTimeout
 	period := min(max(idle/4, 5*time.Millisecond), time.Second)
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
+		case <-p.ctx.Done():
+			return
 		case now := <-tick.C:
 			cutoff := now.Add(-idle).UnixNano()
 			var expired []*udpSession

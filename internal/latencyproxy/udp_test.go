@@ -3,6 +3,7 @@ package latencyproxy
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"runtime"
 	"testing"
@@ -198,11 +199,10 @@ func TestCloseStopsEverything(t *testing.T) {
 
 	start := time.Now()
 	for _, p := range []*Proxy{tp, up} {
-		if err := p.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		if err := p.Close(); err != nil {
-			t.Fatalf("second Close: %v", err)
+		for i := 0; i < 2; i++ { // Close is safe twice
+			if err := closeWithin(p, 5*time.Second); err != nil {
+				t.Fatalf("Close #%d: %v", i+1, err)
+			}
 		}
 	}
 	t.Logf("Close took %v", time.Since(start))
@@ -219,5 +219,19 @@ func TestCloseStopsEverything(t *testing.T) {
 	}
 	if st := up.Stats(); st.Active != 0 {
 		t.Fatalf("UDP stats after Close = %+v", st)
+	}
+}
+
+// closeWithin closes p, failing with every goroutine's stack if Close has
+// not returned (all goroutines stopped) within d.
+func closeWithin(p *Proxy, d time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- p.Close() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(d):
+		buf := make([]byte, 1<<20)
+		return fmt.Errorf("Close still waiting after %v:\n%s", d, buf[:runtime.Stack(buf, true)])
 	}
 }

@@ -81,7 +81,9 @@
 // Why a queued shard is never referenced again:
 //
 //  1. Commit (and CommitPart) only accepts shards that the PREPARING record
-//     planned (Final's shards ⊆ prepared shards, else BadRequest), and only
+//     planned (every Final shard id was planned, else BadRequest; its node
+//     may differ when the writer replaced a failed node, and the planned
+//     copies Final does not use are queued as "unused"), and only
 //     while that record is still PREPARING. An aborted record is gone, so a
 //     late Commit naming it with segments fails with ErrConflict: the
 //     janitor's Abort is a fence, decided by Raft order, not by time.

@@ -18,12 +18,18 @@ import (
 var _ objectio.ShardClient = (*storageclient.Client)(nil)
 
 type realNode struct {
-	srv    *storagesvc.Server
-	cancel context.CancelFunc
-	done   chan error
+	srv     *storagesvc.Server
+	cancel  context.CancelFunc
+	done    chan error
+	stopped bool
 }
 
+// stop shuts the node down (once).
 func (n *realNode) stop(t *testing.T) {
+	if n.stopped {
+		return
+	}
+	n.stopped = true
 	n.cancel()
 	if err := <-n.done; err != nil {
 		t.Errorf("storage node Run: %v", err)
@@ -59,13 +65,7 @@ func TestRealStorageNodes(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("storage node not ready")
 			}
-			stopped := false
-			t.Cleanup(func() {
-				if !stopped {
-					n.stop(t)
-				}
-			})
-			_ = stopped
+			t.Cleanup(func() { n.stop(t) })
 			real = append(real, n)
 			nodes = append(nodes, metapb.StorageNode{ID: cfg.NodeID, AZ: cfg.AZ, Addr: srv.Addr(), Healthy: true})
 		}
@@ -97,7 +97,6 @@ func TestRealStorageNodes(t *testing.T) {
 	for i, n := range nodes {
 		if n.ID == down {
 			real[i].stop(t)
-			real[i] = nil
 		}
 	}
 	out, err := e.Write(ctx, segs, bytes.NewReader(data))
@@ -119,9 +118,8 @@ func TestRealStorageNodes(t *testing.T) {
 	stoppedCount := 0
 	for _, ref := range out[1].Shards {
 		for i, n := range nodes {
-			if n.ID == ref.Node && real[i] != nil && stoppedCount < 3 {
+			if n.ID == ref.Node && !real[i].stopped && stoppedCount < 3 {
 				real[i].stop(t)
-				real[i] = nil
 				stoppedCount++
 			}
 		}
