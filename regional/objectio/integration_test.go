@@ -31,10 +31,15 @@ func (n *realNode) stop(t *testing.T) {
 	}
 	n.stopped = true
 	n.cancel()
-	if err := <-n.done; err != nil {
-		t.Errorf("storage node Run: %v", err)
-	}
 	_ = n.srv.Close()
+	select {
+	case err := <-n.done:
+		if err != nil {
+			t.Errorf("storage node Run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("storage node Run did not return 15 s after cancel and Close")
+	}
 }
 
 // Real storage nodes on loopback sockets with real files and fsync: the

@@ -63,6 +63,10 @@ func (e *Engine) Write(ctx context.Context, segs []metapb.Segment, body io.Reade
 				e.log.WarnContext(ctx, "objectio: cleanup after failed write", "err", derr)
 			}
 			cancel()
+			if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+				// The caller gave up: say so, whatever the segment saw first.
+				return nil, fmt.Errorf("objectio: segment %d: %w (%v)", i, cerr, err)
+			}
 			return nil, fmt.Errorf("objectio: segment %d: %w", i, err)
 		}
 		if len(garbage) > 0 {
