@@ -98,6 +98,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.BasePort, "base-port", 19000, "first port of the private cluster")
 	dur := fs.Duration("duration", 15*time.Second, "upper bound per phase")
 	keep := fs.Bool("keep", false, "keep the data folder")
+	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,list; default all")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (cluster and client) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -135,6 +136,6 @@ func runBench(ctx context.Context, args []string) error {
 	fmt.Printf("meridian bench: dev cluster (%d AZs × %d storage nodes, %d partitions, inline ≤ %d B) at %s, data in %s\n\n",
 		cfg.AZs, cfg.StoragePerAZ, cfg.Partitions, cfg.InlineThreshold, c.Endpoint, filepath.Clean(cfg.DataDir))
 	client := benchtool.NewClient(c.Endpoint, cfg.Region, c.Creds.AccessKey, c.Creds.SecretKey, 16)
-	_, err = benchtool.Run(ctx, client, benchtool.Config{Bucket: "bench", Duration: *dur, ListKeys: 10000, Out: os.Stdout})
+	_, err = benchtool.Run(ctx, client, benchtool.Config{Bucket: "bench", Duration: *dur, ListKeys: 10000, Out: os.Stdout, Only: splitList(*only)})
 	return err
 }

@@ -154,6 +154,20 @@ type Config struct {
 	Duration time.Duration // per phase upper bound
 	ListKeys int           // keys for the LIST phase (10,000)
 	Out      io.Writer
+	// Only, when not empty, selects phases: "4KiB", "1MiB", "16MiB", "list".
+	Only []string
+}
+
+func (c Config) wants(phase string) bool {
+	if len(c.Only) == 0 {
+		return true
+	}
+	for _, p := range c.Only {
+		if strings.EqualFold(p, phase) {
+			return true
+		}
+	}
+	return false
 }
 
 // Run executes the standard phases: PUT/GET of 4 KiB (c16), 1 MiB (c8),
@@ -177,6 +191,9 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 		{"1MiB", 1 << 20, 8, 2000},
 		{"16MiB", 16 << 20, 4, 200},
 	} {
+		if !cfg.wants(sz.name) {
+			continue
+		}
 		payload := make([]byte, sz.size)
 		_, _ = rand.Read(payload)
 		var put atomic.Int64
@@ -202,6 +219,9 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 			}
 			return err
 		}))
+	}
+	if !cfg.wants("list") {
+		return results, nil
 	}
 	// LIST: ListKeys small objects under their own prefix, then full scans.
 	fill := Phase(ctx, "PUT list keys (0 B)", 16, cfg.ListKeys, 10*time.Minute, 0, func(ctx context.Context, i int) error {
