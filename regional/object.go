@@ -11,7 +11,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"sort"
@@ -63,7 +62,7 @@ type bodyInfo struct {
 	size      int64
 	md5       []byte // from Content-MD5, nil if absent
 	reader    io.Reader
-	md5h      hash.Hash
+	md5h      *asyncHash
 	auth      func() map[string]string
 	remaining func() error
 }
@@ -82,7 +81,8 @@ func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 	if size > max {
 		return nil, s3err.New(s3err.EntityTooLarge).With("ProposedSize", strconv.FormatInt(size, 10)).With("MaxSizeAllowed", strconv.FormatInt(max, 10))
 	}
-	bi := &bodyInfo{size: size, md5h: md5.New(), auth: req.auth.Checksums}
+	bi := &bodyInfo{size: size, md5h: newAsyncHash(md5.New()), auth: req.auth.Checksums}
+	context.AfterFunc(r.Context(), bi.md5h.stop) // never leak the hasher goroutine
 	if v := r.Header.Get("Content-MD5"); v != "" {
 		d, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(d) != md5.Size {
@@ -103,7 +103,7 @@ func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return err
 		}
-		if bi.md5 != nil && !bytes.Equal(bi.md5, bi.md5h.Sum(nil)) {
+		if bi.md5 != nil && !bytes.Equal(bi.md5, bi.md5h.Sum()) {
 			return s3err.New(s3err.BadDigest)
 		}
 		return nil
@@ -112,7 +112,7 @@ func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 }
 
 // etag returns the hex MD5 of what was read.
-func (bi *bodyInfo) etag() string { return hex.EncodeToString(bi.md5h.Sum(nil)) }
+func (bi *bodyInfo) etag() string { return hex.EncodeToString(bi.md5h.Sum()) }
 
 // readInline reads a small body whole and verifies it.
 func (bi *bodyInfo) readInline() ([]byte, error) {

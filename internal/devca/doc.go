@@ -1,0 +1,12 @@
+// Package devca is the development certificate authority that `meridian dev`
+// and the tests use: one ECDSA P-256 CA (10 years) kept as ca.pem and
+// ca-key.pem in a folder, which issues server certificates (for edges and
+// regional gateways) and client certificates (for the edge → region link).
+//
+// Roles are carried in a URI SAN of the form "meridian://<role>/<name>".
+// An edge client certificate is issued with role "edge", so it carries
+// "meridian://edge/<name>"; regional gateways trust the principal headers of
+// the edge link only from a verified peer certificate with that mark (see
+// regional/regionalclient.EdgeName and docs/edge.md). Production deployments
+// use their own CA and issue the same URI SAN.
+package devca

@@ -1,0 +1,282 @@
+package regionalclient
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// Sentinel errors.
+var (
+	ErrUnknownRegion = errors.New("regionalclient: unknown region")
+	ErrClosed        = errors.New("regionalclient: client closed")
+)
+
+// Config configures a Client.
+type Config struct {
+	// Regions maps a region to its regional gateways' edge (UDP) addresses.
+	Regions map[string][]string
+	// TLS holds the edge client certificate and the RootCAs that sign the
+	// regional gateways' certificates. MinVersion is raised to TLS 1.3.
+	TLS *tls.Config
+	// DialTimeout bounds the QUIC handshake with one gateway.
+	DialTimeout time.Duration
+	// IdleTimeout closes a connection that carried nothing for this long.
+	IdleTimeout time.Duration
+	// KeepAlive is the QUIC keep-alive period on an open connection.
+	KeepAlive time.Duration
+	// DownFor: a gateway whose request failed is tried last for this long.
+	DownFor time.Duration
+	// MaxResponseHeaderBytes bounds a response header section.
+	MaxResponseHeaderBytes int
+	Logger                 *slog.Logger
+}
+
+// DefaultConfig returns defaults; Regions and TLS must be set.
+func DefaultConfig() Config {
+	return Config{
+		DialTimeout:            5 * time.Second,
+		IdleTimeout:            60 * time.Second,
+		KeepAlive:              15 * time.Second,
+		DownFor:                5 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+}
+
+// Validate checks c.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Regions) == 0 {
+		errs = append(errs, errors.New("regionalclient: Regions is empty"))
+	}
+	for r, addrs := range c.Regions {
+		if r == "" || len(addrs) == 0 {
+			errs = append(errs, fmt.Errorf("regionalclient: region %q has no gateway", r))
+		}
+	}
+	if c.TLS == nil || len(c.TLS.Certificates) == 0 && c.TLS.GetClientCertificate == nil {
+		errs = append(errs, errors.New("regionalclient: TLS with an edge client certificate is required"))
+	}
+	if c.DialTimeout <= 0 || c.IdleTimeout <= 0 || c.KeepAlive <= 0 || c.KeepAlive >= c.IdleTimeout {
+		errs = append(errs, errors.New("regionalclient: DialTimeout, IdleTimeout must be positive and KeepAlive in (0, IdleTimeout)"))
+	}
+	return errors.Join(errs...)
+}
+
+// Client sends requests to regional gateways over HTTP/3. Safe for
+// concurrent use.
+type Client struct {
+	cfg     Config
+	log     *slog.Logger
+	regions map[string]*pool
+	closed  atomic.Bool
+}
+
+// pool is the gateways of one region.
+type pool struct {
+	next     atomic.Uint64
+	gateways []*gateway
+}
+
+type gateway struct {
+	addr string
+	tr   *http3.Transport
+	mu   sync.Mutex
+	down time.Time // last failure
+}
+
+// New builds a client. Connections are dialed on first use.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	tc := cfg.TLS.Clone()
+	tc.MinVersion = tls.VersionTLS13
+	qc := &quic.Config{
+		HandshakeIdleTimeout: cfg.DialTimeout,
+		MaxIdleTimeout:       cfg.IdleTimeout,
+		KeepAlivePeriod:      cfg.KeepAlive,
+		// Large windows: the link is a long fat pipe between regions.
+		InitialStreamReceiveWindow:     4 << 20,
+		MaxStreamReceiveWindow:         16 << 20,
+		InitialConnectionReceiveWindow: 8 << 20,
+		MaxConnectionReceiveWindow:     64 << 20,
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger.With("part", "regionalclient"), regions: map[string]*pool{}}
+	for r, addrs := range cfg.Regions {
+		p := &pool{}
+		for _, a := range addrs {
+			p.gateways = append(p.gateways, &gateway{addr: a, tr: &http3.Transport{
+				TLSClientConfig:        tc,
+				QUICConfig:             qc,
+				MaxResponseHeaderBytes: cfg.MaxResponseHeaderBytes,
+				DisableCompression:     true,
+			}})
+		}
+		c.regions[r] = p
+	}
+	return c, nil
+}
+
+// Regions lists the configured regions, sorted.
+func (c *Client) Regions() []string {
+	out := make([]string, 0, len(c.regions))
+	for r := range c.regions {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// order returns the region's gateways, starting round-robin, gateways that
+// failed within DownFor last.
+func (c *Client) order(p *pool) []*gateway {
+	n := len(p.gateways)
+	start := int(p.next.Add(1) % uint64(n))
+	now := time.Now()
+	var up, down []*gateway
+	for i := 0; i < n; i++ {
+		g := p.gateways[(start+i)%n]
+		g.mu.Lock()
+		failed := !g.down.IsZero() && now.Sub(g.down) < c.cfg.DownFor
+		g.mu.Unlock()
+		if failed {
+			down = append(down, g)
+		} else {
+			up = append(up, g)
+		}
+	}
+	return append(up, down...)
+}
+
+// Do sends req to a gateway of region. req.URL needs only Path, RawPath and
+// RawQuery; Do fills in scheme and host. req.Body, if any, is never closed
+// by Do (the caller owns it). A request that fails without a response is
+// retried once on another gateway of the region when it has no body or its
+// body was not read yet. The caller closes the response body.
+func (c *Client) Do(req *http.Request, region string) (*http.Response, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	p, ok := c.regions[region]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownRegion, region)
+	}
+	gws := c.order(p)
+	attempts := min(2, len(gws))
+	if len(gws) == 1 {
+		attempts = 2 // a single gateway: retry once on a fresh connection
+	}
+	var lastErr error
+	for i := 0; i < attempts; i++ {
+		g := gws[i%len(gws)]
+		resp, consumed, err := c.try(req, g)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		g.mu.Lock()
+		g.down = time.Now()
+		g.mu.Unlock()
+		c.log.LogAttrs(req.Context(), slog.LevelWarn, "edge link request failed",
+			slog.String("request_id", req.Header.Get(HeaderRequestID)), slog.String("region", region),
+			slog.String("gateway", g.addr), slog.Int("attempt", i+1), slog.Any("err", err))
+		if consumed || req.Context().Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// try sends one attempt; consumed reports whether any body byte was read.
+func (c *Client) try(req *http.Request, g *gateway) (*http.Response, bool, error) {
+	out := req.Clone(req.Context())
+	out.URL.Scheme, out.URL.Host, out.Host = "https", g.addr, g.addr
+	var body *attemptBody
+	if req.Body != nil && req.Body != http.NoBody {
+		body = &attemptBody{r: req.Body}
+		out.Body = body
+		out.GetBody = nil
+	}
+	resp, err := g.tr.RoundTrip(out)
+	if err == nil {
+		return resp, true, nil
+	}
+	consumed := false
+	if body != nil {
+		consumed = body.detach() > 0
+	}
+	return nil, consumed, err
+}
+
+// Close closes every connection. Safe twice.
+func (c *Client) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for _, p := range c.regions {
+		for _, g := range p.gateways {
+			errs = append(errs, g.tr.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// attemptBody hands the caller's body to one attempt. It never closes the
+// caller's body; detach stops the attempt from reading more, so a retry
+// can reuse an unread body without two readers racing.
+type attemptBody struct {
+	mu       sync.Mutex
+	r        io.Reader
+	n        int64
+	detached bool
+}
+
+var errDetached = errors.New("regionalclient: attempt abandoned")
+
+func (b *attemptBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.detached {
+		return 0, errDetached
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func (b *attemptBody) Close() error { return nil }
+
+func (b *attemptBody) detach() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.detached = true
+	return b.n
+}
+
+// Gateways lists the gateway addresses of region.
+func (c *Client) Gateways(region string) []string {
+	p, ok := c.regions[region]
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(p.gateways))
+	for i, g := range p.gateways {
+		out[i] = g.addr
+	}
+	return out
+}

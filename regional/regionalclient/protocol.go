@@ -1,0 +1,75 @@
+package regionalclient
+
+import (
+	"crypto/tls"
+	"strings"
+)
+
+// Headers of the edge → region protocol. A regional gateway ignores them on
+// any other listener.
+const (
+	// HeaderPrincipal is the authenticated account id.
+	HeaderPrincipal = "X-Meridian-Principal"
+	// HeaderAccessKey is the access key id the client signed with.
+	HeaderAccessKey = "X-Meridian-Access-Key"
+	// HeaderRequestID is the edge's request id; the region answers with it
+	// as x-amz-request-id so that ids are end to end.
+	HeaderRequestID = "X-Meridian-Request-Id"
+	// HeaderChecksumAlgorithms lists (comma separated) the checksum
+	// algorithms whose header or trailing value the edge verified; the
+	// region recomputes them over the body and stores them.
+	HeaderChecksumAlgorithms = "X-Meridian-Checksum-Algorithms"
+	// HeaderSigningRegion is the region the client signed for (informational).
+	HeaderSigningRegion = "X-Meridian-Signing-Region"
+	// HeaderBucketEmpty answers QueryPrepareDelete: "true" or "false".
+	HeaderBucketEmpty = "X-Meridian-Bucket-Empty"
+)
+
+// QueryPrepareDelete selects the edge-only operation
+// "DELETE /<bucket>?meridian-prepare-delete": the region checks that the
+// bucket holds no object, aborts its in-progress multipart uploads, and
+// answers 204 (empty; the edge then deletes the catalog entry) or the S3
+// error BucketNotEmpty. It never deletes the catalog entry itself.
+const QueryPrepareDelete = "meridian-prepare-delete"
+
+// PayloadModeEdge is sigv4.Auth.PayloadMode for requests that came over the
+// edge link (already authenticated and decoded by the edge).
+const PayloadModeEdge = "EDGE"
+
+// EdgeURIPrefix starts the URI SAN that marks an edge certificate
+// ("meridian://edge/<name>", see internal/devca).
+const EdgeURIPrefix = "meridian://edge/"
+
+// MaxRequestIDLen bounds a forwarded request id.
+const MaxRequestIDLen = 64
+
+// EdgeName returns the edge name in the peer certificate of cs when that
+// certificate was verified (cs.VerifiedChains is not empty) and carries the
+// edge URI SAN; ok is false otherwise.
+func EdgeName(cs *tls.ConnectionState) (name string, ok bool) {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return "", false
+	}
+	leaf := cs.VerifiedChains[0][0]
+	for _, u := range leaf.URIs {
+		if n, ok := strings.CutPrefix(u.String(), EdgeURIPrefix); ok && n != "" && !strings.Contains(n, "/") {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// ValidRequestID reports whether id may be used as a request id: 1 to
+// MaxRequestIDLen characters of [A-Za-z0-9-].
+func ValidRequestID(id string) bool {
+	if id == "" || len(id) > MaxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
