@@ -1,6 +1,7 @@
 package regional
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,14 @@ type Config struct {
 	Catalog  Catalog
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: no metrics endpoint
+
+	// EdgeListen is the UDP host:port of the HTTP/3 listener for edge
+	// traffic (regional/edgelink.go, docs/edge.md); "" disables it.
+	EdgeListen string
+	// EdgeTLS is the edge listener's TLS config: server certificate,
+	// ClientCAs and ClientAuth = tls.RequireAndVerifyClientCert. TLS 1.3
+	// is enforced. Required when EdgeListen is set.
+	EdgeTLS *tls.Config
 }
 
 // DefaultConfig returns a config with defaults; dependencies must be set.

@@ -35,6 +35,7 @@ type Gateway struct {
 	ln       net.Listener
 	srv      *http.Server
 	internal http.Handler // /metrics
+	edge     *edgeServer  // HTTP/3 edge listener (edgelink.go); nil when disabled
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -86,6 +87,10 @@ func New(cfg Config) (*Gateway, error) {
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	g.internal = mux
+	if err := g.openEdge(); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -106,6 +111,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- g.srv.Serve(g.ln) }()
+	g.serveEdge()
 	close(g.ready)
 	g.log.Info("regional gateway serving", "addr", g.Addr())
 	select {
@@ -128,6 +134,7 @@ func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
 		defer cancel()
+		g.closeEdge(ctx)
 		g.closeErr = g.srv.Shutdown(ctx)
 		if g.closeErr != nil {
 			_ = g.srv.Close()
@@ -167,7 +174,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	req := &request{r: r, w: w, id: newRequestID(), start: time.Now()}
+	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now()}
 	w.Header().Set("x-amz-request-id", req.id)
 	w.Header().Set("x-amz-id-2", g.hostID)
 	w.Header().Set("Server", "Meridian")
@@ -325,7 +332,7 @@ func (g *Gateway) hostBucket(host string) string {
 
 // authenticate verifies SigV4 and replaces the body with the verifying reader.
 func (g *Gateway) authenticate(req *request) error {
-	auth, err := g.verifier.Verify(req.r)
+	auth, err := g.verify(req.r) // SigV4, or the edge link's headers (edgelink.go)
 	if err != nil {
 		return err
 	}

@@ -373,7 +373,7 @@ type ListRequest struct {
 // ListEntry is a key (Version set) or a common prefix (Prefix set).
 type ListEntry struct {
 	Prefix  string         `json:"prefix,omitempty"`
-	Version *ObjectVersion `json:"version,omitempty"` // Inline is omitted in listings
+	Version *ObjectVersion `json:"version,omitempty"` // listing form: Inline, Segments and Parts omitted
 }
 
 // Name returns the sort key of the entry.

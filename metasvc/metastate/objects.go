@@ -294,14 +294,13 @@ func cloneVersion(v *metapb.ObjectVersion) *metapb.ObjectVersion {
 }
 
 // cloneListed is cloneVersion without the inline bytes (listings).
+// cloneListed is the listing form of a version: what ListObjects shows (key,
+// size, ETag, times, owner, headers) without the bytes or the shard map,
+// which listings never need and which would dominate their size.
 func cloneListed(v *metapb.ObjectVersion) *metapb.ObjectVersion {
 	c := *v
-	c.Inline = nil
-	c = *cloneVersion(&c)
-	for i := range c.Segments {
-		c.Segments[i].Inline = nil
-	}
-	return &c
+	c.Inline, c.Segments, c.Parts = nil, nil, nil
+	return cloneVersion(&c)
 }
 
 func cloneUpload(u *metapb.Upload) *metapb.Upload {

@@ -1,0 +1,358 @@
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/edge/bucketcache"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/sigv4"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
+)
+
+// Server is an edge gateway.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	verifier *sigv4.Verifier
+	buckets  *bucketcache.Cache
+	link     *regionalclient.Client
+	hostID   string
+
+	ln  net.Listener
+	srv *http.Server
+
+	ready     chan struct{}
+	stop      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	runOnce   sync.Once
+	served    chan struct{}
+}
+
+// New builds an edge and binds its listener.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	serverCert, clientCert, roots, err := cfg.certificates()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("part", "edge", "region", cfg.Region),
+		ready: make(chan struct{}), stop: make(chan struct{}), served: make(chan struct{})}
+	var hid [24]byte
+	_, _ = rand.Read(hid[:])
+	s.hostID = base64.StdEncoding.EncodeToString(hid[:])
+
+	vcfg := sigv4.DefaultVerifierConfig()
+	vcfg.Credentials = catalogCredentials{cfg.Catalog}
+	vcfg.AllowedRegions = s.signingRegions()
+	vcfg.Now = cfg.Now
+	if s.verifier, err = sigv4.NewVerifier(vcfg); err != nil {
+		return nil, err
+	}
+	bc := bucketcache.Config{Size: cfg.CacheSize, TTL: cfg.CacheTTL, NegativeTTL: cfg.NegativeTTL, Now: cfg.Now}
+	if s.buckets, err = bucketcache.New(bc, cfg.Catalog.GetBucket); err != nil {
+		return nil, err
+	}
+	lc := regionalclient.DefaultConfig()
+	lc.Regions = cfg.Regions
+	lc.TLS = &tls.Config{Certificates: []tls.Certificate{clientCert}, RootCAs: roots, MinVersion: tls.VersionTLS13}
+	lc.DialTimeout = cfg.LinkDialTimeout
+	lc.Logger = s.log
+	if s.link, err = regionalclient.New(lc); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		_ = s.link.Close()
+		return nil, fmt.Errorf("edge: listen: %w", err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler: s,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{serverCert},
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"h2", "http/1.1"},
+		},
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// signingRegions: every deployment region plus us-east-1, which global
+// clients sign for by default.
+func (s *Server) signingRegions() []string {
+	out := []string{s.cfg.Region}
+	for r := range s.cfg.Regions {
+		out = append(out, r)
+	}
+	out = append(out, "us-east-1")
+	slices.Sort(out[1:])
+	return slices.Compact(out)
+}
+
+// Addr is the HTTPS listen address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Ready is closed once the edge serves.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// BucketCache exposes the cache (stats, tests).
+func (s *Server) BucketCache() *bucketcache.Cache { return s.buckets }
+
+// Run serves until ctx is cancelled or Close is called.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	started := false
+	s.runOnce.Do(func() {
+		started = true
+		go func() {
+			defer close(s.served)
+			errc <- s.srv.ServeTLS(s.ln, "", "")
+		}()
+		close(s.ready)
+		s.log.Info("edge serving", "addr", s.Addr())
+	})
+	if !started {
+		return errors.New("edge: Run called twice")
+	}
+	select {
+	case <-ctx.Done():
+		return s.Close()
+	case <-s.stop:
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		_ = s.Close()
+		return err
+	}
+}
+
+// Close stops accepting, drains in-flight requests, then closes the links
+// to the regions. Safe to call twice.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		s.closeErr = s.srv.Shutdown(ctx)
+		if s.closeErr != nil {
+			_ = s.srv.Close()
+		}
+		_ = s.ln.Close()
+		close(s.stop)
+		s.runOnce.Do(func() { close(s.served) }) // never served
+		<-s.served
+		_ = s.link.Close()
+	})
+	return s.closeErr
+}
+
+// request is one request in flight.
+type request struct {
+	r         *http.Request
+	w         http.ResponseWriter
+	id        string
+	bucket    string
+	key       string
+	auth      *sigv4.Auth
+	principal string
+	log       *slog.Logger
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// presignParams are query parameters that belong to SigV4, not to the operation.
+var presignParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"}
+
+// operationQuery is the query without SigV4's presign parameters.
+func operationQuery(raw string) url.Values {
+	q, _ := url.ParseQuery(raw)
+	for _, p := range presignParams {
+		delete(q, p)
+	}
+	return q
+}
+
+// ServeHTTP authenticates, then answers or proxies one S3 request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	req := &request{r: r, w: w, id: newRequestID()}
+	w.Header().Set("x-amz-request-id", req.id)
+	w.Header().Set("x-amz-id-2", s.hostID)
+	w.Header().Set("Server", "Meridian")
+	req.bucket, req.key = s.split(r)
+	req.log = s.log.With("request_id", req.id, "method", r.Method, "bucket", req.bucket, "key", req.key)
+	err := s.serve(req)
+	if err != nil {
+		s.writeError(req, err)
+	}
+	if req.auth != nil {
+		_ = req.auth.Body.Close()
+	}
+}
+
+func (s *Server) serve(req *request) error {
+	r := req.r
+	auth, err := s.verifier.Verify(r)
+	if err != nil {
+		return err
+	}
+	req.auth = auth
+	if auth.Anonymous {
+		return s3err.New(s3err.AccessDenied)
+	}
+	req.principal = auth.Principal
+	req.log = req.log.With("access_key", auth.AccessKeyID)
+	if req.bucket == "" {
+		if r.Method == http.MethodGet {
+			return s.listBuckets(req)
+		}
+		return s3err.New(s3err.MethodNotAllowed)
+	}
+	if err := bucketsvc.ValidateBucketName(req.bucket); err != nil {
+		return s3err.New(s3err.InvalidBucketName).With("BucketName", req.bucket)
+	}
+	if req.key == "" {
+		q := operationQuery(r.URL.RawQuery)
+		switch {
+		case r.Method == http.MethodPut && len(q) == 0:
+			return s.createBucket(req)
+		case r.Method == http.MethodDelete && len(q) == 0:
+			return s.deleteBucket(req)
+		case r.Method == http.MethodHead:
+			return s.headBucket(req)
+		case r.Method == http.MethodGet && len(q) == 1 && q.Has("location"):
+			return s.getBucketLocation(req)
+		}
+	}
+	return s.proxy(req)
+}
+
+// split returns bucket and key, virtual-hosted-style or path-style.
+func (s *Server) split(r *http.Request) (bucket, key string) {
+	if b := s.hostBucket(r.Host); b != "" {
+		return b, strings.TrimPrefix(r.URL.Path, "/")
+	}
+	bucket, key, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	return bucket, key
+}
+
+func (s *Server) hostBucket(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	for _, d := range s.cfg.Domains {
+		if b, ok := strings.CutSuffix(host, "."+strings.ToLower(d)); ok && b != "" {
+			return b
+		}
+	}
+	return ""
+}
+
+// translate maps an error to the S3 error answered for it (the one place).
+func (s *Server) translate(req *request, err error) *s3err.Error {
+	var e *s3err.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var exists *bucketsvc.BucketExistsError
+	switch {
+	case errors.As(err, &exists):
+		if exists.Owner == req.principal {
+			return s3err.New(s3err.BucketAlreadyOwnedByYou).With("BucketName", exists.Name)
+		}
+		return s3err.New(s3err.BucketAlreadyExists).With("BucketName", exists.Name)
+	case errors.Is(err, bucketsvc.ErrNoSuchBucket):
+		return s3err.New(s3err.NoSuchBucket).With("BucketName", req.bucket)
+	case errors.Is(err, regionalclient.ErrUnknownRegion):
+		return s3err.WithMessage(s3err.ServiceUnavailable, "The bucket's home region is not reachable from this edge.")
+	case errors.Is(err, context.DeadlineExceeded):
+		return s3err.New(s3err.RequestTimeout)
+	case errors.Is(err, context.Canceled):
+		return s3err.WithMessage(s3err.RequestTimeout, "The request was cancelled.")
+	}
+	return s3err.New(s3err.InternalError)
+}
+
+func (s *Server) writeError(req *request, err error) {
+	e := s.translate(req, err)
+	if e.Status >= 500 {
+		req.log.Error("request failed", "err", err, "code", e.Code)
+	} else {
+		req.log.Debug("request rejected", "err", err, "code", e.Code)
+	}
+	if e.Resource == "" {
+		e.Resource = req.r.URL.Path
+	}
+	s3err.Write(req.w, req.r, e, req.id, s.hostID)
+}
+
+func writeXML(req *request, status int, v any) error {
+	out, err := xml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	h := req.w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", fmt.Sprint(len(xml.Header)+len(out)))
+	req.w.WriteHeader(status)
+	_, _ = io.WriteString(req.w, xml.Header)
+	_, err = req.w.Write(out)
+	return err
+}
+
+// catalogCredentials adapts the catalog to sigv4.Credentials.
+type catalogCredentials struct{ c Catalog }
+
+func (cc catalogCredentials) Lookup(ctx context.Context, id string) (string, string, error) {
+	k, err := cc.c.LookupAccessKey(ctx, id)
+	if err != nil {
+		if errors.Is(err, bucketsvc.ErrNoSuchAccessKey) {
+			return "", "", fmt.Errorf("%w: %s", sigv4.ErrUnknownAccessKey, id)
+		}
+		return "", "", err
+	}
+	if k.Status != bucketsvc.KeyActive {
+		return "", "", fmt.Errorf("%w: %s revoked", sigv4.ErrDisabledAccessKey, id)
+	}
+	return k.Secret, k.AccountID, nil
+}

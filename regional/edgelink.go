@@ -1,0 +1,314 @@
+package regional
+
+// The edge link: an HTTP/3 listener that serves requests an edge already
+// authenticated (docs/edge.md). Requests on it skip SigV4; the principal,
+// access key, request id and verified checksum algorithms come from headers
+// that are trusted only here, and only from a peer whose verified
+// certificate carries the edge mark (regionalclient.EdgeName).
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+
+	"github.com/meridian-s3/meridian/internal/s3checksum"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/sigv4"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
+)
+
+// ErrEdgeTLS: EdgeListen is set without a usable EdgeTLS.
+var ErrEdgeTLS = errors.New("regional: EdgeTLS must hold a server certificate, ClientCAs and RequireAndVerifyClientCert")
+
+// edgeServer is the HTTP/3 listener for edges.
+type edgeServer struct {
+	conn net.PacketConn
+	srv  *http3.Server
+	done chan struct{}
+}
+
+// edgeKey marks a request's context as having arrived over the edge link
+// from a verified edge.
+type edgeKey struct{}
+
+type edgeInfo struct{ name string }
+
+// openEdge binds the edge listener when configured (called by New).
+func (g *Gateway) openEdge() error {
+	if g.cfg.EdgeListen == "" {
+		return nil
+	}
+	t := g.cfg.EdgeTLS
+	if t == nil || (len(t.Certificates) == 0 && t.GetCertificate == nil && t.GetConfigForClient == nil) ||
+		t.ClientCAs == nil || t.ClientAuth != tls.RequireAndVerifyClientCert {
+		return ErrEdgeTLS
+	}
+	tc := t.Clone()
+	tc.MinVersion = tls.VersionTLS13
+	pc, err := net.ListenPacket("udp", g.cfg.EdgeListen)
+	if err != nil {
+		return fmt.Errorf("regional: edge listen: %w", err)
+	}
+	g.edge = &edgeServer{
+		conn: pc,
+		done: make(chan struct{}),
+		srv: &http3.Server{
+			TLSConfig:      http3.ConfigureTLSConfig(tc),
+			Handler:        http.HandlerFunc(g.serveEdgeHTTP),
+			MaxHeaderBytes: g.cfg.MaxHeaderBytes,
+			IdleTimeout:    120 * time.Second,
+			QUICConfig: &quic.Config{
+				MaxIdleTimeout:                 90 * time.Second,
+				InitialStreamReceiveWindow:     4 << 20,
+				MaxStreamReceiveWindow:         16 << 20,
+				InitialConnectionReceiveWindow: 8 << 20,
+				MaxConnectionReceiveWindow:     64 << 20,
+				MaxIncomingStreams:             1000,
+			},
+		},
+	}
+	return nil
+}
+
+// EdgeAddr is the edge listener's UDP address, "" when disabled.
+func (g *Gateway) EdgeAddr() string {
+	if g.edge == nil {
+		return ""
+	}
+	return g.edge.conn.LocalAddr().String()
+}
+
+// serveEdge starts serving the edge listener (called by Run).
+func (g *Gateway) serveEdge() {
+	if g.edge == nil {
+		return
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer close(g.edge.done)
+		if err := g.edge.srv.Serve(g.edge.conn); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, quic.ErrServerClosed) {
+			g.log.Error("edge listener stopped", "err", err)
+		}
+	}()
+	g.log.Info("edge listener serving", "addr", g.EdgeAddr())
+}
+
+// closeEdge stops the edge listener, draining requests until ctx ends
+// (called by Close).
+func (g *Gateway) closeEdge(ctx context.Context) {
+	if g.edge == nil {
+		return
+	}
+	if err := g.edge.srv.Shutdown(ctx); err != nil {
+		_ = g.edge.srv.Close()
+	}
+	_ = g.edge.conn.Close()
+}
+
+// serveEdgeHTTP admits only verified edges, then serves the request like
+// any other, with authentication taken from the link headers.
+func (g *Gateway) serveEdgeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, ok := regionalclient.EdgeName(r.TLS)
+	if !ok {
+		g.log.Warn("edge link: peer without an edge certificate refused", "remote", r.RemoteAddr)
+		s3err.Write(w, r, s3err.WithMessage(s3err.AccessDenied, "An edge certificate is required on this listener."), newRequestID(), g.hostID)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), edgeKey{}, edgeInfo{name: name}))
+	if _, ok := r.URL.Query()[regionalclient.QueryPrepareDelete]; ok {
+		g.prepareDelete(w, r)
+		return
+	}
+	g.ServeHTTP(w, r)
+}
+
+func edgeFrom(r *http.Request) (edgeInfo, bool) {
+	e, ok := r.Context().Value(edgeKey{}).(edgeInfo)
+	return e, ok
+}
+
+// requestID is the edge's id for edge-link requests, a new one otherwise.
+func (g *Gateway) requestID(r *http.Request) string {
+	if _, ok := edgeFrom(r); ok {
+		if id := r.Header.Get(regionalclient.HeaderRequestID); regionalclient.ValidRequestID(id) {
+			return id
+		}
+	}
+	return newRequestID()
+}
+
+// verify authenticates r: SigV4 on the direct listener, the link headers on
+// the edge listener. X-Meridian-* headers are never consulted elsewhere.
+func (g *Gateway) verify(r *http.Request) (*sigv4.Auth, error) {
+	e, ok := edgeFrom(r)
+	if !ok {
+		return g.verifier.Verify(r)
+	}
+	return g.edgeAuth(r, e)
+}
+
+// edgeAuth builds the Auth of an edge-link request.
+func (g *Gateway) edgeAuth(r *http.Request, e edgeInfo) (*sigv4.Auth, error) {
+	principal := r.Header.Get(regionalclient.HeaderPrincipal)
+	if principal == "" {
+		return nil, s3err.WithMessage(s3err.AccessDenied, "The edge sent no principal.")
+	}
+	var algs []s3checksum.Algorithm
+	if v := r.Header.Get(regionalclient.HeaderChecksumAlgorithms); v != "" {
+		for name := range strings.SplitSeq(v, ",") {
+			a, err := s3checksum.Parse(name)
+			if err != nil {
+				return nil, s3err.WithMessage(s3err.InvalidRequest, "Unknown checksum algorithm from the edge: "+name)
+			}
+			algs = append(algs, a)
+		}
+	}
+	region := r.Header.Get(regionalclient.HeaderSigningRegion)
+	if region == "" {
+		region = g.cfg.Region
+	}
+	src := r.Body
+	if src == nil {
+		src = http.NoBody
+	}
+	b := &edgeBody{src: src, want: r.ContentLength}
+	if len(algs) > 0 {
+		b.sums = s3checksum.NewMultiHasher(algs...)
+	}
+	_ = e
+	return &sigv4.Auth{
+		AccessKeyID:   r.Header.Get(regionalclient.HeaderAccessKey),
+		Principal:     principal,
+		Region:        region,
+		PayloadMode:   regionalclient.PayloadModeEdge,
+		Body:          b,
+		DecodedLength: b.want,
+		Checksums:     b.checksums,
+		RequestTime:   time.Now().UTC(),
+	}, nil
+}
+
+// edgeBody is the body of an edge-link request. It returns io.EOF only when
+// the stream ended cleanly after exactly Content-Length bytes; a stream the
+// edge reset (its verifying reader failed) yields an error, so the handlers
+// never commit it. It recomputes the checksums the edge verified.
+type edgeBody struct {
+	src  io.ReadCloser
+	want int64
+	n    int64
+	sums *s3checksum.MultiHasher
+	done bool
+	err  error
+}
+
+func (b *edgeBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.src.Read(p)
+	b.n += int64(n)
+	if b.sums != nil && n > 0 {
+		_, _ = b.sums.Write(p[:n])
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		if b.want >= 0 && b.n != b.want {
+			b.err = s3err.New(s3err.IncompleteBody)
+			return n, b.err
+		}
+		b.done = true
+		b.err = io.EOF
+	default:
+		// A reset stream: the edge rejected the body, or the link failed.
+		b.err = &edgeBodyError{cause: err}
+	}
+	return n, b.err
+}
+
+func (b *edgeBody) Close() error { return b.src.Close() }
+
+func (b *edgeBody) checksums() map[string]string {
+	if !b.done || b.sums == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for a, v := range b.sums.Sums() {
+		out[string(a)] = v
+	}
+	return out
+}
+
+// edgeBodyError: the edge link stream was reset or broke mid-body.
+type edgeBodyError struct{ cause error }
+
+func (e *edgeBodyError) Error() string {
+	return "regional: edge request body abandoned: " + e.cause.Error()
+}
+
+func (e *edgeBodyError) Unwrap() []error {
+	return []error{s3err.WithMessage(s3err.IncompleteBody, "The request body was abandoned by the edge."), e.cause}
+}
+
+// prepareDelete serves DELETE /<bucket>?meridian-prepare-delete: answer
+// BucketNotEmpty if the bucket holds an object, else abort its multipart
+// uploads and answer 204. The edge deletes the catalog entry afterwards.
+func (g *Gateway) prepareDelete(w http.ResponseWriter, r *http.Request) {
+	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now()}
+	w.Header().Set("x-amz-request-id", req.id)
+	w.Header().Set("x-amz-id-2", g.hostID)
+	req.log = g.log.With("request_id", req.id, "op", "prepare-delete")
+	req.bucket = strings.TrimPrefix(r.URL.Path, "/")
+	err := func() error {
+		if r.Method != http.MethodDelete || req.bucket == "" || strings.Contains(req.bucket, "/") {
+			return s3err.New(s3err.MethodNotAllowed)
+		}
+		if err := g.authenticate(req); err != nil {
+			return err
+		}
+		if _, err := g.bucketFor(req); err != nil {
+			return err
+		}
+		ctx := r.Context()
+		page, err := g.cfg.Meta.List(ctx, metapb.ListRequest{Bucket: req.bucket, MaxKeys: 1})
+		if err != nil {
+			return err
+		}
+		if len(page.Entries) > 0 {
+			w.Header().Set(regionalclient.HeaderBucketEmpty, "false")
+			return s3err.New(s3err.BucketNotEmpty).With("BucketName", req.bucket)
+		}
+		for {
+			ups, err := g.cfg.Meta.ListUploads(ctx, metapb.ListUploadsRequest{Bucket: req.bucket, MaxUploads: 1000})
+			if err != nil {
+				return err
+			}
+			for _, u := range ups.Uploads {
+				if _, err := g.cfg.Meta.AbortUpload(ctx, metapb.AbortUploadRequest{Bucket: u.Bucket, Key: u.Key, UploadID: u.UploadID}); err != nil {
+					return err
+				}
+			}
+			if !ups.Truncated {
+				break
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		g.writeError(req, err)
+		return
+	}
+	w.Header().Set(regionalclient.HeaderBucketEmpty, "true")
+	w.WriteHeader(http.StatusNoContent)
+}
