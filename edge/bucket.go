@@ -1,0 +1,163 @@
+package edge
+
+import (
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
+)
+
+const maxCreateBucketBody = 64 << 10
+
+// readSmallBody reads a bounded request body through the verifying reader,
+// to its end, so that signatures and checksums are checked.
+func readSmallBody(req *request, max int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(req.auth.Body, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > max {
+		return nil, s3err.New(s3err.MalformedXML)
+	}
+	return body, nil
+}
+
+func (s *Server) listBuckets(req *request) error {
+	ctx := req.r.Context()
+	buckets, err := s.cfg.Catalog.ListBuckets(ctx, req.principal)
+	if err != nil {
+		return err
+	}
+	res := s3api.ListAllMyBucketsResult{XMLNS: s3api.XMLNS, Owner: s3api.Owner{ID: req.principal}}
+	if acct, err := s.cfg.Catalog.GetAccount(ctx, req.principal); err == nil {
+		res.Owner.DisplayName = acct.DisplayName
+	}
+	for _, b := range buckets {
+		res.Buckets = append(res.Buckets, s3api.BucketInfo{Name: b.Name, CreationDate: s3api.ISOTime(b.Created), BucketRegion: b.Region})
+	}
+	return writeXML(req, http.StatusOK, res)
+}
+
+// createBucket: the LocationConstraint (default: this edge's region) picks
+// the home region, which must be a region of the deployment. A taken name is
+// BucketAlreadyExists, or BucketAlreadyOwnedByYou for its owner — except
+// that re-creating your own us-east-1 bucket answers 200, as S3 does.
+func (s *Server) createBucket(req *request) error {
+	body, err := readSmallBody(req, maxCreateBucketBody)
+	if err != nil {
+		return err
+	}
+	region := s.cfg.Region
+	if len(body) > 0 {
+		var c s3api.CreateBucketConfiguration
+		if err := xml.Unmarshal(body, &c); err != nil {
+			return s3err.New(s3err.MalformedXML)
+		}
+		if c.LocationConstraint != "" {
+			region = c.LocationConstraint
+		}
+	}
+	if _, ok := s.cfg.Regions[region]; !ok {
+		return s3err.New(s3err.InvalidLocationConstraint).With("LocationConstraint", region)
+	}
+	b := bucketsvc.Bucket{Name: req.bucket, Owner: req.principal, Region: region, Scheme: s.cfg.Scheme,
+		Created: s.cfg.Now().UTC()}
+	err = s.cfg.Catalog.CreateBucket(req.r.Context(), b)
+	var exists *bucketsvc.BucketExistsError
+	if errors.As(err, &exists) && exists.Owner == req.principal && region == "us-east-1" {
+		if cur, gerr := s.cfg.Catalog.GetBucket(req.r.Context(), req.bucket); gerr == nil && cur.Region == "us-east-1" {
+			err = nil
+			b = cur
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s.buckets.Put(b)
+	req.log.Info("bucket created", "home_region", region)
+	req.w.Header().Set("Location", "/"+req.bucket)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// ownedBucket returns the bucket if the caller owns it.
+func (s *Server) ownedBucket(req *request) (bucketsvc.Bucket, error) {
+	b, err := s.buckets.Get(req.r.Context(), req.bucket)
+	if err != nil {
+		return b, err
+	}
+	if b.Owner != req.principal {
+		return b, s3err.New(s3err.AccessDenied)
+	}
+	return b, nil
+}
+
+func (s *Server) headBucket(req *request) error {
+	b, err := s.ownedBucket(req)
+	if err != nil {
+		return err
+	}
+	req.w.Header().Set("x-amz-bucket-region", b.Region)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) getBucketLocation(req *request) error {
+	b, err := s.ownedBucket(req)
+	if err != nil {
+		return err
+	}
+	loc := b.Region
+	if loc == "us-east-1" {
+		loc = "" // S3 reports us-east-1 as an empty constraint.
+	}
+	return writeXML(req, http.StatusOK, s3api.LocationConstraint{XMLNS: s3api.XMLNS, Region: loc})
+}
+
+// deleteBucket asks the home region to prepare the delete (refuse if an
+// object exists, abort multipart uploads), then deletes the catalog entry
+// and the cache entry. The catalog is read fresh, not from the cache.
+func (s *Server) deleteBucket(req *request) error {
+	if _, err := readSmallBody(req, 0); err != nil {
+		return err
+	}
+	ctx := req.r.Context()
+	s.buckets.Invalidate(req.bucket)
+	b, err := s.cfg.Catalog.GetBucket(ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	if b.Owner != req.principal {
+		return s3err.New(s3err.AccessDenied)
+	}
+	out, err := http.NewRequestWithContext(ctx, http.MethodDelete, "/", nil)
+	if err != nil {
+		return err
+	}
+	out.URL = &url.URL{Path: "/" + req.bucket, RawQuery: regionalclient.QueryPrepareDelete}
+	s.linkHeaders(req, out.Header, nil)
+	resp, err := s.link.Do(out, b.Region)
+	if err != nil {
+		req.log.Warn("prepare delete failed", "home_region", b.Region, "err", err)
+		return s3err.WithMessage(s3err.ServiceUnavailable, "The bucket's home region could not be reached.")
+	}
+	if resp.StatusCode != http.StatusNoContent {
+		// BucketNotEmpty (or another S3 error): relay the region's answer.
+		s.relay(req, resp)
+		return nil
+	}
+	_ = resp.Body.Close()
+	if err := s.cfg.Catalog.DeleteBucket(ctx, req.bucket); err != nil {
+		return err
+	}
+	s.buckets.Invalidate(req.bucket)
+	req.log.Info("bucket deleted", "home_region", b.Region)
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,321 @@
+package edge_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/quic-go/quic-go/http3"
+
+	"github.com/meridian-s3/meridian/internal/devca"
+	"github.com/meridian-s3/meridian/internal/s3checksum"
+	"github.com/meridian-s3/meridian/internal/sigv4"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
+)
+
+func randBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := r.Uint64()
+		for j := 0; j < 8; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func createBucket(t *testing.T, c *s3.Client, name, region string) {
+	t.Helper()
+	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
+	if region != "" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(region)}
+	}
+	if _, err := c.CreateBucket(context.Background(), in); err != nil {
+		t.Fatalf("CreateBucket %s: %v", name, err)
+	}
+}
+
+func getObject(t *testing.T, c *s3.Client, bucket, key string) ([]byte, *s3.GetObjectOutput) {
+	t.Helper()
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, out
+}
+
+// The SDK's default PUT (aws-chunked with a CRC32 trailer) and GET through
+// edge → QUIC → region, small and 64 MiB, in both regions; multipart via
+// the transfer manager.
+func TestSDKThroughEdge(t *testing.T) {
+	w := newWorld(t, 1)
+	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
+	ctx := context.Background()
+	createBucket(t, c, "home-us", "")
+	createBucket(t, c, "home-eu", "eu-west-1")
+
+	for _, tc := range []struct {
+		bucket, key string
+		size        int
+	}{
+		{"home-us", "small.txt", 1000},
+		{"home-eu", "dir/über small", 5000},
+		{"home-us", "big.bin", 64 << 20},
+	} {
+		data := randBytes(uint64(tc.size), tc.size)
+		put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(tc.bucket), Key: aws.String(tc.key), Body: bytes.NewReader(data)})
+		if err != nil {
+			t.Fatalf("PutObject %s/%s: %v", tc.bucket, tc.key, err)
+		}
+		if put.ChecksumCRC32 == nil || *put.ChecksumCRC32 != s3checksum.Sum(s3checksum.CRC32, data) {
+			t.Errorf("%s: stored CRC32 %v, want %s (recomputed by the region)", tc.key, put.ChecksumCRC32, s3checksum.Sum(s3checksum.CRC32, data))
+		}
+		got, out := getObject(t, c, tc.bucket, tc.key)
+		if sha256.Sum256(got) != sha256.Sum256(data) {
+			t.Fatalf("%s/%s: body differs (%d bytes, want %d)", tc.bucket, tc.key, len(got), len(data))
+		}
+		if aws.ToInt64(out.ContentLength) != int64(tc.size) {
+			t.Errorf("Content-Length %d, want %d", aws.ToInt64(out.ContentLength), tc.size)
+		}
+		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(tc.bucket), Key: aws.String(tc.key)})
+		if err != nil || aws.ToInt64(head.ContentLength) != int64(tc.size) {
+			t.Fatalf("HeadObject: %v, length %d", err, aws.ToInt64(head.ContentLength))
+		}
+	}
+
+	// Multipart through the transfer manager: 3 parts of 5 MiB + a tail.
+	data := randBytes(42, 17<<20)
+	up := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = 5 << 20; u.Concurrency = 2 })
+	if _, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("home-eu"), Key: aws.String("mp.bin"), Body: bytes.NewReader(data)}); err != nil {
+		t.Fatalf("multipart upload: %v", err)
+	}
+	got, out := getObject(t, c, "home-eu", "mp.bin")
+	if !bytes.Equal(got, data) {
+		t.Fatal("multipart object differs")
+	}
+	if !strings.HasSuffix(strings.Trim(aws.ToString(out.ETag), `"`), "-4") {
+		t.Errorf("multipart ETag %s, want a 4-part ETag", aws.ToString(out.ETag))
+	}
+
+	// Listing is proxied; ListBuckets is answered at the edge.
+	lo, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("home-us")})
+	if err != nil || len(lo.Contents) != 2 {
+		t.Fatalf("ListObjectsV2: %v, %d entries", err, len(lo.Contents))
+	}
+	lb, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil || len(lb.Buckets) != 2 {
+		t.Fatalf("ListBuckets: %v %+v", err, lb)
+	}
+}
+
+// signedPut builds a PUT signed for aws-chunked with a trailer; tamper edits
+// the encoded body on its way.
+func signedPut(t *testing.T, url string, data []byte, opts sigv4.ChunkedOptions, mode string, tamper func([]byte) []byte) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sigv4.SignChunked(req, accessKey, secretKey, "us-east-1", time.Now().UTC(), mode, int64(len(data)), opts); err != nil {
+		t.Fatal(err)
+	}
+	if tamper != nil {
+		enc, err := io.ReadAll(req.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc = tamper(enc)
+		req.Body = io.NopCloser(bytes.NewReader(enc))
+	}
+	return req
+}
+
+func readError(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	s := string(b)
+	i, j := strings.Index(s, "<Code>"), strings.Index(s, "</Code>")
+	if i < 0 || j < i {
+		return ""
+	}
+	return s[i+6 : j]
+}
+
+// A body the edge rejects — a bad trailing checksum, a tampered last chunk,
+// a tampered middle chunk — is answered with the verifier's S3 error and is
+// never stored: the edge resets the QUIC stream and the region commits nothing.
+func TestRejectedBodyIsNotStored(t *testing.T) {
+	w := newWorld(t, 1)
+	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
+	createBucket(t, c, "strict", "")
+	hc := w.httpClient()
+	const size = 3<<20 + 17 // larger than the inline threshold: written as shards
+	data := randBytes(9, size)
+	flipAt := func(off int) func([]byte) []byte {
+		return func(b []byte) []byte { b[off] ^= 0x55; return b }
+	}
+	for _, tc := range []struct {
+		name     string
+		mode     string
+		opts     sigv4.ChunkedOptions
+		tamper   func([]byte) []byte
+		wantCode string
+	}{
+		{"bad trailing checksum", sigv4.StreamingSignedPayloadTrailer,
+			sigv4.ChunkedOptions{Trailer: s3checksum.CRC32, TrailerValue: s3checksum.Sum(s3checksum.CRC32, []byte("other"))}, nil, "BadDigest"},
+		{"bad trailing checksum, unsigned", sigv4.StreamingUnsignedTrailer,
+			sigv4.ChunkedOptions{Trailer: s3checksum.CRC32C, TrailerValue: s3checksum.Sum(s3checksum.CRC32C, []byte("other"))}, nil, "BadDigest"},
+		{"tampered last chunk", sigv4.StreamingSignedPayload, sigv4.ChunkedOptions{}, func(b []byte) []byte {
+			// the last data byte sits before "\r\n" + the final 0-size chunk frame
+			i := bytes.LastIndex(b, []byte("\r\n0;chunk-signature="))
+			b[i-1] ^= 0x55
+			return b
+		}, "SignatureDoesNotMatch"},
+		{"tampered middle chunk", sigv4.StreamingSignedPayload, sigv4.ChunkedOptions{}, flipAt(size / 2), "SignatureDoesNotMatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := strings.ReplaceAll(tc.name, " ", "-")
+			req := signedPut(t, "https://"+w.edge.Addr()+"/strict/"+key, data, tc.opts, tc.mode, tc.tamper)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code := readError(t, resp); code != tc.wantCode {
+				t.Fatalf("status %d code %q, want %s", resp.StatusCode, code, tc.wantCode)
+			}
+			_, err = c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("strict"), Key: aws.String(key)})
+			if apiCode(err) != "NotFound" {
+				t.Fatalf("HeadObject after a rejected PUT: %v, want NotFound (nothing stored)", err)
+			}
+		})
+	}
+	// The same request untampered is stored (the test can fail).
+	req := signedPut(t, "https://"+w.edge.Addr()+"/strict/good", data, sigv4.ChunkedOptions{Trailer: s3checksum.CRC32}, sigv4.StreamingSignedPayloadTrailer, nil)
+	resp, err := hc.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("good PUT: %v %v %s", err, resp.StatusCode, readError(t, resp))
+	}
+	resp.Body.Close()
+	got, _ := getObject(t, c, "strict", "good")
+	if !bytes.Equal(got, data) {
+		t.Fatal("good object differs")
+	}
+}
+
+// The region's direct listener ignores the link headers; its edge listener
+// refuses peers without a verified edge certificate.
+func TestLinkTrust(t *testing.T) {
+	w := newWorld(t, 1)
+	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
+	createBucket(t, c, "victim", "")
+	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("victim"), Key: aws.String("secret"), Body: strings.NewReader("s3cr3t")}); err != nil {
+		t.Fatal(err)
+	}
+	g := w.gateways["us-east-1"][0]
+
+	// Unsigned request claiming the owner on the direct listener: refused.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+g.Addr()+"/victim/secret", nil)
+	req.Header.Set(regionalclient.HeaderPrincipal, w.account)
+	req.Header.Set(regionalclient.HeaderAccessKey, accessKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := readError(t, resp); resp.StatusCode != 403 || code != "AccessDenied" {
+		t.Fatalf("direct listener with principal header: %d %s, want 403 AccessDenied", resp.StatusCode, code)
+	}
+	// Signed by another account, claiming the owner: still the signer.
+	req, _ = http.NewRequest(http.MethodGet, "http://"+g.Addr()+"/victim/secret", nil)
+	req.Header.Set(regionalclient.HeaderPrincipal, w.account)
+	sigv4.Sign(req, otherKey, otherSec, "us-east-1", time.Now().UTC(), sigv4.UnsignedPayload)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := readError(t, resp); resp.StatusCode != 403 || code != "AccessDenied" {
+		t.Fatalf("signed by another account with principal header: %d %s, want 403 AccessDenied", resp.StatusCode, code)
+	}
+
+	h3get := func(cert *tls.Certificate) (*http.Response, error) {
+		tc := &tls.Config{RootCAs: w.ca.Pool()}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		tr := &http3.Transport{TLSClientConfig: tc}
+		defer tr.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+g.EdgeAddr()+"/victim/secret", nil)
+		req.Header.Set(regionalclient.HeaderPrincipal, w.account)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		return resp, err
+	}
+	// No client certificate: the handshake fails.
+	if resp, err := h3get(nil); err == nil {
+		t.Fatalf("H3 without a client certificate: status %d, want a handshake failure", resp.StatusCode)
+	}
+	// A CA-signed certificate without the edge mark: 403.
+	notEdge, err := w.ca.IssueClient("intruder", "storage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = h3get(&notEdge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := readError(t, resp); resp.StatusCode != 403 || code != "AccessDenied" {
+		t.Fatalf("H3 with a non-edge certificate: %d %s, want 403 AccessDenied", resp.StatusCode, code)
+	}
+	// An edge certificate from another CA: the handshake fails.
+	otherCA, err := devca.EnsureCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := otherCA.IssueClient("edge-x", devca.RoleEdge)
+	if resp, err := h3get(&forged); err == nil {
+		t.Fatalf("H3 with a foreign edge certificate: status %d, want a handshake failure", resp.StatusCode)
+	}
+	// A real edge certificate works (the test can fail).
+	good, _ := w.ca.IssueClient("edge-y", devca.RoleEdge)
+	resp, err = h3get(&good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "s3cr3t" {
+		t.Fatalf("H3 with an edge certificate: %d %q", resp.StatusCode, b)
+	}
+}

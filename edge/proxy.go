@@ -1,0 +1,301 @@
+package edge
+
+import (
+	"fmt"
+	"os"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/meridian-s3/meridian/internal/s3checksum"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
+)
+
+// hopHeaders are not forwarded in either direction (RFC 9110 7.6.1) or
+// describe the client's encoding of the body, which the edge decoded.
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length"}
+
+var requestOnlyStrip = []string{"Authorization", "X-Amz-Content-Sha256", "X-Amz-Decoded-Content-Length",
+	"X-Amz-Trailer", "Expect"}
+
+// idempotencyHeader is a client header that happens to share the link's prefix.
+const idempotencyHeader = "X-Meridian-Idempotency-Key"
+
+// linkHeaders writes the trusted headers of the edge link.
+func (s *Server) linkHeaders(req *request, h http.Header, algs []string) {
+	h.Set(regionalclient.HeaderPrincipal, req.principal)
+	h.Set(regionalclient.HeaderAccessKey, req.auth.AccessKeyID)
+	h.Set(regionalclient.HeaderRequestID, req.id)
+	h.Set(regionalclient.HeaderSigningRegion, req.auth.Region)
+	if len(algs) > 0 {
+		h.Set(regionalclient.HeaderChecksumAlgorithms, strings.Join(algs, ","))
+	}
+}
+
+// verifiedAlgorithms lists the checksum algorithms the SigV4 verifier
+// checks for r: an x-amz-checksum-<alg> header or a declared trailer.
+func verifiedAlgorithms(r *http.Request) []string {
+	var out []string
+	for k := range r.Header {
+		lk := strings.ToLower(k)
+		if !strings.HasPrefix(lk, s3checksum.HeaderPrefix) {
+			continue
+		}
+		if a, err := s3checksum.Parse(lk); err == nil {
+			out = append(out, string(a))
+		}
+	}
+	if t := r.Header.Get("X-Amz-Trailer"); t != "" {
+		for name := range strings.SplitSeq(t, ",") {
+			if a, err := s3checksum.Parse(strings.TrimSpace(name)); err == nil {
+				out = append(out, string(a))
+			}
+		}
+	}
+	return out
+}
+
+// forwardBody is the verified body on its way to the region. It records the
+// verifier's failure (the http3 client then resets the stream) and can be
+// detached so nothing reads the client's body after the handler returns.
+type forwardBody struct {
+	r        io.Reader
+	n        atomic.Int64
+	detached atomic.Bool
+	mu       sync.Mutex
+	err      error
+}
+
+var errDetached = errors.New("edge: request finished")
+
+func (b *forwardBody) Read(p []byte) (int, error) {
+	if b.detached.Load() {
+		return 0, errDetached
+	}
+	n, err := b.r.Read(p)
+	b.n.Add(int64(n))
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *forwardBody) failure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// proxy sends the request to the bucket's home region and relays the answer.
+func (s *Server) proxy(req *request) error {
+	r := req.r
+	ctx := r.Context()
+	bucket, err := s.buckets.Get(ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	var body *forwardBody
+	length := req.auth.DecodedLength
+	if length < 0 && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		length = -1 // unknown: streamed as is; the region decides
+	}
+	switch {
+	case length == 0 || r.Body == nil || r.Body == http.NoBody:
+		// An empty body still has to pass the verifier (chunk signatures,
+		// trailers) before anything reaches the region.
+		if _, err := readSmallBody(req, 0); err != nil {
+			return err
+		}
+		length = 0
+	default:
+		body = &forwardBody{r: req.auth.Body}
+		defer body.detached.Store(true)
+	}
+	algs := verifiedAlgorithms(r)
+	if os.Getenv("EDGE_DBG") != "" {
+		fmt.Fprintln(os.Stderr, "DBG", r.Header, algs)
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := http.NewRequestWithContext(ctx, r.Method, "/", nil)
+		if err != nil {
+			return err
+		}
+		out.URL = &url.URL{Path: "/" + req.bucket + "/" + req.key, RawPath: "/" + req.bucket + "/" + escapedKey(s, r), RawQuery: forwardQuery(r.URL.RawQuery)}
+		if req.key == "" {
+			out.URL.Path, out.URL.RawPath = "/"+req.bucket, ""
+		}
+		out.Header = forwardHeaders(r.Header)
+		s.linkHeaders(req, out.Header, algs)
+		out.ContentLength = length
+		if body != nil {
+			out.Body = io.NopCloser(body)
+		}
+		resp, err := s.link.Do(out, bucket.Region)
+		if body != nil {
+			if ferr := body.failure(); ferr != nil {
+				// The verifier rejected the body: the stream was reset, the
+				// region committed nothing; answer with the verifier's error.
+				if resp != nil {
+					_ = resp.Body.Close()
+				}
+				return ferr
+			}
+		}
+		if err != nil {
+			req.log.Warn("home region unreachable", "home_region", bucket.Region, "err", err)
+			return s3err.WithMessage(s3err.ServiceUnavailable, "The bucket's home region could not be reached.")
+		}
+		stale, head := staleBucket(resp)
+		if !stale {
+			s.relay(req, resp)
+			return nil
+		}
+		// The region no longer has the bucket: the cache was stale.
+		s.buckets.Invalidate(req.bucket)
+		consumed := body != nil && body.n.Load() > 0
+		if attempt > 0 || consumed {
+			req.log.Info("region answered NoSuchBucket; cache invalidated", "home_region", bucket.Region)
+			s.relayPrefix(req, resp, head)
+			return nil
+		}
+		nb, err := s.buckets.Get(ctx, req.bucket)
+		if err != nil {
+			_ = resp.Body.Close()
+			return err
+		}
+		if nb.Region == bucket.Region && nb.Created.Equal(bucket.Created) {
+			req.log.Info("region answered NoSuchBucket for a cataloged bucket", "home_region", bucket.Region)
+			s.relayPrefix(req, resp, head)
+			return nil
+		}
+		_ = resp.Body.Close()
+		req.log.Info("bucket moved; retrying", "old_region", bucket.Region, "home_region", nb.Region)
+		bucket = nb
+	}
+}
+
+// escapedKey is the key as the client escaped it.
+func escapedKey(s *Server, r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if s.hostBucket(r.Host) != "" {
+		return strings.TrimPrefix(p, "/")
+	}
+	p = strings.TrimPrefix(p, "/")
+	_, key, _ := strings.Cut(p, "/")
+	return key
+}
+
+// forwardQuery drops SigV4's presign parameters, keeping the rest verbatim.
+func forwardQuery(raw string) string {
+	if !strings.Contains(raw, "X-Amz-") {
+		return raw
+	}
+	var keep []string
+	for part := range strings.SplitSeq(raw, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		if ku, err := url.QueryUnescape(k); err == nil {
+			k = ku
+		}
+		drop := false
+		for _, p := range presignParams {
+			if k == p {
+				drop = true
+			}
+		}
+		if !drop {
+			keep = append(keep, part)
+		}
+	}
+	return strings.Join(keep, "&")
+}
+
+func forwardHeaders(in http.Header) http.Header {
+	h := in.Clone()
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	for _, k := range requestOnlyStrip {
+		h.Del(k)
+	}
+	for k := range h {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Meridian-") && http.CanonicalHeaderKey(k) != idempotencyHeader {
+			delete(h, k) // a client cannot speak for the edge
+		}
+	}
+	if ce := h.Get("Content-Encoding"); ce != "" {
+		var keep []string
+		for p := range strings.SplitSeq(ce, ",") {
+			if p = strings.TrimSpace(p); p != "" && !strings.EqualFold(p, "aws-chunked") {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) == 0 {
+			h.Del("Content-Encoding")
+		} else {
+			h.Set("Content-Encoding", strings.Join(keep, ","))
+		}
+	}
+	return h
+}
+
+const maxErrorPeek = 64 << 10
+
+// staleBucket reports whether resp is an S3 error saying the region does
+// not have the bucket (NoSuchBucket, PermanentRedirect). It reads at most a
+// small error document, returned in head for relaying.
+func staleBucket(resp *http.Response) (bool, []byte) {
+	if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMovedPermanently {
+		return false, nil
+	}
+	if resp.Request != nil && resp.Request.Method == http.MethodHead {
+		return resp.StatusCode == http.StatusNotFound && resp.Header.Get("x-amz-error-code") == "NoSuchBucket", nil
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorPeek))
+	stale := bytes.Contains(head, []byte("<Code>NoSuchBucket</Code>")) || bytes.Contains(head, []byte("<Code>PermanentRedirect</Code>"))
+	return stale, head
+}
+
+// relay copies the region's answer to the client, streaming the body.
+func (s *Server) relay(req *request, resp *http.Response) { s.relayPrefix(req, resp, nil) }
+
+func (s *Server) relayPrefix(req *request, resp *http.Response, head []byte) {
+	defer resp.Body.Close()
+	h := req.w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	for _, k := range hopHeaders {
+		if k != "Content-Length" {
+			h.Del(k)
+		}
+	}
+	if resp.ContentLength >= 0 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	h.Set("x-amz-request-id", req.id)
+	req.w.WriteHeader(resp.StatusCode)
+	if req.r.Method == http.MethodHead {
+		return
+	}
+	if len(head) > 0 {
+		if _, err := req.w.Write(head); err != nil {
+			return
+		}
+	}
+	buf := make([]byte, 256<<10)
+	if _, err := io.CopyBuffer(req.w, resp.Body, buf); err != nil {
+		req.log.Warn("relaying response body failed", "err", err)
+	}
+}
