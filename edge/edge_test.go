@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -90,7 +91,9 @@ func TestSDKThroughEdge(t *testing.T) {
 		{"home-us", "big.bin", 64 << 20},
 	} {
 		data := randBytes(uint64(tc.size), tc.size)
-		put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(tc.bucket), Key: aws.String(tc.key), Body: bytes.NewReader(data)})
+		// A non-seekable body: the SDK streams it aws-chunked with a CRC32 trailer.
+		put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(tc.bucket), Key: aws.String(tc.key),
+			Body: struct{ io.Reader }{bytes.NewReader(data)}, ContentLength: aws.Int64(int64(len(data)))})
 		if err != nil {
 			t.Fatalf("PutObject %s/%s: %v", tc.bucket, tc.key, err)
 		}
@@ -177,47 +180,52 @@ func TestRejectedBodyIsNotStored(t *testing.T) {
 	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
 	createBucket(t, c, "strict", "")
 	hc := w.httpClient()
-	const size = 3<<20 + 17 // larger than the inline threshold: written as shards
-	data := randBytes(9, size)
-	flipAt := func(off int) func([]byte) []byte {
-		return func(b []byte) []byte { b[off] ^= 0x55; return b }
-	}
-	for _, tc := range []struct {
-		name     string
-		mode     string
-		opts     sigv4.ChunkedOptions
-		tamper   func([]byte) []byte
-		wantCode string
-	}{
-		{"bad trailing checksum", sigv4.StreamingSignedPayloadTrailer,
-			sigv4.ChunkedOptions{Trailer: s3checksum.CRC32, TrailerValue: s3checksum.Sum(s3checksum.CRC32, []byte("other"))}, nil, "BadDigest"},
-		{"bad trailing checksum, unsigned", sigv4.StreamingUnsignedTrailer,
-			sigv4.ChunkedOptions{Trailer: s3checksum.CRC32C, TrailerValue: s3checksum.Sum(s3checksum.CRC32C, []byte("other"))}, nil, "BadDigest"},
-		{"tampered last chunk", sigv4.StreamingSignedPayload, sigv4.ChunkedOptions{}, func(b []byte) []byte {
-			// the last data byte sits before "\r\n" + the final 0-size chunk frame
-			i := bytes.LastIndex(b, []byte("\r\n0;chunk-signature="))
-			b[i-1] ^= 0x55
-			return b
-		}, "SignatureDoesNotMatch"},
-		{"tampered middle chunk", sigv4.StreamingSignedPayload, sigv4.ChunkedOptions{}, flipAt(size / 2), "SignatureDoesNotMatch"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			key := strings.ReplaceAll(tc.name, " ", "-")
-			req := signedPut(t, "https://"+w.edge.Addr()+"/strict/"+key, data, tc.opts, tc.mode, tc.tamper)
-			resp, err := hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if code := readError(t, resp); code != tc.wantCode {
-				t.Fatalf("status %d code %q, want %s", resp.StatusCode, code, tc.wantCode)
-			}
-			_, err = c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("strict"), Key: aws.String(key)})
-			if apiCode(err) != "NotFound" {
-				t.Fatalf("HeadObject after a rejected PUT: %v, want NotFound (nothing stored)", err)
-			}
-		})
+	// A small body is read whole by the region before the edge's verifier
+	// fails at the trailer: only the completion rule stops its commit. A
+	// large one is written as shards while it streams.
+	for _, size := range []int{1000, 3<<20 + 17} {
+		data := randBytes(uint64(size), size)
+		flipAt := func(off int) func([]byte) []byte {
+			return func(b []byte) []byte { b[off] ^= 0x55; return b }
+		}
+		for _, tc := range []struct {
+			name     string
+			mode     string
+			opts     sigv4.ChunkedOptions
+			tamper   func([]byte) []byte
+			wantCode string
+		}{
+			{"bad trailing checksum", sigv4.StreamingSignedPayloadTrailer,
+				sigv4.ChunkedOptions{Trailer: s3checksum.CRC32, TrailerValue: s3checksum.Sum(s3checksum.CRC32, []byte("other"))}, nil, "BadDigest"},
+			{"bad trailing checksum, unsigned", sigv4.StreamingUnsignedTrailer,
+				sigv4.ChunkedOptions{Trailer: s3checksum.CRC32C, TrailerValue: s3checksum.Sum(s3checksum.CRC32C, []byte("other"))}, nil, "BadDigest"},
+			{"tampered last chunk", sigv4.StreamingSignedPayload, sigv4.ChunkedOptions{}, func(b []byte) []byte {
+				// the last data byte sits before "\r\n" + the final 0-size chunk frame
+				i := bytes.LastIndex(b, []byte("\r\n0;chunk-signature="))
+				b[i-1] ^= 0x55
+				return b
+			}, "SignatureDoesNotMatch"},
+			{"tampered middle chunk", sigv4.StreamingSignedPayload, sigv4.ChunkedOptions{}, flipAt(size / 2), "SignatureDoesNotMatch"},
+		} {
+			t.Run(fmt.Sprintf("%s/%d", tc.name, size), func(t *testing.T) {
+				key := fmt.Sprintf("%s-%d", strings.ReplaceAll(tc.name, " ", "-"), size)
+				req := signedPut(t, "https://"+w.edge.Addr()+"/strict/"+key, data, tc.opts, tc.mode, tc.tamper)
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code := readError(t, resp); code != tc.wantCode {
+					t.Fatalf("status %d code %q, want %s", resp.StatusCode, code, tc.wantCode)
+				}
+				_, err = c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("strict"), Key: aws.String(key)})
+				if apiCode(err) != "NotFound" {
+					t.Fatalf("HeadObject after a rejected PUT: %v, want NotFound (nothing stored)", err)
+				}
+			})
+		}
 	}
 	// The same request untampered is stored (the test can fail).
+	data := randBytes(1, 3<<20)
 	req := signedPut(t, "https://"+w.edge.Addr()+"/strict/good", data, sigv4.ChunkedOptions{Trailer: s3checksum.CRC32}, sigv4.StreamingSignedPayloadTrailer, nil)
 	resp, err := hc.Do(req)
 	if err != nil || resp.StatusCode != 200 {
@@ -317,5 +325,166 @@ func TestLinkTrust(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(b) != "s3cr3t" {
 		t.Fatalf("H3 with an edge certificate: %d %q", resp.StatusCode, b)
+	}
+}
+
+// failingBody yields data, waits so the region has read all of it, then fails:
+// the http3 client resets the stream instead of ending it.
+type failingBody struct {
+	data []byte
+	off  int
+}
+
+func (f *failingBody) Read(p []byte) (int, error) {
+	if f.off < len(f.data) {
+		n := copy(p, f.data[f.off:])
+		f.off += n
+		return n, nil
+	}
+	time.Sleep(200 * time.Millisecond)
+	return 0, errors.New("verifier failed at the end")
+}
+
+// The region's completion rule on its own: every byte of Content-Length
+// arrives, then the edge resets the stream. Nothing may be committed.
+func TestRegionCommitsOnlyCleanStreams(t *testing.T) {
+	w := newWorld(t, 1)
+	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
+	createBucket(t, c, "rule", "")
+	g := w.gateways["us-east-1"][0]
+	cert, _ := w.ca.IssueClient("edge-rule", devca.RoleEdge)
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: w.ca.Pool(), Certificates: []tls.Certificate{cert}}}
+	defer tr.Close()
+	put := func(key string, body io.Reader, n int) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPut, "https://"+g.EdgeAddr()+"/rule/"+key, body)
+		req.ContentLength = int64(n)
+		req.Header.Set(regionalclient.HeaderPrincipal, w.account)
+		req.Header.Set(regionalclient.HeaderAccessKey, accessKey)
+		req.Header.Set(regionalclient.HeaderRequestID, "EDGE-REQ-1")
+		req.Header.Set(regionalclient.HeaderChecksumAlgorithms, "CRC32C")
+		return tr.RoundTrip(req)
+	}
+	for _, size := range []int{1000, 2 << 20} {
+		data := randBytes(uint64(size), size)
+		key := fmt.Sprint("reset-", size)
+		resp, err := put(key, &failingBody{data: data}, size)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				t.Fatalf("size %d: a reset stream was acknowledged", size)
+			}
+		}
+		if _, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("rule"), Key: aws.String(key)}); apiCode(err) != "NotFound" {
+			t.Fatalf("size %d: HeadObject after a reset stream: %v, want NotFound", size, err)
+		}
+		// The same bytes ending cleanly are stored, with the edge's request id
+		// and the recomputed checksum.
+		resp, err = put(key, bytes.NewReader(data), size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("x-amz-request-id") != "EDGE-REQ-1" ||
+			resp.Header.Get("x-amz-checksum-crc32c") != s3checksum.Sum(s3checksum.CRC32C, data) {
+			t.Fatalf("clean PUT: %d, request id %q, crc32c %q", resp.StatusCode, resp.Header.Get("x-amz-request-id"), resp.Header.Get("x-amz-checksum-crc32c"))
+		}
+	}
+}
+
+// CreateBucket at the edge: LocationConstraint picks the home region, unknown
+// regions are refused, taken names answer as S3 does; DeleteBucket refuses a
+// non-empty bucket and otherwise removes it for good.
+func TestBucketOperations(t *testing.T) {
+	w := newWorld(t, 2)
+	ctx := context.Background()
+	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
+	other := w.s3Client(w.edge, otherKey, otherSec, "eu-west-1") // signed for another deployment region
+	createBucket(t, c, "b-default", "")
+	createBucket(t, c, "b-eu", "eu-west-1")
+	for _, tc := range []struct {
+		client *s3.Client
+		bucket string
+		region string
+		want   string
+	}{
+		{c, "b-default", "", ""}, // re-create own us-east-1 bucket: 200
+		{c, "b-eu", "eu-west-1", "BucketAlreadyOwnedByYou"},
+		{other, "b-default", "", "BucketAlreadyExists"},
+		{other, "b-eu", "eu-west-1", "BucketAlreadyExists"},
+		{c, "b-nowhere", "ap-south-1", "InvalidLocationConstraint"},
+	} {
+		in := &s3.CreateBucketInput{Bucket: aws.String(tc.bucket)}
+		if tc.region != "" {
+			in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(tc.region)}
+		}
+		_, err := tc.client.CreateBucket(ctx, in)
+		if apiCode(err) != tc.want || (tc.want != "" && err == nil) {
+			t.Errorf("CreateBucket %s in %q: %v, want %q", tc.bucket, tc.region, err, tc.want)
+		}
+	}
+	loc, err := c.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("b-eu")})
+	if err != nil || loc.LocationConstraint != "eu-west-1" {
+		t.Fatalf("GetBucketLocation: %v %v", err, loc)
+	}
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("b-eu")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("b-eu")}); apiCode(err) != "Forbidden" {
+		t.Fatalf("HeadBucket by another account: %v", err)
+	}
+
+	// DeleteBucket: not empty → BucketNotEmpty; empty → gone.
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b-eu"), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("b-eu")}); apiCode(err) != "BucketNotEmpty" {
+		t.Fatalf("DeleteBucket of a non-empty bucket: %v", err)
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("b-eu"), Key: aws.String("k")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("b-eu")}); err != nil {
+		t.Fatalf("DeleteBucket: %v", err)
+	}
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("b-eu"), Key: aws.String("k")}); apiCode(err) != "NoSuchBucket" {
+		t.Fatalf("GetObject after DeleteBucket: %v", err)
+	}
+
+	// The name is free again; re-created in the other region through
+	// another edge, the first edge's stale entry is fixed on first use.
+	createBucket(t, c, "b-moves", "")
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b-moves"), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	eu := w.newEdge("eu-west-1", nil)
+	ce := w.s3Client(eu, accessKey, secretKey, "eu-west-1")
+	if _, err := ce.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("b-moves"), Key: aws.String("k")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ce.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("b-moves")}); err != nil {
+		t.Fatal(err)
+	}
+	createBucket(t, ce, "b-moves", "") // home: eu-west-1 now
+	if _, err := ce.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b-moves"), Key: aws.String("k2"), Body: strings.NewReader("moved")}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := getObject(t, c, "b-moves", "k2") // first edge still caches us-east-1
+	if string(got) != "moved" {
+		t.Fatalf("GET through the stale edge: %q", got)
+	}
+
+	// Retry on another gateway: stop one us-east-1 gateway; every GET
+	// still works (round robin sends some to the stopped one first).
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b-default"), Key: aws.String("r"), Body: strings.NewReader("retry")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.gateways["us-east-1"][0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		got, _ := getObject(t, c, "b-default", "r")
+		if string(got) != "retry" {
+			t.Fatalf("GET %d after a gateway stopped: %q", i, got)
+		}
 	}
 }

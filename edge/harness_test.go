@@ -202,5 +202,8 @@ func (w *world) s3Client(e *edge.Server, key, secret, region string) *s3.Client 
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		HTTPClient:   w.httpClient(),
+		// What config.LoadDefaultConfig gives: aws-chunked with trailers.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	})
 }

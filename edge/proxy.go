@@ -1,8 +1,6 @@
 package edge
 
 import (
-	"fmt"
-	"os"
 	"bytes"
 	"errors"
 	"io"
@@ -124,9 +122,6 @@ func (s *Server) proxy(req *request) error {
 		defer body.detached.Store(true)
 	}
 	algs := verifiedAlgorithms(r)
-	if os.Getenv("EDGE_DBG") != "" {
-		fmt.Fprintln(os.Stderr, "DBG", r.Header, algs)
-	}
 	for attempt := 0; ; attempt++ {
 		out, err := http.NewRequestWithContext(ctx, r.Method, "/", nil)
 		if err != nil {
@@ -256,7 +251,10 @@ const maxErrorPeek = 64 << 10
 // not have the bucket (NoSuchBucket, PermanentRedirect). It reads at most a
 // small error document, returned in head for relaying.
 func staleBucket(resp *http.Response) (bool, []byte) {
-	if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMovedPermanently {
+	switch resp.StatusCode {
+	case http.StatusNotFound, http.StatusMovedPermanently, http.StatusInternalServerError:
+		// PermanentRedirect has no registered status in s3err yet (500).
+	default:
 		return false, nil
 	}
 	if resp.Request != nil && resp.Request.Method == http.MethodHead {

@@ -34,7 +34,6 @@ var ErrEdgeTLS = errors.New("regional: EdgeTLS must hold a server certificate, C
 type edgeServer struct {
 	conn net.PacketConn
 	srv  *http3.Server
-	done chan struct{}
 }
 
 // edgeKey marks a request's context as having arrived over the edge link
@@ -61,7 +60,6 @@ func (g *Gateway) openEdge() error {
 	}
 	g.edge = &edgeServer{
 		conn: pc,
-		done: make(chan struct{}),
 		srv: &http3.Server{
 			TLSConfig:      http3.ConfigureTLSConfig(tc),
 			Handler:        http.HandlerFunc(g.serveEdgeHTTP),
@@ -96,7 +94,6 @@ func (g *Gateway) serveEdge() {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		defer close(g.edge.done)
 		if err := g.edge.srv.Serve(g.edge.conn); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, quic.ErrServerClosed) {
 			g.log.Error("edge listener stopped", "err", err)
 		}
@@ -159,7 +156,7 @@ func (g *Gateway) verify(r *http.Request) (*sigv4.Auth, error) {
 }
 
 // edgeAuth builds the Auth of an edge-link request.
-func (g *Gateway) edgeAuth(r *http.Request, e edgeInfo) (*sigv4.Auth, error) {
+func (g *Gateway) edgeAuth(r *http.Request, _ edgeInfo) (*sigv4.Auth, error) {
 	principal := r.Header.Get(regionalclient.HeaderPrincipal)
 	if principal == "" {
 		return nil, s3err.WithMessage(s3err.AccessDenied, "The edge sent no principal.")
@@ -186,7 +183,6 @@ func (g *Gateway) edgeAuth(r *http.Request, e edgeInfo) (*sigv4.Auth, error) {
 	if len(algs) > 0 {
 		b.sums = s3checksum.NewMultiHasher(algs...)
 	}
-	_ = e
 	return &sigv4.Auth{
 		AccessKeyID:   r.Header.Get(regionalclient.HeaderAccessKey),
 		Principal:     principal,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
@@ -98,6 +99,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.BasePort, "base-port", 19000, "first port of the private cluster")
 	dur := fs.Duration("duration", 15*time.Second, "upper bound per phase")
 	keep := fs.Bool("keep", false, "keep the data folder")
+	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
 	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,list; default all")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (cluster and client) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -125,6 +127,9 @@ func runBench(ctx context.Context, args []string) error {
 		defer os.RemoveAll(cfg.DataDir)
 	}
 	var err error
+	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
+		return err
+	}
 	if cfg.Logger, err = newLogger("error"); err != nil {
 		return err
 	}

@@ -186,12 +186,16 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 		name       string
 		size, conc int
 		count      int
+		explicit   bool // only when asked for by name (inline-threshold study)
 	}{
-		{"4KiB", 4 << 10, 16, 20000},
-		{"1MiB", 1 << 20, 8, 2000},
-		{"16MiB", 16 << 20, 4, 200},
+		{"4KiB", 4 << 10, 16, 20000, false},
+		{"64KiB", 64 << 10, 16, 5000, true},
+		{"128KiB", 128 << 10, 16, 5000, true},
+		{"256KiB", 256 << 10, 16, 5000, true},
+		{"1MiB", 1 << 20, 8, 2000, false},
+		{"16MiB", 16 << 20, 4, 200, false},
 	} {
-		if !cfg.wants(sz.name) {
+		if !cfg.wants(sz.name) || (sz.explicit && len(cfg.Only) == 0) {
 			continue
 		}
 		payload := make([]byte, sz.size)
