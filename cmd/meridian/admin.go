@@ -97,6 +97,7 @@ func runBench(ctx context.Context, args []string) error {
 	cfg := devcluster.DefaultConfig()
 	fs.StringVar(&cfg.DataDir, "data", "", "data folder for the private cluster (removed afterwards)")
 	fs.IntVar(&cfg.BasePort, "base-port", 19000, "first port of the private cluster")
+	cfg.MoreRegions = nil // one region, with its edge, is enough to measure
 	dur := fs.Duration("duration", 15*time.Second, "upper bound per phase")
 	keep := fs.Bool("keep", false, "keep the data folder")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")

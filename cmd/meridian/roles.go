@@ -69,7 +69,9 @@ func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	cfg := devcluster.DefaultConfig()
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (kept across restarts)")
-	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "first region (its edge is the default endpoint)")
+	more := fs.String("more-regions", strings.Join(cfg.MoreRegions, ","), "further regions (comma-separated; each uses the next 1000 ports)")
+	fs.BoolVar(&cfg.Edges, "edges", cfg.Edges, "run a TLS edge gateway per region")
 	fs.IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "first port; nodes use fixed offsets from it")
 	fs.IntVar(&cfg.AZs, "azs", cfg.AZs, "availability zones for storage nodes")
 	fs.IntVar(&cfg.StoragePerAZ, "storage-per-az", cfg.StoragePerAZ, "storage nodes per AZ")
@@ -86,7 +88,8 @@ func runDev(ctx context.Context, args []string) error {
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
 	}
-	fmt.Printf("meridian dev: starting region %s in %s …\n", cfg.Region, cfg.DataDir)
+	cfg.MoreRegions = splitList(*more)
+	fmt.Printf("meridian dev: starting %s in %s …\n", strings.Join(cfg.Regions(), " and "), cfg.DataDir)
 	c, err := devcluster.Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -96,19 +99,22 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf(`
-Meridian is running (region %s, %d AZs, %d storage nodes, %d partitions).
-
-  S3 endpoint:        %s
-  AWS_ACCESS_KEY_ID:  %s
-  AWS_SECRET_ACCESS_KEY: %s
-  region:             %s
-  environment file:   %s   (. %s)
-
-Try:  . %s && aws --endpoint-url "$MERIDIAN_S3_ENDPOINT" s3 mb s3://demo
-Ctrl-C stops it; data stays in %s.
-`, cfg.Region, cfg.AZs, cfg.AZs*cfg.StoragePerAZ, cfg.Partitions, c.Endpoint, c.Creds.AccessKey, c.Creds.SecretKey,
-		cfg.Region, envPath, envPath, envPath, cfg.DataDir)
+	fmt.Printf("\nMeridian is running: regions %s, each %d AZs, %d storage nodes, %d partitions.\n\n",
+		strings.Join(cfg.Regions(), ", "), cfg.AZs, cfg.AZs*cfg.StoragePerAZ, cfg.Partitions)
+	for _, r := range c.Regions() {
+		if ep, ok := c.EdgeEndpoints[r.Name]; ok {
+			fmt.Printf("  %-10s edge (HTTPS): %s   regional gateway (HTTP, in-region): %s\n", r.Name, ep, r.Endpoint)
+		} else {
+			fmt.Printf("  %-10s regional gateway (HTTP): %s\n", r.Name, r.Endpoint)
+		}
+	}
+	if c.CAFile != "" {
+		fmt.Printf("  CA file:               %s\n", c.CAFile)
+	}
+	fmt.Printf("  AWS_ACCESS_KEY_ID:     %s\n  AWS_SECRET_ACCESS_KEY: %s\n  AWS_DEFAULT_REGION:    %s\n", c.Creds.AccessKey, c.Creds.SecretKey, cfg.Region)
+	fmt.Printf("  environment file:      %s\n\n", envPath)
+	fmt.Printf("Try:  . %s\n      aws --endpoint-url \"$MERIDIAN_S3_ENDPOINT\" s3 mb s3://demo\n", envPath)
+	fmt.Printf("Ctrl-C stops it; data stays in %s.\n", cfg.DataDir)
 	select {
 	case <-ctx.Done():
 		fmt.Println("\nmeridian dev: shutting down …")

@@ -10,17 +10,24 @@
 //	+100..    meta nodes
 //	+200..    storage nodes
 //
-// The next issue adds an edge per region and a second region; the layout
-// leaves room for both (edge at +10, region r at +1000*r).
+//	+1        regional gateway's edge link (HTTP/3, UDP)
+//	+10       edge gateway (HTTPS)
+//
+// Every region shares one catalog (the embedded store, in-process) and one
+// dev CA under <data>/ca: edges present server certificates for localhost,
+// 127.0.0.1 and *.s3.localhost, and client certificates marked as edges to
+// the regions' edge links.
 package devcluster
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +36,8 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
+	"github.com/meridian-s3/meridian/edge"
+	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -41,8 +50,14 @@ import (
 
 // Config of a dev deployment.
 type Config struct {
-	DataDir         string
-	Region          string
+	DataDir string
+	// Region is the first region: its regional gateway is Endpoint and its
+	// edge is the default S3 endpoint.
+	Region string
+	// MoreRegions are further regions (each at BasePort+1000*i).
+	MoreRegions []string
+	// Edges runs one edge gateway per region.
+	Edges           bool
 	BasePort        int
 	AZs             int // storage AZs (meta nodes use the first 3)
 	StoragePerAZ    int
@@ -51,11 +66,19 @@ type Config struct {
 	Logger          *slog.Logger
 }
 
-// DefaultConfig: us-east-1, 4 AZs × 4 storage nodes, 8 partitions.
+// DefaultConfig: us-east-1 and eu-west-1, each 4 AZs × 4 storage nodes and
+// 8 partitions, with an edge per region.
 func DefaultConfig() Config {
-	return Config{DataDir: "./data", Region: "us-east-1", BasePort: 9000, AZs: 4, StoragePerAZ: 4, Partitions: 8,
+	return Config{DataDir: "./data", Region: "us-east-1", MoreRegions: []string{"eu-west-1"}, Edges: true,
+		BasePort: 9000, AZs: 4, StoragePerAZ: 4, Partitions: 8,
 		InlineThreshold: regional.DefaultConfig().InlineThreshold}
 }
+
+// Regions lists every region, the first one first.
+func (c Config) Regions() []string { return append([]string{c.Region}, c.MoreRegions...) }
+
+// base is the first port of region i.
+func (c Config) base(i int) int { return c.BasePort + 1000*i }
 
 // Validate checks the config.
 func (c Config) Validate() error {
@@ -66,8 +89,8 @@ func (c Config) Validate() error {
 		return errors.New("devcluster: AZs must be 1..26")
 	case c.StoragePerAZ < 1:
 		return errors.New("devcluster: StoragePerAZ must be ≥ 1")
-	case c.BasePort < 1024 || c.BasePort > 60000:
-		return errors.New("devcluster: BasePort must be 1024..60000")
+	case c.BasePort < 1024 || c.BasePort+1000*len(c.MoreRegions) > 60000:
+		return errors.New("devcluster: BasePort must be 1024..60000, leaving 1000 ports per region")
 	case c.Partitions < 1:
 		return errors.New("devcluster: Partitions must be ≥ 1")
 	}
@@ -83,17 +106,20 @@ type Credentials struct {
 
 // Cluster is a running dev deployment.
 type Cluster struct {
-	cfg      Config
-	log      *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// Endpoint is the first region's regional gateway (plain HTTP, SigV4):
+	// in-region access and the benchmarks' direct path.
 	Endpoint string
-	Creds    Credentials
+	// EdgeEndpoints maps each region to its edge's HTTPS URL (when Edges).
+	EdgeEndpoints map[string]string
+	// CAFile is the dev CA certificate clients must trust for the edges.
+	CAFile string
+	Creds  Credentials
 
-	catalog  *embedded.Store
-	metas    []*metasvc.Server
-	storages []*storagesvc.Server
-	meta     *metaclient.Client
-	view     *nodeview.View
-	gateway  *regional.Gateway
+	catalog *embedded.Store
+	regions []*Region
+	edges   []*edge.Server
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -101,20 +127,34 @@ type Cluster struct {
 	closeOnce sync.Once
 }
 
+// Region is one running region of the deployment.
+type Region struct {
+	Name     string
+	Endpoint string // regional gateway, plain HTTP
+	EdgeLink string // regional gateway's HTTP/3 edge link (UDP), "" without edges
+	metas    []*metasvc.Server
+	storages []*storagesvc.Server
+	meta     *metaclient.Client
+	view     *nodeview.View
+	gateway  *regional.Gateway
+}
+
 func azName(i int) string { return string(rune('a' + i)) }
 
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
-// MetaAddrs lists the meta nodes' addresses.
-func (c Config) MetaAddrs() []string {
+// MetaAddrs lists the first region's meta nodes' addresses.
+func (c Config) MetaAddrs() []string { return c.metaAddrs(0) }
+
+func (c Config) metaAddrs(r int) []string {
 	var out []string
 	for i := 0; i < 3; i++ {
-		out = append(out, addr(c.BasePort+100+i))
+		out = append(out, addr(c.base(r)+100+i))
 	}
 	return out
 }
 
-// Start brings every node up and waits until the gateway can serve.
+// Start brings every node up and waits until the gateways can serve.
 func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -126,7 +166,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{cfg: cfg, log: cfg.Logger, cancel: cancel, errc: make(chan error, 64)}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, cancel: cancel, errc: make(chan error, 64), EdgeEndpoints: map[string]string{}}
 	defer func() {
 		if err != nil {
 			c.Close()
@@ -141,9 +181,8 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			}
 		}()
 	}
-	regionDir := filepath.Join(cfg.DataDir, cfg.Region)
 
-	// Catalog and credentials.
+	// Catalog and credentials, shared by every region and edge.
 	key, err := LoadOrCreateKey(filepath.Join(cfg.DataDir, "catalog.key"))
 	if err != nil {
 		return nil, err
@@ -157,33 +196,73 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if c.Creds, err = EnsureCredentials(ctx, c.catalog, filepath.Join(cfg.DataDir, "credentials.json")); err != nil {
 		return nil, err
 	}
+	var ca *devca.CA
+	if cfg.Edges {
+		caDir := filepath.Join(cfg.DataDir, "ca")
+		if ca, err = devca.EnsureCA(caDir); err != nil {
+			return nil, err
+		}
+		c.CAFile = filepath.Join(caDir, "ca.pem")
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
+	defer wcancel()
+	for i, name := range cfg.Regions() {
+		r, err := c.startRegion(wctx, run, i, name, ca)
+		if err != nil {
+			return nil, fmt.Errorf("devcluster: region %s: %w", name, err)
+		}
+		c.regions = append(c.regions, r)
+	}
+	c.Endpoint = c.regions[0].Endpoint
+	if cfg.Edges {
+		links := map[string][]string{}
+		for _, r := range c.regions {
+			links[r.Name] = []string{r.EdgeLink}
+		}
+		for i, r := range c.regions {
+			e, err := c.startEdge(run, i, r.Name, links, ca)
+			if err != nil {
+				return nil, fmt.Errorf("devcluster: edge %s: %w", r.Name, err)
+			}
+			c.edges = append(c.edges, e)
+			_, port, _ := net.SplitHostPort(e.Addr())
+			c.EdgeEndpoints[r.Name] = "https://localhost:" + port
+		}
+	}
+	return c, nil
+}
 
-	// Meta nodes.
+func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context.Context) error), ri int, name string, ca *devca.CA) (*Region, error) {
+	cfg := c.cfg
+	base := cfg.base(ri)
+	regionDir := filepath.Join(cfg.DataDir, name)
+	log := cfg.Logger.With("region", name)
+	r := &Region{Name: name}
+
 	var peers []metapb.MetaNode
-	for i, a := range cfg.MetaAddrs() {
+	for i, a := range cfg.metaAddrs(ri) {
 		peers = append(peers, metapb.MetaNode{ID: "meta-" + azName(i), AZ: azName(i), Addr: a})
 	}
 	for _, p := range peers {
 		mc := metasvc.DefaultConfig()
 		mc.NodeID, mc.AZ, mc.Listen, mc.Advertise = p.ID, p.AZ, p.Addr, p.Addr
 		mc.DataDir = filepath.Join(regionDir, p.ID)
-		mc.Region, mc.Partitions, mc.Peers, mc.Bootstrap = cfg.Region, cfg.Partitions, peers, true
-		mc.Logger = cfg.Logger.With("node", p.ID)
+		mc.Region, mc.Partitions, mc.Peers, mc.Bootstrap = name, cfg.Partitions, peers, true
+		mc.Logger = log.With("node", p.ID)
 		s, err := metasvc.New(mc)
 		if err != nil {
 			return nil, err
 		}
-		c.metas = append(c.metas, s)
-		run(p.ID, s.Run)
+		r.metas = append(r.metas, s)
+		run(name+"/"+p.ID, s.Run)
 	}
 	mcc := metaclient.DefaultConfig()
-	mcc.Seeds = cfg.MetaAddrs()
-	mcc.Logger = cfg.Logger
-	if c.meta, err = metaclient.New(mcc); err != nil {
+	mcc.Seeds = cfg.metaAddrs(ri)
+	mcc.Logger = log
+	var err error
+	if r.meta, err = metaclient.New(mcc); err != nil {
 		return nil, err
 	}
-
-	// Storage nodes.
 	for az := 0; az < cfg.AZs; az++ {
 		for j := 0; j < cfg.StoragePerAZ; j++ {
 			idx := az*cfg.StoragePerAZ + j
@@ -191,52 +270,84 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			sc := storagesvc.DefaultConfig()
 			sc.NodeID, sc.AZ = id, azName(az)
 			sc.DataDir = filepath.Join(regionDir, id)
-			sc.Listen = addr(cfg.BasePort + 200 + idx)
+			sc.Listen = addr(base + 200 + idx)
 			sc.Advertise = sc.Listen
-			sc.Registrar = c.meta
-			sc.Logger = cfg.Logger.With("node", id)
+			sc.Registrar = r.meta
+			sc.Logger = log.With("node", id)
 			s, err := storagesvc.New(sc)
 			if err != nil {
 				return nil, err
 			}
-			c.storages = append(c.storages, s)
-			run(id, s.Run)
+			r.storages = append(r.storages, s)
+			run(name+"/"+id, s.Run)
 		}
 	}
-
-	// Regional gateway.
-	c.view = nodeview.New(c.meta, time.Second, cfg.Logger)
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	if err := c.view.Wait(wctx, cfg.AZs*cfg.StoragePerAZ); err != nil {
-		return nil, fmt.Errorf("devcluster: storage nodes did not register: %w", err)
+	r.view = nodeview.New(r.meta, time.Second, log)
+	if err := r.view.Wait(ctx, cfg.AZs*cfg.StoragePerAZ); err != nil {
+		return nil, fmt.Errorf("storage nodes did not register: %w", err)
 	}
 	oc := objectio.DefaultConfig()
 	oc.Client = storageclient.New(nil)
-	oc.Nodes = c.view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
-	oc.Logger = cfg.Logger
+	oc.Nodes = r.view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
+	oc.Logger = log
 	engine, err := objectio.New(oc)
 	if err != nil {
 		return nil, err
 	}
 	gc := regional.DefaultConfig()
-	gc.Region = cfg.Region
-	gc.Listen = addr(cfg.BasePort)
+	gc.Region = name
+	gc.Listen = addr(base)
 	gc.Domains = []string{"localhost", "s3.localhost"}
 	gc.InlineThreshold = cfg.InlineThreshold
-	gc.Meta, gc.Data, gc.Catalog, gc.Logger = c.meta, engine, c.catalog, cfg.Logger
-	if c.gateway, err = regional.New(gc); err != nil {
+	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, log
+	if ca != nil {
+		cert, err := ca.IssueServer([]string{"localhost", "regional." + name + ".localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return nil, err
+		}
+		gc.EdgeListen = addr(base + 1)
+		gc.EdgeTLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: ca.Pool(),
+			ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS13}
+	}
+	if r.gateway, err = regional.New(gc); err != nil {
 		return nil, err
 	}
-	run("regional", c.gateway.Run)
-	c.Endpoint = "http://" + c.gateway.Addr()
+	run(name+"/regional", r.gateway.Run)
+	r.Endpoint = "http://" + r.gateway.Addr()
+	if ca != nil {
+		r.EdgeLink = r.gateway.EdgeAddr()
+	}
 	// Ready when a linearizable read works on every partition.
 	for p := 0; p < cfg.Partitions; p++ {
-		if err := waitPartition(wctx, c.meta, p); err != nil {
+		if err := waitPartition(ctx, r.meta, p); err != nil {
 			return nil, err
 		}
 	}
-	return c, nil
+	return r, nil
+}
+
+func (c *Cluster) startEdge(run func(string, func(context.Context) error), ri int, region string, links map[string][]string, ca *devca.CA) (*edge.Server, error) {
+	srv, err := ca.IssueServer([]string{"localhost", "s3.localhost", "*.s3.localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	client, err := ca.IssueClient("edge-"+region, "edge")
+	if err != nil {
+		return nil, err
+	}
+	ec := edge.DefaultConfig()
+	ec.Region, ec.Regions = region, links
+	ec.Listen = addr(c.cfg.base(ri) + 10)
+	ec.TLSCert, ec.ClientCert, ec.RootCAs = &srv, &client, ca.Pool()
+	ec.Domains = []string{"s3.localhost"}
+	ec.Catalog = c.catalog
+	ec.Logger = c.cfg.Logger.With("region", region, "part", "edge")
+	e, err := edge.New(ec)
+	if err != nil {
+		return nil, err
+	}
+	run(region+"/edge", e.Run)
+	return e, nil
 }
 
 func waitPartition(ctx context.Context, m *metaclient.Client, p int) error {
@@ -253,26 +364,34 @@ func waitPartition(ctx context.Context, m *metaclient.Client, p int) error {
 	}
 }
 
-// Err reports the first failure of any node (nil channel read blocks).
+// Err reports the first failure of any node.
 func (c *Cluster) Err() <-chan error { return c.errc }
 
-// Close stops the gateway first (drain), then storage and meta nodes. Safe twice.
+// Close stops the edges and gateways first (drain), then storage and meta
+// nodes. Safe twice.
 func (c *Cluster) Close() {
 	c.closeOnce.Do(func() {
-		if c.gateway != nil {
-			_ = c.gateway.Close()
+		for _, e := range c.edges {
+			_ = e.Close()
 		}
-		if c.view != nil {
-			_ = c.view.Close()
+		for _, r := range c.regions {
+			if r.gateway != nil {
+				_ = r.gateway.Close()
+			}
+			if r.view != nil {
+				_ = r.view.Close()
+			}
 		}
-		for _, s := range c.storages {
-			_ = s.Close()
-		}
-		if c.meta != nil {
-			c.meta.Close()
-		}
-		for _, s := range c.metas {
-			_ = s.Close()
+		for _, r := range c.regions {
+			for _, s := range r.storages {
+				_ = s.Close()
+			}
+			if r.meta != nil {
+				r.meta.Close()
+			}
+			for _, s := range r.metas {
+				_ = s.Close()
+			}
 		}
 		c.cancel()
 		c.wg.Wait()
@@ -282,11 +401,14 @@ func (c *Cluster) Close() {
 	})
 }
 
-// Storage returns the running storage nodes (tests stop some).
-func (c *Cluster) Storage() []*storagesvc.Server { return c.storages }
+// Regions returns the running regions, the first one first.
+func (c *Cluster) Regions() []*Region { return c.regions }
 
-// Meta returns the cluster's metadata client.
-func (c *Cluster) Meta() *metaclient.Client { return c.meta }
+// Storage returns the first region's storage nodes (tests stop some).
+func (c *Cluster) Storage() []*storagesvc.Server { return c.regions[0].storages }
+
+// Meta returns the first region's metadata client.
+func (c *Cluster) Meta() *metaclient.Client { return c.regions[0].meta }
 
 // WriteEnv writes the shell-sourceable dev.env and returns its path.
 func (c *Cluster) WriteEnv() (string, error) {
@@ -296,7 +418,20 @@ func (c *Cluster) WriteEnv() (string, error) {
 	fmt.Fprintf(&b, "export AWS_ACCESS_KEY_ID=%s\n", c.Creds.AccessKey)
 	fmt.Fprintf(&b, "export AWS_SECRET_ACCESS_KEY=%s\n", c.Creds.SecretKey)
 	fmt.Fprintf(&b, "export AWS_DEFAULT_REGION=%s\n", c.cfg.Region)
-	fmt.Fprintf(&b, "export MERIDIAN_S3_ENDPOINT=%s\n", c.Endpoint)
+	if ep, ok := c.EdgeEndpoints[c.cfg.Region]; ok {
+		abs, _ := filepath.Abs(c.CAFile)
+		fmt.Fprintf(&b, "export AWS_CA_BUNDLE=%s\n", abs)
+		fmt.Fprintf(&b, "export MERIDIAN_S3_ENDPOINT=%s\n", ep)
+		for _, r := range c.cfg.MoreRegions {
+			suffix := strings.ToUpper(strings.SplitN(r, "-", 2)[0])
+			fmt.Fprintf(&b, "export MERIDIAN_S3_ENDPOINT_%s=%s\n", suffix, c.EdgeEndpoints[r])
+		}
+	} else {
+		fmt.Fprintf(&b, "export MERIDIAN_S3_ENDPOINT=%s\n", c.Endpoint)
+	}
+	for _, r := range c.regions {
+		fmt.Fprintf(&b, "export MERIDIAN_REGIONAL_%s=%s\n", strings.ToUpper(strings.ReplaceAll(r.Name, "-", "_")), r.Endpoint)
+	}
 	fmt.Fprintf(&b, "export MERIDIAN_META=%s\n", strings.Join(c.cfg.MetaAddrs(), ","))
 	return p, os.WriteFile(p, []byte(b.String()), 0o600)
 }
