@@ -24,8 +24,7 @@ func runAdmin(ctx context.Context, args []string) error {
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
-	catalogPath := fs.String("catalog", "", "embedded catalog file")
-	keyPath := fs.String("catalog-key", "", "file with the 32-byte key sealing secrets")
+	cat := catalogFlags(fs)
 	name := fs.String("name", "", "account display name (create-account, create-key)")
 	account := fs.String("account", "", "account id (create-key)")
 	accessKey := fs.String("access-key", "", "access key id (create-key: optional fixed id; revoke-key)")
@@ -33,19 +32,16 @@ func runAdmin(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *catalogPath == "" || *keyPath == "" {
-		return errors.New("admin: --catalog and --catalog-key are required")
-	}
-	cat, err := openCatalog(*catalogPath, *keyPath)
+	catalog, err := cat.open(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer cat.Close()
+	defer catalog.Close()
 	out := json.NewEncoder(os.Stdout)
 	out.SetIndent("", "  ")
 	switch sub {
 	case "create-account":
-		a, err := cat.CreateAccount(ctx, bucketsvc.Account{DisplayName: *name})
+		a, err := catalog.CreateAccount(ctx, bucketsvc.Account{DisplayName: *name})
 		if err != nil {
 			return err
 		}
@@ -53,7 +49,7 @@ func runAdmin(ctx context.Context, args []string) error {
 	case "create-key":
 		acct := *account
 		if acct == "" {
-			a, err := cat.CreateAccount(ctx, bucketsvc.Account{DisplayName: *name})
+			a, err := catalog.CreateAccount(ctx, bucketsvc.Account{DisplayName: *name})
 			if err != nil {
 				return err
 			}
@@ -65,10 +61,10 @@ func runAdmin(ctx context.Context, args []string) error {
 				return errors.New("admin create-key: --access-key needs --secret-key")
 			}
 			k = bucketsvc.AccessKey{ID: *accessKey, Secret: *secretKey, AccountID: acct, Status: bucketsvc.KeyActive, Created: time.Now().UTC()}
-			if err := cat.PutAccessKey(ctx, k); err != nil {
+			if err := catalog.PutAccessKey(ctx, k); err != nil {
 				return err
 			}
-		} else if k, err = cat.NewAccessKey(ctx, acct); err != nil {
+		} else if k, err = catalog.NewAccessKey(ctx, acct); err != nil {
 			return err
 		}
 		return out.Encode(struct {
@@ -77,9 +73,9 @@ func runAdmin(ctx context.Context, args []string) error {
 			SecretKey string `json:"secret_key"`
 		}{acct, k.ID, k.Secret})
 	case "revoke-key":
-		return cat.RevokeAccessKey(ctx, *accessKey)
+		return catalog.RevokeAccessKey(ctx, *accessKey)
 	case "list-buckets":
-		bs, err := cat.ListBuckets(ctx, "")
+		bs, err := catalog.ListBuckets(ctx, "")
 		if err != nil {
 			return err
 		}

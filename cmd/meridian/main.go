@@ -26,6 +26,8 @@ func commands() map[string]command {
 		"meta":     {"run a metadata node (Raft partitions + control plane)", runMeta},
 		"storage":  {"run a storage node", runStorage},
 		"regional": {"run a regional S3 gateway", runRegional},
+		"edge":     {"run a TLS edge gateway (proxies to each bucket's home region over QUIC)", runEdge},
+		"devcerts": {"write a dev CA and edge/regional certificates for a multi-process deployment", runDevCerts},
 		"status":   {"print the region's status (partitions, leaders, storage nodes, AZ-loss tolerance)", runStatus},
 		"admin":    {"catalog administration: create-account, create-key, revoke-key, list-buckets", runAdmin},
 		"bench":    {"benchmark PUT/GET/LIST against a private dev cluster", runBench},

@@ -2,15 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
+	"github.com/meridian-s3/meridian/bucketsvc/sqlstore"
+	"github.com/meridian-s3/meridian/edge"
+	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/devcluster"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -208,15 +217,25 @@ func runRegional(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "host:port for S3")
 	domains := fs.String("domain", "localhost", "domains for virtual-hosted-style requests (comma-separated)")
 	meta := fs.String("meta", "", "meta node addresses host:port,…")
-	catalogPath := fs.String("catalog", "", "embedded catalog file (bbolt)")
-	keyPath := fs.String("catalog-key", "", "file with the 32-byte key sealing secrets (created if missing)")
+	cat := catalogFlags(fs)
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
+	fs.StringVar(&cfg.EdgeListen, "edge-listen", "", "UDP host:port of the HTTP/3 edge link (needs --tls-cert, --tls-key, --client-ca)")
+	tlsCert := fs.String("tls-cert", "", "edge link server certificate (PEM)")
+	tlsKey := fs.String("tls-key", "", "edge link server key (PEM)")
+	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates")
 	level := fs.String("log-level", "info", "debug|info|warn|error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *meta == "" || *catalogPath == "" || *keyPath == "" {
-		return errors.New("regional: --meta, --catalog and --catalog-key are required")
+	if *meta == "" {
+		return errors.New("regional: --meta is required")
+	}
+	if cfg.EdgeListen != "" {
+		tc, err := serverTLS(*tlsCert, *tlsKey, *clientCA)
+		if err != nil {
+			return fmt.Errorf("regional: edge link: %w", err)
+		}
+		cfg.EdgeTLS = tc
 	}
 	var err error
 	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
@@ -226,7 +245,7 @@ func runRegional(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.Domains = splitList(*domains)
-	catalog, err := openCatalog(*catalogPath, *keyPath)
+	catalog, err := cat.open(ctx, cfg.Logger)
 	if err != nil {
 		return err
 	}
@@ -258,14 +277,147 @@ func runRegional(ctx context.Context, args []string) error {
 	return g.Run(ctx)
 }
 
-func openCatalog(path, keyPath string) (*embedded.Store, error) {
-	key, err := devcluster.LoadOrCreateKey(keyPath)
+// catalogOpts selects the bucket catalog: the embedded file or SQL.
+type catalogOpts struct{ path, key, sql *string }
+
+func catalogFlags(fs *flag.FlagSet) catalogOpts {
+	return catalogOpts{
+		path: fs.String("catalog", "", "embedded catalog file (bbolt; one process only)"),
+		key:  fs.String("catalog-key", "", "file with the 32-byte key sealing access-key secrets (created if missing)"),
+		sql:  fs.String("sql", "", "catalog on CockroachDB/PostgreSQL: a postgres:// DSN (instead of --catalog)"),
+	}
+}
+
+func (o catalogOpts) open(ctx context.Context, log *slog.Logger) (bucketsvc.Store, error) {
+	if *o.key == "" || (*o.path == "") == (*o.sql == "") {
+		return nil, errors.New("catalog: --catalog-key and exactly one of --catalog or --sql are required")
+	}
+	key, err := devcluster.LoadOrCreateKey(*o.key)
 	if err != nil {
 		return nil, err
 	}
+	if *o.sql != "" {
+		sc := sqlstore.DefaultConfig()
+		sc.EncryptionKey, sc.Logger = key, log
+		return sqlstore.Open(ctx, *o.sql, sc)
+	}
 	ecfg := embedded.DefaultConfig()
-	ecfg.EncryptionKey = key
-	return embedded.Open(path, ecfg)
+	ecfg.EncryptionKey, ecfg.Logger = key, log
+	return embedded.Open(*o.path, ecfg)
+}
+
+// serverTLS: a server certificate that requires client certificates from ca.
+func serverTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
+	if certFile == "" || keyFile == "" || caFile == "" {
+		return nil, errors.New("--tls-cert, --tls-key and --client-ca are required")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no certificates", caFile)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS13}, nil
+}
+
+// parseRegions parses "region=addr|addr,region=addr".
+func parseRegions(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, item := range splitList(s) {
+		name, addrs, ok := strings.Cut(item, "=")
+		if !ok || name == "" || addrs == "" {
+			return nil, fmt.Errorf("bad region %q: want name=host:port|host:port", item)
+		}
+		out[name] = strings.Split(addrs, "|")
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--regions is required")
+	}
+	return out, nil
+}
+
+func runEdge(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	cfg := edge.DefaultConfig()
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "this edge's region (home of buckets created without a LocationConstraint)")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTPS host:port")
+	regions := fs.String("regions", "", "every region's regional gateways' edge links: us-east-1=host:port|host:port,eu-west-1=host:port")
+	fs.StringVar(&cfg.CertFile, "cert", "", "HTTPS server certificate (PEM)")
+	fs.StringVar(&cfg.KeyFile, "key", "", "HTTPS server key (PEM)")
+	fs.StringVar(&cfg.ClientCertFile, "client-cert", "", "edge client certificate for the regions (PEM)")
+	fs.StringVar(&cfg.ClientKeyFile, "client-key", "", "edge client key (PEM)")
+	fs.StringVar(&cfg.RootCAFile, "ca", "", "CA (PEM) that signs the regional gateways' certificates")
+	domains := fs.String("domain", "s3.localhost", "domains for virtual-hosted-style requests (comma-separated)")
+	cat := catalogFlags(fs)
+	level := fs.String("log-level", "info", "debug|info|warn|error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if cfg.Regions, err = parseRegions(*regions); err != nil {
+		return err
+	}
+	if cfg.Logger, err = newLogger(*level); err != nil {
+		return err
+	}
+	cfg.Domains = splitList(*domains)
+	catalog, err := cat.open(ctx, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	defer catalog.Close()
+	cfg.Catalog = catalog
+	e, err := edge.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	return e.Run(ctx)
+}
+
+// runDevCerts writes a dev CA and the certificates a multi-process
+// deployment needs: edge server + edge client, regional edge-link server.
+func runDevCerts(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("devcerts", flag.ContinueOnError)
+	dir := fs.String("dir", "", "folder for ca.pem and the certificates")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("devcerts: --dir is required")
+	}
+	ca, err := devca.EnsureCA(*dir)
+	if err != nil {
+		return err
+	}
+	ips := []net.IP{net.IPv4(127, 0, 0, 1)}
+	server, err := ca.IssueServer([]string{"localhost", "s3.localhost", "*.s3.localhost"}, ips)
+	if err != nil {
+		return err
+	}
+	client, err := ca.IssueClient("edge", devca.RoleEdge)
+	if err != nil {
+		return err
+	}
+	regionalCert, err := ca.IssueServer([]string{"localhost"}, ips)
+	if err != nil {
+		return err
+	}
+	for name, c := range map[string]tls.Certificate{"edge-server": server, "edge-client": client, "regional": regionalCert} {
+		cp, kp, err := devca.WriteCertFiles(*dir, name, c)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: %s %s\n", name, cp, kp)
+	}
+	fmt.Printf("ca: %s\n", filepath.Join(*dir, "ca.pem"))
+	return nil
 }
 
 func runStatus(ctx context.Context, args []string) error {
