@@ -138,6 +138,12 @@ func runBench(ctx context.Context, args []string) error {
 	fmt.Printf("meridian bench: dev cluster (%d AZs × %d storage nodes, %d partitions, inline ≤ %d B) at %s, data in %s\n\n",
 		cfg.AZs, cfg.StoragePerAZ, cfg.Partitions, cfg.InlineThreshold, c.Endpoint, filepath.Clean(cfg.DataDir))
 	client := benchtool.NewClient(c.Endpoint, cfg.Region, c.Creds.AccessKey, c.Creds.SecretKey, 16)
-	_, err = benchtool.Run(ctx, client, benchtool.Config{Bucket: "bench", Duration: *dur, ListKeys: 10000, Out: os.Stdout, Only: splitList(*only)})
+	bcfg := benchtool.Config{Bucket: "bench", Duration: *dur, ListKeys: 10000, Out: os.Stdout, Only: splitList(*only)}
+	if ep, ok := c.EdgeEndpoints[cfg.Region]; ok {
+		if bcfg.Edge, err = benchtool.NewTLSClient(ep, cfg.Region, c.Creds.AccessKey, c.Creds.SecretKey, 16, c.CAFile); err != nil {
+			return err
+		}
+	}
+	_, err = benchtool.Run(ctx, client, bcfg)
 	return err
 }
