@@ -97,6 +97,7 @@ func runBench(ctx context.Context, args []string) error {
 	dur := fs.Duration("duration", 15*time.Second, "upper bound per phase")
 	keep := fs.Bool("keep", false, "keep the data folder")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
+	level := fs.String("log-level", "error", "log level of the private cluster")
 	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,list; default all")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (cluster and client) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -127,7 +128,7 @@ func runBench(ctx context.Context, args []string) error {
 	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
 		return err
 	}
-	if cfg.Logger, err = newLogger("error"); err != nil {
+	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
 	}
 	c, err := devcluster.Start(ctx, cfg)

@@ -28,7 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/meridian-s3/meridian/internal/pgtest"
 )
@@ -110,7 +109,6 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 	// The first admin command creates the schema and the catalog key file,
 	// before any process could race to create them.
 	g.CreateKey("test", testAccessKey, testSecretKey)
-	t.Cleanup(g.cleanupEdges) // runs after the regions' cleanups (LIFO): edges go first
 
 	for _, name := range opts.Regions {
 		r := g.newRegion(name, ro)
@@ -122,6 +120,7 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 			}
 		}
 	}
+	t.Cleanup(g.cleanupEdges) // registered last, so it runs first (LIFO): edges stop before the regions
 	for _, name := range opts.Regions {
 		g.waitRegion(g.Regions[name], 120*time.Second)
 	}
@@ -439,8 +438,7 @@ func (g *Global) Client(e *Edge, ak, sk string) *s3.Client {
 func CreateBucketIn(ctx context.Context, c *s3.Client, bucket, region string) error {
 	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
 	if region != "" {
-		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{
-			LocationConstraint: types.BucketLocationConstraint(region)}
+		in.CreateBucketConfiguration = locationConfig(region)
 	}
 	_, err := c.CreateBucket(ctx, in)
 	return err
