@@ -10,10 +10,23 @@
 // process it started in t.Cleanup. On failure it prints the tail of each
 // process log.
 //
-// Every test starts at most one region; the heavy tests run sequentially.
+// Every test starts at most one region, except the global tier's tests
+// (global_*_test.go): StartGlobal runs two regions (us-east-1, eu-west-1)
+// whose regional gateways serve HTTP/3 edge links, a private PostgreSQL
+// (internal/pgtest) holding the shared bucket catalog, a dev CA from
+// `meridian devcerts` and an edge process per region; clients reach the
+// edges at https://localhost:port trusting the dev CA. TestGlobal shares one
+// such deployment between the CreateBucket race, the real clients (Go SDK,
+// aws CLI, boto3, s3cmd), bad input, the 80 ms latency check (a
+// latencyproxy on one edge's QUIC path) and the large-object test (which
+// reads the edge's peak RSS from /proc). The heavy tests run sequentially.
 // Environment:
 //
-//	MERIDIAN_BIN                 prebuilt binary (make test sets it)
-//	MERIDIAN_E2E_SEED            fixes the seed of random fault choices
-//	MERIDIAN_ALLOW_NO_AWSCLI=1   lets the aws CLI test skip when `aws` is missing
+//	MERIDIAN_BIN                      prebuilt binary (make test sets it)
+//	MERIDIAN_E2E_SEED                 fixes the seed of random fault choices
+//	MERIDIAN_ALLOW_NO_AWSCLI=1        lets the aws CLI test skip when `aws` is missing
+//	MERIDIAN_ALLOW_MISSING_CLIENTS=1  lets the global client tests (aws CLI, boto3,
+//	                                  s3cmd) skip a missing client; otherwise they fail
+//	                                  and point at scripts/install-test-deps.sh
+//	MERIDIAN_SOAK=1                   enables the soak tests
 package e2e

@@ -51,10 +51,10 @@ type GlobalOptions struct {
 
 // DevCerts are the files `meridian devcerts` wrote.
 type DevCerts struct {
-	CA                     string
-	EdgeServer, EdgeKey    string
-	EdgeClient, ClientKey  string
-	Regional, RegionalKey  string
+	CA                    string
+	EdgeServer, EdgeKey   string
+	EdgeClient, ClientKey string
+	Regional, RegionalKey string
 }
 
 // Edge is one running edge process.

@@ -1,0 +1,274 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Real S3 clients other than the Go SDK, run as processes against the
+// edges over TLS: the aws CLI (v1), boto3 and s3cmd.
+
+// envAllowMissingClients, set to 1, lets a client test skip when the client
+// is not installed; otherwise a missing client fails.
+const envAllowMissingClients = "MERIDIAN_ALLOW_MISSING_CLIENTS"
+
+// needClient fails (or, with MERIDIAN_ALLOW_MISSING_CLIENTS=1, skips) when
+// the client cannot run.
+func needClient(t *testing.T, what string, probe func() error) {
+	t.Helper()
+	if err := probe(); err != nil {
+		msg := fmt.Sprintf("%s is not available (%v): run scripts/install-test-deps.sh (the aws CLI and boto3: pip install awscli boto3), or set %s=1 to skip",
+			what, err, envAllowMissingClients)
+		if os.Getenv(envAllowMissingClients) == "1" {
+			t.Skip(msg)
+		}
+		t.Fatal(msg)
+	}
+}
+
+func lookPath(name string) func() error {
+	return func() error { _, err := exec.LookPath(name); return err }
+}
+
+// cleanEnv is the environment without AWS_* variables (no user profile or
+// setting can change a run), plus extra.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// runTool runs a client process and fails the test on a non-zero exit.
+func runTool(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\nstdout: %s\nstderr: %s", name, strings.Join(args, " "), err, out, stderr.String())
+	}
+	t.Logf("%s %s (%v)", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return string(out)
+}
+
+func fileSHA(t *testing.T, path string) (string, int64) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sum, n, err := hashReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, n
+}
+
+// testGlobalAWSCLI: aws CLI v1 with AWS_CA_BUNDLE. A bucket made in
+// eu-west-1 with `s3 mb --region eu-west-1` through the us-east-1 edge; a
+// 50 MiB file up through one edge (multipart) and down through the other.
+func testGlobalAWSCLI(t *testing.T, g *Global) {
+	needClient(t, "the aws CLI", lookPath("aws"))
+	dir := t.TempDir()
+	env := cleanEnv(
+		"AWS_ACCESS_KEY_ID="+testAccessKey,
+		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CA_BUNDLE="+g.Certs.CA,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_PAGER=")
+	near, far := g.Edges[g.Names[0]], g.Edges[g.Names[1]]
+	aws := func(e *Edge, args ...string) string {
+		t.Helper()
+		return runTool(t, env, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+	}
+	const bucket = "cli-global"
+	p := payload{Seed: 5050, Size: 50 * mib}
+	src := p.File(t, dir)
+	want := p.SHA()
+
+	aws(near, "s3", "mb", "s3://"+bucket, "--region", far.Region)
+	var loc struct{ LocationConstraint string }
+	if err := json.Unmarshal([]byte(aws(far, "s3api", "get-bucket-location", "--bucket", bucket)), &loc); err != nil ||
+		loc.LocationConstraint != far.Region {
+		t.Errorf("get-bucket-location: %+v (%v), want %s", loc, err, far.Region)
+	}
+	aws(near, "s3", "cp", src, "s3://"+bucket+"/data/file.bin") // 50 MiB > 8 MiB: multipart
+	dst := filepath.Join(dir, "down.bin")
+	aws(far, "s3", "cp", "s3://"+bucket+"/data/file.bin", dst)
+	if got, n := fileSHA(t, dst); got != want || n != p.Size {
+		t.Fatalf("downloaded %d bytes sha %.12s, want %d bytes %.12s", n, got, p.Size, want)
+	}
+	if ls := aws(far, "s3", "ls", "s3://"+bucket+"/data/"); !strings.Contains(ls, "52428800 file.bin") {
+		t.Errorf("s3 ls: %q, want a line with 52428800 file.bin", ls)
+	}
+	if ls := aws(near, "s3", "ls"); !strings.Contains(ls, bucket) {
+		t.Errorf("s3 ls (buckets): %q lacks %s", ls, bucket)
+	}
+	var head struct {
+		ContentLength int64
+		ETag          string
+	}
+	if err := json.Unmarshal([]byte(aws(near, "s3api", "head-object", "--bucket", bucket, "--key", "data/file.bin")), &head); err != nil {
+		t.Fatalf("head-object output: %v", err)
+	}
+	if head.ContentLength != p.Size || !strings.Contains(head.ETag, "-") {
+		t.Errorf("head-object: %+v, want ContentLength %d and a multipart ETag", head, p.Size)
+	}
+	var list struct {
+		Contents []struct {
+			Key  string
+			Size int64
+			ETag string
+		}
+	}
+	if err := json.Unmarshal([]byte(aws(far, "s3api", "list-objects-v2", "--bucket", bucket)), &list); err != nil {
+		t.Fatalf("list-objects-v2 output: %v", err)
+	}
+	if len(list.Contents) != 1 || list.Contents[0].Key != "data/file.bin" || list.Contents[0].Size != p.Size ||
+		list.Contents[0].ETag != head.ETag {
+		t.Errorf("list-objects-v2: %+v", list)
+	}
+	aws(far, "s3", "rm", "s3://"+bucket+"/data/file.bin")
+	aws(near, "s3", "rb", "s3://"+bucket)
+	for _, b := range g.ListCatalog() {
+		if b.Name == bucket {
+			t.Errorf("catalog still lists %s after s3 rb: %+v", bucket, b)
+		}
+	}
+}
+
+// boto3Script exercises put/get/list/delete and a multipart upload_fileobj.
+const boto3Script = `
+import hashlib, io, os, sys
+import boto3
+from botocore.config import Config
+
+endpoint, ca, ak, sk, bucket = sys.argv[1:6]
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1", verify=ca, config=Config(s3={"addressing_style": "path"}))
+data = os.urandom(3 * 1024 * 1024 + 17)
+s3.put_object(Bucket=bucket, Key="boto/put", Body=data)
+got = s3.get_object(Bucket=bucket, Key="boto/put")["Body"].read()
+assert got == data, "get_object returned %d different bytes" % len(got)
+
+big = os.urandom(20 * 1024 * 1024)
+s3.upload_fileobj(io.BytesIO(big), bucket, "boto/multipart")  # > 8 MiB: multipart
+buf = io.BytesIO()
+s3.download_fileobj(bucket, "boto/multipart", buf)
+assert hashlib.sha256(buf.getvalue()).digest() == hashlib.sha256(big).digest(), "multipart object differs"
+
+keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="boto/")["Contents"])
+assert keys == ["boto/multipart", "boto/put"], keys
+for k in keys:
+    s3.delete_object(Bucket=bucket, Key=k)
+left = s3.list_objects_v2(Bucket=bucket, Prefix="boto/")
+assert left["KeyCount"] == 0, left
+try:
+    s3.head_object(Bucket=bucket, Key="boto/put")
+    raise SystemExit("head_object after delete succeeded")
+except s3.exceptions.ClientError as e:
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+print("boto3 ok", boto3.__version__)
+`
+
+// testGlobalBoto3 runs the script through the eu-west-1 edge against a
+// us-east-1 bucket (so every call crosses regions).
+func testGlobalBoto3(t *testing.T, g *Global) {
+	needClient(t, "python3 with boto3", func() error {
+		if _, err := exec.LookPath("python3"); err != nil {
+			return err
+		}
+		if out, err := exec.Command("python3", "-c", "import boto3").CombinedOutput(); err != nil {
+			return fmt.Errorf("import boto3: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	})
+	ctx := context.Background()
+	const bucket = "boto3-global"
+	if err := CreateBucketIn(ctx, g.Client(g.Edges[g.Names[0]], testAccessKey, testSecretKey), bucket, ""); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	script := filepath.Join(t.TempDir(), "boto3_e2e.py")
+	if err := os.WriteFile(script, []byte(boto3Script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runTool(t, cleanEnv(), "python3", script, g.Edges[g.Names[1]].URL, g.Certs.CA, testAccessKey, testSecretKey, bucket)
+	if !strings.Contains(out, "boto3 ok") {
+		t.Errorf("boto3 script output: %q", out)
+	}
+}
+
+// testGlobalS3cmd: s3cmd (signature v4, HTTPS, path style) put/get/ls.
+func testGlobalS3cmd(t *testing.T, g *Global) {
+	needClient(t, "s3cmd", lookPath("s3cmd"))
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := g.Edges[g.Names[0]]
+	host := strings.TrimPrefix(e.URL, "https://")
+	const bucket = "s3cmd-global"
+	if err := CreateBucketIn(ctx, g.Client(e, testAccessKey, testSecretKey), bucket, g.Names[1]); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	cfg := filepath.Join(dir, "s3cfg")
+	conf := strings.Join([]string{
+		"[default]",
+		"access_key = " + testAccessKey,
+		"secret_key = " + testSecretKey,
+		"host_base = " + host,
+		"host_bucket = " + host, // no %(bucket)s: path-style requests
+		"bucket_location = us-east-1",
+		"use_https = True",
+		"check_ssl_certificate = True",
+		"check_ssl_hostname = True",
+		"ca_certs_file = " + g.Certs.CA,
+		"signature_v2 = False",
+		"multipart_chunk_size_mb = 5",
+		"",
+	}, "\n")
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := cleanEnv("HOME=" + dir)
+	s3cmd := func(args ...string) string {
+		t.Helper()
+		return runTool(t, env, "s3cmd", append([]string{"-c", cfg, "--no-progress"}, args...)...)
+	}
+	for _, p := range []payload{{Seed: 61, Size: 300 * kib}, {Seed: 62, Size: 12 * mib}} { // the second is multipart
+		src := p.File(t, dir)
+		key := fmt.Sprintf("s3://%s/s3cmd/%d", bucket, p.Size)
+		s3cmd("put", src, key)
+		dst := filepath.Join(dir, fmt.Sprintf("down-%d", p.Size))
+		s3cmd("get", "--force", key, dst)
+		if got, n := fileSHA(t, dst); got != p.SHA() || n != p.Size {
+			t.Errorf("s3cmd get %s: %d bytes sha %.12s, want %d bytes %.12s", key, n, got, p.Size, p.SHA())
+		}
+	}
+	ls := s3cmd("ls", "s3://"+bucket+"/s3cmd/")
+	for _, want := range []string{"s3cmd/307200", "s3cmd/12582912"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("s3cmd ls: %q lacks %s", ls, want)
+		}
+	}
+	if ls := s3cmd("ls"); !strings.Contains(ls, "s3://"+bucket) {
+		t.Errorf("s3cmd ls (buckets): %q lacks %s", ls, bucket)
+	}
+}
