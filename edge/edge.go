@@ -15,12 +15,14 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/edge/bucketcache"
+	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
@@ -99,7 +101,9 @@ func New(cfg Config) (*Server, error) {
 			MinVersion:   tls.VersionTLS12,
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		// Oversize headers are answered in ServeHTTP with S3's XML error;
+		// net/http's own limit would answer a plain-text 431.
+		MaxHeaderBytes:    max(1<<20, 4*cfg.MaxHeaderBytes),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -220,7 +224,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "Meridian")
 	req.bucket, req.key = s.split(r)
 	req.log = s.log.With("request_id", req.id, "method", r.Method, "bucket", req.bucket, "key", req.key)
-	err := s.serve(req)
+	var err error
+	if s3api.HeaderSectionSize(r) > s.cfg.MaxHeaderBytes {
+		err = s3err.New(s3err.RequestHeaderSectionTooLarge).With("MaxSizeAllowed", strconv.Itoa(s.cfg.MaxHeaderBytes))
+	} else {
+		err = s.serve(req)
+	}
 	if err != nil {
 		s.writeError(req, err)
 	}

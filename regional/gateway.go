@@ -81,7 +81,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.srv = &http.Server{
 		Handler:           g,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		// net/http answers oversize headers with a plain-text 431 before any
+		// handler runs; admit more and enforce cfg.MaxHeaderBytes in ServeHTTP
+		// so clients get S3's XML error.
+		MaxHeaderBytes:    max(1<<20, 4*cfg.MaxHeaderBytes),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
@@ -180,7 +183,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Server", "Meridian")
 	req.log = g.log.With("request_id", req.id, "method", r.Method)
 
-	op, err := g.route(req)
+	var op handler
+	err := g.checkHeaderSize(r)
+	if err == nil {
+		op, err = g.route(req)
+	}
 	if err == nil {
 		err = g.authenticate(req)
 	}
@@ -198,6 +205,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 type handler func(*request) error
+
+// checkHeaderSize enforces Config.MaxHeaderBytes on the request line and headers.
+func (g *Gateway) checkHeaderSize(r *http.Request) error {
+	if s3api.HeaderSectionSize(r) > g.cfg.MaxHeaderBytes {
+		return s3err.New(s3err.RequestHeaderSectionTooLarge).With("MaxSizeAllowed", fmt.Sprint(g.cfg.MaxHeaderBytes))
+	}
+	return nil
+}
 
 func opName(r *http.Request) string { return r.Method }
 

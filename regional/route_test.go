@@ -141,3 +141,17 @@ func TestNewVersionIDOrdered(t *testing.T) {
 		prev = v
 	}
 }
+
+func TestHeaderSectionLimit(t *testing.T) {
+	g := &Gateway{cfg: Config{MaxHeaderBytes: 8 << 10}}
+	r := httptest.NewRequest("GET", "http://localhost/b/k", nil)
+	r.Header.Set("X-Amz-Meta-A", strings.Repeat("a", 4<<10))
+	if err := g.checkHeaderSize(r); err != nil {
+		t.Fatalf("4 KiB header refused: %v", err)
+	}
+	r.Header.Set("X-Amz-Meta-B", strings.Repeat("b", 5<<10))
+	err := g.checkHeaderSize(r)
+	if e := s3err.As(err); err == nil || e.Code != s3err.RequestHeaderSectionTooLarge || e.Status != http.StatusBadRequest {
+		t.Fatalf("9 KiB headers: %v", err)
+	}
+}

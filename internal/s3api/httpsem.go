@@ -159,3 +159,15 @@ func QuoteETag(etag string) string { return `"` + etag + `"` }
 func UnquoteETag(s string) string {
 	return strings.Trim(strings.TrimPrefix(strings.TrimSpace(s), "W/"), `"`)
 }
+
+// HeaderSectionSize approximates the size of a request's header section
+// (request line, Host and every header line) as it arrived.
+func HeaderSectionSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Host) + 16
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
