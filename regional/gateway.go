@@ -80,7 +80,7 @@ func New(cfg Config) (*Gateway, error) {
 		mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	}
 	g.srv = &http.Server{
-		Handler:           g,
+		Handler: g,
 		// net/http answers oversize headers with a plain-text 431 before any
 		// handler runs; admit more and enforce cfg.MaxHeaderBytes in ServeHTTP
 		// so clients get S3's XML error.
