@@ -19,7 +19,7 @@ run: build
 
 ## deps: what the tests need beyond Go (PostgreSQL for the SQL catalog store).
 deps:
-	@bash scripts/install-postgres.sh
+	@bash scripts/install-test-deps.sh
 
 ## test: every test that CI runs (unit, integration with real processes, real S3 clients).
 test: deps build vet

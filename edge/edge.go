@@ -220,7 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{r: r, w: w, id: newRequestID()}
 	w.Header().Set("x-amz-request-id", req.id)
-	w.Header().Set("x-amz-id-2", s.hostID)
+	w.Header().Set("x-amz-id-2", s3api.ExtendedRequestID(s.hostID, req.id))
 	w.Header().Set("Server", "Meridian")
 	req.bucket, req.key = s.split(r)
 	req.log = s.log.With("request_id", req.id, "method", r.Method, "bucket", req.bucket, "key", req.key)
@@ -332,7 +332,7 @@ func (s *Server) writeError(req *request, err error) {
 	if e.Resource == "" {
 		e.Resource = req.r.URL.Path
 	}
-	s3err.Write(req.w, req.r, e, req.id, s.hostID)
+	s3err.Write(req.w, req.r, e, req.id, s3api.ExtendedRequestID(s.hostID, req.id))
 }
 
 func writeXML(req *request, status int, v any) error {

@@ -154,7 +154,9 @@ func (s *Server) proxy(req *request) error {
 		}
 		stale, head := staleBucket(resp)
 		if !stale {
-			s.relay(req, resp)
+			// staleBucket may have read an error body to look at its code:
+			// relay those bytes first.
+			s.relayPrefix(req, resp, head)
 			return nil
 		}
 		// The region no longer has the bucket: the cache was stale.

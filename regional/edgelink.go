@@ -20,6 +20,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
+	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/sigv4"
@@ -263,7 +264,7 @@ func (e *edgeBodyError) Unwrap() []error {
 func (g *Gateway) prepareDelete(w http.ResponseWriter, r *http.Request) {
 	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now()}
 	w.Header().Set("x-amz-request-id", req.id)
-	w.Header().Set("x-amz-id-2", g.hostID)
+	w.Header().Set("x-amz-id-2", s3api.ExtendedRequestID(g.hostID, req.id))
 	req.log = g.log.With("request_id", req.id, "op", "prepare-delete")
 	req.bucket = strings.TrimPrefix(r.URL.Path, "/")
 	err := func() error {

@@ -179,7 +179,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now()}
 	w.Header().Set("x-amz-request-id", req.id)
-	w.Header().Set("x-amz-id-2", g.hostID)
+	w.Header().Set("x-amz-id-2", s3api.ExtendedRequestID(g.hostID, req.id))
 	w.Header().Set("Server", "Meridian")
 	req.log = g.log.With("request_id", req.id, "method", r.Method)
 
@@ -390,7 +390,7 @@ func (g *Gateway) writeError(req *request, err error) {
 		e.Resource = req.r.URL.Path
 	}
 	g.metrics.errors.WithLabelValues(string(e.Code)).Inc()
-	s3err.Write(req.w, req.r, e, req.id, g.hostID)
+	s3err.Write(req.w, req.r, e, req.id, s3api.ExtendedRequestID(g.hostID, req.id))
 }
 
 func writeXML(req *request, status int, v any) error {

@@ -33,7 +33,8 @@ else
 	if ! apt-cache show s3cmd >/dev/null 2>&1; then
 		$SUDO apt-get update
 	fi
-	$SUDO apt-get install -y --no-install-recommends s3cmd
+	# Stale lists can name files the mirror no longer has: update and retry once.
+	$SUDO apt-get install -y --no-install-recommends s3cmd || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends s3cmd; }
 	s3cmd --version >/dev/null 2>&1 || { echo "install-test-deps.sh: installed s3cmd, but it does not run" >&2; exit 1; }
 	echo "s3cmd installed: $(s3cmd --version)"
 fi

@@ -79,7 +79,8 @@ type Global struct {
 
 	roots *x509.CertPool
 	mu    sync.Mutex
-	extra []*Edge // edges started by StartEdge (cleaned up with the deployment)
+	extra []*Edge      // edges started by StartEdge (cleaned up with the deployment)
+	hc    *http.Client // HTTPClient, made on first use
 }
 
 // StartGlobal starts every region's processes, waits until each region
@@ -344,8 +345,11 @@ func (g *Global) StopEdge(e *Edge) {
 
 func (g *Global) cleanupEdges() {
 	g.mu.Lock()
-	edges := g.extra
+	edges, hc := g.extra, g.hc
 	g.mu.Unlock()
+	if hc != nil {
+		hc.CloseIdleConnections()
+	}
 	for _, e := range edges {
 		e.signal(syscall.SIGKILL, 10*time.Second)
 	}
@@ -407,10 +411,17 @@ func (g *Global) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: g.roots, MinVersion: tls.VersionTLS12}
 }
 
-// HTTPClient is a plain HTTPS client trusting the dev CA (for raw requests).
+// HTTPClient is a plain HTTPS client trusting the dev CA (for raw
+// requests), shared by the deployment; its idle connections are closed in
+// the cleanup.
 func (g *Global) HTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: g.TLSConfig(), ForceAttemptHTTP2: true,
-		MaxIdleConnsPerHost: 32}}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.hc == nil {
+		g.hc = &http.Client{Transport: &http.Transport{TLSClientConfig: g.TLSConfig(), ForceAttemptHTTP2: true,
+			MaxIdleConnsPerHost: 32}}
+	}
+	return g.hc
 }
 
 // Client is an aws-sdk-go-v2 S3 client for e with default settings

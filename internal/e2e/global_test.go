@@ -40,7 +40,18 @@ func TestGlobal(t *testing.T) {
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
 	t.Run("Latency", func(t *testing.T) { testGlobalLatency(t, g) })
-	t.Run("LargeObject", func(t *testing.T) { testLargeObject(t, g, largeSize()) })
+	t.Run("LargeObject", func(t *testing.T) { testLargeObject(t, g, 256*mib) })
+}
+
+// TestSoakGlobalLargeObject is the 2 GiB variant (about 2.5 minutes here on
+// a loaded machine, too close to the 3-minute budget for make test):
+// MERIDIAN_SOAK=1, e.g. `make soak`.
+func TestSoakGlobalLargeObject(t *testing.T) {
+	if os.Getenv("MERIDIAN_SOAK") != "1" {
+		t.Skip("2 GiB through edge → QUIC → region: set MERIDIAN_SOAK=1 (make soak); make test runs the 256 MiB variant in TestGlobal")
+	}
+	g := StartGlobal(t, GlobalOptions{})
+	testLargeObject(t, g, 2<<30)
 }
 
 // apiCode is the S3 error code of an SDK error ("" if none).
@@ -253,20 +264,15 @@ func testGlobalSDK(t *testing.T, g *Global) {
 	}
 }
 
-func largeSize() int64 {
-	if os.Getenv("MERIDIAN_SOAK") == "1" {
-		return 2 << 30
-	}
-	return 256 * mib
-}
-
 // testLargeObject PUTs size bytes through a fresh edge (so its peak RSS
 // measures this transfer) with a streaming, unseekable body, GETs them
 // back into a hasher, and checks the edge's VmHWM.
 func testLargeObject(t *testing.T, g *Global, size int64) {
-	// Measured here: 2 GiB PUT+GET peaks at ~? MiB (see the log line); the
-	// bound keeps a wide margin while still catching any whole-body buffer.
-	const rssBound = 256 * mib
+	// Measured here (2 cores, loaded): VmHWM 19 MiB idle, 30 MiB after a
+	// 256 MiB PUT+GET, 34 MiB after 2 GiB. 128 MiB leaves 4× margin for GC
+	// and buffer-pool variation while any whole-body buffer (≥ 256 MiB)
+	// still fails.
+	const rssBound = 128 * mib
 	ctx := context.Background()
 	e := g.StartEdge("edge-large", g.Names[0], g.Links)
 	defer g.StopEdge(e)
@@ -313,7 +319,8 @@ func testLargeObject(t *testing.T, g *Global, size int64) {
 // testGlobalLatency puts 40 ms each way (80 ms RTT) on the QUIC path from
 // a us-east-1 edge to eu-west-1 and checks that a GET of a 1 MiB eu-west-1
 // object through that edge pays one inter-region round trip plus the
-// transfer once the connection is warm, not several.
+// transfer once the connection is warm, not several: the time to the
+// response headers is ≥ 1 and < 3 RTT; the body's transfer is logged.
 func testGlobalLatency(t *testing.T, g *Global) {
 	const (
 		delay = 40 * time.Millisecond
@@ -348,28 +355,44 @@ func testGlobalLatency(t *testing.T, g *Global) {
 		t.Fatalf("PutObject: %v", err)
 	}
 	sha := p.SHA()
-	timedGet := func(c *s3.Client) time.Duration {
+	// A GET's latency splits into the time to the response headers (the
+	// inter-region round trips the edge pays before the region answers) and
+	// the body's transfer (bounded by the link's congestion window, not by
+	// the edge's protocol).
+	type timing struct{ headers, total time.Duration }
+	timedGet := func(c *s3.Client) timing {
 		t.Helper()
 		start := time.Now()
-		if err := checkObject(ctx, c, bucket, key, sha, p.Size); err != nil {
-			t.Fatal(err)
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("GetObject: %v", err)
 		}
-		return time.Since(start)
+		headers := time.Since(start)
+		sum, n, err := hashReader(out.Body)
+		out.Body.Close()
+		if err != nil || sum != sha || n != p.Size {
+			t.Fatalf("GetObject body: %d bytes sha %.12s (err %v), want %d bytes %.12s", n, sum, err, p.Size, sha)
+		}
+		return timing{headers, time.Since(start)}
 	}
-	median := func(ds []time.Duration) time.Duration {
-		s := slices.Clone(ds)
+	median := func(ts []timing, f func(timing) time.Duration) time.Duration {
+		var s []time.Duration
+		for _, x := range ts {
+			s = append(s, f(x))
+		}
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-		return s[len(s)/2]
+		return s[len(s)/2].Round(time.Millisecond)
 	}
+	hdr := func(x timing) time.Duration { return x.headers }
+	tot := func(x timing) time.Duration { return x.total }
 
-	// The transfer itself: the same GET through the undelayed us-east-1 edge.
+	// The same GET through the undelayed us-east-1 edge, for comparison.
 	direct := g.Client(g.Edges[g.Names[0]], testAccessKey, testSecretKey)
 	timedGet(direct) // warm
-	var directs []time.Duration
+	var directs []timing
 	for i := 0; i < 5; i++ {
 		directs = append(directs, timedGet(direct))
 	}
-	transfer := median(directs)
 
 	c := g.Client(farEdge, testAccessKey, testSecretKey)
 	// Bring up the client's TLS connection and the edge's bucket cache with
@@ -379,30 +402,36 @@ func testGlobalLatency(t *testing.T, g *Global) {
 	}
 	before := proxy.Stats()
 	cold := timedGet(c)
-	var warm []time.Duration
+	var warm []timing
 	for i := 0; i < 7; i++ {
 		warm = append(warm, timedGet(c))
 	}
 	after := proxy.Stats()
-	w := median(warm)
-	t.Logf("1 MiB GET of an %s object via a us-east-1 edge %v RTT away: cold %v, warm median %v (min %v, all %v); undelayed edge %v; proxy stats %+v",
-		euName, rtt, cold.Round(time.Millisecond), w.Round(time.Millisecond), slices.Min(warm).Round(time.Millisecond),
-		warm, transfer.Round(time.Millisecond), after)
+	minHeaders := slices.MinFunc(warm, func(a, b timing) int { return int(a.headers - b.headers) }).headers
+	wh, wt := median(warm, hdr), median(warm, tot)
+	t.Logf("1 MiB GET of an %s object via a us-east-1 edge %v RTT away: cold %v to headers, %v total; warm median %v to headers, %v total (min to headers %v); undelayed edge: %v to headers, %v total; proxy %+v",
+		euName, rtt, cold.headers.Round(time.Millisecond), cold.total.Round(time.Millisecond), wh, wt,
+		minHeaders.Round(time.Millisecond), median(directs, hdr), median(directs, tot), after)
 	if fmt.Sprint(before) == fmt.Sprint(after) {
 		t.Fatalf("the GETs did not go through the latency proxy (stats %+v)", after)
 	}
-	if slices.Min(warm) < rtt {
-		t.Errorf("warm GET took %v, less than one round trip (%v): not through the delayed link?", slices.Min(warm), rtt)
+	if minHeaders < rtt {
+		t.Errorf("warm GET answered in %v, less than one round trip (%v): not through the delayed link?", minHeaders, rtt)
 	}
-	if limit := 3*rtt + transfer; w >= limit {
-		t.Errorf("warm GET median %v ≥ 3 × RTT + transfer = %v: the edge pays several inter-region round trips", w, limit)
+	// One round trip plus processing, not several: a second round trip
+	// (a lookup before the GET, a new connection or stream setup paid per
+	// request, a retry) would put it at ≥ 2 × RTT; 3 × RTT leaves room for
+	// a loaded machine.
+	if wh >= 3*rtt {
+		t.Errorf("warm GET median %v to the response headers ≥ 3 × RTT (%v): the edge pays several inter-region round trips", wh, 3*rtt)
 	}
 }
 
 // ---- raw requests through an edge ----
 
-// edgeDo sends req through an HTTPS client trusting the dev CA.
-func (g *Global) edgeDo(t *testing.T, req *http.Request) (int, []byte) {
+// edgeDo sends req through an HTTPS client trusting the dev CA. A body that
+// ends before its Content-Length is reported as an error (with what came).
+func (g *Global) edgeDo(t *testing.T, req *http.Request) (int, []byte, error) {
 	t.Helper()
 	resp, err := g.HTTPClient().Do(req)
 	if err != nil {
@@ -411,9 +440,10 @@ func (g *Global) edgeDo(t *testing.T, req *http.Request) (int, []byte) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", req.Method, req.URL, err)
+		err = fmt.Errorf("%s %s: %d answer with Content-Length %d: body ended after %d bytes: %w",
+			req.Method, req.URL.Path, resp.StatusCode, resp.ContentLength, len(b), err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, b, err
 }
 
 func newReq(t *testing.T, method, url string, body []byte) *http.Request {
@@ -537,7 +567,10 @@ func testGlobalBadInput(t *testing.T, g *Global) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, b := g.edgeDo(t, tc.req(tc.key))
+			status, b, err := g.edgeDo(t, tc.req(tc.key))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if tc.status == 200 {
 				if status != 200 {
 					t.Fatalf("got %d %s, want 200", status, b)
@@ -547,9 +580,9 @@ func testGlobalBadInput(t *testing.T, g *Global) {
 				}
 				return
 			}
-			e, err := parseS3Error(b)
-			if status != tc.status || err != nil || e.Code != tc.code {
-				t.Errorf("got %d %s (xml err %v), want %d %s", status, b, err, tc.status, tc.code)
+			e, xerr := parseS3Error(b)
+			if status != tc.status || xerr != nil || e.Code != tc.code {
+				t.Errorf("got %d %s (xml err %v), want %d %s", status, b, xerr, tc.status, tc.code)
 			}
 			if e.RequestID == "" {
 				t.Errorf("no <RequestId> in %s", b)
@@ -557,9 +590,9 @@ func testGlobalBadInput(t *testing.T, g *Global) {
 			// Nothing stored: a signed GET through the edge finds no key.
 			get := newReq(t, "GET", url(tc.key), nil)
 			sigv4.Sign(get, testAccessKey, testSecretKey, "us-east-1", time.Now(), sha256Hex(nil))
-			status, b = g.edgeDo(t, get)
-			if status != 404 || !strings.Contains(string(b), "<Code>NoSuchKey</Code>") {
-				t.Errorf("GET after the rejected PUT: %d %.300s, want 404 NoSuchKey", status, b)
+			status, b, err = g.edgeDo(t, get)
+			if status != 404 || err != nil || !strings.Contains(string(b), "<Code>NoSuchKey</Code>") {
+				t.Errorf("GET after the rejected PUT: %d %.300q (err %v), want 404 NoSuchKey", status, b, err)
 			}
 		})
 	}

@@ -1,6 +1,8 @@
 package s3api
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -170,4 +172,12 @@ func HeaderSectionSize(r *http.Request) int {
 		}
 	}
 	return n
+}
+
+// ExtendedRequestID is the x-amz-id-2 of one request: a digest of the
+// answering host's id and the request id, so that, like S3's, it differs per
+// request and names the host that served it.
+func ExtendedRequestID(hostID, requestID string) string {
+	sum := sha256.Sum256([]byte(hostID + "/" + requestID))
+	return base64.StdEncoding.EncodeToString(sum[:24])
 }
