@@ -1,8 +1,10 @@
 package regional
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -105,15 +107,33 @@ func (g *Gateway) deleteBucket(req *request) error {
 	if _, err := g.bucketFor(req); err != nil {
 		return err
 	}
-	page, err := g.cfg.Meta.List(ctx, metapb.ListRequest{Bucket: req.bucket, MaxKeys: 1})
+	if err := g.prepareBucketDelete(ctx, req.bucket); err != nil {
+		return err
+	}
+	if err := g.cfg.Catalog.DeleteBucket(ctx, req.bucket); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// errBucketNotEmpty is returned by prepareBucketDelete for a bucket with objects.
+var errBucketNotEmpty = errors.New("regional: bucket not empty")
+
+// prepareBucketDelete is the region's half of DeleteBucket (direct, or for an
+// edge): refuse a bucket that still has objects, and abort its in-progress
+// multipart uploads so their parts are reclaimed rather than leaked. The
+// caller then deletes the catalog entry.
+func (g *Gateway) prepareBucketDelete(ctx context.Context, bucket string) error {
+	page, err := g.cfg.Meta.List(ctx, metapb.ListRequest{Bucket: bucket, MaxKeys: 1})
 	if err != nil {
 		return err
 	}
 	if len(page.Entries) > 0 {
-		return s3err.New(s3err.BucketNotEmpty).With("BucketName", req.bucket)
+		return fmt.Errorf("%w: %w", errBucketNotEmpty, s3err.New(s3err.BucketNotEmpty).With("BucketName", bucket))
 	}
 	for {
-		ups, err := g.cfg.Meta.ListUploads(ctx, metapb.ListUploadsRequest{Bucket: req.bucket, MaxUploads: 1000})
+		ups, err := g.cfg.Meta.ListUploads(ctx, metapb.ListUploadsRequest{Bucket: bucket, MaxUploads: 1000})
 		if err != nil {
 			return err
 		}
@@ -123,12 +143,7 @@ func (g *Gateway) deleteBucket(req *request) error {
 			}
 		}
 		if !ups.Truncated {
-			break
+			return nil
 		}
 	}
-	if err := g.cfg.Catalog.DeleteBucket(ctx, req.bucket); err != nil {
-		return err
-	}
-	req.w.WriteHeader(http.StatusNoContent)
-	return nil
 }

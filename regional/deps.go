@@ -22,6 +22,7 @@ type Meta interface {
 	GetUpload(ctx context.Context, bucket, key, uploadID string) (metapb.Upload, error)
 	PreparePart(ctx context.Context, p metapb.Part) (metapb.Result, error)
 	CommitPart(ctx context.Context, req metapb.CommitPartRequest) (metapb.Result, error)
+	AbortPart(ctx context.Context, req metapb.AbortPartRequest) (metapb.Result, error)
 	ListParts(ctx context.Context, req metapb.ListPartsRequest) (metapb.ListPartsResponse, error)
 	ListUploads(ctx context.Context, req metapb.ListUploadsRequest) (metapb.ListUploadsResponse, error)
 	CompleteUpload(ctx context.Context, req metapb.CompleteUploadRequest) (metapb.Result, error)

@@ -24,7 +24,6 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/sigv4"
-	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
@@ -277,30 +276,11 @@ func (g *Gateway) prepareDelete(w http.ResponseWriter, r *http.Request) {
 		if _, err := g.bucketFor(req); err != nil {
 			return err
 		}
-		ctx := r.Context()
-		page, err := g.cfg.Meta.List(ctx, metapb.ListRequest{Bucket: req.bucket, MaxKeys: 1})
-		if err != nil {
-			return err
-		}
-		if len(page.Entries) > 0 {
+		err := g.prepareBucketDelete(r.Context(), req.bucket)
+		if errors.Is(err, errBucketNotEmpty) {
 			w.Header().Set(regionalclient.HeaderBucketEmpty, "false")
-			return s3err.New(s3err.BucketNotEmpty).With("BucketName", req.bucket)
 		}
-		for {
-			ups, err := g.cfg.Meta.ListUploads(ctx, metapb.ListUploadsRequest{Bucket: req.bucket, MaxUploads: 1000})
-			if err != nil {
-				return err
-			}
-			for _, u := range ups.Uploads {
-				if _, err := g.cfg.Meta.AbortUpload(ctx, metapb.AbortUploadRequest{Bucket: u.Bucket, Key: u.Key, UploadID: u.UploadID}); err != nil {
-					return err
-				}
-			}
-			if !ups.Truncated {
-				break
-			}
-		}
-		return nil
+		return err
 	}()
 	if err != nil {
 		g.writeError(req, err)

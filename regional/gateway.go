@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -63,7 +62,7 @@ func New(cfg Config) (*Gateway, error) {
 	_, _ = rand.Read(hid[:])
 	g.hostID = base64.StdEncoding.EncodeToString(hid[:])
 	vcfg := sigv4.DefaultVerifierConfig()
-	vcfg.Credentials = catalogCredentials{cfg.Catalog}
+	vcfg.Credentials = bucketsvc.SigV4Credentials{Store: cfg.Catalog}
 	vcfg.AllowedRegions = []string{cfg.Region}
 	v, err := sigv4.NewVerifier(vcfg)
 	if err != nil {
@@ -393,33 +392,4 @@ func (g *Gateway) writeError(req *request, err error) {
 	s3err.Write(req.w, req.r, e, req.id, s3api.ExtendedRequestID(g.hostID, req.id))
 }
 
-func writeXML(req *request, status int, v any) error {
-	out, err := xml.Marshal(v)
-	if err != nil {
-		return err
-	}
-	h := req.w.Header()
-	h.Set("Content-Type", "application/xml")
-	h.Set("Content-Length", fmt.Sprint(len(xml.Header)+len(out)))
-	req.w.WriteHeader(status)
-	_, _ = io.WriteString(req.w, xml.Header)
-	_, err = req.w.Write(out)
-	return err
-}
-
-// catalogCredentials adapts the catalog to sigv4.Credentials.
-type catalogCredentials struct{ c Catalog }
-
-func (cc catalogCredentials) Lookup(ctx context.Context, id string) (string, string, error) {
-	k, err := cc.c.LookupAccessKey(ctx, id)
-	if err != nil {
-		if errors.Is(err, bucketsvc.ErrNoSuchAccessKey) {
-			return "", "", fmt.Errorf("%w: %s", sigv4.ErrUnknownAccessKey, id)
-		}
-		return "", "", err
-	}
-	if k.Status != bucketsvc.KeyActive {
-		return "", "", fmt.Errorf("%w: %s revoked", sigv4.ErrUnknownAccessKey, id)
-	}
-	return k.Secret, k.AccountID, nil
-}
+func writeXML(req *request, status int, v any) error { return s3api.WriteXML(req.w, status, v) }

@@ -106,18 +106,17 @@ func (g *Gateway) uploadPart(req *request) error {
 		if _, err := g.cfg.Meta.PreparePart(ctx, p); err != nil {
 			return err
 		}
-		final, err := g.cfg.Data.Write(ctx, segs, bi.reader)
-		if err == nil {
-			err = bi.remaining()
-		}
+		final, err := g.writeShards(ctx, segs, bi)
 		if err != nil {
-			if len(final) > 0 {
-				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				_ = g.cfg.Data.Delete(dctx, final)
-				cancel()
+			// Fence the attempt: its planned shards become garbage now, and
+			// a late CommitPart of it can no longer succeed.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, aerr := g.cfg.Meta.AbortPart(actx, metapb.AbortPartRequest{
+				Bucket: req.bucket, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt,
+			}); aerr != nil {
+				req.log.Warn("abort part after failed write", "err", aerr)
 			}
-			// The PREPARING part stays until the upload completes or aborts,
-			// whose garbage then includes its planned shards.
 			return err
 		}
 		p.Segments, p.ETag, p.Checksums, p.State = final, bi.etag(), req.auth.Checksums(), metapb.StateCommitted
@@ -127,12 +126,7 @@ func (g *Gateway) uploadPart(req *request) error {
 	}); err != nil {
 		return err
 	}
-	h := req.w.Header()
-	h.Set("ETag", s3api.QuoteETag(p.ETag))
-	for alg, val := range p.Checksums {
-		h.Set("x-amz-checksum-"+strings.ToLower(alg), val)
-	}
-	req.w.WriteHeader(http.StatusOK)
+	writeStored(req.w, p.ETag, p.Checksums)
 	return nil
 }
 

@@ -229,13 +229,37 @@ func (g *Gateway) putObject(req *request) error {
 			return err
 		}
 	}
-	h := req.w.Header()
-	h.Set("ETag", s3api.QuoteETag(committed.ETag))
-	for alg, val := range committed.Checksums {
+	writeStored(req.w, committed.ETag, committed.Checksums)
+	return nil
+}
+
+// writeStored answers a successful PutObject or UploadPart.
+func writeStored(w http.ResponseWriter, etag string, checksums map[string]string) {
+	h := w.Header()
+	h.Set("ETag", s3api.QuoteETag(etag))
+	for alg, val := range checksums {
 		h.Set("x-amz-checksum-"+strings.ToLower(alg), val)
 	}
-	req.w.WriteHeader(http.StatusOK)
-	return nil
+	w.WriteHeader(http.StatusOK)
+}
+
+// writeShards streams the body into planned segments, then reads it to its
+// end so every payload check runs (docs/commit-protocol.md, step 4). On any
+// failure it deletes what it wrote; the caller aborts the PREPARE.
+func (g *Gateway) writeShards(ctx context.Context, segs []metapb.Segment, bi *bodyInfo) ([]metapb.Segment, error) {
+	final, err := g.cfg.Data.Write(ctx, segs, bi.reader)
+	if err == nil {
+		err = bi.remaining()
+	}
+	if err != nil {
+		if len(final) > 0 {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			_ = g.cfg.Data.Delete(dctx, final)
+			cancel()
+		}
+		return nil, err
+	}
+	return final, nil
 }
 
 // writeLarge stores a body as erasure-coded segments.
@@ -276,16 +300,8 @@ func (g *Gateway) writeLarge(ctx context.Context, req *request, v metapb.ObjectV
 			req.log.Warn("abort after failed write", "err", err, "version", v.VersionID)
 		}
 	}
-	final, err := g.cfg.Data.Write(ctx, v.Segments, bi.reader)
-	if err == nil {
-		err = bi.remaining()
-	}
+	final, err := g.writeShards(ctx, v.Segments, bi)
 	if err != nil {
-		if len(final) > 0 {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			_ = g.cfg.Data.Delete(dctx, final)
-			cancel()
-		}
 		abort("write failed")
 		return v, err
 	}

@@ -5,6 +5,9 @@ package s3api
 
 import (
 	"encoding/xml"
+	"io"
+	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -227,4 +230,19 @@ type VersioningConfiguration struct {
 	XMLName xml.Name `xml:"VersioningConfiguration"`
 	XMLNS   string   `xml:"xmlns,attr"`
 	Status  string   `xml:"Status,omitempty"`
+}
+
+// WriteXML writes v as an S3 XML document with the given status.
+func WriteXML(w http.ResponseWriter, status int, v any) error {
+	out, err := xml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(len(xml.Header)+len(out)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, xml.Header)
+	_, err = w.Write(out)
+	return err
 }
