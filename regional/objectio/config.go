@@ -58,6 +58,10 @@ type Config struct {
 	// ReadHedge: when a window's Data shards have not all arrived after this
 	// long, another shard is requested (and again every ReadHedge).
 	ReadHedge time.Duration
+	// SuspectFor: a node whose shard write failed is treated as unhealthy
+	// by this engine for this long (0 disables), bridging the time until
+	// the control plane's heartbeats declare it dead.
+	SuspectFor time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -74,6 +78,7 @@ func DefaultConfig() Config {
 		ReadWindow:      512 << 10,
 		ReadTimeout:     10 * time.Second,
 		ReadHedge:       150 * time.Millisecond,
+		SuspectFor:      5 * time.Second,
 	}
 }
 

@@ -47,6 +47,49 @@ type Engine struct {
 	chunks  sync.Pool // *[]byte chunk buffers of cfg.Scheme.ChunkSize for write streams
 	windows sync.Pool // *[]byte read window buffers (any size; too small ones are dropped)
 	m       metrics
+
+	// suspects: nodes whose shard writes just failed, treated as unhealthy
+	// for SuspectFor, so that the requests following a node's death do not
+	// each rediscover it while the control plane's heartbeats time out.
+	suspectMu sync.Mutex
+	suspects  map[string]time.Time // node id → suspect until
+}
+
+// suspect marks a node as unhealthy for Config.SuspectFor.
+func (e *Engine) suspect(id string) {
+	if e.cfg.SuspectFor <= 0 || id == "" {
+		return
+	}
+	e.suspectMu.Lock()
+	if e.suspects == nil {
+		e.suspects = map[string]time.Time{}
+	}
+	e.suspects[id] = time.Now().Add(e.cfg.SuspectFor)
+	e.suspectMu.Unlock()
+}
+
+// nodes is the control plane's view with this engine's suspects marked
+// unhealthy.
+func (e *Engine) nodes() []metapb.StorageNode {
+	nodes := e.cfg.Nodes()
+	e.suspectMu.Lock()
+	defer e.suspectMu.Unlock()
+	if len(e.suspects) == 0 {
+		return nodes
+	}
+	now := time.Now()
+	out := make([]metapb.StorageNode, len(nodes))
+	copy(out, nodes)
+	for i := range out {
+		if until, ok := e.suspects[out[i].ID]; ok {
+			if now.Before(until) {
+				out[i].Healthy = false
+			} else {
+				delete(e.suspects, out[i].ID)
+			}
+		}
+	}
+	return out
 }
 
 // New returns an engine.
@@ -112,11 +155,16 @@ func (e *Engine) Plan(versionID string, size int64) ([]metapb.Segment, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%w: negative size", ErrRange)
 	}
-	nodes := e.cfg.Nodes()
+	nodes := e.nodes()
 	var segs []metapb.Segment
 	for off, i := int64(0), 0; off < size; off, i = off+e.cfg.SegmentSize, i+1 {
 		s := metapb.Segment{Offset: off, Size: min(e.cfg.SegmentSize, size-off)}
-		p, err := placement.Choose(nodes, e.layout.N(), e.layout.M, placement.HashString(versionID+"/"+strconv.Itoa(i)))
+		seed := placement.HashString(versionID + "/" + strconv.Itoa(i))
+		p, err := placement.Choose(nodes, e.layout.N(), e.layout.M, seed)
+		if err != nil {
+			// Too few nodes without the suspects: let the writes find out.
+			p, err = placement.Choose(e.cfg.Nodes(), e.layout.N(), e.layout.M, seed)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("objectio: place segment %d: %w", i, err)
 		}
@@ -136,7 +184,7 @@ type nodeView map[string]metapb.StorageNode
 
 func (e *Engine) view() nodeView {
 	v := nodeView{}
-	for _, n := range e.cfg.Nodes() {
+	for _, n := range e.nodes() {
 		v[n.ID] = n
 	}
 	return v

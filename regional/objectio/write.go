@@ -210,7 +210,7 @@ func (e *Engine) writeSegment(ctx context.Context, codec *erasure.Codec, view no
 
 	// Move shards off nodes that already failed in this write, or that the
 	// control plane no longer knows or reports unhealthy.
-	nodes := e.cfg.Nodes()
+	nodes := e.nodes()
 	for i := range refs {
 		refs[i].Size, refs[i].CRC32C = shardSize, 0
 		if nd, ok := view[refs[i].Node]; ok && nd.Healthy && !bad[refs[i].Node] {
@@ -312,6 +312,9 @@ func (e *Engine) writeSegment(ctx context.Context, codec *erasure.Codec, view no
 		}
 		e.m.shardPutFailures.Add(1)
 		bad[refs[i].Node] = true
+		if encErr == nil {
+			e.suspect(refs[i].Node) // the node failed, not the body
+		}
 		garbage = append(garbage, refs[i])
 		failed = append(failed, i)
 		if encErr == nil {
