@@ -62,7 +62,7 @@ func TestControlPlaneHealthAndAZTolerance(t *testing.T) {
 
 	// Only AZs a..c keep heartbeating: after the 1 s health timeout d1 is
 	// unhealthy and the region says it is no longer AZ-loss tolerant.
-	waitFor(t, 5*time.Second, "d1 unhealthy", func() bool {
+	waitFor(t, 20*time.Second, "d1 unhealthy", func() bool { // generous: CI shares 2 cores with process-heavy suites
 		beat("a1", "a2", "b1", "c1")
 		nodes, err := cl.StorageNodes(ctx)
 		if err != nil {

@@ -38,6 +38,10 @@ func (g *Gateway) translate(req *request, err error) *s3err.Error {
 		return s3err.New(s3err.EntityTooSmall)
 	case errors.Is(err, metaclient.ErrPrecondition):
 		return s3err.New(s3err.PreconditionFailed)
+	case errors.Is(err, metaclient.ErrUnavailable):
+		// No partition leader within the request's time (an election, a
+		// lost quorum): 503, which S3 clients retry.
+		return s3err.WithMessage(s3err.ServiceUnavailable, "The metadata partition is electing a leader; please retry.")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return s3err.New(s3err.IncompleteBody)
 	case errors.Is(err, context.DeadlineExceeded):
