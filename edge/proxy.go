@@ -294,8 +294,34 @@ func (s *Server) relayPrefix(req *request, resp *http.Response, head []byte) {
 			return
 		}
 	}
-	buf := make([]byte, 256<<10)
-	if _, err := io.CopyBuffer(req.w, resp.Body, buf); err != nil {
+	if err := relayBody(req.w, resp.Body); err != nil {
 		req.log.Warn("relaying response body failed", "err", err)
+	}
+}
+
+// relayBody copies an HTTP/3 body to the client in writes of at least 64 KiB
+// (or the rest). HTTP/3 reads often return a single DATA frame; writing each
+// on its own costs a TLS record and a syscall apiece. (io.CopyBuffer would
+// not help: the ResponseWriter's ReadFrom ignores the buffer.)
+func relayBody(w io.Writer, r io.Reader) error {
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := 0, error(nil)
+		for n < 64<<10 && err == nil {
+			var m int
+			m, err = r.Read(buf[n:])
+			n += m
+		}
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err // a truncated or reset body: the client sees a short body
+		}
 	}
 }
