@@ -36,6 +36,10 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	line := strings.TrimSpace(string(p))
 	lvl := slog.LevelInfo
 	switch {
+	case strings.Contains(line, "transport shutdown"):
+		// Raft reports its own transport closing during a clean shutdown as
+		// an error; only hclog's text is available to tell it apart.
+		lvl = slog.LevelDebug
 	case strings.Contains(line, "[ERROR]"):
 		lvl = slog.LevelError
 	case strings.Contains(line, "[WARN]"):
