@@ -11,6 +11,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridian-s3/meridian/bucketsvc"
 )
 
@@ -68,6 +71,11 @@ type Config struct {
 	Logger          *slog.Logger
 	// Now is the clock of the bucket cache and the SigV4 verifier; nil is time.Now.
 	Now func() time.Time
+	// Registry receives the edge's metrics (metrics.go); nil: none.
+	Registry *prometheus.Registry
+	// TracerProvider receives a server span per request (tracing.go), whose
+	// context is sent to the region; nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns defaults; Region, Regions, certificates and Catalog

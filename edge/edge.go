@@ -18,11 +18,14 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/edge/bucketcache"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/sigv4"
+	"github.com/meridian-s3/meridian/internal/telemetry"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
@@ -34,6 +37,8 @@ type Server struct {
 	buckets  *bucketcache.Cache
 	link     *regionalclient.Client
 	hostID   string
+	metrics  *metrics
+	tracer   trace.Tracer
 
 	ln  net.Listener
 	srv *http.Server
@@ -78,6 +83,10 @@ func New(cfg Config) (*Server, error) {
 	if s.buckets, err = bucketcache.New(bc, cfg.Catalog.GetBucket); err != nil {
 		return nil, err
 	}
+	if s.metrics, err = newMetrics(cfg.Registry, s.buckets); err != nil {
+		return nil, fmt.Errorf("edge: metrics: %w", err)
+	}
+	s.tracer = telemetry.Provider(cfg.TracerProvider).Tracer(tracerName)
 	lc := regionalclient.DefaultConfig()
 	lc.Regions = cfg.Regions
 	lc.TLS = &tls.Config{Certificates: []tls.Certificate{clientCert}, RootCAs: roots, MinVersion: tls.VersionTLS13}
@@ -216,7 +225,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	start := time.Now()
+	w, r, span := s.startSpan(w, r) // tracing.go
 	req := &request{r: r, w: w, id: newRequestID()}
+	defer func() {
+		s.metrics.observe(r.Method, time.Since(start))
+		endSpan(span, w, req)
+	}()
 	w.Header().Set("x-amz-request-id", req.id)
 	w.Header().Set("x-amz-id-2", s3api.ExtendedRequestID(s.hostID, req.id))
 	w.Header().Set("Server", "Meridian")
@@ -330,6 +345,8 @@ func (s *Server) writeError(req *request, err error) {
 	if e.Resource == "" {
 		e.Resource = req.r.URL.Path
 	}
+	s.metrics.errors.WithLabelValues(string(e.Code)).Inc()
+	traceError(req, e)
 	s3err.Write(req.w, req.r, e, req.id, s3api.ExtendedRequestID(s.hostID, req.id))
 }
 

@@ -15,11 +15,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
 	"github.com/meridian-s3/meridian/internal/devca"
+	"github.com/meridian-s3/meridian/metasvc"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/metasvctest"
 	"github.com/meridian-s3/meridian/regional"
@@ -59,6 +62,13 @@ func logger() *slog.Logger {
 // newWorld starts regions us-east-1 (usGateways gateways) and eu-west-1 (1).
 func newWorld(t *testing.T, usGateways int) *world {
 	t.Helper()
+	return newTracedWorld(t, usGateways, nil)
+}
+
+// newTracedWorld is newWorld with every part (meta nodes, metaclient,
+// gateways, edge) tracing to tp; nil: no tracing.
+func newTracedWorld(t *testing.T, usGateways int, tp trace.TracerProvider) *world {
+	t.Helper()
 	w := &world{t: t, gateways: map[string][]*regional.Gateway{}, log: logger()}
 	dir := t.TempDir()
 	var err error
@@ -87,7 +97,16 @@ func newWorld(t *testing.T, usGateways int) *world {
 		}
 	}
 
-	meta := metasvctest.Start(t, metasvctest.Options{Partitions: 2, Region: "test"}).Client()
+	cluster := metasvctest.Start(t, metasvctest.Options{Partitions: 2, Region: "test",
+		Tune: func(_ int, c *metasvc.Config) { c.TracerProvider = tp }})
+	mcfg := metaclient.DefaultConfig()
+	mcfg.Seeds = cluster.Seeds()
+	mcfg.TracerProvider = tp
+	meta, err := metaclient.New(mcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(meta.Close)
 	store := objectiotest.New(false)
 	var nodes []metapb.StorageNode
 	for a := 0; a < 4; a++ {
@@ -117,6 +136,7 @@ func newWorld(t *testing.T, usGateways int) *world {
 			gc.EdgeTLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientCAs: w.ca.Pool(), ClientAuth: tls.RequireAndVerifyClientCert}
 			gc.Meta, gc.Data, gc.Catalog, gc.Logger = meta, engine, w.catalog, w.log.With("gateway", fmt.Sprint(region, i))
 			gc.ShutdownTimeout = 2 * time.Second
+			gc.TracerProvider = tp
 			g, err := regional.New(gc)
 			if err != nil {
 				t.Fatal(err)
@@ -126,7 +146,7 @@ func newWorld(t *testing.T, usGateways int) *world {
 			w.gateways[region] = append(w.gateways[region], g)
 		}
 	}
-	w.edge = w.newEdge("us-east-1", nil)
+	w.edge = w.newEdge("us-east-1", func(c *edge.Config) { c.TracerProvider = tp })
 	return w
 }
 

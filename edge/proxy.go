@@ -13,6 +13,7 @@ import (
 
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/telemetry"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
@@ -133,6 +134,7 @@ func (s *Server) proxy(req *request) error {
 		}
 		out.Header = forwardHeaders(r.Header)
 		s.linkHeaders(req, out.Header, algs)
+		telemetry.Inject(ctx, out.Header) // the edge span is the region's parent
 		out.ContentLength = length
 		if body != nil {
 			out.Body = io.NopCloser(body)
@@ -179,6 +181,7 @@ func (s *Server) proxy(req *request) error {
 		}
 		_ = resp.Body.Close()
 		req.log.Info("bucket moved; retrying", "old_region", bucket.Region, "home_region", nb.Region)
+		s.metrics.linkRetries.Inc()
 		bucket = nb
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
@@ -80,6 +81,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// ShutdownTimeout bounds the HTTP drain on shutdown.
 	ShutdownTimeout time.Duration
+
+	// TracerProvider receives a server span per RPC and a span around each
+	// Raft Apply wait (tracing.go); nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns a configuration with every tunable set; NodeID, AZ,

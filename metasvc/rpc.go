@@ -37,7 +37,7 @@ func (s *Server) routes() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return mux
+	return s.traced(mux) // tracing.go
 }
 
 // observe records one RPC's outcome.
@@ -158,8 +158,11 @@ func (s *Server) serveApply(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return badRequest(w, err.Error())
 	}
+	_, span := startApplyWait(r.Context(), g)
 	f := g.raft.Apply(data, s.cfg.ApplyTimeout)
-	if err := f.Error(); err != nil {
+	err = f.Error()
+	endApplyWait(span, err)
+	if err != nil {
 		// ErrLeadershipLost: the entry may or may not commit; the client
 		// retries and the command's idempotency makes that safe.
 		return s.writeRaftErr(w, g, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config configures a regional gateway.
@@ -40,6 +41,10 @@ type Config struct {
 	// ClientCAs and ClientAuth = tls.RequireAndVerifyClientCert. TLS 1.3
 	// is enforced. Required when EdgeListen is set.
 	EdgeTLS *tls.Config
+
+	// TracerProvider receives a server span per S3 request (regional/tracing.go);
+	// nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns a config with defaults; dependencies must be set.

@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/sigv4"
+	"github.com/meridian-s3/meridian/internal/telemetry"
 )
 
 // Gateway is a regional S3 gateway.
@@ -29,6 +31,7 @@ type Gateway struct {
 	log      *slog.Logger
 	verifier *sigv4.Verifier
 	metrics  *metrics
+	tracer   trace.Tracer
 	hostID   string
 
 	ln       net.Listener
@@ -57,7 +60,8 @@ func New(cfg Config) (*Gateway, error) {
 		stop:  make(chan struct{}),
 		ready: make(chan struct{}),
 	}
-	g.metrics = newMetrics(cfg.Registry)
+	g.metrics = newMetrics(cfg.Registry, cfg.Data)
+	g.tracer = telemetry.Provider(cfg.TracerProvider).Tracer(tracerName)
 	var hid [24]byte
 	_, _ = rand.Read(hid[:])
 	g.hostID = base64.StdEncoding.EncodeToString(hid[:])
@@ -176,6 +180,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	w, r, span := g.startSpan(w, r) // tracing.go
 	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now()}
 	w.Header().Set("x-amz-request-id", req.id)
 	w.Header().Set("x-amz-id-2", s3api.ExtendedRequestID(g.hostID, req.id))
@@ -183,6 +188,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.log = g.log.With("request_id", req.id, "method", r.Method)
 
 	var op handler
+	defer func() { endSpan(span, w, req, op) }()
 	err := g.checkHeaderSize(r)
 	if err == nil {
 		op, err = g.route(req)
@@ -389,6 +395,7 @@ func (g *Gateway) writeError(req *request, err error) {
 		e.Resource = req.r.URL.Path
 	}
 	g.metrics.errors.WithLabelValues(string(e.Code)).Inc()
+	traceError(req, e)
 	s3err.Write(req.w, req.r, e, req.id, s3api.ExtendedRequestID(g.hostID, req.id))
 }
 

@@ -47,6 +47,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, nil)
+}
+
+// newWorldWith is newWorld with mod applied to the gateway's config.
+func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
+	t.Helper()
 	w := &world{t: t, signer: v4.NewSigner()}
 	ctx := context.Background()
 	ecfg := embedded.DefaultConfig()
@@ -85,6 +91,9 @@ func newWorld(t *testing.T) *world {
 	gc.ReclaimInterval = 50 * time.Millisecond
 	gc.ShutdownTimeout = 2 * time.Second
 	gc.Meta, gc.Data, gc.Catalog = w.meta, engine, catalog
+	if mod != nil {
+		mod(&gc)
+	}
 	g, err := regional.New(gc)
 	if err != nil {
 		t.Fatal(err)

@@ -87,6 +87,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "metadata partitions (fixed at creation)")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
 	level := fs.String("log-level", "warn", "debug|info|warn|error")
+	tracing := traceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +98,12 @@ func runDev(ctx context.Context, args []string) error {
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
 	}
+	tp, stopTracing, err := newTracer("dev", *tracing)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	cfg.TracerProvider = tp
 	cfg.MoreRegions = splitList(*more)
 	fmt.Printf("meridian dev: starting %s in %s …\n", strings.Join(cfg.Regions(), " and "), cfg.DataDir)
 	c, err := devcluster.Start(ctx, cfg)
@@ -146,6 +153,7 @@ func runMeta(ctx context.Context, args []string) error {
 	peers := fs.String("peers", "", "initial meta nodes: id=az@host:port,…")
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap the Raft groups when no state exists")
 	level := fs.String("log-level", "info", "debug|info|warn|error")
+	tracing := traceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -153,6 +161,12 @@ func runMeta(ctx context.Context, args []string) error {
 	if cfg.Peers, err = parsePeers(*peers); err != nil {
 		return err
 	}
+	tp, stopTracing, err := newTracer("meta", *tracing)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	cfg.TracerProvider = tp
 	if cfg.Advertise == "" {
 		cfg.Advertise = cfg.Listen
 	}
@@ -224,9 +238,16 @@ func runRegional(ctx context.Context, args []string) error {
 	tlsKey := fs.String("tls-key", "", "edge link server key (PEM)")
 	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates")
 	level := fs.String("log-level", "info", "debug|info|warn|error")
+	tracing := traceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	tp, stopTracing, err := newTracer("regional", *tracing)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	cfg.TracerProvider = tp
 	if *meta == "" {
 		return errors.New("regional: --meta is required")
 	}
@@ -237,7 +258,6 @@ func runRegional(ctx context.Context, args []string) error {
 		}
 		cfg.EdgeTLS = tc
 	}
-	var err error
 	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
 		return err
 	}
@@ -253,6 +273,7 @@ func runRegional(ctx context.Context, args []string) error {
 	mc := metaclient.DefaultConfig()
 	mc.Seeds = splitList(*meta)
 	mc.Logger = cfg.Logger
+	mc.TracerProvider = tp
 	client, err := metaclient.New(mc)
 	if err != nil {
 		return err
@@ -356,6 +377,7 @@ func runEdge(ctx context.Context, args []string) error {
 	domains := fs.String("domain", "s3.localhost", "domains for virtual-hosted-style requests (comma-separated)")
 	cat := catalogFlags(fs)
 	level := fs.String("log-level", "info", "debug|info|warn|error")
+	tracing := traceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -363,6 +385,12 @@ func runEdge(ctx context.Context, args []string) error {
 	if cfg.Regions, err = parseRegions(*regions); err != nil {
 		return err
 	}
+	tp, stopTracing, err := newTracer("edge", *tracing)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	cfg.TracerProvider = tp
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
@@ -64,6 +66,9 @@ type Config struct {
 	Partitions      int
 	InlineThreshold int64
 	Logger          *slog.Logger
+	// TracerProvider, if set, traces every meta node, metaclient, regional
+	// gateway and edge of the cluster; nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig: us-east-1 and eu-west-1, each 4 AZs × 4 storage nodes and
@@ -249,6 +254,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		mc.DataDir = filepath.Join(regionDir, p.ID)
 		mc.Region, mc.Partitions, mc.Peers, mc.Bootstrap = name, cfg.Partitions, peers, true
 		mc.Logger = log.With("node", p.ID)
+		mc.TracerProvider = cfg.TracerProvider
 		s, err := metasvc.New(mc)
 		if err != nil {
 			return nil, err
@@ -259,6 +265,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	mcc := metaclient.DefaultConfig()
 	mcc.Seeds = cfg.metaAddrs(ri)
 	mcc.Logger = log
+	mcc.TracerProvider = cfg.TracerProvider
 	var err error
 	if r.meta, err = metaclient.New(mcc); err != nil {
 		return nil, err
@@ -300,6 +307,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.Domains = []string{"localhost", "s3.localhost"}
 	gc.InlineThreshold = cfg.InlineThreshold
 	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, log
+	gc.TracerProvider = c.cfg.TracerProvider
 	if ca != nil {
 		cert, err := ca.IssueServer([]string{"localhost", "regional." + name + ".localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -342,6 +350,7 @@ func (c *Cluster) startEdge(run func(string, func(context.Context) error), ri in
 	ec.Domains = []string{"s3.localhost"}
 	ec.Catalog = c.catalog
 	ec.Logger = c.cfg.Logger.With("region", region, "part", "edge")
+	ec.TracerProvider = c.cfg.TracerProvider
 	e, err := edge.New(ec)
 	if err != nil {
 		return nil, err

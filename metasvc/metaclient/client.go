@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meridian-s3/meridian/internal/telemetry"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/partition"
 )
@@ -38,6 +41,9 @@ type Config struct {
 	// BackoffMin/BackoffMax bound the exponential, fully jittered backoff.
 	BackoffMin time.Duration
 	BackoffMax time.Duration
+	// TracerProvider receives a client span per RPC attempt (tracing.go);
+	// nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns a configuration with every tunable set; Seeds still needs values.
@@ -71,6 +77,7 @@ type Client struct {
 	hc    *http.Client
 	owned *http.Transport
 	log   *slog.Logger
+	tr    trace.Tracer
 	parts int
 
 	mu      sync.Mutex
@@ -101,6 +108,7 @@ func New(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.tr = telemetry.Provider(cfg.TracerProvider).Tracer(tracerName)
 	if c.hc == nil {
 		c.owned = &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -188,7 +196,9 @@ func (c *Client) call(ctx context.Context, group, method, path string, in, out a
 	backoff := c.cfg.BackoffMin
 	for attempt := 1; ; attempt++ {
 		addr := c.target(group)
-		redirect, err := c.attempt(ctx, addr, method, path, body, out)
+		sctx, span := c.startAttempt(ctx, group, path, addr, attempt)
+		redirect, err := c.attempt(sctx, addr, method, path, body, out)
+		endAttempt(span, err)
 		if err == nil {
 			c.setLeader(group, addr)
 			return nil
@@ -239,7 +249,11 @@ func (c *Client) attempt(ctx context.Context, addr, method, path string, body []
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	telemetry.Inject(actx, req.Header)
 	resp, err := c.hc.Do(req)
+	if err == nil {
+		recordStatus(actx, resp.StatusCode)
+	}
 	if err != nil {
 		return "", errRetry{fmt.Errorf("%s %s: %w", addr, path, err)}
 	}
