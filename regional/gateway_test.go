@@ -292,3 +292,26 @@ func TestNothingLeaks(t *testing.T) {
 		w.mustStatus(204, "DELETE", "/leaks", nil, nil)
 	})
 }
+
+// A GET whose shards are unreachable from the first stripe on answers an S3
+// error (503, XML) instead of a 200 header followed by a cut connection; with
+// enough shards back it serves the object.
+func TestGetUnreadableAnswersError(t *testing.T) {
+	w := newWorld(t)
+	w.mustStatus(200, "PUT", "/unreadable", nil, nil)
+	body := random(3 << 20)
+	w.mustStatus(200, "PUT", "/unreadable/obj", body, nil)
+	for _, n := range w.nodes[:8] { // two whole AZs: at most 8 of 14 shards left
+		w.store.SetFault(n.Addr, objectiotest.Fault{Down: true})
+	}
+	code, out := w.do("GET", "/unreadable/obj", nil, nil)
+	if code != http.StatusServiceUnavailable || s3code(out) != "ServiceUnavailable" || !strings.Contains(string(out), "<RequestId>") {
+		t.Fatalf("GET with 8 of 16 nodes down: %d %s", code, out)
+	}
+	for _, n := range w.nodes[:8] {
+		w.store.SetFault(n.Addr, objectiotest.Fault{})
+	}
+	if got := w.mustStatus(200, "GET", "/unreadable/obj", nil, nil); !bytes.Equal(got, body) {
+		t.Fatal("content differs after recovery")
+	}
+}

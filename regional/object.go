@@ -393,16 +393,43 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 		h.Set("Content-Range", rng.ContentRange(v.Size))
 		status = http.StatusPartialContent
 	}
-	req.w.WriteHeader(status)
 	if !withBody || rng.Length == 0 {
+		req.w.WriteHeader(status)
 		return nil
 	}
-	if err := g.readRange(ctx, &v, rng.Start, rng.Length, req.w); err != nil {
+	// The status goes out with the first decoded bytes: a read that fails
+	// before any byte (too few shards reachable) still gets an S3 error.
+	lw := &lazyHeader{w: req.w, status: status}
+	if err := g.readRange(ctx, &v, rng.Start, rng.Length, lw); err != nil {
+		if !lw.sent {
+			for k := range h {
+				if k != "X-Amz-Request-Id" && k != "X-Amz-Id-2" && k != "Server" {
+					delete(h, k)
+				}
+			}
+			req.log.Error("read failed before the first byte", "err", err, "version", v.VersionID)
+			return s3err.WithMessage(s3err.ServiceUnavailable, "Not enough shards of the object are reachable right now; please retry.")
+		}
 		// Headers are gone: the only honest signal left is a cut connection.
 		req.log.Error("read failed mid-stream", "err", err, "version", v.VersionID)
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// lazyHeader writes the response status just before the first body byte.
+type lazyHeader struct {
+	w      http.ResponseWriter
+	status int
+	sent   bool
+}
+
+func (l *lazyHeader) Write(p []byte) (int, error) {
+	if !l.sent {
+		l.sent = true
+		l.w.WriteHeader(l.status)
+	}
+	return l.w.Write(p)
 }
 
 // readRange streams [off, off+length) of a version to w.
