@@ -40,18 +40,19 @@ func TestGlobal(t *testing.T) {
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
 	t.Run("Latency", func(t *testing.T) { testGlobalLatency(t, g) })
-	t.Run("LargeObject", func(t *testing.T) { testLargeObject(t, g, 256*mib) })
+	// The issue's 2 GiB PUT and GET through edge → QUIC → region, with the
+	// edge's peak RSS bounded (≈1–2 minutes here).
+	t.Run("LargeObject", func(t *testing.T) { testLargeObject(t, g, 2<<30) })
 }
 
-// TestSoakGlobalLargeObject is the 2 GiB variant (about 2.5 minutes here on
-// a loaded machine, too close to the 3-minute budget for make test):
-// MERIDIAN_SOAK=1, e.g. `make soak`.
+// TestSoakGlobalLargeObject is an 8 GiB variant for `make soak`
+// (MERIDIAN_SOAK=1): the same bound on the edge's memory over a longer run.
 func TestSoakGlobalLargeObject(t *testing.T) {
 	if os.Getenv("MERIDIAN_SOAK") != "1" {
-		t.Skip("2 GiB through edge → QUIC → region: set MERIDIAN_SOAK=1 (make soak); make test runs the 256 MiB variant in TestGlobal")
+		t.Skip("8 GiB through edge → QUIC → region: set MERIDIAN_SOAK=1 (make soak); make test runs 2 GiB in TestGlobal")
 	}
 	g := StartGlobal(t, GlobalOptions{})
-	testLargeObject(t, g, 2<<30)
+	testLargeObject(t, g, 8<<30)
 }
 
 // apiCode is the S3 error code of an SDK error ("" if none).
