@@ -8,6 +8,8 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/regional/placement"
 )
 
 // translate maps an error from any layer to the S3 error answered for it:
@@ -38,6 +40,8 @@ func (g *Gateway) translate(req *request, err error) *s3err.Error {
 		return s3err.New(s3err.EntityTooSmall)
 	case errors.Is(err, metaclient.ErrPrecondition):
 		return s3err.New(s3err.PreconditionFailed)
+	case errors.Is(err, placement.ErrNotEnoughNodes), errors.Is(err, objectio.ErrWriteQuorum):
+		return s3err.WithMessage(s3err.ServiceUnavailable, "Not enough storage nodes are reachable right now; please retry.")
 	case errors.Is(err, metaclient.ErrUnavailable):
 		// No partition leader within the request's time (an election, a
 		// lost quorum): 503, which S3 clients retry.

@@ -166,6 +166,12 @@ func (e *Engine) Plan(versionID string, size int64) ([]metapb.Segment, error) {
 			p, err = placement.Choose(e.cfg.Nodes(), e.layout.N(), e.layout.M, seed)
 		}
 		if err != nil {
+			// Too few reported healthy: health is advisory (a new
+			// control-plane leader knows no heartbeats yet), so try every
+			// registered node; writes to dead ones fail and are replaced.
+			p, err = placement.Choose(assumeHealthy(e.cfg.Nodes()), e.layout.N(), e.layout.M, seed)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("objectio: place segment %d: %w", i, err)
 		}
 		shardSize := e.layout.ShardSize(s.Size)
@@ -233,4 +239,14 @@ func (e *Engine) deleteRefs(ctx context.Context, view nodeView, refs []metapb.Sh
 		}
 	}
 	return first
+}
+
+// assumeHealthy returns nodes with every one marked healthy.
+func assumeHealthy(nodes []metapb.StorageNode) []metapb.StorageNode {
+	out := make([]metapb.StorageNode, len(nodes))
+	copy(out, nodes)
+	for i := range out {
+		out[i].Healthy = true
+	}
+	return out
 }
