@@ -252,7 +252,8 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 		return fmt.Errorf("devca: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err == nil {
+	_, err = tmp.Write(data)
+	if err == nil {
 		err = tmp.Chmod(mode)
 	}
 	if err == nil {

@@ -100,7 +100,7 @@ func TestDBName(t *testing.T) {
 			t.Errorf("dbName(%q) = %q, want prefix %q and ≤63 chars", tt.in, got, tt.prefix)
 		}
 	}
-	if dbName("x") == dbName("x") {
+	if a, b := dbName("x"), dbName("x"); a == b {
 		t.Error("dbName is not unique")
 	}
 }

@@ -189,7 +189,6 @@ func TestListUploads(t *testing.T) {
 	create("a/x", "u2")
 	create("a/y", "u3")
 	create("z", "u4")
-	type up struct{ key, uid string }
 	flat := func(r metapb.ListUploadsResponse) []string {
 		var out []string
 		for _, u := range r.Uploads {

@@ -67,12 +67,12 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 			if uk, ok := upKey[u]; ok && rng.Intn(5) != 0 {
 				k = uk
 			}
-			att := fmt.Sprintf("a%d", rng.Intn(3))
+			_ = rng.Intn(3) // keeps the seeded history as it was
 			// Shard ids are unique per PreparePart, as a real gateway's are.
 			// Attempt ids are never reused once prepared (metapb's
 			// contract), but a PreparePart may be retried right away.
 			tag := "p" + id
-			att = fmt.Sprintf("a%s", id)
+			att := fmt.Sprintf("a%s", id)
 			reuse := len(prepared) > 0 && rng.Intn(2) == 0
 			if reuse {
 				p := prepared[rng.Intn(len(prepared))]
