@@ -32,7 +32,7 @@ type Config struct {
 	Data     DataPath
 	Catalog  Catalog
 	Logger   *slog.Logger
-	Registry *prometheus.Registry // nil: no metrics endpoint
+	Registry *prometheus.Registry // nil: no metrics; the process serves the registry (cmd: --metrics-listen)
 
 	// EdgeListen is the UDP host:port of the HTTP/3 listener for edge
 	// traffic (regional/edgelink.go, docs/edge.md); "" disables it.

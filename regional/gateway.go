@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
@@ -34,10 +33,9 @@ type Gateway struct {
 	tracer   trace.Tracer
 	hostID   string
 
-	ln       net.Listener
-	srv      *http.Server
-	internal http.Handler // /metrics
-	edge     *edgeServer  // HTTP/3 edge listener (edgelink.go); nil when disabled
+	ln   net.Listener
+	srv  *http.Server
+	edge *edgeServer // HTTP/3 edge listener (edgelink.go); nil when disabled
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -78,10 +76,6 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("regional: listen: %w", err)
 	}
 	g.ln = ln
-	mux := http.NewServeMux()
-	if cfg.Registry != nil {
-		mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
-	}
 	g.srv = &http.Server{
 		Handler: g,
 		// net/http answers oversize headers with a plain-text 431 before any
@@ -92,7 +86,6 @@ func New(cfg Config) (*Gateway, error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
-	g.internal = mux
 	if err := g.openEdge(); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -172,10 +165,6 @@ func newRequestID() string {
 
 // ServeHTTP authenticates, routes and answers one S3 request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/metrics" && g.cfg.Registry != nil {
-		g.internal.ServeHTTP(w, r)
-		return
-	}
 	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 		w.WriteHeader(http.StatusOK)
 		return

@@ -3,22 +3,27 @@ package regional_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/meridian-s3/meridian/regional"
 )
 
-// The data path's counters (objectio.Stats) are on /metrics when a
-// Registry is set, and move with traffic.
+// The data path's counters (objectio.Stats) are in the Registry when one is
+// set (the process serves it on its metrics listener), and move with traffic.
 func TestDataPathMetrics(t *testing.T) {
-	w := newWorldWith(t, func(c *regional.Config) { c.Registry = prometheus.NewRegistry() })
+	reg := prometheus.NewRegistry()
+	w := newWorldWith(t, func(c *regional.Config) { c.Registry = reg })
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	t.Cleanup(srv.Close)
 	scrape := func(name string) float64 {
 		t.Helper()
-		resp, err := http.Get(w.url + "/metrics")
+		resp, err := http.Get(srv.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,5 +50,16 @@ func TestDataPathMetrics(t *testing.T) {
 	}
 	if n := scrape("meridian_regional_dataio_bytes_written_total"); n != float64(len(body)) {
 		t.Errorf("bytes written = %v, want %d", n, len(body))
+	}
+}
+
+// A bucket named "metrics" is an ordinary bucket: the S3 listener serves no
+// metrics of its own.
+func TestMetricsIsABucketName(t *testing.T) {
+	w := newWorldWith(t, func(c *regional.Config) { c.Registry = prometheus.NewRegistry() })
+	w.mustStatus(200, "PUT", "/metrics", nil, nil)
+	out := w.mustStatus(200, "GET", "/metrics", nil, nil)
+	if !regexp.MustCompile(`<ListBucketResult`).Match(out) {
+		t.Fatalf("GET /metrics is not a bucket listing: %.200s", out)
 	}
 }

@@ -154,6 +154,7 @@ func runMeta(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap the Raft groups when no state exists")
 	level := fs.String("log-level", "info", "debug|info|warn|error")
 	tracing := traceFlag(fs)
+	mlisten := metricsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -172,6 +173,13 @@ func runMeta(ctx context.Context, args []string) error {
 	}
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
+	}
+	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	if reg != nil {
+		cfg.Registry = reg
 	}
 	s, err := metasvc.New(cfg)
 	if err != nil {
@@ -192,6 +200,7 @@ func runStorage(ctx context.Context, args []string) error {
 	capacity := fs.String("capacity", "100GiB", "capacity to advertise")
 	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
 	level := fs.String("log-level", "info", "debug|info|warn|error")
+	mlisten := metricsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -204,6 +213,13 @@ func runStorage(ctx context.Context, args []string) error {
 	}
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
+	}
+	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	if reg != nil {
+		cfg.Registry = reg
 	}
 	if *meta != "" {
 		mc := metaclient.DefaultConfig()
@@ -239,6 +255,7 @@ func runRegional(ctx context.Context, args []string) error {
 	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates")
 	level := fs.String("log-level", "info", "debug|info|warn|error")
 	tracing := traceFlag(fs)
+	mlisten := metricsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -263,6 +280,13 @@ func runRegional(ctx context.Context, args []string) error {
 	}
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
+	}
+	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	if reg != nil {
+		cfg.Registry = reg
 	}
 	cfg.Domains = splitList(*domains)
 	catalog, err := cat.open(ctx, cfg.Logger)
@@ -378,6 +402,7 @@ func runEdge(ctx context.Context, args []string) error {
 	cat := catalogFlags(fs)
 	level := fs.String("log-level", "info", "debug|info|warn|error")
 	tracing := traceFlag(fs)
+	mlisten := metricsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -393,6 +418,13 @@ func runEdge(ctx context.Context, args []string) error {
 	cfg.TracerProvider = tp
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err
+	}
+	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	if reg != nil {
+		cfg.Registry = reg
 	}
 	cfg.Domains = splitList(*domains)
 	catalog, err := cat.open(ctx, cfg.Logger)
