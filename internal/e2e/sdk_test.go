@@ -31,7 +31,21 @@ func TestS3(t *testing.T) {
 }
 
 func testStatus(t *testing.T, r *Region) {
-	st, err := r.Status(r.MetaAddrs...)
+	// Health comes from heartbeats (1 s, 3 s timeout): on a loaded machine a
+	// node can miss one, so wait for the steady state rather than sample once.
+	var st *Status
+	var err error
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err = r.Status(r.MetaAddrs...)
+		if err == nil && st.AllLed(8) == nil && countHealthy(st) == 16 && st.AZLossTolerant {
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,13 +55,7 @@ func testStatus(t *testing.T, r *Region) {
 	if st.AZs != 4 || !st.AZLossTolerant {
 		t.Errorf("status: %d AZs, AZ-loss tolerant %v; want 4, true\n%s", st.AZs, st.AZLossTolerant, st.Raw)
 	}
-	healthy := 0
-	for _, ok := range st.StorageHealthy {
-		if ok {
-			healthy++
-		}
-	}
-	if healthy != 16 {
+	if healthy := countHealthy(st); healthy != 16 {
 		t.Errorf("status: %d healthy storage nodes, want 16\n%s", healthy, st.Raw)
 	}
 	// Every partition's replicas sit in 3 distinct AZs (meta-a/b/c).
@@ -360,4 +368,14 @@ func testSDK(t *testing.T, r *Region) {
 			t.Errorf("tampered presigned GET: %s %s, want 403 SignatureDoesNotMatch", resp.Status, eb)
 		}
 	})
+}
+
+func countHealthy(st *Status) int {
+	n := 0
+	for _, ok := range st.StorageHealthy {
+		if ok {
+			n++
+		}
+	}
+	return n
 }
