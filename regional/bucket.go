@@ -85,11 +85,7 @@ func (g *Gateway) getBucketLocation(req *request) error {
 	if err != nil {
 		return err
 	}
-	loc := b.Region
-	if loc == "us-east-1" {
-		loc = "" // S3 reports us-east-1 as an empty constraint.
-	}
-	return writeXML(req, http.StatusOK, s3api.LocationConstraint{XMLNS: s3api.XMLNS, Region: loc})
+	return writeXML(req, http.StatusOK, s3api.LocationOf(b.Region))
 }
 
 func (g *Gateway) getBucketVersioning(req *request) error {

@@ -86,8 +86,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.StoragePerAZ, "storage-per-az", cfg.StoragePerAZ, "storage nodes per AZ")
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "metadata partitions (fixed at creation)")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
-	level := fs.String("log-level", "warn", "debug|info|warn|error")
-	tracing := traceFlag(fs)
+	obs := observabilityFlags(fs, "warn", true, false)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,15 +94,13 @@ func runDev(ctx context.Context, args []string) error {
 	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
 		return err
 	}
-	if cfg.Logger, err = newLogger(*level); err != nil {
-		return err
-	}
-	tp, stopTracing, err := newTracer("dev", *tracing)
+	o, err := obs.start(ctx, "dev")
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	cfg.TracerProvider = tp
+	defer o.stop()
+	cfg.Logger = o.log
+	cfg.TracerProvider = o.tracer
 	cfg.MoreRegions = splitList(*more)
 	fmt.Printf("meridian dev: starting %s in %s …\n", strings.Join(cfg.Regions(), " and "), cfg.DataDir)
 	c, err := devcluster.Start(ctx, cfg)
@@ -152,9 +149,7 @@ func runMeta(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "metadata partitions (fixed at creation)")
 	peers := fs.String("peers", "", "initial meta nodes: id=az@host:port,…")
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap the Raft groups when no state exists")
-	level := fs.String("log-level", "info", "debug|info|warn|error")
-	tracing := traceFlag(fs)
-	mlisten := metricsFlag(fs)
+	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -162,24 +157,18 @@ func runMeta(ctx context.Context, args []string) error {
 	if cfg.Peers, err = parsePeers(*peers); err != nil {
 		return err
 	}
-	tp, stopTracing, err := newTracer("meta", *tracing)
-	if err != nil {
-		return err
-	}
-	defer stopTracing()
-	cfg.TracerProvider = tp
 	if cfg.Advertise == "" {
 		cfg.Advertise = cfg.Listen
 	}
-	if cfg.Logger, err = newLogger(*level); err != nil {
-		return err
-	}
-	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
+	o, err := obs.start(ctx, "meta")
 	if err != nil {
 		return err
 	}
-	if reg != nil {
-		cfg.Registry = reg
+	defer o.stop()
+	cfg.Logger = o.log
+	cfg.TracerProvider = o.tracer
+	if o.registry != nil {
+		cfg.Registry = o.registry
 	}
 	s, err := metasvc.New(cfg)
 	if err != nil {
@@ -199,8 +188,7 @@ func runStorage(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address gateways dial (default: --listen)")
 	capacity := fs.String("capacity", "100GiB", "capacity to advertise")
 	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
-	level := fs.String("log-level", "info", "debug|info|warn|error")
-	mlisten := metricsFlag(fs)
+	obs := observabilityFlags(fs, "info", false, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -211,15 +199,14 @@ func runStorage(ctx context.Context, args []string) error {
 	if cfg.Advertise == "" {
 		cfg.Advertise = cfg.Listen
 	}
-	if cfg.Logger, err = newLogger(*level); err != nil {
-		return err
-	}
-	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
+	o, err := obs.start(ctx, "storage")
 	if err != nil {
 		return err
 	}
-	if reg != nil {
-		cfg.Registry = reg
+	defer o.stop()
+	cfg.Logger = o.log
+	if o.registry != nil {
+		cfg.Registry = o.registry
 	}
 	if *meta != "" {
 		mc := metaclient.DefaultConfig()
@@ -253,18 +240,10 @@ func runRegional(ctx context.Context, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "edge link server certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "edge link server key (PEM)")
 	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates")
-	level := fs.String("log-level", "info", "debug|info|warn|error")
-	tracing := traceFlag(fs)
-	mlisten := metricsFlag(fs)
+	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	tp, stopTracing, err := newTracer("regional", *tracing)
-	if err != nil {
-		return err
-	}
-	defer stopTracing()
-	cfg.TracerProvider = tp
 	if *meta == "" {
 		return errors.New("regional: --meta is required")
 	}
@@ -275,18 +254,18 @@ func runRegional(ctx context.Context, args []string) error {
 		}
 		cfg.EdgeTLS = tc
 	}
-	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
-		return err
-	}
-	if cfg.Logger, err = newLogger(*level); err != nil {
-		return err
-	}
-	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
+	o, err := obs.start(ctx, "regional")
 	if err != nil {
 		return err
 	}
-	if reg != nil {
-		cfg.Registry = reg
+	defer o.stop()
+	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
+		return err
+	}
+	cfg.Logger = o.log
+	cfg.TracerProvider = o.tracer
+	if o.registry != nil {
+		cfg.Registry = o.registry
 	}
 	cfg.Domains = splitList(*domains)
 	catalog, err := cat.open(ctx, cfg.Logger)
@@ -297,7 +276,7 @@ func runRegional(ctx context.Context, args []string) error {
 	mc := metaclient.DefaultConfig()
 	mc.Seeds = splitList(*meta)
 	mc.Logger = cfg.Logger
-	mc.TracerProvider = tp
+	mc.TracerProvider = o.tracer
 	client, err := metaclient.New(mc)
 	if err != nil {
 		return err
@@ -400,9 +379,7 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.RootCAFile, "ca", "", "CA (PEM) that signs the regional gateways' certificates")
 	domains := fs.String("domain", "s3.localhost", "domains for virtual-hosted-style requests (comma-separated)")
 	cat := catalogFlags(fs)
-	level := fs.String("log-level", "info", "debug|info|warn|error")
-	tracing := traceFlag(fs)
-	mlisten := metricsFlag(fs)
+	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -410,21 +387,15 @@ func runEdge(ctx context.Context, args []string) error {
 	if cfg.Regions, err = parseRegions(*regions); err != nil {
 		return err
 	}
-	tp, stopTracing, err := newTracer("edge", *tracing)
+	o, err := obs.start(ctx, "edge")
 	if err != nil {
 		return err
 	}
-	defer stopTracing()
-	cfg.TracerProvider = tp
-	if cfg.Logger, err = newLogger(*level); err != nil {
-		return err
-	}
-	reg, err := startMetrics(ctx, *mlisten, cfg.Logger)
-	if err != nil {
-		return err
-	}
-	if reg != nil {
-		cfg.Registry = reg
+	defer o.stop()
+	cfg.Logger = o.log
+	cfg.TracerProvider = o.tracer
+	if o.registry != nil {
+		cfg.Registry = o.registry
 	}
 	cfg.Domains = splitList(*domains)
 	catalog, err := cat.open(ctx, cfg.Logger)

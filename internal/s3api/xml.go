@@ -246,3 +246,12 @@ func WriteXML(w http.ResponseWriter, status int, v any) error {
 	_, err = w.Write(out)
 	return err
 }
+
+// LocationOf is GetBucketLocation's answer for a bucket in region: S3
+// reports us-east-1 as an empty constraint.
+func LocationOf(region string) LocationConstraint {
+	if region == "us-east-1" {
+		region = ""
+	}
+	return LocationConstraint{XMLNS: XMLNS, Region: region}
+}
