@@ -173,7 +173,7 @@ func s3code(body []byte) string {
 // checks after each step that the shards stored are exactly those of the
 // committed versions: no failure leaves data visible or shards behind, a
 // retry never stores a second copy, and overwritten, deleted and unused
-// multipart data is reclaimed (DESIGN.md invariants 2–4).
+// multipart data is reclaimed (docs/design.md invariants 2–4).
 func TestNothingLeaks(t *testing.T) {
 	w := newWorld(t)
 	w.mustStatus(200, "PUT", "/leaks", nil, nil)

@@ -1,4 +1,4 @@
-// Package deptest enforces the import direction of DESIGN.md: edge →
+// Package deptest enforces the import direction of docs/design.md: edge →
 // regional/bucketsvc clients; regional → metasvc/storagesvc/bucketsvc
 // clients; background → clients; nothing imports edge or background.
 package deptest

@@ -1,7 +1,7 @@
 // Package storagepb holds the wire types of the storage node's API. It has no
 // logic. The storage node (storagesvc) serves them; callers use storageclient.
 //
-// HTTP/1.1 over TCP inside a region (see DESIGN.md: QUIC only across the WAN):
+// HTTP/1.1 over TCP inside a region (see docs/design.md: QUIC only across the WAN):
 //
 //	PUT    /v1/shards/{id}                 body = shard bytes (Content-Length required);
 //	                                       header X-Meridian-Crc32c (optional, 8 hex digits of
