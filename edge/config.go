@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3api"
 )
 
 // Catalog is the part of the bucket catalog the edge uses
@@ -66,6 +67,12 @@ type Config struct {
 	LinkDialTimeout time.Duration
 	// MaxHeaderBytes bounds the request header section.
 	MaxHeaderBytes int
+	// BodyIdleTimeout: a request body that sends no byte for this long is
+	// answered 400 RequestTimeout and its connection closed (S3: ~20 s).
+	BodyIdleTimeout time.Duration
+	// BodyTotalTimeout caps the time to receive a whole request body,
+	// however steadily it trickles (0: no cap).
+	BodyTotalTimeout time.Duration
 	// ShutdownTimeout bounds draining in-flight requests on Close.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -90,6 +97,9 @@ func DefaultConfig() Config {
 		LinkDialTimeout: 5 * time.Second,
 		MaxHeaderBytes:  64 << 10,
 		ShutdownTimeout: 10 * time.Second,
+
+		BodyIdleTimeout:  20 * time.Second,
+		BodyTotalTimeout: time.Hour, // 5 GiB (the largest single PUT) at ≥1.5 MB/s
 	}
 }
 
@@ -137,7 +147,14 @@ func (c Config) Validate() error {
 	if c.MaxHeaderBytes < 8<<10 {
 		add("MaxHeaderBytes must be at least 8 KiB")
 	}
+	if err := c.bodyTimeouts().Validate("edge"); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+func (c Config) bodyTimeouts() s3api.BodyTimeouts {
+	return s3api.BodyTimeouts{Idle: c.BodyIdleTimeout, Total: c.BodyTotalTimeout}
 }
 
 // certificates resolves the configured certificates and CA pool.

@@ -198,6 +198,7 @@ type request struct {
 	auth      *sigv4.Auth
 	principal string
 	log       *slog.Logger
+	body      *s3api.WatchedBody
 }
 
 func newRequestID() string {
@@ -225,9 +226,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// The body is watched on the server's own writer (before tracing wraps
+	// it): no byte for BodyIdleTimeout, or the whole body not in by
+	// BodyTotalTimeout, ends the request with RequestTimeout.
+	body := s3api.WatchBody(w, r, s.cfg.bodyTimeouts())
 	start := time.Now()
 	w, r, span := s.startSpan(w, r) // tracing.go
-	req := &request{r: r, w: w, id: newRequestID()}
+	req := &request{r: r, w: w, id: newRequestID(), body: body}
 	defer func() {
 		s.metrics.observe(r.Method, time.Since(start))
 		endSpan(span, w, req)
@@ -246,6 +251,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(req, err)
 	}
+	body.Finish()
 	if req.auth != nil {
 		_ = req.auth.Body.Close()
 	}
@@ -336,12 +342,13 @@ func (s *Server) translate(req *request, err error) *s3err.Error {
 }
 
 func (s *Server) writeError(req *request, err error) {
-	e := s.translate(req, err)
-	if e.Status >= 500 {
-		req.log.Error("request failed", "err", err, "code", e.Code)
-	} else {
-		req.log.Debug("request rejected", "err", err, "code", e.Code)
+	if req.body.TimedOut() {
+		err = s3err.New(s3err.RequestTimeout)
 	}
+	e := s.translate(req, err)
+	s3api.LogError(req.r.Context(), req.log, err, e)
+	// Answer now: read at most a small bound of an unwanted body.
+	req.body.PrepareError(req.w.Header())
 	if e.Resource == "" {
 		e.Resource = req.r.URL.Path
 	}

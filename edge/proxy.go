@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -150,6 +151,10 @@ func (s *Server) proxy(req *request) error {
 				return ferr
 			}
 		}
+		if err != nil && ctx.Err() != nil {
+			// The client went away (or the body deadline passed): not the region's fault.
+			return fmt.Errorf("edge: request to %s abandoned: %w (%w)", bucket.Region, ctx.Err(), err)
+		}
 		if err != nil {
 			req.log.Warn("home region unreachable", "home_region", bucket.Region, "err", err)
 			return s3err.WithMessage(s3err.ServiceUnavailable, "The bucket's home region could not be reached.")
@@ -288,6 +293,10 @@ func (s *Server) relayPrefix(req *request, resp *http.Response, head []byte) {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	h.Set("x-amz-request-id", req.id)
+	if !req.body.Done() {
+		// The region answered before taking the whole body (an error).
+		req.body.PrepareError(h)
+	}
 	req.w.WriteHeader(resp.StatusCode)
 	if req.r.Method == http.MethodHead {
 		return

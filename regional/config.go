@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meridian-s3/meridian/internal/s3api"
 )
 
 // Config configures a regional gateway.
@@ -22,6 +24,12 @@ type Config struct {
 	InlineThreshold int64
 	// MaxHeaderBytes bounds the request header section.
 	MaxHeaderBytes int
+	// BodyIdleTimeout: a request body that sends no byte for this long is
+	// answered 400 RequestTimeout and its connection closed (S3: ~20 s).
+	BodyIdleTimeout time.Duration
+	// BodyTotalTimeout caps the time to receive a whole request body,
+	// however steadily it trickles (0: no cap).
+	BodyTotalTimeout time.Duration
 	// ShutdownTimeout bounds draining in-flight requests on Close.
 	ShutdownTimeout time.Duration
 	// ReclaimInterval is how often the gateway drains the partitions'
@@ -56,6 +64,9 @@ func DefaultConfig() Config {
 		MaxHeaderBytes:  64 << 10,
 		ShutdownTimeout: 10 * time.Second,
 		ReclaimInterval: 2 * time.Second,
+
+		BodyIdleTimeout:  20 * time.Second,
+		BodyTotalTimeout: time.Hour, // 5 GiB (the largest single PUT) at ≥1.5 MB/s
 	}
 }
 
@@ -74,8 +85,15 @@ func (c Config) Validate() error {
 	if c.MaxHeaderBytes < 8<<10 {
 		errs = append(errs, errors.New("regional: MaxHeaderBytes must be at least 8 KiB"))
 	}
+	if err := c.bodyTimeouts().Validate("regional"); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Meta == nil || c.Data == nil || c.Catalog == nil {
 		errs = append(errs, errors.New("regional: Meta, Data and Catalog are required"))
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) bodyTimeouts() s3api.BodyTimeouts {
+	return s3api.BodyTimeouts{Idle: c.BodyIdleTimeout, Total: c.BodyTotalTimeout}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -155,6 +154,7 @@ type request struct {
 	principal string // account id
 	log       *slog.Logger
 	start     time.Time
+	body      *s3api.WatchedBody // nil on the edge link's internal requests
 }
 
 func newRequestID() string {
@@ -169,8 +169,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// The body is watched on the server's own writer (before tracing wraps
+	// it): no byte for BodyIdleTimeout, or the whole body not in by
+	// BodyTotalTimeout, ends the request with RequestTimeout.
+	body := s3api.WatchBody(w, r, g.cfg.bodyTimeouts())
+	defer body.Finish()
 	w, r, span := g.startSpan(w, r) // tracing.go
-	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now()}
+	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now(), body: body}
 	w.Header().Set("x-amz-request-id", req.id)
 	w.Header().Set("x-amz-id-2", s3api.ExtendedRequestID(g.hostID, req.id))
 	w.Header().Set("Server", "Meridian")
@@ -192,10 +197,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.writeError(req, err)
 	}
 	g.metrics.observe(opName(r), time.Since(req.start))
-	// Unread request bodies would poison keep-alive; drain a little, then let net/http close.
-	if r.Body != nil {
-		_, _ = io.CopyN(io.Discard, r.Body, 64<<10)
-	}
+	// An unread body is not drained here: writeError read at most a small
+	// bound of it (or closed the connection), and body.Finish stops net/http
+	// from waiting for the rest.
 }
 
 type handler func(*request) error
@@ -374,12 +378,13 @@ func (g *Gateway) bucketFor(req *request) (bucketsvc.Bucket, error) {
 }
 
 func (g *Gateway) writeError(req *request, err error) {
-	e := g.translate(req, err)
-	if e.Status >= 500 {
-		req.log.Error("request failed", "err", err, "code", e.Code)
-	} else {
-		req.log.Debug("request rejected", "err", err, "code", e.Code)
+	if req.body.TimedOut() {
+		err = s3err.New(s3err.RequestTimeout)
 	}
+	e := g.translate(req, err)
+	s3api.LogError(req.r.Context(), req.log, err, e)
+	// Answer now: read at most a small bound of an unwanted body.
+	req.body.PrepareError(req.w.Header())
 	if e.Resource == "" {
 		e.Resource = req.r.URL.Path
 	}

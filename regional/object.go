@@ -108,6 +108,20 @@ func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 		}
 		return nil
 	}
+	// Wait for the body's first byte before anything is planned, prepared
+	// or opened: a client that declares a body and sends nothing costs one
+	// goroutine until its body deadline, not a PREPARE record and a shard
+	// stream to every storage node.
+	if size > 0 {
+		var first [1]byte
+		if _, err := io.ReadFull(bi.reader, first[:]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, s3err.New(s3err.IncompleteBody)
+			}
+			return nil, err
+		}
+		bi.reader = io.MultiReader(bytes.NewReader(first[:]), bi.reader)
+	}
 	return bi, nil
 }
 

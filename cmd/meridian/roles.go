@@ -124,7 +124,13 @@ func runDev(ctx context.Context, args []string) error {
 	if c.CAFile != "" {
 		fmt.Printf("  CA file:               %s\n", c.CAFile)
 	}
-	fmt.Printf("  AWS_ACCESS_KEY_ID:     %s\n  AWS_SECRET_ACCESS_KEY: %s\n  AWS_DEFAULT_REGION:    %s\n", c.Creds.AccessKey, c.Creds.SecretKey, cfg.Region)
+	// The secret is shown once, when it is created; later starts point at
+	// the environment file (mode 0600) instead of printing it again.
+	secret := "(in the environment file below)"
+	if c.Creds.Created {
+		secret = c.Creds.SecretKey + "   (shown once; kept in the environment file below)"
+	}
+	fmt.Printf("  AWS_ACCESS_KEY_ID:     %s\n  AWS_SECRET_ACCESS_KEY: %s\n  AWS_DEFAULT_REGION:    %s\n", c.Creds.AccessKey, secret, cfg.Region)
 	fmt.Printf("  environment file:      %s\n\n", envPath)
 	fmt.Printf("Try:  . %s\n      aws --endpoint-url \"$MERIDIAN_S3_ENDPOINT\" s3 mb s3://demo\n", envPath)
 	fmt.Printf("Ctrl-C stops it; data stays in %s.\n", cfg.DataDir)
@@ -240,6 +246,7 @@ func runRegional(ctx context.Context, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "edge link server certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "edge link server key (PEM)")
 	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates")
+	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -379,6 +386,7 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.RootCAFile, "ca", "", "CA (PEM) that signs the regional gateways' certificates")
 	domains := fs.String("domain", "s3.localhost", "domains for virtual-hosted-style requests (comma-separated)")
 	cat := catalogFlags(fs)
+	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -479,4 +487,10 @@ func runStatus(ctx context.Context, args []string) error {
 		fmt.Printf("  storage %-12s az %s %-21s healthy=%v used=%d/%d\n", n.ID, n.AZ, n.Addr, n.Healthy, n.UsedBytes, n.CapacityBytes)
 	}
 	return nil
+}
+
+// bodyTimeoutFlags declares the request body deadlines of an S3 listener.
+func bodyTimeoutFlags(fs *flag.FlagSet, idle, total *time.Duration) {
+	fs.DurationVar(idle, "body-idle-timeout", *idle, "a request body that sends no byte for this long is answered 400 RequestTimeout")
+	fs.DurationVar(total, "body-total-timeout", *total, "cap on receiving one whole request body (0: none)")
 }

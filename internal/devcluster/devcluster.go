@@ -107,6 +107,8 @@ type Credentials struct {
 	AccountID string `json:"account_id"`
 	AccessKey string `json:"access_key"`
 	SecretKey string `json:"secret_key"`
+	// Created: this start created them (the secret is shown only then).
+	Created bool `json:"-"`
 }
 
 // Cluster is a running dev deployment.
@@ -253,7 +255,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		mc.NodeID, mc.AZ, mc.Listen, mc.Advertise = p.ID, p.AZ, p.Addr, p.Addr
 		mc.DataDir = filepath.Join(regionDir, p.ID)
 		mc.Region, mc.Partitions, mc.Peers, mc.Bootstrap = name, cfg.Partitions, peers, true
-		mc.Logger = log.With("node", p.ID)
+		mc.Logger = log // metasvc adds its node id
 		mc.TracerProvider = cfg.TracerProvider
 		s, err := metasvc.New(mc)
 		if err != nil {
@@ -280,7 +282,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			sc.Listen = addr(base + 200 + idx)
 			sc.Advertise = sc.Listen
 			sc.Registrar = r.meta
-			sc.Logger = log.With("node", id)
+			sc.Logger = log // storagesvc adds its node id
 			s, err := storagesvc.New(sc)
 			if err != nil {
 				return nil, err
@@ -306,7 +308,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.Listen = addr(base)
 	gc.Domains = []string{"localhost", "s3.localhost"}
 	gc.InlineThreshold = cfg.InlineThreshold
-	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, log
+	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, cfg.Logger // the gateway adds part and region
 	gc.TracerProvider = c.cfg.TracerProvider
 	if ca != nil {
 		cert, err := ca.IssueServer([]string{"localhost", "regional." + name + ".localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
@@ -349,7 +351,7 @@ func (c *Cluster) startEdge(run func(string, func(context.Context) error), ri in
 	ec.TLSCert, ec.ClientCert, ec.RootCAs = &srv, &client, ca.Pool()
 	ec.Domains = []string{"s3.localhost"}
 	ec.Catalog = c.catalog
-	ec.Logger = c.cfg.Logger.With("region", region, "part", "edge")
+	ec.Logger = c.cfg.Logger // the edge adds part and region
 	ec.TracerProvider = c.cfg.TracerProvider
 	e, err := edge.New(ec)
 	if err != nil {
@@ -465,7 +467,7 @@ func EnsureCredentials(ctx context.Context, cat bucketsvc.Store, path string) (C
 	if err != nil {
 		return cr, err
 	}
-	cr = Credentials{AccountID: acct.ID, AccessKey: k.ID, SecretKey: k.Secret}
+	cr = Credentials{AccountID: acct.ID, AccessKey: k.ID, SecretKey: k.Secret, Created: true}
 	raw, _ := json.MarshalIndent(cr, "", "  ")
 	return cr, os.WriteFile(path, raw, 0o600)
 }

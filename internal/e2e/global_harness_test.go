@@ -47,6 +47,9 @@ type GlobalOptions struct {
 	Regions []string // default us-east-1, eu-west-1; the first is the "near" region
 	AZs     int      // per region; default 4
 	PerAZ   int      // storage nodes per AZ; default 4
+	// GatewayArgs and EdgeArgs are appended to every regional gateway's
+	// and edge's command line (e.g. short body deadlines).
+	GatewayArgs, EdgeArgs []string
 }
 
 // DevCerts are the files `meridian devcerts` wrote.
@@ -113,6 +116,7 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 
 	for _, name := range opts.Regions {
 		r := g.newRegion(name, ro)
+		r.Gateway.args = append(r.Gateway.args, opts.GatewayArgs...)
 		g.Regions[name] = r
 		t.Cleanup(r.cleanup)
 		for _, p := range r.All() {
@@ -126,7 +130,7 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 		g.waitRegion(g.Regions[name], 120*time.Second)
 	}
 	for _, name := range opts.Regions {
-		g.Edges[name] = g.StartEdge("edge-"+name, name, g.Links)
+		g.Edges[name] = g.StartEdge("edge-"+name, name, g.Links, opts.EdgeArgs...)
 	}
 	for _, name := range opts.Regions {
 		g.waitEdgeRoundTrip(g.Edges[name], 60*time.Second)
@@ -291,7 +295,7 @@ func regionUp(r *Region) error {
 // edge links (region → UDP address; e.g. through a latency proxy), and
 // waits until it answers /healthz over TLS. It is stopped in the
 // deployment's cleanup.
-func (g *Global) StartEdge(name, home string, links map[string]string) *Edge {
+func (g *Global) StartEdge(name, home string, links map[string]string, extra ...string) *Edge {
 	g.t.Helper()
 	port := freePorts(g.t, 1)[0]
 	var rs []string
@@ -310,6 +314,7 @@ func (g *Global) StartEdge(name, home string, links map[string]string) *Edge {
 				"--cert", g.Certs.EdgeServer, "--key", g.Certs.EdgeKey,
 				"--client-cert", g.Certs.EdgeClient, "--client-key", g.Certs.ClientKey, "--ca", g.Certs.CA,
 				"--sql", g.DSN, "--catalog-key", g.CatalogKey, "--log-level", "warn"}}}
+	e.args = append(e.args, extra...)
 	g.mu.Lock()
 	g.extra = append(g.extra, e)
 	g.mu.Unlock()

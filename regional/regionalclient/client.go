@@ -115,7 +115,7 @@ func New(cfg Config) (*Client, error) {
 		InitialConnectionReceiveWindow: 8 << 20,
 		MaxConnectionReceiveWindow:     64 << 20,
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger.With("part", "regionalclient"), regions: map[string]*pool{}}
+	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "regionalclient"), regions: map[string]*pool{}}
 	for r, addrs := range cfg.Regions {
 		p := &pool{}
 		for _, a := range addrs {
