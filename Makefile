@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak clean
+.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak clean fuzz fuzz-short
 
 all: build
 
@@ -24,7 +24,7 @@ deps:
 ## test: every test that CI runs (unit, integration with real processes, real S3 clients).
 # The process-level suites (internal/e2e: up to ~40 processes) run alone after
 # the others, so they do not starve each other's Raft timers on 2 cores.
-test: deps build vet
+test: deps build vet fuzz-short
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /internal/e2e)
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -timeout $(TEST_TIMEOUT) ./internal/e2e/...
 
@@ -43,6 +43,26 @@ bench-go:
 ## soak: long fault suites kept out of `make test`.
 soak: build
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_SOAK=1 $(GO) test -p 1 -timeout 60m -run 'Soak' ./internal/e2e/...
+
+## fuzz: every Go fuzz target for FUZZTIME each (seeds: testdata/fuzz/ of each package).
+# Invariant of every target: no input panics; every rejection is an S3 error.
+FUZZ_TARGETS := \
+	internal/sigv4:FuzzAuthorization internal/sigv4:FuzzChunkedBody \
+	internal/sigv4:FuzzPresignedQuery internal/sigv4:FuzzSignedHeaders \
+	internal/s3api:FuzzParseRange internal/s3api:FuzzDeleteBody \
+	internal/s3api:FuzzCompleteMultipartUploadBody internal/s3api:FuzzCreateBucketConfigurationBody
+FUZZTIME ?= 2m
+FUZZTIME_SHORT ?= 3s
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	done
+
+## fuzz-short: the same targets briefly (part of `make test`).
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -12,7 +12,8 @@ var ErrInvalidBucketName = errors.New("bucketsvc: invalid bucket name")
 
 // ValidateBucketName checks S3's general-purpose bucket naming rules: 3–63
 // characters; lowercase letters, digits, '.' and '-'; starts and ends with a
-// letter or digit; no two adjacent periods; not formatted as an IPv4
+// letter or digit, and so does every dot-separated label; no two adjacent
+// periods; not formatted as an IPv4
 // address; no "xn--", "sthree-" or "amzn-s3-demo-" prefix; no "-s3alias" or
 // "--ol-s3" suffix. The returned error wraps ErrInvalidBucketName and says
 // which rule failed.
@@ -36,6 +37,12 @@ func ValidateBucketName(name string) error {
 	}
 	if strings.Contains(name, "..") {
 		return bad("must not contain two adjacent periods")
+	}
+	// Each dot-separated label begins and ends with a letter or digit, as
+	// S3 requires of names usable in virtual-hosted-style hosts ("a-.b",
+	// "a.-b" are refused).
+	if strings.Contains(name, "-.") || strings.Contains(name, ".-") {
+		return bad("each label must begin and end with a letter or digit")
 	}
 	if looksLikeIPv4(name) {
 		return bad("must not be formatted as an IP address")

@@ -38,6 +38,10 @@ func TestValidateBucketName(t *testing.T) {
 		{"bucket-s3alias", false},
 		{"bucket--ol-s3", false},
 		{"bücket", false},
+		{"a-.b", false}, // a label ending with '-'
+		{"ab.-cd", false},
+		{"a-b.c-d", true},
+		{"ab--cd", true}, // inner hyphens are fine
 	}
 	for _, tt := range tests {
 		err := ValidateBucketName(tt.name)

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -49,19 +48,20 @@ func (s *Server) listBuckets(req *request) error {
 // BucketAlreadyExists, or BucketAlreadyOwnedByYou for its owner — except
 // that re-creating your own us-east-1 bucket answers 200, as S3 does.
 func (s *Server) createBucket(req *request) error {
+	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopeBucketCreate); err != nil {
+		return err
+	}
 	body, err := readSmallBody(req, maxCreateBucketBody)
 	if err != nil {
 		return err
 	}
 	region := s.cfg.Region
-	if len(body) > 0 {
-		var c s3api.CreateBucketConfiguration
-		if err := xml.Unmarshal(body, &c); err != nil {
-			return s3err.New(s3err.MalformedXML)
-		}
-		if c.LocationConstraint != "" {
-			region = c.LocationConstraint
-		}
+	constraint, err := s3api.ParseCreateBucketConfiguration(body)
+	if err != nil {
+		return err
+	}
+	if constraint != "" {
+		region = constraint
 	}
 	if _, ok := s.cfg.Regions[region]; !ok {
 		return s3err.New(s3err.InvalidLocationConstraint).With("LocationConstraint", region)

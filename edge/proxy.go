@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/telemetry"
@@ -105,6 +106,13 @@ func (s *Server) proxy(req *request) error {
 	bucket, err := s.buckets.Get(ctx, req.bucket)
 	if err != nil {
 		return err
+	}
+	if r.Method == http.MethodPut && req.key != "" {
+		// An upload must declare its length (411 otherwise): refused here,
+		// before a byte crosses the link.
+		if err := s3api.CheckContentLength(r, strings.HasPrefix(req.auth.PayloadMode, "STREAMING-")); err != nil {
+			return err
+		}
 	}
 	var body *forwardBody
 	length := req.auth.DecodedLength
@@ -282,7 +290,7 @@ func (s *Server) relayPrefix(req *request, resp *http.Response, head []byte) {
 	defer resp.Body.Close()
 	h := req.w.Header()
 	for k, v := range resp.Header {
-		h[k] = v
+		h[relayName(k)] = v
 	}
 	for _, k := range hopHeaders {
 		if k != "Content-Length" {
@@ -309,6 +317,20 @@ func (s *Server) relayPrefix(req *request, resp *http.Response, head []byte) {
 	if err := relayBody(req.w, resp.Body); err != nil {
 		req.log.Warn("relaying response body failed", "err", err)
 	}
+}
+
+// relayName is the name under which a response header of the region is
+// sent to the client. HTTP/3 carries names in lower case and the link's
+// client canonicalises them ("x-amz-meta-owner" arrives as
+// "X-Amz-Meta-Owner"); user-metadata names are stored in lower case, as S3
+// stores them, so their suffix goes out in lower case again — clients such
+// as boto3 key Metadata by the name as sent.
+func relayName(k string) string {
+	const metaPrefix = "X-Amz-Meta-"
+	if len(k) > len(metaPrefix) && strings.EqualFold(k[:len(metaPrefix)], metaPrefix) {
+		return metaPrefix + strings.ToLower(k[len(metaPrefix):])
+	}
+	return k
 }
 
 // relayBody copies an HTTP/3 body to the client in writes of at least 64 KiB

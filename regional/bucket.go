@@ -2,7 +2,6 @@ package regional
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +34,9 @@ const maxCreateBucketBody = 64 << 10
 
 func (g *Gateway) createBucket(req *request) error {
 	ctx := req.r.Context()
+	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopeBucketCreate); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxCreateBucketBody+1))
 	if err != nil {
 		return err
@@ -43,14 +45,12 @@ func (g *Gateway) createBucket(req *request) error {
 	if len(body) > maxCreateBucketBody {
 		return s3err.New(s3err.MalformedXML)
 	}
-	if len(body) > 0 {
-		var c s3api.CreateBucketConfiguration
-		if err := xml.Unmarshal(body, &c); err != nil {
-			return s3err.New(s3err.MalformedXML)
-		}
-		if c.LocationConstraint != "" && c.LocationConstraint != g.cfg.Region {
-			return s3err.New(s3err.IllegalLocationConstraint)
-		}
+	constraint, err := s3api.ParseCreateBucketConfiguration(body)
+	if err != nil {
+		return err
+	}
+	if constraint != "" && constraint != g.cfg.Region {
+		return s3err.New(s3err.IllegalLocationConstraint)
 	}
 	scheme := g.cfg.Data.Scheme()
 	err = g.cfg.Catalog.CreateBucket(ctx, bucketsvc.Bucket{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +25,9 @@ func randomHex(n int) string {
 
 func (g *Gateway) createMultipartUpload(req *request) error {
 	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopeObjectWrite); err != nil {
 		return err
 	}
 	ctype, hdrs, meta, err := objectHeaders(req.r)
@@ -67,6 +69,9 @@ func partNumberParam(q map[string][]string) (int, error) {
 func (g *Gateway) uploadPart(req *request) error {
 	ctx := req.r.Context()
 	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopePartWrite); err != nil {
 		return err
 	}
 	q := req.r.URL.Query()
@@ -137,17 +142,20 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	if _, err := g.bucketFor(req); err != nil {
 		return err
 	}
+	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopePartWrite); err != nil {
+		return err
+	}
 	uploadID := req.r.URL.Query().Get("uploadId")
 	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxCompleteBody+1))
 	if err != nil {
 		return err
 	}
-	var c s3api.CompleteMultipartUpload
-	if len(body) > maxCompleteBody || xml.Unmarshal(body, &c) != nil || len(c.Parts) == 0 {
+	if len(body) > maxCompleteBody {
 		return s3err.New(s3err.MalformedXML)
 	}
-	if len(c.Parts) > metapb.MaxParts {
-		return s3err.WithMessage(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
+	c, err := s3api.ParseCompleteMultipartUpload(body, metapb.MaxParts)
+	if err != nil {
+		return err
 	}
 	parts := make([]metapb.CompletePart, len(c.Parts))
 	for i, p := range c.Parts {

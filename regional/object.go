@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -71,6 +71,9 @@ type bodyInfo struct {
 // verifying body so the MD5 is computed while it streams.
 func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 	r := req.r
+	if err := s3api.CheckContentLength(r, streamingBody(req)); err != nil {
+		return nil, err
+	}
 	size := req.auth.DecodedLength
 	if size < 0 {
 		size = r.ContentLength
@@ -123,6 +126,12 @@ func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 		bi.reader = io.MultiReader(bytes.NewReader(first[:]), bi.reader)
 	}
 	return bi, nil
+}
+
+// streamingBody reports an aws-chunked body, whose length the SigV4
+// verifier took from x-amz-decoded-content-length.
+func streamingBody(req *request) bool {
+	return strings.HasPrefix(req.auth.PayloadMode, "STREAMING-")
 }
 
 // etag returns the hex MD5 of what was read.
@@ -189,6 +198,9 @@ func stripAWSChunked(v string) string {
 func (g *Gateway) putObject(req *request) error {
 	ctx := req.r.Context()
 	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopeObjectWrite); err != nil {
 		return err
 	}
 	ctype, hdrs, meta, err := objectHeaders(req.r)
@@ -342,8 +354,23 @@ func (g *Gateway) headObject(req *request) error { return g.serveObject(req, fal
 
 func (g *Gateway) serveObject(req *request, withBody bool) error {
 	ctx := req.r.Context()
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
 		return err
+	}
+	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopeObjectRead); err != nil {
+		return err
+	}
+	q := req.r.URL.Query()
+	if err := checkVersionParam(q, b); err != nil {
+		return err
+	}
+	partNumber, byPart, err := s3api.ParsePartNumber(q, metapb.MaxParts)
+	if err != nil {
+		return err
+	}
+	if byPart && req.r.Header.Get("Range") != "" {
+		return s3api.ErrPartNumberWithRange()
 	}
 	v, err := g.cfg.Meta.Get(ctx, req.bucket, req.key)
 	if err != nil {
@@ -358,8 +385,21 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	case s3api.CondPreconditionFailed:
 		return s3err.New(s3err.PreconditionFailed).With("Condition", "If-Match")
 	}
-	rng, partial, err := s3api.ParseRange(req.r.Header.Get("Range"), v.Size)
-	if err != nil {
+	var rng s3api.Range
+	var partial bool
+	if byPart {
+		// GetObject/HeadObject ?partNumber: a ranged read of that part
+		// (206 with its Content-Range); part 1 of an object not uploaded
+		// in parts is the whole object, as S3 answers.
+		sizes := make([]int64, len(v.Parts))
+		for i, p := range v.Parts {
+			sizes[i] = p.Size
+		}
+		if rng, err = s3api.PartRange(partNumber, v.Size, sizes); err != nil {
+			return err
+		}
+		partial = v.Size > 0
+	} else if rng, partial, err = s3api.ParseRange(req.r.Header.Get("Range"), v.Size); err != nil {
 		req.w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", v.Size))
 		return s3err.New(s3err.InvalidRange).With("RangeRequested", req.r.Header.Get("Range")).With("ActualObjectSize", strconv.FormatInt(v.Size, 10))
 	}
@@ -381,7 +421,8 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	h.Set("ETag", s3api.QuoteETag(v.ETag))
 	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
-	if len(v.Parts) > 0 {
+	if len(v.Parts) > 0 && byPart {
+		// S3 sends the part count only to a request that names a part.
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.Parts)))
 	}
 	if !partial && strings.EqualFold(req.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
@@ -479,9 +520,20 @@ func (g *Gateway) readRange(ctx context.Context, v *metapb.ObjectVersion, off, l
 	return nil
 }
 
+// checkVersionParam validates a versionId query parameter against the
+// bucket before anything is read or deleted (s3api.CheckVersionID).
+func checkVersionParam(q map[string][]string, b bucketsvc.Bucket) error {
+	id, present := s3api.VersionIDParam(q)
+	return s3api.CheckVersionID(id, present, b.Versioning != bucketsvc.VersioningOff)
+}
+
 // deleteObject removes the current version; absent keys answer 204 too.
 func (g *Gateway) deleteObject(req *request) error {
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	if err := checkVersionParam(req.r.URL.Query(), b); err != nil {
 		return err
 	}
 	if _, err := g.cfg.Meta.Delete(req.r.Context(), req.bucket, req.key); err != nil {
@@ -497,8 +549,16 @@ const maxDeleteBody = 2 << 20
 // deleteObjects serves the multi-object delete (POST ?delete).
 func (g *Gateway) deleteObjects(req *request) error {
 	ctx := req.r.Context()
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
 		return err
+	}
+	contentMD5 := req.r.Header.Get("Content-MD5")
+	var wantMD5 []byte
+	if contentMD5 != "" {
+		if wantMD5, err = base64.StdEncoding.DecodeString(contentMD5); err != nil || len(wantMD5) != md5.Size {
+			return s3err.New(s3err.InvalidDigest)
+		}
 	}
 	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxDeleteBody+1))
 	if err != nil {
@@ -507,20 +567,31 @@ func (g *Gateway) deleteObjects(req *request) error {
 	if len(body) > maxDeleteBody {
 		return s3err.New(s3err.MalformedXML)
 	}
-	if v := req.r.Header.Get("Content-MD5"); v != "" {
-		sum := md5.Sum(body)
-		if base64.StdEncoding.EncodeToString(sum[:]) != v {
+	// S3 requires an integrity check on every multi-object delete: a
+	// Content-MD5, or an x-amz-checksum-* (header or trailer) that the
+	// verifying body reader checked (its value is known once read to EOF).
+	if wantMD5 == nil && len(req.auth.Checksums()) == 0 {
+		return s3err.WithMessage(s3err.InvalidRequest, "Missing required header for this request: Content-MD5")
+	}
+	if wantMD5 != nil {
+		if sum := md5.Sum(body); !bytes.Equal(sum[:], wantMD5) {
 			return s3err.New(s3err.BadDigest)
 		}
 	}
-	var d s3api.Delete
-	if err := xml.Unmarshal(body, &d); err != nil || len(d.Objects) == 0 || len(d.Objects) > 1000 {
-		return s3err.New(s3err.MalformedXML)
+	d, err := s3api.ParseDelete(body)
+	if err != nil {
+		return err
 	}
+	versioned := b.Versioning != bucketsvc.VersioningOff
 	res := s3api.DeleteResult{XMLNS: s3api.XMLNS}
 	for _, o := range d.Objects {
 		if err := s3api.ValidateKey(o.Key); err != nil {
 			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(s3err.KeyTooLongError), Message: "Your key is too long"})
+			continue
+		}
+		if err := s3api.CheckVersionID(o.VersionID, o.VersionID != "", versioned); err != nil {
+			e := s3err.As(err)
+			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(e.Code), Message: e.Message})
 			continue
 		}
 		if _, err := g.cfg.Meta.Delete(ctx, req.bucket, o.Key); err != nil {

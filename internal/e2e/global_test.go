@@ -176,10 +176,17 @@ func testCreateBucketRace(t *testing.T, g *Global) {
 			t.Errorf("CreateBucket %s in us-east-1 by its owner (attempt %d): %v, want 200", use1, i+1, err)
 		}
 	}
-	_, err := g.Client(g.Edges[far], other.AccessKey, other.SecretKey).CreateBucket(ctx,
-		&s3.CreateBucketInput{Bucket: aws.String(use1), CreateBucketConfiguration: locationConfig("us-east-1")}, noRetry)
+	_, err := g.Client(g.Edges[near], other.AccessKey, other.SecretKey).CreateBucket(ctx,
+		&s3.CreateBucketInput{Bucket: aws.String(use1)}, noRetry)
 	if httpStatus(err) != 409 || apiCode(err) != "BucketAlreadyExists" {
 		t.Errorf("CreateBucket %s by another account: %v, want 409 BucketAlreadyExists", use1, err)
+	}
+	// us-east-1 is chosen by sending no constraint: naming it explicitly
+	// is 400 InvalidLocationConstraint, as in S3, and creates nothing.
+	_, err = g.Client(g.Edges[far], other.AccessKey, other.SecretKey).CreateBucket(ctx,
+		&s3.CreateBucketInput{Bucket: aws.String(use1), CreateBucketConfiguration: locationConfig("us-east-1")}, noRetry)
+	if httpStatus(err) != 400 || apiCode(err) != "InvalidLocationConstraint" {
+		t.Errorf("CreateBucket %s with an explicit us-east-1 constraint: %v, want 400 InvalidLocationConstraint", use1, err)
 	}
 	var rows []CatalogBucket
 	for _, b := range g.ListCatalog() {

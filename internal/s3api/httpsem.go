@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,8 +51,21 @@ var ErrRangeUnsatisfiable = errors.New("s3api: range not satisfiable")
 
 // ParseRange resolves an HTTP Range header against an object of size bytes.
 // ok is false when the header is absent or not a valid single byte range:
-// S3, like RFC 9110, then ignores it and serves the whole object. Multiple
-// ranges are not supported by S3 either; it serves the whole object.
+// S3, like RFC 9110 §14.2, then ignores it and serves the whole object.
+// Multiple ranges are not supported by S3 either; it serves the whole object.
+//
+// Positions are 1*DIGIT of any length (RFC 9110 §14.1.1 sets no bound). A
+// number too large for int64 is read as "larger than any object" rather than
+// as a syntax error, so the header keeps its meaning (RFC 9110 §14.1.2):
+//   - first-pos overflows ("bytes=99999999999999999999-"): it lies past the
+//     end, the range is unsatisfiable → 416 InvalidRange;
+//   - last-pos overflows ("bytes=0-99999999999999999999"): it is clamped to
+//     the last byte, as any last-pos past the end is → 206 of [first, end];
+//   - suffix-length overflows ("bytes=-99999999999999999999"): longer than
+//     the object, so the whole object → 206 with its full Content-Range.
+//
+// Anything that is not 1*DIGIT (signs, spaces inside, hex) stays invalid
+// and the header is ignored.
 func ParseRange(header string, size int64) (r Range, ok bool, err error) {
 	if header == "" {
 		return Range{}, false, nil
@@ -65,8 +79,8 @@ func ParseRange(header string, size int64) (r Range, ok bool, err error) {
 		return Range{}, false, nil
 	}
 	if first == "" { // suffix: last N bytes
-		n, perr := strconv.ParseInt(last, 10, 64)
-		if perr != nil || n < 0 {
+		n, valid := parseDigits(last)
+		if !valid {
 			return Range{}, false, nil
 		}
 		if n == 0 || size == 0 {
@@ -77,14 +91,14 @@ func ParseRange(header string, size int64) (r Range, ok bool, err error) {
 		}
 		return Range{Start: size - n, Length: n}, true, nil
 	}
-	start, perr := strconv.ParseInt(first, 10, 64)
-	if perr != nil || start < 0 {
+	start, valid := parseDigits(first)
+	if !valid {
 		return Range{}, false, nil
 	}
 	end := size - 1
 	if last != "" {
-		e, perr := strconv.ParseInt(last, 10, 64)
-		if perr != nil || e < start {
+		e, valid := parseDigits(last)
+		if !valid || e < start {
 			return Range{}, false, nil
 		}
 		if e < end {
@@ -95,6 +109,27 @@ func ParseRange(header string, size int64) (r Range, ok bool, err error) {
 		return Range{}, true, ErrRangeUnsatisfiable
 	}
 	return Range{Start: start, Length: end - start + 1}, true, nil
+}
+
+// parseDigits reads 1*DIGIT; a value beyond int64 saturates at MaxInt64.
+func parseDigits(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			n = math.MaxInt64 // keep scanning: the rest must still be digits
+			continue
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // ContentRange formats the Content-Range header for r of an object of size bytes.

@@ -32,6 +32,19 @@ func TestParseRange(t *testing.T) {
 		{"items=0-1", 100, Range{}, false, false},
 		{"bytes=a-b", 100, Range{}, false, false},
 		{"bytes=-", 100, Range{}, false, false},
+		// Numbers beyond int64 keep their meaning (see ParseRange).
+		{"bytes=99999999999999999999-", 100, Range{}, true, true},
+		{"bytes=99999999999999999999-99999999999999999999", 100, Range{}, true, true},
+		{"bytes=0-99999999999999999999", 100, Range{0, 100}, true, false},
+		{"bytes=10-184467440737095516160", 100, Range{10, 90}, true, false},
+		{"bytes=-99999999999999999999", 100, Range{0, 100}, true, false},
+		{"bytes=9223372036854775807-", 100, Range{}, true, true},
+		{"bytes=9223372036854775808-", 100, Range{}, true, true},
+		{"bytes=+5-10", 100, Range{}, false, false}, // not 1*DIGIT → ignored
+		{"bytes=5-+10", 100, Range{}, false, false},
+		{"bytes=-+5", 100, Range{}, false, false},
+		{"bytes=0x10-", 100, Range{}, false, false},
+		{"bytes=99999999999999999999-5", 100, Range{}, false, false}, // last < first → ignored
 	}
 	for _, tc := range tests {
 		got, ok, err := ParseRange(tc.header, tc.size)

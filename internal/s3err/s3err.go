@@ -17,49 +17,53 @@ type Code string
 
 // The S3 error codes Meridian answers with.
 const (
-	AccessDenied                   Code = "AccessDenied"
-	AuthorizationHeaderMalformed   Code = "AuthorizationHeaderMalformed"
-	AuthorizationQueryParametersEr Code = "AuthorizationQueryParametersError"
-	BadDigest                      Code = "BadDigest"
-	BucketAlreadyExists            Code = "BucketAlreadyExists"
-	BucketAlreadyOwnedByYou        Code = "BucketAlreadyOwnedByYou"
-	BucketNotEmpty                 Code = "BucketNotEmpty"
-	EntityTooLarge                 Code = "EntityTooLarge"
-	EntityTooSmall                 Code = "EntityTooSmall"
-	ExpiredToken                   Code = "ExpiredToken"
-	IncompleteBody                 Code = "IncompleteBody"
-	InternalError                  Code = "InternalError"
-	InvalidAccessKeyID             Code = "InvalidAccessKeyId"
-	InvalidArgument                Code = "InvalidArgument"
-	InvalidBucketName              Code = "InvalidBucketName"
-	InvalidDigest                  Code = "InvalidDigest"
-	InvalidPart                    Code = "InvalidPart"
-	InvalidPartOrder               Code = "InvalidPartOrder"
-	InvalidRange                   Code = "InvalidRange"
-	InvalidRequest                 Code = "InvalidRequest"
-	InvalidLocationConstraint      Code = "InvalidLocationConstraint"
-	IllegalLocationConstraint      Code = "IllegalLocationConstraintException"
-	KeyTooLongError                Code = "KeyTooLongError"
-	MalformedXML                   Code = "MalformedXML"
-	MetadataTooLarge               Code = "MetadataTooLarge"
-	MethodNotAllowed               Code = "MethodNotAllowed"
-	MissingContentLength           Code = "MissingContentLength"
-	MissingSecurityHeader          Code = "MissingSecurityHeader"
-	NoSuchBucket                   Code = "NoSuchBucket"
-	NoSuchKey                      Code = "NoSuchKey"
-	NoSuchUpload                   Code = "NoSuchUpload"
-	NotImplemented                 Code = "NotImplemented"
-	NotModified                    Code = "NotModified"
-	PreconditionFailed             Code = "PreconditionFailed"
-	RequestHeaderSectionTooLarge   Code = "RequestHeaderSectionTooLarge"
-	RequestTimeTooSkewed           Code = "RequestTimeTooSkewed"
-	RequestTimeout                 Code = "RequestTimeout"
-	ServiceUnavailable             Code = "ServiceUnavailable"
-	SignatureDoesNotMatch          Code = "SignatureDoesNotMatch"
-	SlowDown                       Code = "SlowDown"
-	XAmzContentSHA256Mismatch      Code = "XAmzContentSHA256Mismatch"
-	InvalidChunkSizeError          Code = "InvalidChunkSizeError"
-	MalformedTrailerError          Code = "MalformedTrailerError"
+	AccessDenied                        Code = "AccessDenied"
+	AuthorizationHeaderMalformed        Code = "AuthorizationHeaderMalformed"
+	AuthorizationQueryParametersEr      Code = "AuthorizationQueryParametersError"
+	BadDigest                           Code = "BadDigest"
+	BucketAlreadyExists                 Code = "BucketAlreadyExists"
+	BucketAlreadyOwnedByYou             Code = "BucketAlreadyOwnedByYou"
+	BucketNotEmpty                      Code = "BucketNotEmpty"
+	EntityTooLarge                      Code = "EntityTooLarge"
+	EntityTooSmall                      Code = "EntityTooSmall"
+	ExpiredToken                        Code = "ExpiredToken"
+	IncompleteBody                      Code = "IncompleteBody"
+	InternalError                       Code = "InternalError"
+	InvalidAccessKeyID                  Code = "InvalidAccessKeyId"
+	InvalidArgument                     Code = "InvalidArgument"
+	InvalidBucketName                   Code = "InvalidBucketName"
+	InvalidDigest                       Code = "InvalidDigest"
+	InvalidPart                         Code = "InvalidPart"
+	InvalidPartOrder                    Code = "InvalidPartOrder"
+	InvalidRange                        Code = "InvalidRange"
+	InvalidRequest                      Code = "InvalidRequest"
+	InvalidLocationConstraint           Code = "InvalidLocationConstraint"
+	IllegalLocationConstraint           Code = "IllegalLocationConstraintException"
+	KeyTooLongError                     Code = "KeyTooLongError"
+	MalformedXML                        Code = "MalformedXML"
+	MetadataTooLarge                    Code = "MetadataTooLarge"
+	MethodNotAllowed                    Code = "MethodNotAllowed"
+	MissingContentLength                Code = "MissingContentLength"
+	MissingSecurityHeader               Code = "MissingSecurityHeader"
+	NoSuchBucket                        Code = "NoSuchBucket"
+	NoSuchKey                           Code = "NoSuchKey"
+	NoSuchUpload                        Code = "NoSuchUpload"
+	NotImplemented                      Code = "NotImplemented"
+	NotModified                         Code = "NotModified"
+	PreconditionFailed                  Code = "PreconditionFailed"
+	RequestHeaderSectionTooLarge        Code = "RequestHeaderSectionTooLarge"
+	RequestTimeTooSkewed                Code = "RequestTimeTooSkewed"
+	RequestTimeout                      Code = "RequestTimeout"
+	ServiceUnavailable                  Code = "ServiceUnavailable"
+	SignatureDoesNotMatch               Code = "SignatureDoesNotMatch"
+	SlowDown                            Code = "SlowDown"
+	XAmzContentSHA256Mismatch           Code = "XAmzContentSHA256Mismatch"
+	InvalidChunkSizeError               Code = "InvalidChunkSizeError"
+	MalformedTrailerError               Code = "MalformedTrailerError"
+	InvalidPartNumber                   Code = "InvalidPartNumber"
+	InvalidStorageClass                 Code = "InvalidStorageClass"
+	AccessControlListNotSupported       Code = "AccessControlListNotSupported"
+	InvalidBucketACLWithObjectOwnership Code = "InvalidBucketAclWithObjectOwnership"
 )
 
 type entry struct {
@@ -69,49 +73,53 @@ type entry struct {
 
 // registry: code → HTTP status and the default message AWS sends.
 var registry = map[Code]entry{
-	AccessDenied:                   {http.StatusForbidden, "Access Denied"},
-	AuthorizationHeaderMalformed:   {http.StatusBadRequest, "The authorization header is malformed."},
-	AuthorizationQueryParametersEr: {http.StatusBadRequest, "Error parsing the X-Amz-Credential parameter."},
-	BadDigest:                      {http.StatusBadRequest, "The Content-MD5 you specified did not match what we received."},
-	BucketAlreadyExists:            {http.StatusConflict, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."},
-	BucketAlreadyOwnedByYou:        {http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."},
-	BucketNotEmpty:                 {http.StatusConflict, "The bucket you tried to delete is not empty"},
-	EntityTooLarge:                 {http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."},
-	EntityTooSmall:                 {http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."},
-	ExpiredToken:                   {http.StatusBadRequest, "The provided token has expired."},
-	IncompleteBody:                 {http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."},
-	InternalError:                  {http.StatusInternalServerError, "We encountered an internal error. Please try again."},
-	InvalidAccessKeyID:             {http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records."},
-	InvalidArgument:                {http.StatusBadRequest, "Invalid Argument"},
-	InvalidBucketName:              {http.StatusBadRequest, "The specified bucket is not valid."},
-	InvalidDigest:                  {http.StatusBadRequest, "The Content-MD5 you specified is not valid."},
-	InvalidPart:                    {http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."},
-	InvalidPartOrder:               {http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."},
-	InvalidRange:                   {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"},
-	InvalidRequest:                 {http.StatusBadRequest, "Invalid Request"},
-	InvalidLocationConstraint:      {http.StatusBadRequest, "The specified location-constraint is not valid"},
-	IllegalLocationConstraint:      {http.StatusBadRequest, "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."},
-	KeyTooLongError:                {http.StatusBadRequest, "Your key is too long"},
-	MalformedXML:                   {http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema"},
-	MetadataTooLarge:               {http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."},
-	MethodNotAllowed:               {http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."},
-	MissingContentLength:           {http.StatusLengthRequired, "You must provide the Content-Length HTTP header."},
-	MissingSecurityHeader:          {http.StatusBadRequest, "Your request is missing a required header."},
-	NoSuchBucket:                   {http.StatusNotFound, "The specified bucket does not exist"},
-	NoSuchKey:                      {http.StatusNotFound, "The specified key does not exist."},
-	NoSuchUpload:                   {http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
-	NotImplemented:                 {http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"},
-	NotModified:                    {http.StatusNotModified, "Not Modified"},
-	PreconditionFailed:             {http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"},
-	RequestHeaderSectionTooLarge:   {http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."},
-	RequestTimeTooSkewed:           {http.StatusForbidden, "The difference between the request time and the current time is too large."},
-	RequestTimeout:                 {http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."},
-	ServiceUnavailable:             {http.StatusServiceUnavailable, "Please reduce your request rate."},
-	SignatureDoesNotMatch:          {http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method."},
-	SlowDown:                       {http.StatusServiceUnavailable, "Please reduce your request rate."},
-	XAmzContentSHA256Mismatch:      {http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."},
-	InvalidChunkSizeError:          {http.StatusForbidden, "Only the last chunk is allowed to have a size less than 8192 bytes"},
-	MalformedTrailerError:          {http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema."},
+	AccessDenied:                        {http.StatusForbidden, "Access Denied"},
+	AuthorizationHeaderMalformed:        {http.StatusBadRequest, "The authorization header is malformed."},
+	AuthorizationQueryParametersEr:      {http.StatusBadRequest, "Error parsing the X-Amz-Credential parameter."},
+	BadDigest:                           {http.StatusBadRequest, "The Content-MD5 you specified did not match what we received."},
+	BucketAlreadyExists:                 {http.StatusConflict, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."},
+	BucketAlreadyOwnedByYou:             {http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."},
+	BucketNotEmpty:                      {http.StatusConflict, "The bucket you tried to delete is not empty"},
+	EntityTooLarge:                      {http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."},
+	EntityTooSmall:                      {http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."},
+	ExpiredToken:                        {http.StatusBadRequest, "The provided token has expired."},
+	IncompleteBody:                      {http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."},
+	InternalError:                       {http.StatusInternalServerError, "We encountered an internal error. Please try again."},
+	InvalidAccessKeyID:                  {http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records."},
+	InvalidArgument:                     {http.StatusBadRequest, "Invalid Argument"},
+	InvalidBucketName:                   {http.StatusBadRequest, "The specified bucket is not valid."},
+	InvalidDigest:                       {http.StatusBadRequest, "The Content-MD5 you specified is not valid."},
+	InvalidPart:                         {http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."},
+	InvalidPartOrder:                    {http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."},
+	InvalidRange:                        {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"},
+	InvalidRequest:                      {http.StatusBadRequest, "Invalid Request"},
+	InvalidLocationConstraint:           {http.StatusBadRequest, "The specified location-constraint is not valid"},
+	IllegalLocationConstraint:           {http.StatusBadRequest, "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."},
+	KeyTooLongError:                     {http.StatusBadRequest, "Your key is too long"},
+	MalformedXML:                        {http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema"},
+	MetadataTooLarge:                    {http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."},
+	MethodNotAllowed:                    {http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."},
+	MissingContentLength:                {http.StatusLengthRequired, "You must provide the Content-Length HTTP header."},
+	MissingSecurityHeader:               {http.StatusBadRequest, "Your request is missing a required header."},
+	NoSuchBucket:                        {http.StatusNotFound, "The specified bucket does not exist"},
+	NoSuchKey:                           {http.StatusNotFound, "The specified key does not exist."},
+	NoSuchUpload:                        {http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
+	NotImplemented:                      {http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"},
+	NotModified:                         {http.StatusNotModified, "Not Modified"},
+	PreconditionFailed:                  {http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"},
+	RequestHeaderSectionTooLarge:        {http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."},
+	RequestTimeTooSkewed:                {http.StatusForbidden, "The difference between the request time and the current time is too large."},
+	RequestTimeout:                      {http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."},
+	ServiceUnavailable:                  {http.StatusServiceUnavailable, "Please reduce your request rate."},
+	SignatureDoesNotMatch:               {http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method."},
+	SlowDown:                            {http.StatusServiceUnavailable, "Please reduce your request rate."},
+	XAmzContentSHA256Mismatch:           {http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."},
+	InvalidChunkSizeError:               {http.StatusForbidden, "Only the last chunk is allowed to have a size less than 8192 bytes"},
+	MalformedTrailerError:               {http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema."},
+	InvalidPartNumber:                   {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"},
+	InvalidStorageClass:                 {http.StatusBadRequest, "The storage class you specified is not valid"},
+	AccessControlListNotSupported:       {http.StatusBadRequest, "The bucket does not allow ACLs"},
+	InvalidBucketACLWithObjectOwnership: {http.StatusBadRequest, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
 }
 
 // Error is an S3 error ready to be written. Build one with New or Newf;

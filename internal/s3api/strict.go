@@ -1,0 +1,206 @@
+package s3api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/meridian-s3/meridian/internal/s3err"
+)
+
+// CheckContentLength refuses an upload body whose length is not declared.
+// S3 needs the length before it stores a byte: a PutObject or UploadPart
+// carries Content-Length, or — with aws-chunked (streaming is true) —
+// x-amz-decoded-content-length, which the SigV4 verifier requires. An
+// HTTP/1.1 request with neither (no header at all, or Transfer-Encoding:
+// chunked) answers 411 MissingContentLength, never an empty object. HTTP/2
+// and HTTP/3 frame the body, so a known ContentLength there is a declared one.
+func CheckContentLength(r *http.Request, streaming bool) error {
+	if streaming {
+		return nil
+	}
+	if r.ContentLength >= 0 && (r.ProtoMajor >= 2 || r.Header.Get("Content-Length") != "") {
+		return nil
+	}
+	return s3err.New(s3err.MissingContentLength)
+}
+
+// ParsePartNumber reads the partNumber query parameter of GetObject and
+// HeadObject: present is false when the parameter is absent; a value that
+// is not an integer in [1, 10000] is InvalidArgument.
+func ParsePartNumber(q url.Values, maxParts int) (n int, present bool, err error) {
+	vals, present := q["partNumber"]
+	if !present {
+		return 0, false, nil
+	}
+	v := ""
+	if len(vals) > 0 {
+		v = vals[0]
+	}
+	n, perr := strconv.Atoi(v)
+	if perr != nil || n < 1 || n > maxParts || len(vals) > 1 {
+		return 0, true, s3err.WithMessage(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive").
+			With("ArgumentName", "partNumber").With("ArgumentValue", v)
+	}
+	return n, true, nil
+}
+
+// PartRange is the byte range of part n of an object of size bytes whose
+// multipart parts have the given sizes, in order (empty for an object that
+// was not uploaded in parts: its only part is the whole object, as in S3).
+// A part past the last is 416 InvalidPartNumber.
+func PartRange(n int, size int64, partSizes []int64) (Range, error) {
+	if len(partSizes) == 0 {
+		if n != 1 {
+			return Range{}, s3err.New(s3err.InvalidPartNumber)
+		}
+		return Range{Start: 0, Length: size}, nil
+	}
+	if n < 1 || n > len(partSizes) {
+		return Range{}, s3err.New(s3err.InvalidPartNumber)
+	}
+	var off int64
+	for _, s := range partSizes[:n-1] {
+		off += s
+	}
+	return Range{Start: off, Length: partSizes[n-1]}, nil
+}
+
+// ErrPartNumberWithRange answers a GetObject or HeadObject that names both a
+// partNumber and a Range.
+func ErrPartNumberWithRange() error {
+	return s3err.WithMessage(s3err.InvalidRequest, "Cannot specify both Range header and partNumber query parameter")
+}
+
+// NullVersionID is the version id of an object written while the bucket's
+// versioning was never enabled (or suspended).
+const NullVersionID = "null"
+
+// CheckVersionID validates a versionId query parameter (or a DeleteObjects
+// <VersionId>) before anything is read or deleted. Meridian keeps one
+// version per key: on a bucket that never had versioning, S3 knows only
+// the "null" version, and any other id is 400 InvalidArgument. On a bucket
+// with versioning, ids other than "null" name versions Meridian does not
+// keep yet: NotImplemented, never the current object.
+func CheckVersionID(id string, present, versioned bool) error {
+	if !present || id == NullVersionID {
+		return nil
+	}
+	if id == "" {
+		return s3err.WithMessage(s3err.InvalidArgument, "Version id cannot be the empty string").
+			With("ArgumentName", "versionId").With("ArgumentValue", id)
+	}
+	if versioned {
+		return s3err.WithMessage(s3err.NotImplemented, "Meridian does not keep object versions yet; only the version id \"null\" can be addressed.")
+	}
+	return s3err.WithMessage(s3err.InvalidArgument, "Invalid version id specified").
+		With("ArgumentName", "versionId").With("ArgumentValue", truncateArg(id))
+}
+
+// VersionIDParam returns the versionId query parameter and whether it is present.
+func VersionIDParam(q url.Values) (string, bool) {
+	v, ok := q["versionId"]
+	if !ok {
+		return "", false
+	}
+	if len(v) == 0 {
+		return "", true
+	}
+	return v[0], true
+}
+
+func truncateArg(s string) string {
+	if len(s) > 256 {
+		return s[:256]
+	}
+	return s
+}
+
+// HeaderScope says which operation a request's headers are checked for.
+type HeaderScope int
+
+// Scopes of CheckUnsupportedHeaders.
+const (
+	// ScopeObjectWrite: PutObject, CreateMultipartUpload, CopyObject.
+	ScopeObjectWrite HeaderScope = iota + 1
+	// ScopePartWrite: UploadPart, UploadPartCopy, CompleteMultipartUpload.
+	ScopePartWrite
+	// ScopeObjectRead: GetObject, HeadObject.
+	ScopeObjectRead
+	// ScopeBucketCreate: CreateBucket.
+	ScopeBucketCreate
+)
+
+// errNoEncryption is the answer to any server-side-encryption header.
+func errNoEncryption(name string) error {
+	return s3err.WithMessage(s3err.NotImplemented, "Server-side encryption is not supported yet; Meridian refuses the request rather than store or serve data unencrypted ("+name+").").
+		With("Header", name)
+}
+
+// CheckUnsupportedHeaders refuses a request carrying a header that changes
+// what the operation would do when Meridian cannot honour it (invariant 9:
+// refused, never ignored):
+//   - server-side encryption of any kind (x-amz-server-side-encryption*,
+//     SSE-C customer keys, copy-source SSE-C): 501 NotImplemented, on every
+//     scope;
+//   - object writes: Object Lock (400 InvalidRequest, as S3 answers for a
+//     bucket without Object Lock), website redirects and tagging (501), a
+//     storage class other than STANDARD (400 InvalidStorageClass), ACLs other
+//     than private and bucket-owner-full-control, and grants (400
+//     AccessControlListNotSupported, S3's answer under its default
+//     BucketOwnerEnforced ownership, which is Meridian's model: the bucket
+//     owner owns every object);
+//   - bucket creation: Object Lock and ownership other than
+//     BucketOwnerEnforced (501), ACLs other than private and grants (400
+//     InvalidBucketAclWithObjectOwnership).
+//
+// Headers stock clients send by default (x-amz-acl: private,
+// x-amz-storage-class: STANDARD) pass.
+func CheckUnsupportedHeaders(h http.Header, scope HeaderScope) error {
+	for name := range h {
+		lname := strings.ToLower(name)
+		if strings.HasPrefix(lname, "x-amz-server-side-encryption") ||
+			strings.HasPrefix(lname, "x-amz-copy-source-server-side-encryption") {
+			return errNoEncryption(lname)
+		}
+	}
+	switch scope {
+	case ScopeObjectWrite:
+		for name := range h {
+			lname := strings.ToLower(name)
+			switch {
+			case strings.HasPrefix(lname, "x-amz-object-lock-"):
+				return s3err.WithMessage(s3err.InvalidRequest, "Bucket is missing Object Lock Configuration")
+			case lname == "x-amz-website-redirect-location":
+				return s3err.WithMessage(s3err.NotImplemented, "Website redirects are not supported yet (x-amz-website-redirect-location).").With("Header", lname)
+			case lname == "x-amz-tagging":
+				return s3err.WithMessage(s3err.NotImplemented, "Object tagging is not supported yet (x-amz-tagging).").With("Header", lname)
+			case strings.HasPrefix(lname, "x-amz-grant-"):
+				return s3err.New(s3err.AccessControlListNotSupported)
+			}
+		}
+		if sc := h.Get("X-Amz-Storage-Class"); sc != "" && sc != "STANDARD" {
+			return s3err.New(s3err.InvalidStorageClass).With("StorageClassRequested", truncateArg(sc))
+		}
+		if acl := h.Get("X-Amz-Acl"); acl != "" && acl != "private" && acl != "bucket-owner-full-control" {
+			return s3err.New(s3err.AccessControlListNotSupported)
+		}
+	case ScopeBucketCreate:
+		for name := range h {
+			if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
+				return s3err.New(s3err.InvalidBucketACLWithObjectOwnership)
+			}
+		}
+		if acl := h.Get("X-Amz-Acl"); acl != "" && acl != "private" {
+			return s3err.New(s3err.InvalidBucketACLWithObjectOwnership)
+		}
+		if v := h.Get("X-Amz-Bucket-Object-Lock-Enabled"); v != "" && !strings.EqualFold(v, "false") {
+			return s3err.WithMessage(s3err.NotImplemented, "Object Lock is not supported yet (x-amz-bucket-object-lock-enabled).").With("Header", "x-amz-bucket-object-lock-enabled")
+		}
+		if v := h.Get("X-Amz-Object-Ownership"); v != "" && v != "BucketOwnerEnforced" {
+			return s3err.WithMessage(s3err.NotImplemented, "Only the BucketOwnerEnforced object ownership is supported (x-amz-object-ownership).").With("Header", "x-amz-object-ownership")
+		}
+	}
+	return nil
+}
