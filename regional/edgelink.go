@@ -61,9 +61,13 @@ func (g *Gateway) openEdge() error {
 	g.edge = &edgeServer{
 		conn: pc,
 		srv: &http3.Server{
-			TLSConfig:      http3.ConfigureTLSConfig(tc),
-			Handler:        http.HandlerFunc(g.serveEdgeHTTP),
-			MaxHeaderBytes: g.cfg.MaxHeaderBytes,
+			TLSConfig: http3.ConfigureTLSConfig(tc),
+			Handler:   http.HandlerFunc(g.serveEdgeHTTP),
+			// The edge enforced its own limit on the client's header
+			// section; this hop adds the link headers and counts 32 bytes
+			// more per field (RFC 9114 §4.2.2). Whatever the edge accepted
+			// must pass here.
+			MaxHeaderBytes: max(1<<20, 4*g.cfg.MaxHeaderBytes),
 			IdleTimeout:    120 * time.Second,
 			QUICConfig: &quic.Config{
 				MaxIdleTimeout:                 90 * time.Second,

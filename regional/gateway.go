@@ -206,6 +206,9 @@ type handler func(*request) error
 
 // checkHeaderSize enforces Config.MaxHeaderBytes on the request line and headers.
 func (g *Gateway) checkHeaderSize(r *http.Request) error {
+	if _, ok := edgeFrom(r); ok {
+		return nil // the edge enforced its limit before the link headers were added
+	}
 	if s3api.HeaderSectionSize(r) > g.cfg.MaxHeaderBytes {
 		return s3err.New(s3err.RequestHeaderSectionTooLarge).With("MaxSizeAllowed", fmt.Sprint(g.cfg.MaxHeaderBytes))
 	}

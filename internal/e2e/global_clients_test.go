@@ -187,6 +187,27 @@ try:
     raise SystemExit("head_object after delete succeeded")
 except s3.exceptions.ClientError as e:
     assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+
+# User-metadata names keep their case through the edge (issue 6): boto3 keys
+# Metadata by the name as sent; the defaults stock clients send are accepted.
+s3.put_object(Bucket=bucket, Key="boto/meta", Body=b"m", Metadata={"owner": "alice", "Mixed-Case": "v"},
+              ACL="private", StorageClass="STANDARD")
+md = s3.head_object(Bucket=bucket, Key="boto/meta")["Metadata"]
+assert md.get("owner") == "alice" and md.get("mixed-case") == "v", md
+md = s3.get_object(Bucket=bucket, Key="boto/meta")["Metadata"]
+assert md.get("owner") == "alice", md
+# Encryption Meridian cannot honour is refused, never stored in clear.
+for kw in ({"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}, {"ServerSideEncryption": "aws:kms"}):
+    try:
+        s3.put_object(Bucket=bucket, Key="boto/sse", Body=b"secret", **kw)
+        raise SystemExit("encrypted put accepted: %r" % kw)
+    except s3.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "NotImplemented", e.response
+# DeleteObjects as boto3 sends it (with its integrity header) works.
+res = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "boto/meta"}, {"Key": "boto/sse"}]})
+assert not res.get("Errors"), res
+left = s3.list_objects_v2(Bucket=bucket, Prefix="boto/")
+assert left["KeyCount"] == 0, left
 print("boto3 ok", boto3.__version__)
 `
 
