@@ -52,7 +52,7 @@ FUZZ_TARGETS := \
 	internal/s3api:FuzzParseRange internal/s3api:FuzzDeleteBody \
 	internal/s3api:FuzzCompleteMultipartUploadBody internal/s3api:FuzzCreateBucketConfigurationBody
 FUZZTIME ?= 2m
-FUZZTIME_SHORT ?= 3s
+FUZZTIME_SHORT ?= 2s
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
