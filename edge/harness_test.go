@@ -50,6 +50,7 @@ type world struct {
 	gateways map[string][]*regional.Gateway
 	edge     *edge.Server
 	log      *slog.Logger
+	store    *objectiotest.Store // every shard of both regions
 }
 
 func logger() *slog.Logger {
@@ -108,6 +109,7 @@ func newTracedWorld(t *testing.T, usGateways int, tp trace.TracerProvider) *worl
 	}
 	t.Cleanup(meta.Close)
 	store := objectiotest.New(false)
+	w.store = store
 	var nodes []metapb.StorageNode
 	for a := 0; a < 4; a++ {
 		for j := 0; j < 4; j++ {

@@ -93,21 +93,21 @@ func (f front) sendWith(t *testing.T, method, target string, body []byte, hdr ma
 	for k, v := range unsigned {
 		req.Header[k] = v
 	}
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, target, f.addr)
+	var reqHead, body2 bytes.Buffer
+	fmt.Fprintf(&reqHead, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, target, f.addr)
 	if framing == chunked {
-		buf.WriteString("Transfer-Encoding: chunked\r\n")
+		reqHead.WriteString("Transfer-Encoding: chunked\r\n")
 	}
-	_ = req.Header.Write(&buf)
-	buf.WriteString("Connection: close\r\n\r\n")
+	_ = req.Header.Write(&reqHead)
+	reqHead.WriteString("Connection: close\r\n\r\n")
 	switch framing {
 	case chunked:
 		if len(body) > 0 {
-			fmt.Fprintf(&buf, "%x\r\n%s\r\n", len(body), body)
+			fmt.Fprintf(&body2, "%x\r\n%s\r\n", len(body), body)
 		}
-		buf.WriteString("0\r\n\r\n")
+		body2.WriteString("0\r\n\r\n")
 	case framed:
-		buf.Write(body)
+		body2.Write(body)
 	}
 	var conn net.Conn
 	if f.tls != nil {
@@ -120,9 +120,12 @@ func (f front) sendWith(t *testing.T, method, target string, body []byte, hdr ma
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := conn.Write(buf.Bytes()); err != nil {
+	if _, err := conn.Write(reqHead.Bytes()); err != nil {
 		t.Fatal(err)
 	}
+	// The body goes out while the answer is read: a server may answer a
+	// refused request early and stop reading, as real clients expect.
+	go func() { _, _ = conn.Write(body2.Bytes()) }()
 	var raw bytes.Buffer
 	resp, err := http.ReadResponse(bufio.NewReader(io.TeeReader(conn, &raw)), req)
 	if err != nil {
@@ -151,6 +154,7 @@ type state struct {
 	keys    []string
 	objects map[string]string // key → ETag
 	uploads int
+	shards  int
 }
 
 func snapshot(t *testing.T, c *s3.Client, bucket string) state {
@@ -173,7 +177,9 @@ func snapshot(t *testing.T, c *s3.Client, bucket string) state {
 	return s
 }
 
-func (s state) String() string { return fmt.Sprintf("objects %v, %d uploads", s.objects, s.uploads) }
+func (s state) String() string {
+	return fmt.Sprintf("objects %v, %d uploads, %d shards", s.objects, s.uploads, s.shards)
+}
 
 func sameState(a, b state) bool { return a.String() == b.String() }
 
@@ -219,9 +225,15 @@ func TestStrictInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, c, bucket)
+	before.shards = w.store.Count()
+	if before.shards == 0 {
+		t.Fatal("the two-part object left no shards")
+	}
 	unchanged := func(t *testing.T, f front, what string) {
 		t.Helper()
-		if after := snapshot(t, c, bucket); !sameState(before, after) {
+		after := snapshot(t, c, bucket)
+		after.shards = w.store.Count()
+		if !sameState(before, after) {
 			t.Errorf("%s via %s changed the bucket: %v → %v", what, f.name, before, after)
 		}
 		b, _ := getObject(t, c, bucket, "keep-1")
@@ -240,10 +252,15 @@ func TestStrictInput(t *testing.T) {
 	for _, f := range w.fronts() {
 		t.Run(f.name, func(t *testing.T) {
 			t.Run("MissingContentLength", func(t *testing.T) {
+				big := randBytes(9, 300<<10) // above the inline threshold: would be sharded
 				for _, framing := range []string{noFrame, chunked} {
-					r := f.send(t, "PUT", "/"+bucket+"/no-length-"+framing, []byte("hello"), nil, framing)
+					body := []byte("hello")
+					if framing == chunked {
+						body = big
+					}
+					r := f.send(t, "PUT", "/"+bucket+"/no-length-"+framing, body, nil, framing)
 					expect(t, f, "PUT without Content-Length ("+framing+")", r, 411, "MissingContentLength")
-					r = f.send(t, "PUT", "/"+bucket+"/open?partNumber=2&uploadId="+openID, []byte("hello"), nil, framing)
+					r = f.send(t, "PUT", "/"+bucket+"/open?partNumber=2&uploadId="+openID, body, nil, framing)
 					expect(t, f, "UploadPart without Content-Length ("+framing+")", r, 411, "MissingContentLength")
 				}
 				unchanged(t, f, "PUT without Content-Length")
@@ -407,8 +424,13 @@ func TestStrictInput(t *testing.T) {
 					{"tagging", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-tagging": "a=b"}, 501, "NotImplemented"},
 					{"public ACL", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-acl": "public-read"}, 400, "AccessControlListNotSupported"},
 				}
+				secret := randBytes(10, 300<<10) // above the inline threshold: would be sharded
 				for _, tc := range cases {
-					r := f.send(t, tc.method, tc.target, []byte("secret data"), tc.hdr, framed)
+					body := secret
+					if tc.method != "PUT" {
+						body = nil
+					}
+					r := f.send(t, tc.method, tc.target, body, tc.hdr, framed)
 					expect(t, f, tc.what, r, tc.status, tc.code)
 				}
 				unchanged(t, f, "unhonourable headers")
