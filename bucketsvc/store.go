@@ -8,6 +8,8 @@ package bucketsvc
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -20,7 +22,7 @@ var (
 	ErrNoSuchAccount   = errors.New("bucketsvc: no such account")
 	ErrAccessKeyExists = errors.New("bucketsvc: access key exists")
 	ErrAccountExists   = errors.New("bucketsvc: account exists")
-	ErrInvalidUpdate   = errors.New("bucketsvc: update may not change a bucket's name or creation time")
+	ErrInvalidUpdate   = errors.New("bucketsvc: update may not change a bucket's name, creation time or incarnation")
 	ErrClosed          = errors.New("bucketsvc: store closed")
 )
 
@@ -84,8 +86,15 @@ type ReplicationRule struct {
 }
 
 // Bucket is a catalog entry. Name is globally unique (invariant 7).
+//
+// Incarnation is the bucket's identity (invariant 11): an immutable id given
+// at creation, different for every creation of the same name. The region
+// keys the bucket's object records by it (MetaKey), so a re-created name
+// never sees an earlier incarnation's data. Buckets created before
+// incarnations existed have "" (the legacy incarnation, keyed by name).
 type Bucket struct {
 	Name        string            `json:"name"`
+	Incarnation string            `json:"incarnation,omitempty"`
 	Owner       string            `json:"owner"` // account id
 	Region      string            `json:"region"`
 	Versioning  VersioningState   `json:"versioning,omitempty"`
@@ -93,6 +102,23 @@ type Bucket struct {
 	Policy      string            `json:"policy,omitempty"` // bucket policy JSON
 	Replication []ReplicationRule `json:"replication,omitempty"`
 	Created     time.Time         `json:"created"`
+}
+
+// NewIncarnation returns a fresh incarnation id: 128 random bits, hex.
+func NewIncarnation() string {
+	var b [16]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥1.24)
+	return hex.EncodeToString(b[:])
+}
+
+// MetaKey is the bucket's key in the metadata service: "<name>/<incarnation>"
+// ('/' never occurs in a bucket name, so it cannot collide with a legacy
+// bucket's key), or the bare name for the legacy incarnation "".
+func (b Bucket) MetaKey() string {
+	if b.Incarnation == "" {
+		return b.Name
+	}
+	return b.Name + "/" + b.Incarnation
 }
 
 // Store is the catalog. Every method is safe for concurrent use; every
@@ -110,12 +136,19 @@ type Store interface {
 	// (ErrNoSuchAccessKey when absent). Revoked keys are returned with their status.
 	LookupAccessKey(ctx context.Context, id string) (AccessKey, error)
 
-	// CreateBucket inserts b; a taken name gives *BucketExistsError.
+	// CreateBucket inserts b; a taken name gives *BucketExistsError. An
+	// empty b.Incarnation is filled with NewIncarnation(); callers that need
+	// the id set it themselves before the call.
 	CreateBucket(ctx context.Context, b Bucket) error
 	GetBucket(ctx context.Context, name string) (Bucket, error)
-	// UpdateBucket applies fn to the bucket in one transaction.
+	// UpdateBucket applies fn to the bucket in one transaction; fn may not
+	// change the name, creation time or incarnation (ErrInvalidUpdate).
 	UpdateBucket(ctx context.Context, name string, fn func(*Bucket) error) error
+	// DeleteBucket deletes the bucket named name, whatever its incarnation.
 	DeleteBucket(ctx context.Context, name string) error
+	// DeleteBucketIncarnation deletes the bucket only if name still holds
+	// that incarnation ("" = the legacy one); otherwise ErrNoSuchBucket.
+	DeleteBucketIncarnation(ctx context.Context, name, incarnation string) error
 	// ListBuckets lists buckets ordered by name; owner "" lists all.
 	ListBuckets(ctx context.Context, owner string) ([]Bucket, error)
 

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bucketsvc.Store) {
 	t.Run("AccessKeys", func(t *testing.T) { testAccessKeys(t, newStore(t)) })
 	t.Run("Buckets", func(t *testing.T) { testBuckets(t, newStore(t)) })
 	t.Run("UpdateBucket", func(t *testing.T) { testUpdateBucket(t, newStore(t)) })
+	t.Run("Incarnation", func(t *testing.T) { testIncarnation(t, newStore(t)) })
 	t.Run("ConcurrentCreateOneName", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, newStore(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
@@ -156,9 +157,17 @@ func sampleBucket(name, owner string) bucketsvc.Bucket {
 	}
 }
 
+// equalBucket compares a stored bucket a with the one given to CreateBucket
+// (b); when b had no incarnation, a must have been given one.
 func equalBucket(a, b bucketsvc.Bucket) bool {
 	if !a.Created.Equal(b.Created) {
 		return false
+	}
+	if b.Incarnation == "" {
+		if a.Incarnation == "" {
+			return false
+		}
+		b.Incarnation = a.Incarnation
 	}
 	a.Created, b.Created = time.Time{}, time.Time{}
 	if len(a.Replication) == 0 && len(b.Replication) == 0 {
@@ -438,5 +447,77 @@ func testClosed(t *testing.T, s bucketsvc.Store) {
 		if !errors.Is(err, bucketsvc.ErrClosed) {
 			t.Errorf("%s after Close: err = %v, want ErrClosed", op, err)
 		}
+	}
+}
+
+// testIncarnation: every creation gets its own immutable incarnation id; a
+// re-created name gets a new one; deleting by incarnation spares another.
+func testIncarnation(t *testing.T, s bucketsvc.Store) {
+	ctx := ctxT(t)
+	alice, bob := mustAccount(t, s, "alice"), mustAccount(t, s, "bob")
+	if err := s.CreateBucket(ctx, sampleBucket("reborn", alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.GetBucket(ctx, "reborn")
+	if err != nil || len(first.Incarnation) < 16 {
+		t.Fatalf("GetBucket = %+v, %v: want an incarnation id", first, err)
+	}
+	if first.MetaKey() != "reborn/"+first.Incarnation {
+		t.Fatalf("MetaKey = %q", first.MetaKey())
+	}
+	// Listing shows the same id.
+	bs, err := s.ListBuckets(ctx, alice.ID)
+	if err != nil || len(bs) != 1 || bs[0].Incarnation != first.Incarnation {
+		t.Fatalf("ListBuckets = %+v, %v", bs, err)
+	}
+	// Immutable: an update may not change it, and other updates keep it.
+	err = s.UpdateBucket(ctx, "reborn", func(b *bucketsvc.Bucket) error { b.Incarnation = bucketsvc.NewIncarnation(); return nil })
+	if !errors.Is(err, bucketsvc.ErrInvalidUpdate) {
+		t.Fatalf("UpdateBucket(incarnation): err = %v, want ErrInvalidUpdate", err)
+	}
+	if err := s.UpdateBucket(ctx, "reborn", func(b *bucketsvc.Bucket) error { b.Policy = "{}"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "reborn"); got.Incarnation != first.Incarnation || got.Policy != "{}" {
+		t.Fatalf("after update: %+v", got)
+	}
+	// A taken name keeps its incarnation when a create is refused.
+	err = s.CreateBucket(ctx, sampleBucket("reborn", bob.ID))
+	var exists *bucketsvc.BucketExistsError
+	if !errors.As(err, &exists) {
+		t.Fatalf("CreateBucket(taken): %v", err)
+	}
+	if got, _ := s.GetBucket(ctx, "reborn"); got.Incarnation != first.Incarnation {
+		t.Fatal("a refused create changed the incarnation")
+	}
+	// Delete by a stale incarnation spares the bucket.
+	if err := s.DeleteBucketIncarnation(ctx, "reborn", "0123456789abcdef0123456789abcdef"); !errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		t.Fatalf("DeleteBucketIncarnation(stale): err = %v, want ErrNoSuchBucket", err)
+	}
+	if err := s.DeleteBucketIncarnation(ctx, "reborn", ""); !errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		t.Fatalf("DeleteBucketIncarnation(legacy id): err = %v, want ErrNoSuchBucket", err)
+	}
+	if err := s.DeleteBucketIncarnation(ctx, "reborn", first.Incarnation); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteBucketIncarnation(ctx, "reborn", first.Incarnation); !errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		t.Fatalf("DeleteBucketIncarnation(again): err = %v, want ErrNoSuchBucket", err)
+	}
+	// Re-created (by anyone): a new id.
+	if err := s.CreateBucket(ctx, sampleBucket("reborn", bob.ID)); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.GetBucket(ctx, "reborn")
+	if err != nil || second.Incarnation == "" || second.Incarnation == first.Incarnation || second.MetaKey() == first.MetaKey() {
+		t.Fatalf("re-created: %+v (first %s), %v", second, first.Incarnation, err)
+	}
+	// A caller-chosen id is kept.
+	want := sampleBucket("chosen", alice.ID)
+	want.Incarnation = bucketsvc.NewIncarnation()
+	if err := s.CreateBucket(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "chosen"); got.Incarnation != want.Incarnation {
+		t.Fatalf("chosen id: got %q, want %q", got.Incarnation, want.Incarnation)
 	}
 }

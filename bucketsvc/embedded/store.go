@@ -333,6 +333,9 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 		return err
 	}
 	b.Created = normTime(b.Created)
+	if b.Incarnation == "" {
+		b.Incarnation = bucketsvc.NewIncarnation()
+	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		buckets := tx.Bucket(bkBuckets)
 		if raw := buckets.Get([]byte(b.Name)); raw != nil {
@@ -379,7 +382,7 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err := fn(&rec.Bucket); err != nil {
 			return err
 		}
-		if rec.Name != old.Name || !rec.Created.Equal(old.Created) {
+		if rec.Name != old.Name || !rec.Created.Equal(old.Created) || rec.Incarnation != old.Incarnation {
 			return bucketsvc.ErrInvalidUpdate
 		}
 		if rec.Owner != old.Owner {
@@ -398,6 +401,15 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 // DeleteBucket implements bucketsvc.Store. Emptiness of the bucket is the
 // regional gateway's check (it owns the objects), made before this call.
 func (s *Store) DeleteBucket(ctx context.Context, name string) error {
+	return s.deleteBucket(ctx, name, nil)
+}
+
+// DeleteBucketIncarnation implements bucketsvc.Store.
+func (s *Store) DeleteBucketIncarnation(ctx context.Context, name, incarnation string) error {
+	return s.deleteBucket(ctx, name, &incarnation)
+}
+
+func (s *Store) deleteBucket(ctx context.Context, name string, incarnation *string) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		buckets := tx.Bucket(bkBuckets)
 		raw := buckets.Get([]byte(name))
@@ -407,6 +419,9 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 		var rec bucketRecord
 		if err := decode(raw, &rec, &rec.V); err != nil {
 			return err
+		}
+		if incarnation != nil && rec.Incarnation != *incarnation {
+			return bucketsvc.ErrNoSuchBucket
 		}
 		if err := tx.Bucket(bkByOwner).Delete(ownerKey(rec.Owner, name)); err != nil {
 			return err

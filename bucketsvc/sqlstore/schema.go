@@ -68,6 +68,11 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX IF NOT EXISTS buckets_owner_idx ON buckets (owner, name)`,
 	}},
+	// Rows from before this migration keep '' (the legacy incarnation,
+	// keyed by name in the region); the application never updates it.
+	{2, "bucket incarnation ids", []string{
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS incarnation TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (

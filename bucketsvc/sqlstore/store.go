@@ -369,13 +369,13 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (bucketsvc.Acces
 
 // Buckets.
 
-const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created"
+const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation"
 
 func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	var b bucketsvc.Bucket
 	var versioning string
 	var replication []byte
-	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created)
+	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation)
 	if err != nil {
 		return bucketsvc.Bucket{}, err
 	}
@@ -405,6 +405,9 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 		return err
 	}
 	b.Created = normTime(b.Created)
+	if b.Incarnation == "" {
+		b.Incarnation = bucketsvc.NewIncarnation()
+	}
 	repl, err := replicationJSON(b.Replication)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
@@ -413,8 +416,8 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9)",
-				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created)
+			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10)",
+				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -463,7 +466,7 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err := fn(&b); err != nil {
 			return err
 		}
-		if b.Name != old.Name || !b.Created.Equal(old.Created) {
+		if b.Name != old.Name || !b.Created.Equal(old.Created) || b.Incarnation != old.Incarnation {
 			return bucketsvc.ErrInvalidUpdate
 		}
 		repl, err := replicationJSON(b.Replication)
@@ -482,6 +485,20 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	return s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "DELETE FROM buckets WHERE name = $1", name)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return bucketsvc.ErrNoSuchBucket
+		}
+		return nil
+	})
+}
+
+// DeleteBucketIncarnation implements bucketsvc.Store.
+func (s *Store) DeleteBucketIncarnation(ctx context.Context, name, incarnation string) error {
+	return s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM buckets WHERE name = $1 AND incarnation = $2", name, incarnation)
 		if err != nil {
 			return err
 		}

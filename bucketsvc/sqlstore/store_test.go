@@ -129,7 +129,7 @@ func TestMigrationsIdempotentAndConcurrent(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &maxV); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || maxV != 1 {
+	if n != 2 || maxV != 2 {
 		t.Fatalf("schema_migrations has %d rows (max version %d), want exactly 1 per migration", n, maxV)
 	}
 }
@@ -220,3 +220,48 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func startDB(t *testing.T) string { return pgtest.Start(t) }
+
+// TestLegacyBucketsWithoutIncarnation: a catalog made before migration 2
+// (no incarnation column) upgrades in place; its buckets keep the legacy
+// incarnation "" (keyed by name in the region) and can still be deleted.
+func TestLegacyBucketsWithoutIncarnation(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t)
+	s := openStore(t, dsn, sqlstore.Config{})
+	a, err := s.CreateAccount(ctx, bucketsvc.Account{DisplayName: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateBucket(ctx, bucketsvc.Bucket{Name: "old-bucket", Owner: a.ID, Region: "r1", Scheme: bucketsvc.ErasureScheme{Data: 2, Parity: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Roll the schema back to version 1, as an old deployment left it.
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{"ALTER TABLE buckets DROP COLUMN incarnation", "DELETE FROM schema_migrations WHERE version = 2"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s = openStore(t, dsn, sqlstore.Config{}) // applies migration 2
+	b, err := s.GetBucket(ctx, "old-bucket")
+	if err != nil || b.Incarnation != "" || b.MetaKey() != "old-bucket" {
+		t.Fatalf("legacy bucket = %+v, %v", b, err)
+	}
+	if err := s.DeleteBucketIncarnation(ctx, "old-bucket", "ffffffffffffffffffffffffffffffff"); !errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		t.Fatalf("delete with another id: %v", err)
+	}
+	if err := s.DeleteBucketIncarnation(ctx, "old-bucket", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateBucket(ctx, bucketsvc.Bucket{Name: "old-bucket", Owner: a.ID, Region: "r1", Scheme: bucketsvc.ErasureScheme{Data: 2, Parity: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.GetBucket(ctx, "old-bucket"); b.Incarnation == "" {
+		t.Fatal("a bucket created after the migration has no incarnation")
+	}
+}

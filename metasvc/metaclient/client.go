@@ -324,6 +324,29 @@ func (c *Client) Delete(ctx context.Context, bucket, key string) (metapb.Result,
 	return c.apply(ctx, bucket, key, metapb.Command{Type: metapb.CmdDelete, Delete: &metapb.DeleteRequest{Bucket: bucket, Key: key}})
 }
 
+// DeleteObject removes the key's current version, if r.IfMatch (when set)
+// matches it: the condition is evaluated in the same Raft apply as the delete.
+func (c *Client) DeleteObject(ctx context.Context, r metapb.DeleteRequest) (metapb.Result, error) {
+	return c.apply(ctx, r.Bucket, r.Key, metapb.Command{Type: metapb.CmdDelete, Delete: &r})
+}
+
+// SealBucket seals a bucket incarnation in one partition (ErrBucketNotEmpty
+// if the partition holds an object of it); see metapb.SealBucketRequest.
+func (c *Client) SealBucket(ctx context.Context, partition int, bucket string) (metapb.Result, error) {
+	return c.applyTo(ctx, partition, metapb.Command{Type: metapb.CmdSealBucket, SealBucket: &metapb.SealBucketRequest{Bucket: bucket}})
+}
+
+// UnsealBucket lifts a seal that was not dropped.
+func (c *Client) UnsealBucket(ctx context.Context, partition int, bucket string) (metapb.Result, error) {
+	return c.applyTo(ctx, partition, metapb.Command{Type: metapb.CmdUnsealBucket, UnsealBucket: &metapb.SealBucketRequest{Bucket: bucket}})
+}
+
+// DropBucket makes a seal a permanent tombstone and removes the
+// incarnation's multipart uploads in one partition.
+func (c *Client) DropBucket(ctx context.Context, partition int, bucket string) (metapb.Result, error) {
+	return c.applyTo(ctx, partition, metapb.Command{Type: metapb.CmdDropBucket, DropBucket: &metapb.SealBucketRequest{Bucket: bucket}})
+}
+
 // CreateUpload starts a multipart upload. Idempotent on u.Token.
 func (c *Client) CreateUpload(ctx context.Context, u metapb.Upload) (metapb.Result, error) {
 	return c.apply(ctx, u.Bucket, u.Key, metapb.Command{Type: metapb.CmdCreateUpload, CreateUpload: &metapb.CreateUploadRequest{Upload: u}})

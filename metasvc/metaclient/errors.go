@@ -17,6 +17,12 @@ var (
 	ErrConflict         = errors.New("metaclient: conflict")
 	ErrPrecondition     = errors.New("metaclient: precondition failed")
 	ErrBadRequest       = errors.New("metaclient: bad request")
+	// ErrBucketNotEmpty: SealBucket found committed objects in the partition.
+	ErrBucketNotEmpty = errors.New("metaclient: bucket not empty")
+	// ErrBucketSealed: a write to a bucket incarnation being deleted.
+	ErrBucketSealed = errors.New("metaclient: bucket incarnation sealed")
+	// ErrBucketGone: a write to a deleted bucket incarnation.
+	ErrBucketGone = errors.New("metaclient: bucket incarnation deleted")
 	// ErrUnavailable: no leader answered within MaxAttempts.
 	ErrUnavailable = errors.New("metaclient: unavailable")
 	ErrConfig      = errors.New("metaclient: invalid config")
@@ -31,6 +37,9 @@ var codeErrors = map[string]error{
 	metapb.ErrConflict:         ErrConflict,
 	metapb.ErrPrecondition:     ErrPrecondition,
 	metapb.ErrBadRequest:       ErrBadRequest,
+	metapb.ErrBucketNotEmpty:   ErrBucketNotEmpty,
+	metapb.ErrBucketSealed:     ErrBucketSealed,
+	metapb.ErrBucketGone:       ErrBucketGone,
 	metapb.ErrUnavailable:      ErrUnavailable,
 }
 

@@ -177,6 +177,9 @@ const (
 	CmdAckFeed
 	CmdAckGarbage
 	CmdAbortPart
+	CmdSealBucket
+	CmdUnsealBucket
+	CmdDropBucket
 )
 
 // Command is one Raft log entry of a partition. Time is the leader's clock
@@ -198,6 +201,9 @@ type Command struct {
 	AckFeed        *AckFeedRequest        `json:"ackfeed,omitempty"`
 	AckGarbage     *AckGarbageRequest     `json:"ackgc,omitempty"`
 	AbortPart      *AbortPartRequest      `json:"apart,omitempty"`
+	SealBucket     *SealBucketRequest     `json:"seal,omitempty"`
+	UnsealBucket   *SealBucketRequest     `json:"unseal,omitempty"`
+	DropBucket     *SealBucketRequest     `json:"drop,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else
@@ -224,8 +230,15 @@ const (
 	ErrConflict         = "Conflict"       // record not in the expected state (e.g. COMMIT of an aborted PREPARE)
 	ErrPrecondition     = "PreconditionFailed"
 	ErrBadRequest       = "BadRequest"
-	ErrNotLeader        = "NotLeader"   // RPC layer only
-	ErrUnavailable      = "Unavailable" // RPC layer only: no quorum / shutting down
+	// ErrBucketNotEmpty: SealBucket of a bucket with committed objects in this partition.
+	ErrBucketNotEmpty = "BucketNotEmpty"
+	// ErrBucketSealed: a write to a bucket incarnation whose delete is in
+	// progress (sealed, not yet dropped).
+	ErrBucketSealed = "BucketSealed"
+	// ErrBucketGone: a write to a deleted (dropped) bucket incarnation.
+	ErrBucketGone  = "BucketGone"
+	ErrNotLeader   = "NotLeader"   // RPC layer only
+	ErrUnavailable = "Unavailable" // RPC layer only: no quorum / shutting down
 )
 
 // MinPartSize is S3's minimum size of every part but the last.
@@ -276,9 +289,13 @@ type AbortRequest struct {
 // DeleteRequest removes the key's current committed version (unversioned
 // bucket semantics). Deleting an absent key succeeds (S3 answers 204).
 // Result.Version is the removed version, if any; its segments are queued as Garbage.
+// IfMatch (an ETag list or "*") is evaluated against the current version in
+// the same apply: absent key → ErrNotFound, no match → ErrPrecondition, and
+// nothing is deleted.
 type DeleteRequest struct {
-	Bucket string `json:"bucket"`
-	Key    string `json:"key"`
+	Bucket  string `json:"bucket"`
+	Key     string `json:"key"`
+	IfMatch string `json:"ifmatch,omitempty"`
 }
 
 // CreateUploadRequest starts a multipart upload. Idempotent on Upload.Token.
@@ -325,6 +342,12 @@ type CompleteUploadRequest struct {
 	Parts     []CompletePart    `json:"parts"`
 	Created   time.Time         `json:"created"`
 	Checksums map[string]string `json:"cks,omitempty"`
+	// IfMatch / IfNoneMatch condition the completion on the key's current
+	// version, in the same apply (after the idempotency check): IfMatch on an
+	// absent key → ErrNotFound, no match → ErrPrecondition; IfNoneMatch "*"
+	// on an existing key → ErrPrecondition. The upload is left untouched.
+	IfMatch     string `json:"ifmatch,omitempty"`
+	IfNoneMatch string `json:"ifnonematch,omitempty"`
 }
 
 // AbortPartRequest removes a PREPARING part attempt (failed part write, or
@@ -344,6 +367,31 @@ type AbortUploadRequest struct {
 	Bucket   string `json:"bucket"`
 	Key      string `json:"key"`
 	UploadID string `json:"uid"`
+}
+
+// SealBucketRequest names a bucket incarnation (the Bucket field of its
+// records) in one partition. Deleting a bucket runs, on every partition:
+//
+//   - SealBucket: refuse (ErrBucketNotEmpty) if the partition holds a
+//     committed object of the bucket, else seal it. From then on every write
+//     of the bucket (Prepare, Commit, CreateUpload, PreparePart, CommitPart,
+//     CompleteUpload) fails with ErrBucketSealed; aborts and deletes still run.
+//   - UnsealBucket (when another partition refused): remove a seal that was
+//     not dropped; writes resume.
+//   - DropBucket (after the catalog entry is deleted): the seal becomes a
+//     permanent tombstone (writes fail with ErrBucketGone) and the bucket's
+//     multipart uploads are removed, their parts queued as Garbage.
+type SealBucketRequest struct {
+	Bucket string `json:"bucket"`
+}
+
+// BucketSeal is the state a partition keeps for a sealed or dropped bucket
+// incarnation. Key: Bucket.
+type BucketSeal struct {
+	Format  int       `json:"fmt"`
+	Bucket  string    `json:"bucket"`
+	Dropped bool      `json:"dropped,omitempty"`
+	Sealed  time.Time `json:"sealed"`
 }
 
 // AckFeedRequest records that Consumer has processed the feed up to Seq;

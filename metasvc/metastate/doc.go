@@ -110,16 +110,32 @@
 // entries ≤ min over registered consumers are dropped. With no consumer at
 // most FeedRetainNoConsumer entries are kept.
 //
+// # Bucket incarnations and seals
+//
+// The Bucket field of every record is the bucket's incarnation key (the
+// regional gateway passes "<name>/<incarnation id>", or the bare name for a
+// legacy bucket created before incarnation ids), so a re-created bucket of
+// the same name shares no record with the deleted one. Deleting a bucket
+// seals its incarnation on every partition (SealBucket refuses when the
+// partition holds a committed object; UnsealBucket undoes it when another
+// partition refused; DropBucket makes it a permanent tombstone and removes
+// the bucket's uploads). Every write command checks the seal in its own
+// apply (seal.go), so a PUT prepared before the delete cannot commit after
+// it. Tombstones are small and kept forever (one per deleted bucket per
+// partition).
+//
 // # Snapshots
 //
 // Snapshot clones the trees (O(1) per tree, copy-on-write; the consumer map
-// is copied); WriteTo streams the clone while Applies continue. Format v1:
+// is copied); WriteTo streams the clone while Applies continue. Format v2
+// (v1, without bucket seals, is still restored):
 //
-//	header  = "MRDNMETA" uint32be(1)
+//	header  = "MRDNMETA" uint32be(2)
 //	frame   = kind:u8 uvarint(len) payload[len]        payload = JSON record
 //	kinds   = 1 meta (counters, record counts) — always first
 //	          2 current version  3 PREPARING version  4 upload  5 part
 //	          6 token  7 feed entry  8 consumer  9 garbage
+//	          10 bucket seal (v2 only; meta counts them in "seals")
 //	trailer = 0xFF uint32be(CRC-32C of every preceding byte and the 0xFF)
 //
 // Frames are written in tree order (consumers sorted), and JSON sorts map

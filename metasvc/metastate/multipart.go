@@ -60,6 +60,9 @@ func (t *trees) createUpload(now time.Time, r *metapb.CreateUploadRequest) metap
 	if in.Bucket == "" || in.Key == "" || in.UploadID == "" {
 		return errResult(metapb.ErrBadRequest, "create upload: bucket, key and upload id are required")
 	}
+	if res, ok := t.fenced(in.Bucket); ok {
+		return res
+	}
 	if e := t.getToken(in.Bucket, in.Key, tokUpload, in.Token); e != nil {
 		if u := t.upload(in.Bucket, in.Key, e.ID); u != nil {
 			return metapb.Result{Upload: cloneUpload(u), Existed: true}
@@ -89,6 +92,9 @@ func (t *trees) preparePart(now time.Time, r *metapb.PreparePartRequest) metapb.
 	if in.Number < 1 || in.Number > metapb.MaxParts {
 		return errResult(metapb.ErrBadRequest, fmt.Sprintf("prepare part: part number %d out of range", in.Number))
 	}
+	if res, ok := t.fenced(in.Bucket); ok {
+		return res
+	}
 	if t.upload(in.Bucket, in.Key, in.UploadID) == nil {
 		return errResult(metapb.ErrNoSuchUpload, "prepare part: no such upload")
 	}
@@ -112,6 +118,9 @@ func (t *trees) commitPart(now time.Time, r *metapb.CommitPartRequest) metapb.Re
 	}
 	if r.Number < 1 || r.Number > metapb.MaxParts {
 		return errResult(metapb.ErrBadRequest, fmt.Sprintf("commit part: part number %d out of range", r.Number))
+	}
+	if res, ok := t.fenced(r.Bucket); ok {
+		return res
 	}
 	if t.upload(r.Bucket, r.Key, r.UploadID) == nil {
 		return errResult(metapb.ErrNoSuchUpload, "commit part: no such upload")
@@ -214,7 +223,23 @@ func (t *trees) completeUpload(now time.Time, r *metapb.CompleteUploadRequest) m
 		if c := t.current(r.Bucket, r.Key); c != nil && r.VersionID != "" && c.VersionID == r.VersionID {
 			return metapb.Result{Version: cloneVersion(c), Existed: true}
 		}
+		if res, ok := t.fenced(r.Bucket); ok {
+			return res
+		}
 		return errResult(metapb.ErrNoSuchUpload, "complete upload: no such upload")
+	}
+	if res, ok := t.fenced(r.Bucket); ok {
+		return res
+	}
+	// Conditional completion, evaluated against the current version in this
+	// apply: nothing is completed (or removed) when it fails.
+	if cur := t.current(r.Bucket, r.Key); r.IfMatch != "" || r.IfNoneMatch != "" {
+		if r.IfMatch != "" && cur == nil {
+			return errResult(metapb.ErrNotFound, "complete upload: no such key (If-Match)")
+		}
+		if !condOK(cur, r.IfMatch, r.IfNoneMatch) {
+			return errResult(metapb.ErrPrecondition, "complete upload: precondition failed")
+		}
 	}
 	if r.VersionID == "" {
 		return errResult(metapb.ErrBadRequest, "complete upload: version id is required")

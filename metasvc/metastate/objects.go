@@ -29,6 +29,9 @@ func (t *trees) prepare(now time.Time, r *metapb.PrepareRequest) metapb.Result {
 	if in.Bucket == "" || in.Key == "" || in.VersionID == "" {
 		return errResult(metapb.ErrBadRequest, "prepare: bucket, key and version id are required")
 	}
+	if res, ok := t.fenced(in.Bucket); ok {
+		return res
+	}
 	if res, ok := t.objectRetry(in.Bucket, in.Key, in.Token, in.VersionID); ok {
 		return res
 	}
@@ -102,6 +105,9 @@ func (t *trees) commit(now time.Time, r *metapb.CommitRequest) metapb.Result {
 	}
 	if e := t.getToken(bucket, key, tokObject, r.Final.Token); e != nil && e.Done != nil {
 		return metapb.Result{Version: t.outcome(e.Done), Existed: true}
+	}
+	if res, ok := t.fenced(bucket); ok {
+		return res
 	}
 	p := t.preparing(bucket, key, vid)
 	if p == nil && len(r.Final.Segments) > 0 {
@@ -234,6 +240,14 @@ func (t *trees) delete(now time.Time, r *metapb.DeleteRequest) metapb.Result {
 		return errResult(metapb.ErrBadRequest, "delete: bucket and key are required")
 	}
 	c := t.current(r.Bucket, r.Key)
+	if r.IfMatch != "" {
+		if c == nil {
+			return errResult(metapb.ErrNotFound, "delete: no such key (If-Match)")
+		}
+		if !etagListMatches(r.IfMatch, c.ETag) {
+			return errResult(metapb.ErrPrecondition, "delete: If-Match does not match the current version")
+		}
+	}
 	if c == nil {
 		return metapb.Result{}
 	}

@@ -392,6 +392,7 @@ func (s *State) Stats() Stats {
 		Objects: t.cur.Len(), Bytes: t.bytes, Preparing: t.prep.Len(), Uploads: t.uploads.Len(),
 		Parts: t.parts.Len(), PreparingParts: t.preparingParts, Tokens: t.tokens.Len(),
 		FeedLen: t.feed.Len(), FeedConsumers: len(t.consumer), Garbage: t.garbage.Len(),
+		Seals:       t.seals.Len(),
 		LastApplied: t.lastApplied,
 	}
 }

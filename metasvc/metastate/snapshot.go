@@ -21,7 +21,8 @@ import (
 //	trailer = 0xFF uint32be(CRC-32C of every byte before the CRC, 0xFF included)
 const (
 	snapMagic         = "MRDNMETA"
-	SnapshotFormatV1  = 1
+	SnapshotFormatV1  = 1 // frames 1–9
+	SnapshotFormatV2  = 2 // adds frame 10 (bucket seals) and meta.seals
 	maxFramePayload   = 256 << 20
 	frameMeta         = 1
 	frameCurrent      = 2
@@ -32,6 +33,7 @@ const (
 	frameFeed         = 7
 	frameConsumer     = 8
 	frameGarbage      = 9
+	frameSeal         = 10 // v2
 	frameTrailer      = 0xFF
 	snapshotBufferLen = 64 << 10
 )
@@ -51,6 +53,7 @@ type snapMeta struct {
 	Feed          int    `json:"feed"`
 	Consumers     int    `json:"consumers"`
 	Garbage       int    `json:"garbage"`
+	Seals         int    `json:"seals,omitempty"` // v2
 }
 
 type snapToken struct {
@@ -127,12 +130,13 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	sw := &snapWriter{w: bufio.NewWriterSize(w, snapshotBufferLen), crc: crc32.New(castagnoli)}
 	var hdr [12]byte
 	copy(hdr[:], snapMagic)
-	binary.BigEndian.PutUint32(hdr[8:], SnapshotFormatV1)
+	binary.BigEndian.PutUint32(hdr[8:], SnapshotFormatV2)
 	sw.raw(hdr[:])
 	sw.frame(frameMeta, snapMeta{
 		LastApplied: t.lastApplied, NextSeq: t.nextSeq, NextGarbageID: t.nextGarbageID,
 		Current: t.cur.Len(), Preparing: t.prep.Len(), Uploads: t.uploads.Len(), Parts: t.parts.Len(),
 		Tokens: t.tokens.Len(), Feed: t.feed.Len(), Consumers: len(t.consumer), Garbage: t.garbage.Len(),
+		Seals: t.seals.Len(),
 	})
 	t.cur.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(frameCurrent, v); return sw.err == nil })
 	t.prep.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(framePreparing, v); return sw.err == nil })
@@ -160,6 +164,7 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 		sw.frame(frameConsumer, snapConsumer{Name: k, Seq: t.consumer[k]})
 	}
 	t.garbage.Ascend(func(g *metapb.Garbage) bool { sw.frame(frameGarbage, g); return sw.err == nil })
+	t.seals.Ascend(func(b *metapb.BucketSeal) bool { sw.frame(frameSeal, b); return sw.err == nil })
 	if sw.err != nil {
 		return sw.n, sw.err
 	}
@@ -226,8 +231,9 @@ func readSnapshot(r io.Reader) (*trees, error) {
 	if string(hdr[:8]) != snapMagic {
 		return nil, corrupt("bad magic %q", hdr[:8])
 	}
-	if v := binary.BigEndian.Uint32(hdr[8:]); v != SnapshotFormatV1 {
-		return nil, fmt.Errorf("%w: version %d", ErrSnapshotFormat, v)
+	version := binary.BigEndian.Uint32(hdr[8:])
+	if version != SnapshotFormatV1 && version != SnapshotFormatV2 {
+		return nil, fmt.Errorf("%w: version %d", ErrSnapshotFormat, version)
 	}
 	t := newTrees()
 	var meta *snapMeta
@@ -269,6 +275,9 @@ func readSnapshot(r io.Reader) (*trees, error) {
 		if meta == nil && kind != frameMeta {
 			return nil, corrupt("first frame is %d, not meta", kind)
 		}
+		if kind == frameSeal && version < SnapshotFormatV2 {
+			return nil, corrupt("seal frame in a v%d snapshot", version)
+		}
 		if err := t.decodeFrame(kind, payload, &meta, &tokens); err != nil {
 			return nil, err
 		}
@@ -293,7 +302,7 @@ func readSnapshot(r io.Reader) (*trees, error) {
 	}
 	if meta.Current != t.cur.Len() || meta.Preparing != t.prep.Len() || meta.Uploads != t.uploads.Len() ||
 		meta.Parts != t.parts.Len() || meta.Tokens != t.tokens.Len() || meta.Feed != t.feed.Len() ||
-		meta.Consumers != len(t.consumer) || meta.Garbage != t.garbage.Len() {
+		meta.Consumers != len(t.consumer) || meta.Garbage != t.garbage.Len() || meta.Seals != t.seals.Len() {
 		return nil, corrupt("record counts differ from the meta frame")
 	}
 	t.lastApplied, t.nextSeq, t.nextGarbageID = meta.LastApplied, meta.NextSeq, meta.NextGarbageID
@@ -384,6 +393,16 @@ func (t *trees) decodeFrame(kind byte, p []byte, meta **snapMeta, tokens *[]snap
 		}
 		_, had := t.garbage.ReplaceOrInsert(g)
 		return dup(had, "garbage")
+	case frameSeal:
+		b := new(metapb.BucketSeal)
+		if err := json.Unmarshal(p, b); err != nil {
+			return corrupt("seal: %v", err)
+		}
+		if b.Bucket == "" {
+			return corrupt("seal without bucket")
+		}
+		_, had := t.seals.ReplaceOrInsert(b)
+		return dup(had, "seal")
 	default:
 		return corrupt("unknown frame kind %d", kind)
 	}

@@ -108,6 +108,22 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 			}
 		case 11:
 			c.Type, c.AckFeed = metapb.CmdAckFeed, &metapb.AckFeedRequest{Consumer: fmt.Sprintf("c%d", rng.Intn(3)), Seq: uint64(rng.Intn(i + 1))}
+			if i%7 == 0 { // not from rng: the rest of the seeded history stays as it was
+				// Bucket fencing of another incarnation ("b" itself is
+				// fenced in seal_test.go: sealing it here would starve
+				// the rest of the history).
+				c.AckFeed = nil
+				switch (i / 7) % 4 {
+				case 0:
+					c.Type, c.SealBucket = metapb.CmdSealBucket, &metapb.SealBucketRequest{Bucket: "b-old"}
+				case 1:
+					c.Type, c.SealBucket = metapb.CmdSealBucket, &metapb.SealBucketRequest{Bucket: fmt.Sprintf("b-%d", i%3)}
+				case 2:
+					c.Type, c.UnsealBucket = metapb.CmdUnsealBucket, &metapb.SealBucketRequest{Bucket: fmt.Sprintf("b-%d", i%3)}
+				default:
+					c.Type, c.DropBucket = metapb.CmdDropBucket, &metapb.SealBucketRequest{Bucket: "b-old"}
+				}
+			}
 		case 12:
 			if rng.Intn(10) == 0 {
 				c.Type = metapb.CommandType(rng.Intn(256)) // garbage command

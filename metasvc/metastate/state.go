@@ -68,6 +68,7 @@ type Stats struct {
 	FeedLen        int   // entries in the change feed
 	FeedConsumers  int   // registered feed consumers
 	Garbage        int   // garbage entries waiting for reclaim
+	Seals          int   // sealed or dropped bucket incarnations
 	LastApplied    uint64
 }
 
@@ -83,6 +84,7 @@ type trees struct {
 	expiry   *btree.BTreeG[*token]                // (expires, bucket, key, kind, token)
 	feed     *btree.BTreeG[metapb.FeedEntry]      // seq
 	garbage  *btree.BTreeG[*metapb.Garbage]       // id
+	seals    *btree.BTreeG[*metapb.BucketSeal]    // bucket: sealed or dropped incarnations
 	consumer map[string]uint64                    // feed consumer → acknowledged seq
 
 	lastApplied   uint64
@@ -103,6 +105,7 @@ func newTrees() *trees {
 		expiry:        btree.NewG(btreeDegree, lessExpiry),
 		feed:          btree.NewG(btreeDegree, func(a, b metapb.FeedEntry) bool { return a.Seq < b.Seq }),
 		garbage:       btree.NewG(btreeDegree, func(a, b *metapb.Garbage) bool { return a.ID < b.ID }),
+		seals:         btree.NewG(btreeDegree, func(a, b *metapb.BucketSeal) bool { return a.Bucket < b.Bucket }),
 		consumer:      map[string]uint64{},
 		nextSeq:       1,
 		nextGarbageID: 1,
@@ -120,6 +123,7 @@ func (t *trees) clone() *trees {
 	c.expiry = t.expiry.Clone()
 	c.feed = t.feed.Clone()
 	c.garbage = t.garbage.Clone()
+	c.seals = t.seals.Clone()
 	c.consumer = make(map[string]uint64, len(t.consumer))
 	for k, v := range t.consumer {
 		c.consumer[k] = v
@@ -279,6 +283,18 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 	case metapb.CmdAckGarbage:
 		if cmd.AckGarbage != nil {
 			return t.ackGarbage(cmd.AckGarbage)
+		}
+	case metapb.CmdSealBucket:
+		if cmd.SealBucket != nil {
+			return t.sealBucket(now, cmd.SealBucket)
+		}
+	case metapb.CmdUnsealBucket:
+		if cmd.UnsealBucket != nil {
+			return t.unsealBucket(cmd.UnsealBucket)
+		}
+	case metapb.CmdDropBucket:
+		if cmd.DropBucket != nil {
+			return t.dropBucket(now, cmd.DropBucket)
 		}
 	default:
 		return errResult(metapb.ErrBadRequest, fmt.Sprintf("unknown command type %d", cmd.Type))
