@@ -66,8 +66,8 @@ func (s *Server) createBucket(req *request) error {
 	if _, ok := s.cfg.Regions[region]; !ok {
 		return s3err.New(s3err.InvalidLocationConstraint).With("LocationConstraint", region)
 	}
-	b := bucketsvc.Bucket{Name: req.bucket, Owner: req.principal, Region: region, Scheme: s.cfg.Scheme,
-		Created: s.cfg.Now().UTC()}
+	b := bucketsvc.Bucket{Name: req.bucket, Incarnation: bucketsvc.NewIncarnation(), Owner: req.principal,
+		Region: region, Scheme: s.cfg.Scheme, Created: s.cfg.Now().UTC()}
 	err = s.cfg.Catalog.CreateBucket(req.r.Context(), b)
 	var exists *bucketsvc.BucketExistsError
 	if errors.As(err, &exists) && exists.Owner == req.principal && region == "us-east-1" {
@@ -116,9 +116,11 @@ func (s *Server) getBucketLocation(req *request) error {
 	return writeXML(req, http.StatusOK, s3api.LocationOf(b.Region))
 }
 
-// deleteBucket asks the home region to prepare the delete (refuse if an
-// object exists, abort multipart uploads), then deletes the catalog entry
-// and the cache entry. The catalog is read fresh, not from the cache.
+// deleteBucket asks the home region to delete the bucket: the region fences
+// in-flight writes to the bucket's incarnation, refuses if an object exists,
+// and deletes the catalog entry (regionalclient.QueryPrepareDelete). The
+// edge then drops its cache entry. The catalog is read fresh, not from the
+// cache.
 func (s *Server) deleteBucket(req *request) error {
 	if _, err := readSmallBody(req, 0); err != nil {
 		return err
@@ -149,9 +151,6 @@ func (s *Server) deleteBucket(req *request) error {
 		return nil
 	}
 	_ = resp.Body.Close()
-	if err := s.cfg.Catalog.DeleteBucket(ctx, req.bucket); err != nil {
-		return err
-	}
 	s.buckets.Invalidate(req.bucket)
 	req.log.Info("bucket deleted", "home_region", b.Region)
 	req.w.WriteHeader(http.StatusNoContent)

@@ -25,7 +25,6 @@ type Catalog interface {
 	GetAccount(ctx context.Context, id string) (bucketsvc.Account, error)
 	CreateBucket(ctx context.Context, b bucketsvc.Bucket) error
 	GetBucket(ctx context.Context, name string) (bucketsvc.Bucket, error)
-	DeleteBucket(ctx context.Context, name string) error
 	ListBuckets(ctx context.Context, owner string) ([]bucketsvc.Bucket, error)
 }
 

@@ -1,9 +1,7 @@
 package regional
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -11,7 +9,6 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
-	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
 func (g *Gateway) listBuckets(req *request) error {
@@ -54,7 +51,7 @@ func (g *Gateway) createBucket(req *request) error {
 	}
 	scheme := g.cfg.Data.Scheme()
 	err = g.cfg.Catalog.CreateBucket(ctx, bucketsvc.Bucket{
-		Name: req.bucket, Owner: req.principal, Region: region,
+		Name: req.bucket, Incarnation: bucketsvc.NewIncarnation(), Owner: req.principal, Region: region,
 		Scheme:  bucketsvc.ErasureScheme{Data: scheme.Data, Parity: scheme.Parity},
 		Created: time.Now().UTC(),
 	})
@@ -96,50 +93,17 @@ func (g *Gateway) getBucketVersioning(req *request) error {
 	return writeXML(req, http.StatusOK, s3api.VersioningConfiguration{XMLNS: s3api.XMLNS, Status: string(b.Versioning)})
 }
 
-// deleteBucket refuses non-empty buckets; in-progress multipart uploads are
-// aborted first so their parts are reclaimed rather than leaked.
+// deleteBucket refuses non-empty buckets, else fences every in-flight write
+// and deletes the bucket (deleteIncarnation, fence.go); its in-progress
+// multipart uploads are removed and their parts reclaimed.
 func (g *Gateway) deleteBucket(req *request) error {
-	ctx := req.r.Context()
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
 		return err
 	}
-	if err := g.prepareBucketDelete(ctx, req.bucket); err != nil {
-		return err
-	}
-	if err := g.cfg.Catalog.DeleteBucket(ctx, req.bucket); err != nil {
+	if err := g.deleteIncarnation(req.r.Context(), b); err != nil {
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// errBucketNotEmpty is returned by prepareBucketDelete for a bucket with objects.
-var errBucketNotEmpty = errors.New("regional: bucket not empty")
-
-// prepareBucketDelete is the region's half of DeleteBucket (direct, or for an
-// edge): refuse a bucket that still has objects, and abort its in-progress
-// multipart uploads so their parts are reclaimed rather than leaked. The
-// caller then deletes the catalog entry.
-func (g *Gateway) prepareBucketDelete(ctx context.Context, bucket string) error {
-	page, err := g.cfg.Meta.List(ctx, metapb.ListRequest{Bucket: bucket, MaxKeys: 1})
-	if err != nil {
-		return err
-	}
-	if len(page.Entries) > 0 {
-		return fmt.Errorf("%w: %w", errBucketNotEmpty, s3err.New(s3err.BucketNotEmpty).With("BucketName", bucket))
-	}
-	for {
-		ups, err := g.cfg.Meta.ListUploads(ctx, metapb.ListUploadsRequest{Bucket: bucket, MaxUploads: 1000})
-		if err != nil {
-			return err
-		}
-		for _, u := range ups.Uploads {
-			if _, err := g.cfg.Meta.AbortUpload(ctx, metapb.AbortUploadRequest{Bucket: u.Bucket, Key: u.Key, UploadID: u.UploadID}); err != nil {
-				return err
-			}
-		}
-		if !ups.Truncated {
-			return nil
-		}
-	}
 }

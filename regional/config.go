@@ -1,6 +1,7 @@
 package regional
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -53,6 +54,13 @@ type Config struct {
 	// TracerProvider receives a server span per S3 request (regional/tracing.go);
 	// nil: no tracing.
 	TracerProvider trace.TracerProvider
+
+	// BeforeCommit is a test-only fault hook: when set it is called after a
+	// PUT's shards are written (or its inline body read) and just before its
+	// COMMIT, with the incarnation key and object key. Tests use it to pause a
+	// PUT there; the process sets it only from MERIDIAN_TEST_FAULTS
+	// (regional/faults.go). nil in production.
+	BeforeCommit func(ctx context.Context, bucket, key string)
 }
 
 // DefaultConfig returns a config with defaults; dependencies must be set.

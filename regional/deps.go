@@ -14,7 +14,8 @@ type Meta interface {
 	Prepare(ctx context.Context, v metapb.ObjectVersion) (metapb.Result, error)
 	Commit(ctx context.Context, req metapb.CommitRequest) (metapb.Result, error)
 	Abort(ctx context.Context, req metapb.AbortRequest) (metapb.Result, error)
-	Delete(ctx context.Context, bucket, key string) (metapb.Result, error)
+	// DeleteObject evaluates req.IfMatch and deletes in one Raft apply.
+	DeleteObject(ctx context.Context, req metapb.DeleteRequest) (metapb.Result, error)
 	Get(ctx context.Context, bucket, key string) (metapb.ObjectVersion, error)
 	List(ctx context.Context, req metapb.ListRequest) (metapb.ListResponse, error)
 
@@ -27,6 +28,11 @@ type Meta interface {
 	ListUploads(ctx context.Context, req metapb.ListUploadsRequest) (metapb.ListUploadsResponse, error)
 	CompleteUpload(ctx context.Context, req metapb.CompleteUploadRequest) (metapb.Result, error)
 	AbortUpload(ctx context.Context, req metapb.AbortUploadRequest) (metapb.Result, error)
+
+	// Bucket fencing (metapb.SealBucketRequest), per partition.
+	SealBucket(ctx context.Context, partition int, bucket string) (metapb.Result, error)
+	UnsealBucket(ctx context.Context, partition int, bucket string) (metapb.Result, error)
+	DropBucket(ctx context.Context, partition int, bucket string) (metapb.Result, error)
 
 	Partitions() int
 	ListGarbage(ctx context.Context, partition, max int) ([]metapb.Garbage, error)
@@ -48,6 +54,6 @@ type Catalog interface {
 	GetAccount(ctx context.Context, id string) (bucketsvc.Account, error)
 	CreateBucket(ctx context.Context, b bucketsvc.Bucket) error
 	GetBucket(ctx context.Context, name string) (bucketsvc.Bucket, error)
-	DeleteBucket(ctx context.Context, name string) error
+	DeleteBucketIncarnation(ctx context.Context, name, incarnation string) error
 	ListBuckets(ctx context.Context, owner string) ([]bucketsvc.Bucket, error)
 }

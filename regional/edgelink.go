@@ -261,9 +261,10 @@ func (e *edgeBodyError) Unwrap() []error {
 	return []error{s3err.WithMessage(s3err.IncompleteBody, "The request body was abandoned by the edge."), e.cause}
 }
 
-// prepareDelete serves DELETE /<bucket>?meridian-prepare-delete: answer
-// BucketNotEmpty if the bucket holds an object, else abort its multipart
-// uploads and answer 204. The edge deletes the catalog entry afterwards.
+// prepareDelete serves DELETE /<bucket>?meridian-prepare-delete for an
+// edge: the whole bucket delete, fenced like a direct one
+// (deleteIncarnation): BucketNotEmpty if the bucket holds an object, else
+// 204 once the catalog entry is gone.
 func (g *Gateway) prepareDelete(w http.ResponseWriter, r *http.Request) {
 	req := &request{r: r, w: w, id: g.requestID(r), start: time.Now()}
 	w.Header().Set("x-amz-request-id", req.id)
@@ -277,10 +278,11 @@ func (g *Gateway) prepareDelete(w http.ResponseWriter, r *http.Request) {
 		if err := g.authenticate(req); err != nil {
 			return err
 		}
-		if _, err := g.bucketFor(req); err != nil {
+		b, err := g.bucketFor(req)
+		if err != nil {
 			return err
 		}
-		err := g.prepareBucketDelete(r.Context(), req.bucket)
+		err = g.deleteIncarnation(r.Context(), b)
 		if errors.Is(err, errBucketNotEmpty) {
 			w.Header().Set(regionalclient.HeaderBucketEmpty, "false")
 		}

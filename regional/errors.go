@@ -40,6 +40,13 @@ func (g *Gateway) translate(req *request, err error) *s3err.Error {
 		return s3err.New(s3err.EntityTooSmall)
 	case errors.Is(err, metaclient.ErrPrecondition):
 		return s3err.New(s3err.PreconditionFailed)
+	case errors.Is(err, metaclient.ErrBucketGone):
+		// The incarnation the request started on was deleted meanwhile.
+		return s3err.New(s3err.NoSuchBucket).With("BucketName", req.bucket)
+	case errors.Is(err, metaclient.ErrBucketSealed):
+		return s3err.New(s3err.OperationAborted)
+	case errors.Is(err, metaclient.ErrBucketNotEmpty):
+		return s3err.New(s3err.BucketNotEmpty).With("BucketName", req.bucket)
 	case errors.Is(err, placement.ErrNotEnoughNodes), errors.Is(err, objectio.ErrWriteQuorum):
 		return s3err.WithMessage(s3err.ServiceUnavailable, "Not enough storage nodes are reachable right now; please retry.")
 	case errors.Is(err, metaclient.ErrUnavailable):

@@ -149,6 +149,7 @@ type request struct {
 	w         http.ResponseWriter
 	id        string
 	bucket    string
+	mb        string // the bucket's key in metasvc (incarnation), set by bucketFor
 	key       string
 	auth      *sigv4.Auth
 	principal string // account id
@@ -377,6 +378,7 @@ func (g *Gateway) bucketFor(req *request) (bucketsvc.Bucket, error) {
 		// The bucket lives elsewhere; S3 answers with a redirect error.
 		return b, s3err.WithMessage(s3err.Code("PermanentRedirect"), "The bucket you are attempting to access must be addressed using the specified endpoint.").With("BucketName", req.bucket).With("Region", b.Region)
 	}
+	req.mb = b.MetaKey()
 	return b, nil
 }
 

@@ -37,12 +37,13 @@ const (
 // world is a gateway on a real 3-node metadata cluster, with shards in the
 // in-memory fake (fault hooks, shard counts) instead of storage nodes.
 type world struct {
-	t      *testing.T
-	url    string
-	store  *objectiotest.Store
-	meta   *metaclient.Client
-	nodes  []metapb.StorageNode
-	signer *v4.Signer
+	t       *testing.T
+	url     string
+	store   *objectiotest.Store
+	meta    *metaclient.Client
+	catalog *embedded.Store
+	nodes   []metapb.StorageNode
+	signer  *v4.Signer
 }
 
 func newWorld(t *testing.T) *world {
@@ -62,6 +63,7 @@ func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = catalog.Close() })
+	w.catalog = catalog
 	acct, err := catalog.CreateAccount(ctx, bucketsvc.Account{DisplayName: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +114,12 @@ func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
 // do sends a SigV4-signed request with a verified payload hash.
 func (w *world) do(method, path string, body []byte, hdr map[string]string) (int, []byte) {
 	w.t.Helper()
+	return w.doAs(aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}, method, path, body, hdr)
+}
+
+// doAs is do with other credentials.
+func (w *world) doAs(creds aws.Credentials, method, path string, body []byte, hdr map[string]string) (int, []byte) {
+	w.t.Helper()
 	req, err := http.NewRequest(method, w.url+path, bytes.NewReader(body))
 	if err != nil {
 		w.t.Fatal(err)
@@ -121,8 +129,7 @@ func (w *world) do(method, path string, body []byte, hdr map[string]string) (int
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-	if err := w.signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret},
-		req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+	if err := w.signer.SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
 		w.t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -47,7 +47,7 @@ func (g *Gateway) listPage(req *request, prefix, delim, after string, maxKeys in
 		return metapb.ListResponse{}, nil
 	}
 	return g.cfg.Meta.List(req.r.Context(), metapb.ListRequest{
-		Bucket: req.bucket, Prefix: prefix, Delimiter: delim, StartAfter: after, MaxKeys: maxKeys,
+		Bucket: req.mb, Prefix: prefix, Delimiter: delim, StartAfter: after, MaxKeys: maxKeys,
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
@@ -35,7 +36,7 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 		return err
 	}
 	u := metapb.Upload{
-		Format: metapb.FormatV1, Bucket: req.bucket, Key: req.key,
+		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key,
 		UploadID:    randomHex(16),
 		Token:       idempotencyToken(req.r),
 		ContentType: ctype, Headers: hdrs, UserMeta: meta,
@@ -80,7 +81,7 @@ func (g *Gateway) uploadPart(req *request) error {
 		return err
 	}
 	uploadID := q.Get("uploadId")
-	if _, err := g.cfg.Meta.GetUpload(ctx, req.bucket, req.key, uploadID); err != nil {
+	if _, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID); err != nil {
 		return err
 	}
 	bi, err := g.openBody(req, s3api.MaxPartSize)
@@ -89,7 +90,7 @@ func (g *Gateway) uploadPart(req *request) error {
 	}
 	attempt := randomHex(6)
 	p := metapb.Part{
-		Format: metapb.FormatV1, Bucket: req.bucket, Key: req.key, UploadID: uploadID,
+		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		Number: n, Attempt: attempt, Size: bi.size, Created: time.Now().UTC(),
 	}
 	if bi.size <= g.cfg.InlineThreshold {
@@ -118,7 +119,7 @@ func (g *Gateway) uploadPart(req *request) error {
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			if _, aerr := g.cfg.Meta.AbortPart(actx, metapb.AbortPartRequest{
-				Bucket: req.bucket, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt,
+				Bucket: req.mb, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt,
 			}); aerr != nil {
 				req.log.Warn("abort part after failed write", "err", aerr)
 			}
@@ -126,9 +127,21 @@ func (g *Gateway) uploadPart(req *request) error {
 		}
 		p.Segments, p.ETag, p.Checksums, p.State = final, bi.etag(), req.auth.Checksums(), metapb.StateCommitted
 	}
+	g.beforeCommit(ctx, req.mb, req.key)
 	if _, err := g.cfg.Meta.CommitPart(ctx, metapb.CommitPartRequest{
-		Bucket: req.bucket, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt, Final: p,
+		Bucket: req.mb, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt, Final: p,
 	}); err != nil {
+		if len(p.Segments) > 0 && commitRefused(err) {
+			// Fenced (bucket deleted, upload or attempt aborted): the attempt
+			// cannot commit any more; fence it and drop what it wrote.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, aerr := g.cfg.Meta.AbortPart(actx, metapb.AbortPartRequest{
+				Bucket: req.mb, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt,
+			}); aerr == nil || errors.Is(aerr, metaclient.ErrNoSuchUpload) {
+				g.deleteShards(ctx, req, p.Segments)
+			}
+		}
 		return err
 	}
 	writeStored(req.w, p.ETag, p.Checksums)
@@ -162,9 +175,13 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 		parts[i] = metapb.CompletePart{Number: p.PartNumber, ETag: s3api.UnquoteETag(p.ETag)}
 	}
 	res, err := g.cfg.Meta.CompleteUpload(ctx, metapb.CompleteUploadRequest{
-		Bucket: req.bucket, Key: req.key, UploadID: uploadID,
+		Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		VersionID: newVersionID(time.Now()), Token: idempotencyToken(req.r),
 		Parts: parts, Created: time.Now().UTC(),
+		// Evaluated by metasvc in the apply that completes (404 NoSuchKey /
+		// 412 PreconditionFailed; the upload stays as it was).
+		IfMatch:     req.r.Header.Get("If-Match"),
+		IfNoneMatch: req.r.Header.Get("If-None-Match"),
 	})
 	if err != nil {
 		return err
@@ -183,7 +200,7 @@ func (g *Gateway) abortMultipartUpload(req *request) error {
 		return err
 	}
 	if _, err := g.cfg.Meta.AbortUpload(req.r.Context(), metapb.AbortUploadRequest{
-		Bucket: req.bucket, Key: req.key, UploadID: req.r.URL.Query().Get("uploadId"),
+		Bucket: req.mb, Key: req.key, UploadID: req.r.URL.Query().Get("uploadId"),
 	}); err != nil {
 		return err
 	}
@@ -208,7 +225,7 @@ func (g *Gateway) listParts(req *request) error {
 	}
 	uploadID := q.Get("uploadId")
 	resp, err := g.cfg.Meta.ListParts(req.r.Context(), metapb.ListPartsRequest{
-		Bucket: req.bucket, Key: req.key, UploadID: uploadID, PartNumberMarker: marker, MaxParts: maxParts,
+		Bucket: req.mb, Key: req.key, UploadID: uploadID, PartNumberMarker: marker, MaxParts: maxParts,
 	})
 	if err != nil {
 		return err
@@ -242,7 +259,7 @@ func (g *Gateway) listMultipartUploads(req *request) error {
 		return err
 	}
 	lr := metapb.ListUploadsRequest{
-		Bucket: req.bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		Bucket: req.mb, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
 		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: maxUploads,
 	}
 	resp := metapb.ListUploadsResponse{}

@@ -214,7 +214,7 @@ func (g *Gateway) putObject(req *request) error {
 	now := time.Now().UTC()
 	v := metapb.ObjectVersion{
 		Format:      metapb.FormatV1,
-		Bucket:      req.bucket,
+		Bucket:      req.mb,
 		Key:         req.key,
 		VersionID:   newVersionID(now),
 		Token:       idempotencyToken(req.r),
@@ -241,6 +241,7 @@ func (g *Gateway) putObject(req *request) error {
 		v.Checksums = req.auth.Checksums()
 		v.State = metapb.StateCommitted
 		cond.Bucket, cond.Key, cond.VersionID, cond.Final = v.Bucket, v.Key, v.VersionID, v
+		g.beforeCommit(ctx, v.Bucket, v.Key)
 		res, err := g.cfg.Meta.Commit(ctx, cond)
 		if err != nil {
 			return err
@@ -319,12 +320,14 @@ func (g *Gateway) writeLarge(ctx context.Context, req *request, v metapb.ObjectV
 		}
 		v.VersionID, v.Segments, v.Created = res.Version.VersionID, res.Version.Segments, res.Version.Created
 	}
-	abort := func(reason string) {
+	abort := func(reason string) bool {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if _, err := g.cfg.Meta.Abort(actx, metapb.AbortRequest{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, Reason: reason}); err != nil {
 			req.log.Warn("abort after failed write", "err", err, "version", v.VersionID)
+			return false
 		}
+		return true
 	}
 	final, err := g.writeShards(ctx, v.Segments, bi)
 	if err != nil {
@@ -336,10 +339,14 @@ func (g *Gateway) writeLarge(ctx context.Context, req *request, v metapb.ObjectV
 	v.Checksums = req.auth.Checksums()
 	v.State = metapb.StateCommitted
 	cond.Bucket, cond.Key, cond.VersionID, cond.Final = v.Bucket, v.Key, v.VersionID, v
+	g.beforeCommit(ctx, v.Bucket, v.Key)
 	res, err = g.cfg.Meta.Commit(ctx, cond)
 	if err != nil {
-		if errors.Is(err, metaclient.ErrPrecondition) || errors.Is(err, metaclient.ErrConflict) {
-			abort("commit refused")
+		if commitRefused(err) && abort("commit refused") {
+			// The PREPARING record is gone (its planned shards are queued as
+			// garbage too): nothing references the written shards, so they
+			// go now rather than after the next reclaim round.
+			g.deleteShards(ctx, req, final)
 		}
 		return v, err
 	}
@@ -372,7 +379,7 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	if byPart && req.r.Header.Get("Range") != "" {
 		return s3api.ErrPartNumberWithRange()
 	}
-	v, err := g.cfg.Meta.Get(ctx, req.bucket, req.key)
+	v, err := g.cfg.Meta.Get(ctx, req.mb, req.key)
 	if err != nil {
 		return err
 	}
@@ -528,6 +535,9 @@ func checkVersionParam(q map[string][]string, b bucketsvc.Bucket) error {
 }
 
 // deleteObject removes the current version; absent keys answer 204 too.
+// If-Match ("*" or ETags) is evaluated by metasvc in the apply that deletes:
+// 412 PreconditionFailed when it does not match, 404 NoSuchKey when the key
+// is absent, and nothing is deleted in either case (as S3 does).
 func (g *Gateway) deleteObject(req *request) error {
 	b, err := g.bucketFor(req)
 	if err != nil {
@@ -536,7 +546,12 @@ func (g *Gateway) deleteObject(req *request) error {
 	if err := checkVersionParam(req.r.URL.Query(), b); err != nil {
 		return err
 	}
-	if _, err := g.cfg.Meta.Delete(req.r.Context(), req.bucket, req.key); err != nil {
+	if _, err := g.cfg.Meta.DeleteObject(req.r.Context(), metapb.DeleteRequest{
+		Bucket: req.mb, Key: req.key, IfMatch: req.r.Header.Get("If-Match"),
+	}); err != nil {
+		if errors.Is(err, metaclient.ErrPrecondition) {
+			return s3err.New(s3err.PreconditionFailed).With("Condition", "If-Match")
+		}
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)
@@ -594,7 +609,8 @@ func (g *Gateway) deleteObjects(req *request) error {
 			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(e.Code), Message: e.Message})
 			continue
 		}
-		if _, err := g.cfg.Meta.Delete(ctx, req.bucket, o.Key); err != nil {
+		// <ETag> is the per-object If-Match (conditional delete).
+		if _, err := g.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: req.mb, Key: o.Key, IfMatch: o.ETag}); err != nil {
 			e := g.translate(req, err)
 			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(e.Code), Message: e.Message})
 			continue

@@ -203,6 +203,7 @@ type Delete struct {
 type ObjectToDelete struct {
 	Key       string `xml:"Key"`
 	VersionID string `xml:"VersionId,omitempty"`
+	ETag      string `xml:"ETag,omitempty"` // conditional delete: If-Match for this key
 }
 
 // DeleteResult answers DeleteObjects.

@@ -50,6 +50,7 @@ const (
 	NoSuchUpload                        Code = "NoSuchUpload"
 	NotImplemented                      Code = "NotImplemented"
 	NotModified                         Code = "NotModified"
+	OperationAborted                    Code = "OperationAborted"
 	PreconditionFailed                  Code = "PreconditionFailed"
 	RequestHeaderSectionTooLarge        Code = "RequestHeaderSectionTooLarge"
 	RequestTimeTooSkewed                Code = "RequestTimeTooSkewed"
@@ -106,6 +107,7 @@ var registry = map[Code]entry{
 	NoSuchUpload:                        {http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
 	NotImplemented:                      {http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"},
 	NotModified:                         {http.StatusNotModified, "Not Modified"},
+	OperationAborted:                    {http.StatusConflict, "A conflicting conditional operation is currently in progress against this resource. Try again."},
 	PreconditionFailed:                  {http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"},
 	RequestHeaderSectionTooLarge:        {http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."},
 	RequestTimeTooSkewed:                {http.StatusForbidden, "The difference between the request time and the current time is too large."},

@@ -26,10 +26,11 @@ const (
 )
 
 // QueryPrepareDelete selects the edge-only operation
-// "DELETE /<bucket>?meridian-prepare-delete": the region checks that the
-// bucket holds no object, aborts its in-progress multipart uploads, and
-// answers 204 (empty; the edge then deletes the catalog entry) or the S3
-// error BucketNotEmpty. It never deletes the catalog entry itself.
+// "DELETE /<bucket>?meridian-prepare-delete": the region deletes the bucket
+// as a direct DeleteBucket does — it seals the bucket's incarnation on every
+// metadata partition (fencing in-flight writes), refuses with BucketNotEmpty
+// if an object exists, else deletes the catalog entry and its multipart
+// uploads and answers 204. The edge only invalidates its cache.
 const QueryPrepareDelete = "meridian-prepare-delete"
 
 // PayloadModeEdge is sigv4.Auth.PayloadMode for requests that came over the
