@@ -300,6 +300,13 @@ func runRegional(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.Meta, cfg.Data, cfg.Catalog = client, engine, catalog
+	if spec := os.Getenv(regional.EnvTestFaults); spec != "" {
+		// Test-only fault injection (internal/e2e); see regional/faults.go.
+		if cfg.BeforeCommit, err = regional.ParseTestFaults(spec); err != nil {
+			return err
+		}
+		cfg.Logger.Warn("TEST FAULT HOOKS ENABLED: PUTs under the configured key prefix are delayed before COMMIT; never use in production", "env", regional.EnvTestFaults, "spec", spec)
+	}
 	g, err := regional.New(cfg)
 	if err != nil {
 		return err

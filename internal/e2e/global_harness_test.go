@@ -242,7 +242,8 @@ func (g *Global) newRegion(name string, opts Options) *Region {
 		args: []string{"regional", "--region", name, "--listen", gw, "--meta", metaList,
 			"--sql", g.DSN, "--catalog-key", g.CatalogKey,
 			"--edge-listen", link, "--tls-cert", g.Certs.Regional, "--tls-key", g.Certs.RegionalKey,
-			"--client-ca", g.Certs.CA, "--log-level", "warn"}}
+			"--client-ca", g.Certs.CA, "--log-level", "warn"},
+		env: gatewayEnv}
 	r.Endpoint = "http://" + gw
 	return r
 }

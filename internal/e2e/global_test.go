@@ -40,6 +40,15 @@ func TestGlobal(t *testing.T) {
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
 	t.Run("Latency", func(t *testing.T) { testGlobalLatency(t, g) })
+	t.Run("BucketIncarnation", func(t *testing.T) {
+		e := g.Edges["us-east-1"]
+		other := g.CreateKey("incarnation-other", "", "")
+		testBucketIncarnation(t, g.Regions["us-east-1"], g.Client(e, testAccessKey, testSecretKey),
+			g.Client(e, other.AccessKey, other.SecretKey), "incarnation-edge")
+	})
+	t.Run("ConditionalDeletes", func(t *testing.T) {
+		testConditionalDeletes(t, g.Client(g.Edges["us-east-1"], testAccessKey, testSecretKey), "conditional-edge")
+	})
 	// The 2 GiB PUT and GET through edge → QUIC → region, with the
 	// edge's peak RSS bounded (≈1–2 minutes here).
 	t.Run("LargeObject", func(t *testing.T) { testLargeObject(t, g, 2<<30) })

@@ -34,7 +34,18 @@ const (
 	testRegion    = "us-east-1"
 	testAccessKey = "AKIDTEST"
 	testSecretKey = "SECRET"
+	// A second account (StartRegion creates it) for cross-account tests.
+	otherAccessKey = "AKIDOTHER"
+	otherSecretKey = "OTHERSECRET"
+	// faultPrefix: keys under it wait faultDelay before their COMMIT on
+	// every regional gateway the harnesses start (regional.EnvTestFaults).
+	faultPrefix = "fault-test/slow/"
+	faultDelay  = 6 * time.Second
 )
+
+// gatewayEnv is the environment of every regional gateway process: the
+// test-only commit delay for keys under faultPrefix.
+var gatewayEnv = []string{fmt.Sprintf("MERIDIAN_TEST_FAULTS=commit-delay=%v,key-prefix=%s", faultDelay, faultPrefix)}
 
 // meridianBin is the binary every test runs; TestMain sets it once before
 // any test starts and nothing writes it afterwards.
@@ -105,7 +116,8 @@ type Proc struct {
 	AZ   string // "" for the gateway
 	Addr string // listen address
 	args []string
-	log  string // log file path (appended across restarts)
+	env  []string // added to the test's environment
+	log  string   // log file path (appended across restarts)
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -144,6 +156,9 @@ func (p *Proc) start() error {
 	}
 	fmt.Fprintf(f, "=== %s start %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(p.args, " "))
 	cmd := exec.Command(meridianBin, p.args...)
+	if len(p.env) > 0 {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	// The kernel kills the child should the test binary die without cleanup.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -276,7 +291,7 @@ func StartRegion(t testing.TB, opts Options) *Region {
 	if opts.InlineThreshold > 0 {
 		gargs = append(gargs, "--inline-threshold", strconv.FormatInt(opts.InlineThreshold, 10))
 	}
-	r.Gateway = &Proc{Name: "regional", Role: RoleRegional, Addr: gw, log: filepath.Join(logDir, "regional.log"), args: gargs}
+	r.Gateway = &Proc{Name: "regional", Role: RoleRegional, Addr: gw, log: filepath.Join(logDir, "regional.log"), args: gargs, env: gatewayEnv}
 	r.Endpoint = "http://" + gw
 
 	t.Cleanup(r.cleanup)
@@ -290,6 +305,10 @@ func StartRegion(t testing.TB, opts Options) *Region {
 	}
 	if !bytes.Contains(out, []byte(testAccessKey)) {
 		t.Fatalf("admin create-key printed no access key:\n%s", out)
+	}
+	if out, err := exec.Command(meridianBin, "admin", "create-key", "--catalog", catalog, "--catalog-key", catalogKey,
+		"--name", "other", "--access-key", otherAccessKey, "--secret-key", otherSecretKey).CombinedOutput(); err != nil {
+		t.Fatalf("admin create-key (other): %v\n%s", err, out)
 	}
 	start := time.Now()
 	for _, p := range r.All() {

@@ -28,6 +28,10 @@ func TestS3(t *testing.T) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, r) })
 	t.Run("ReadAfterWrite", func(t *testing.T) { testReadAfterWrite(t, r) })
 	t.Run("IdempotentRetry", func(t *testing.T) { testIdempotentRetry(t, r) })
+	t.Run("BucketIncarnation", func(t *testing.T) {
+		testBucketIncarnation(t, r, r.Client(), r.ClientWith(otherAccessKey, otherSecretKey), "incarnation-direct")
+	})
+	t.Run("ConditionalDeletes", func(t *testing.T) { testConditionalDeletes(t, r.Client(), "conditional-direct") })
 }
 
 func testStatus(t *testing.T, r *Region) {
