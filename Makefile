@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak clean fuzz fuzz-short
+.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak memcheck clean fuzz fuzz-short
 
 all: build
 
@@ -63,6 +63,11 @@ fuzz:
 ## fuzz-short: the same targets briefly (part of `make test`).
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
+
+## memcheck: peak RSS of the dev deployment under 64 concurrent mixed clients
+# (4 KiB–1 MiB, PUT+GET, edge and direct); fails above MAX_RSS (docs/limits.md).
+memcheck: build
+	CONC=$${CONC:-64} DURATION=$${DURATION:-60s} MAX_RSS=$${MAX_RSS:-600MiB} ./scripts/memcheck.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -333,12 +333,18 @@ func relayName(k string) string {
 	return k
 }
 
+// relayBufs are relayBody's buffers: one per response being relayed, so
+// their memory follows the edge's concurrency.
+var relayBufs = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
+
 // relayBody copies an HTTP/3 body to the client in writes of at least 64 KiB
 // (or the rest). HTTP/3 reads often return a single DATA frame; writing each
 // on its own costs a TLS record and a syscall apiece. (io.CopyBuffer would
 // not help: the ResponseWriter's ReadFrom ignores the buffer.)
 func relayBody(w io.Writer, r io.Reader) error {
-	buf := make([]byte, 256<<10)
+	bp := relayBufs.Get().(*[]byte)
+	defer relayBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := 0, error(nil)
 		for n < 64<<10 && err == nil {

@@ -37,6 +37,9 @@ type Config struct {
 	// disables background compaction.
 	CompactRatio    float64
 	CompactInterval time.Duration
+	// BufferBytes caps the node's shard I/O buffers in use at once (each
+	// shard read or write holds 64 KiB–1 MiB); requests past it wait.
+	BufferBytes int64
 	// Registrar, if not nil, is sent a heartbeat every HeartbeatInterval.
 	Registrar         Registrar
 	HeartbeatInterval time.Duration
@@ -55,6 +58,7 @@ func DefaultConfig() Config {
 		MaxVolumeBytes:    1 << 30,
 		CompactRatio:      0.5,
 		CompactInterval:   time.Minute,
+		BufferBytes:       32 << 20,
 		HeartbeatInterval: time.Second,
 		ShutdownTimeout:   10 * time.Second,
 	}

@@ -61,6 +61,7 @@ func New(cfg Config) (*Server, error) {
 	opts.MaxVolumeBytes = cfg.MaxVolumeBytes
 	opts.CompactRatio = cfg.CompactRatio
 	opts.CapacityBytes = cfg.CapacityBytes
+	opts.BufferBytes = cfg.BufferBytes
 	opts.Logger = log
 	store, err := shardstore.Open(opts)
 	if err != nil {

@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"status":   {"print the region's status (partitions, leaders, storage nodes, AZ-loss tolerance)", runStatus},
 		"admin":    {"catalog administration: create-account, create-key, revoke-key, list-buckets", runAdmin},
 		"bench":    {"benchmark PUT/GET/LIST against a private dev cluster", runBench},
+		"load":     {"mixed PUT+GET load against a running deployment; reports a process's peak RSS (make memcheck)", runLoad},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -87,11 +88,19 @@ func runDev(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "metadata partitions (fixed at creation)")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
 	obs := observabilityFlags(fs, "warn", true, false)
+	pprofAddr := fs.String("pprof-listen", "", "host:port serving Go's /debug/pprof (heap, goroutine profiles; default: off)")
+	memLimit := fs.String("memory-limit", "448MiB", "soft memory limit of the process (Go's GOMEMLIMIT, which takes precedence when set; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var err error
 	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
+		return err
+	}
+	if err := startPprof(ctx, *pprofAddr); err != nil {
+		return err
+	}
+	if err := setMemoryLimit(*memLimit); err != nil {
 		return err
 	}
 	o, err := obs.start(ctx, "dev")
@@ -500,4 +509,22 @@ func runStatus(ctx context.Context, args []string) error {
 func bodyTimeoutFlags(fs *flag.FlagSet, idle, total *time.Duration) {
 	fs.DurationVar(idle, "body-idle-timeout", *idle, "a request body that sends no byte for this long is answered 400 RequestTimeout")
 	fs.DurationVar(total, "body-total-timeout", *total, "cap on receiving one whole request body (0: none)")
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit: the collector
+// works harder as the process nears it, instead of letting the heap grow to
+// twice the live bytes. Every buffer pool is bounded by concurrency; this
+// bounds the garbage between collections. GOMEMLIMIT, when set, wins.
+func setMemoryLimit(s string) error {
+	if os.Getenv("GOMEMLIMIT") != "" || s == "" {
+		return nil
+	}
+	n, err := parseSize(s)
+	if err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
+	}
+	if n > 0 {
+		debug.SetMemoryLimit(n)
+	}
+	return nil
 }

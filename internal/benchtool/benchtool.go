@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -364,4 +365,136 @@ func runEdge(ctx context.Context, direct *Client, cfg Config, emit func(Result))
 		out = append(out, r)
 	}
 	return out
+}
+
+// MixedConfig shapes a mixed load: Concurrency workers, each putting an
+// object of a random size in [MinSize, MaxSize] and reading it back, over
+// and over, until Duration passes. Worker i uses Clients[i%len(Clients)]
+// (e.g. an edge and the regional gateway directly).
+type MixedConfig struct {
+	Bucket           string
+	Concurrency      int
+	MinSize, MaxSize int
+	Duration         time.Duration
+	Clients          []*Client
+	// Sample, when set, is called every second with the elapsed time
+	// (e.g. to read the server's memory).
+	Sample func(elapsed time.Duration)
+}
+
+// MixedResult counts what a mixed load did.
+type MixedResult struct {
+	Puts, Gets, Errors int64
+	Bytes              int64
+	Elapsed            time.Duration
+	FirstErr           error
+}
+
+func (r MixedResult) String() string {
+	return fmt.Sprintf("%d PUT + %d GET (%.1f MiB/s) in %s, %d errors",
+		r.Puts, r.Gets, float64(r.Bytes)/(1<<20)/r.Elapsed.Seconds(), r.Elapsed.Round(time.Millisecond), r.Errors)
+}
+
+// Mixed runs a mixed PUT+GET load (the memory check: make memcheck). Every
+// worker owns one payload buffer of MaxSize; a GET's body is read into a
+// worker buffer and compared with what was put.
+func Mixed(ctx context.Context, cfg MixedConfig) (MixedResult, error) {
+	if cfg.Concurrency < 1 || len(cfg.Clients) == 0 || cfg.MinSize < 1 || cfg.MaxSize < cfg.MinSize {
+		return MixedResult{}, fmt.Errorf("benchtool: bad mixed config")
+	}
+	if code, _, err := cfg.Clients[0].Do(ctx, http.MethodPut, "/"+cfg.Bucket, nil, nil); err != nil || (code != 200 && code != 409) {
+		return MixedResult{}, fmt.Errorf("benchtool: create bucket: status %d: %v", code, err)
+	}
+	var puts, gets, errs, nbytes atomic.Int64
+	var firstErr atomic.Pointer[error]
+	fail := func(err error) {
+		errs.Add(1)
+		firstErr.CompareAndSwap(nil, &err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < cfg.Concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c := cfg.Clients[w%len(cfg.Clients)]
+			payload := make([]byte, cfg.MaxSize)
+			_, _ = rand.Read(payload)
+			got := make([]byte, cfg.MaxSize+1)
+			seed := uint64(w)*0x9E3779B97F4A7C15 + 1
+			for i := 0; ctx.Err() == nil; i++ {
+				seed ^= seed << 13
+				seed ^= seed >> 7
+				seed ^= seed << 17
+				size := cfg.MinSize + int(seed%uint64(cfg.MaxSize-cfg.MinSize+1))
+				key := fmt.Sprintf("/%s/mixed/w%03d/%d", cfg.Bucket, w, i%8)
+				code, _, err := c.Do(ctx, http.MethodPut, key, nil, payload[:size])
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil || code != 200 {
+					fail(fmt.Errorf("PUT %s (%d B): %d %v", key, size, code, err))
+					continue
+				}
+				puts.Add(1)
+				nbytes.Add(int64(size))
+				n, code, err := c.getInto(ctx, key, got)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil || code != 200 || n != size || !bytes.Equal(got[:n], payload[:size]) {
+					fail(fmt.Errorf("GET %s: %d, %d of %d B, %v", key, code, n, size, err))
+					continue
+				}
+				gets.Add(1)
+				nbytes.Add(int64(size))
+			}
+		}(w)
+	}
+	if cfg.Sample != nil {
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		tick := time.NewTicker(time.Second)
+	loop:
+		for {
+			select {
+			case <-done:
+				break loop
+			case <-tick.C:
+				cfg.Sample(time.Since(start))
+			}
+		}
+		tick.Stop()
+	}
+	wg.Wait()
+	r := MixedResult{Puts: puts.Load(), Gets: gets.Load(), Errors: errs.Load(), Bytes: nbytes.Load(), Elapsed: time.Since(start)}
+	if p := firstErr.Load(); p != nil {
+		r.FirstErr = *p
+	}
+	return r, nil
+}
+
+// getInto GETs path and reads the body into buf, returning its length.
+func (c *Client) getInto(ctx context.Context, path string, buf []byte) (int, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint+path, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+	if err := c.signer.SignHTTP(ctx, c.Creds, req, "UNSIGNED-PAYLOAD", "s3", c.Region, time.Now()); err != nil {
+		return 0, 0, err
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.ReadFull(resp.Body, buf)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = nil
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return n, resp.StatusCode, err
 }

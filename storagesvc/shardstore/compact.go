@@ -125,7 +125,10 @@ func (s *Store) compactVolume(ctx context.Context, v *volume, res *CompactResult
 		return nil
 	}
 
-	buf := s.getBuf()
+	buf, err := s.getBuf(ctx, chunkBlocks)
+	if err != nil {
+		return err
+	}
 	defer s.putBuf(buf)
 	olderExists := false
 	for _, o := range s.sortedVolumes() {
@@ -134,7 +137,7 @@ func (s *Store) compactVolume(ctx context.Context, v *volume, res *CompactResult
 		}
 	}
 
-	_, err := scanVolume(v.f, v.size, func(r scanned) error {
+	_, err = scanVolume(v.f, v.size, func(r scanned) error {
 		if !r.ok {
 			return nil
 		}

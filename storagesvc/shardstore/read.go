@@ -1,6 +1,7 @@
 package shardstore
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -43,7 +44,14 @@ func (s *Store) Open(id string, off, length int64) (*Reader, error) {
 		e.vol.release()
 		return nil, fmt.Errorf("%w: [%d,+%d) of %d bytes", ErrBadRange, off, length, e.size)
 	}
-	return &Reader{s: s, e: *e, off: off, end: off + length, buf: s.getBuf()}, nil
+	// A buffer for what the range spans (an unaligned range touches one
+	// more block), at most chunkBlocks.
+	buf, err := s.getBuf(context.Background(), length/BlockSize+2)
+	if err != nil {
+		e.vol.release()
+		return nil, err
+	}
+	return &Reader{s: s, e: *e, off: off, end: off + length, buf: buf}, nil
 }
 
 // Info describes the whole shard.
@@ -136,9 +144,12 @@ func (s *Store) Verify(id string) error {
 		return ErrNotFound
 	}
 	defer e.vol.release()
-	buf := s.getBuf()
+	buf, err := s.getBuf(context.Background(), chunkBlocks)
+	if err != nil {
+		return err
+	}
 	defer s.putBuf(buf)
-	_, err := verifyRecord(e.vol, e.off, (*buf)[:0])
+	_, err = verifyRecord(e.vol, e.off, (*buf)[:0])
 	return err
 }
 

@@ -1,6 +1,7 @@
 package shardstore
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -54,7 +55,10 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
-	buf := s.getBuf()
+	buf, err := s.getBuf(context.Background(), chunkBlocks)
+	if err != nil {
+		return err
+	}
 	defer s.putBuf(buf)
 	for i, num := range nums {
 		newest := i == len(nums)-1

@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/google/btree"
+
+	"github.com/meridian-s3/meridian/internal/bufpool"
 )
 
 const (
@@ -43,7 +45,11 @@ type Options struct {
 	// RecoverVerifyBytes: on Open, records in this many trailing bytes of the
 	// newest volume are read in full and checked.
 	RecoverVerifyBytes int64
-	Logger             *slog.Logger
+	// BufferBytes caps the I/O buffer bytes of all operations at once
+	// (each Put and Reader holds one buffer of 1–16 blocks); an operation
+	// past the cap waits for a buffer. At least one largest buffer (~1 MiB).
+	BufferBytes int64
+	Logger      *slog.Logger
 }
 
 // DefaultOptions returns the production defaults for dir.
@@ -53,6 +59,7 @@ func DefaultOptions(dir string) Options {
 		MaxVolumeBytes:     1 << 30,
 		CompactRatio:       0.5,
 		RecoverVerifyBytes: 64 << 20,
+		BufferBytes:        32 << 20,
 	}
 }
 
@@ -69,6 +76,8 @@ func (o Options) Validate() error {
 		return errors.New("shardstore: CompactRatio must be within [0,1]")
 	case o.RecoverVerifyBytes < 0:
 		return errors.New("shardstore: RecoverVerifyBytes is negative")
+	case o.BufferBytes < bufLen:
+		return fmt.Errorf("shardstore: BufferBytes must be at least %d", bufLen)
 	}
 	return nil
 }
@@ -158,7 +167,7 @@ type Store struct {
 	log  *slog.Logger
 
 	locks keyLocks
-	bufs  sync.Pool
+	bufs  *bufpool.Pool
 
 	closeMu sync.RWMutex // held shared by every operation, exclusively by Close
 	closed  bool
@@ -204,7 +213,7 @@ func Open(opts Options) (*Store, error) {
 		volumes: make(map[uint32]*volume),
 	}
 	s.locks.m = make(map[string]*keyLock)
-	s.bufs.New = func() any { b := make([]byte, 0, bufLen); return &b }
+	s.bufs = bufpool.New(opts.BufferBytes, bufLenFor(1), bufLenFor(2), bufLenFor(4), bufLenFor(8), bufLen)
 	if err := s.recover(); err != nil {
 		s.closeFiles()
 		return nil, err
@@ -272,9 +281,23 @@ func ValidID(id string) error {
 	return nil
 }
 
-func (s *Store) getBuf() *[]byte { return s.bufs.Get().(*[]byte) }
+// bufLenFor is the buffer for a record of up to blocks blocks (header and
+// trailer included).
+func bufLenFor(blocks int64) int {
+	return headerFixedLen + maxIDLen + int(blocks)*(BlockSize+crcLen) + trailerLen
+}
 
-func (s *Store) putBuf(b *[]byte) { *b = (*b)[:0]; s.bufs.Put(b) }
+// getBuf takes a buffer for blocks blocks (at most chunkBlocks are used at
+// once), waiting while Options.BufferBytes are out.
+func (s *Store) getBuf(ctx context.Context, blocks int64) (*[]byte, error) {
+	return s.bufs.Get(ctx, bufLenFor(min(max(blocks, 1), chunkBlocks)))
+}
+
+func (s *Store) putBuf(b *[]byte) { s.bufs.Put(b) }
+
+// BufferStats reports the buffer bytes out now, the most ever out at once
+// and the cap (Options.BufferBytes).
+func (s *Store) BufferStats() (inUse, peak, limit int64) { return s.bufs.Stats() }
 
 // createVolume creates, fsyncs and registers volume num.
 func (s *Store) createVolume(num uint32) (*volume, error) {
@@ -373,8 +396,13 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 	unlock := s.locks.lock(id)
 	defer unlock()
 
-	buf := s.getBuf()
-	defer s.putBuf(buf)
+	// A buffer as large as the record needs (up to chunkBlocks blocks),
+	// returned as soon as the bytes are written, before the fsync wait.
+	buf, err := s.getBuf(ctx, (size+BlockSize-1)/BlockSize)
+	if err != nil {
+		return Info{}, err
+	}
+	defer func() { s.putBuf(buf) }()
 	out, hcrc := appendHeader((*buf)[:0], flagPut, id, size)
 	hdrLen := int64(len(out))
 	recLen := recordLenFor(len(id), size)
@@ -403,7 +431,7 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 		return out, nil
 	}
 
-	out, err := fill(out)
+	out, err = fill(out)
 	if err != nil {
 		return Info{}, err
 	}
@@ -418,6 +446,8 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 			return Info{}, err
 		}
 		defer s.done(v)
+		s.putBuf(buf)
+		buf = nil
 		if err := s.syncer.wait(v); err != nil {
 			return Info{}, err
 		}
@@ -450,6 +480,8 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 	if _, err := v.f.WriteAt(tr, at); err != nil {
 		return Info{}, fmt.Errorf("shardstore: append: %w", mapWriteErr(err))
 	}
+	s.putBuf(buf)
+	buf = nil
 	if err := s.syncer.wait(v); err != nil {
 		return Info{}, err
 	}

@@ -73,12 +73,12 @@ func NewTransport() *http.Transport {
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
 		MaxIdleConns:          2048,
-		MaxIdleConnsPerHost:   128,
+		MaxIdleConnsPerHost:   64, // idle connections keep their buffers: bounded per node
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: 0,
 		DisableCompression:    true,
-		WriteBufferSize:       64 << 10,
-		ReadBufferSize:        64 << 10,
+		WriteBufferSize:       32 << 10, // per connection: with 14 shard streams per
+		ReadBufferSize:        32 << 10, // request, 64 requests hold ~900 connections
 	}
 }
 
