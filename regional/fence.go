@@ -62,11 +62,13 @@ func (g *Gateway) beforeCommit(ctx context.Context, bucket, key string) {
 //  2. delete the catalog entry, only if the name still holds this
 //     incarnation;
 //  3. drop the incarnation on every partition: the seals become tombstones
-//     and its multipart uploads are removed (parts queued as garbage).
+//     and its PREPARING versions and multipart uploads are removed (their
+//     shards queued as garbage).
 //
 // From step 1 on, every write of the incarnation fails inside its own
 // metasvc apply. If step 3 fails on a partition the seal there still fences
-// writes; its uploads wait for the janitor.
+// writes; its leftover records are unreachable (no catalog entry names the
+// incarnation) and wait for the janitor (a later issue).
 func (g *Gateway) deleteIncarnation(ctx context.Context, b bucketsvc.Bucket) error {
 	key := b.MetaKey()
 	n := g.cfg.Meta.Partitions()

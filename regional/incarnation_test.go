@@ -207,6 +207,11 @@ func TestConditionalDeleteAndComplete(t *testing.T) {
 	if code, body := w.do("DELETE", "/cond/absent", nil, map[string]string{"If-Match": "*"}); code != 404 || s3code(body) != "NoSuchKey" {
 		t.Fatalf("DELETE If-Match on absent key: %d %s", code, body)
 	}
+	for _, h := range []string{"x-amz-if-match-size", "x-amz-if-match-last-modified-time"} {
+		if code, body := w.do("DELETE", "/cond/k", nil, map[string]string{h: "5"}); code != 501 || s3code(body) != "NotImplemented" {
+			t.Fatalf("DELETE with %s: %d %s", h, code, body)
+		}
+	}
 	w.mustStatus(204, "DELETE", "/cond/k", nil, map[string]string{"If-Match": etag})
 	w.mustStatus(404, "GET", "/cond/k", nil, nil)
 

@@ -546,6 +546,12 @@ func (g *Gateway) deleteObject(req *request) error {
 	if err := checkVersionParam(req.r.URL.Query(), b); err != nil {
 		return err
 	}
+	for _, h := range []string{"x-amz-if-match-size", "x-amz-if-match-last-modified-time"} {
+		if req.r.Header.Get(h) != "" {
+			// S3 honours these on directory buckets only: refused, never ignored.
+			return s3err.WithMessage(s3err.NotImplemented, "A header you provided implies functionality that is not implemented").With("Header", h)
+		}
+	}
 	if _, err := g.cfg.Meta.DeleteObject(req.r.Context(), metapb.DeleteRequest{
 		Bucket: req.mb, Key: req.key, IfMatch: req.r.Header.Get("If-Match"),
 	}); err != nil {

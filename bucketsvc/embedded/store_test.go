@@ -3,10 +3,13 @@ package embedded_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/catalogtest"
@@ -116,5 +119,61 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 			s.Close()
 			t.Errorf("%s: Open succeeded", tt.name)
 		}
+	}
+}
+
+// TestLegacyBucketRecord: a bucket record written before incarnations (no
+// "incarnation" field) reads back as the legacy incarnation "" and can be
+// deleted by it; a re-created name gets an id.
+func TestLegacyBucketRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	s := open(t, path, embedded.Config{EncryptionKey: key(7)})
+	ctx := context.Background()
+	if err := s.CreateBucket(ctx, bucketsvc.Bucket{Name: "old", Owner: "acct-x", Region: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the record as the previous version of the store wrote it.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("buckets"))
+		var rec map[string]any
+		if err := json.Unmarshal(b.Get([]byte("old")), &rec); err != nil {
+			return err
+		}
+		if rec["incarnation"] == nil {
+			return errors.New("the record has no incarnation: the test would prove nothing")
+		}
+		delete(rec, "incarnation")
+		raw, _ := json.Marshal(rec)
+		return b.Put([]byte("old"), raw)
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, embedded.Config{EncryptionKey: key(7)})
+	got, err := s.GetBucket(ctx, "old")
+	if err != nil || got.Incarnation != "" || got.MetaKey() != "old" {
+		t.Fatalf("legacy bucket = %+v, %v", got, err)
+	}
+	if err := s.DeleteBucketIncarnation(ctx, "old", bucketsvc.NewIncarnation()); !errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		t.Fatalf("delete by another id: %v", err)
+	}
+	if err := s.DeleteBucketIncarnation(ctx, "old", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateBucket(ctx, bucketsvc.Bucket{Name: "old", Owner: "acct-y", Region: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "old"); got.Incarnation == "" {
+		t.Fatal("re-created bucket has no incarnation")
 	}
 }

@@ -76,9 +76,10 @@ func (t *trees) unsealBucket(r *metapb.SealBucketRequest) metapb.Result {
 }
 
 // dropBucket turns a seal into a tombstone and removes the bucket's
-// multipart uploads (their parts become garbage). PREPARING object versions
-// are left to their writers (whose COMMIT is now refused and who then abort)
-// or to the janitor, exactly as for any abandoned PREPARE.
+// PREPARING versions and multipart uploads (their planned shards and parts
+// become garbage). A writer still running gets its COMMIT refused; its
+// Abort then finds nothing (success) and it deletes the shards it wrote, so
+// a deleted bucket needs no janitor to be cleaned up.
 func (t *trees) dropBucket(now time.Time, r *metapb.SealBucketRequest) metapb.Result {
 	if r.Bucket == "" {
 		return errResult(metapb.ErrBadRequest, "drop bucket: bucket is required")
@@ -102,6 +103,18 @@ func (t *trees) dropBucket(now time.Time, r *metapb.SealBucketRequest) metapb.Re
 	})
 	for _, u := range ups {
 		t.removeUpload(u, "bucket deleted", nil, now)
+	}
+	var preps []*metapb.ObjectVersion
+	t.prep.AscendGreaterOrEqual(&metapb.ObjectVersion{Bucket: r.Bucket}, func(v *metapb.ObjectVersion) bool {
+		if v.Bucket != r.Bucket {
+			return false
+		}
+		preps = append(preps, v)
+		return true
+	})
+	for _, v := range preps {
+		t.prep.Delete(v)
+		t.queueGarbage("bucket deleted", v.Bucket, v.Key, v.Segments, now)
 	}
 	return metapb.Result{}
 }

@@ -52,12 +52,16 @@ func TestCommitAfterSealRefused(t *testing.T) {
 	}
 
 	wantErr(t, "drop", h.seal(metapb.CmdDropBucket, "b/inc1"), "")
+	// The drop removed the PREPARING version: its planned shards are garbage.
+	if g := garbageByReason(h.s); g["bucket deleted"] != 1 {
+		t.Fatalf("garbage %v", g)
+	}
 	wantErr(t, "commit after drop", h.commit("b/inc1", "k", "v1", final), metapb.ErrBucketGone)
 	wantErr(t, "unseal after drop", h.seal(metapb.CmdUnsealBucket, "b/inc1"), metapb.ErrBucketGone)
-	// The writer aborts: its planned shards become garbage.
+	// The writer's abort finds nothing and succeeds (it then deletes its shards).
 	wantErr(t, "abort", h.apply(metapb.Command{Type: metapb.CmdAbort, Abort: &metapb.AbortRequest{Bucket: "b/inc1", Key: "k", VersionID: "v1"}}), "")
-	if garbageByReason(h.s)["aborted"] != 1 {
-		t.Fatalf("garbage %v", garbageByReason(h.s))
+	if g := garbageByReason(h.s); g["aborted"] != 0 || g["bucket deleted"] != 1 {
+		t.Fatalf("garbage %v", g)
 	}
 	if h.s.Stats().Objects != 0 || h.s.Stats().Preparing != 0 || h.s.Stats().Seals != 1 {
 		t.Fatalf("stats %+v", h.s.Stats())
