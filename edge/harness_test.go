@@ -70,6 +70,12 @@ func newWorld(t *testing.T, usGateways int) *world {
 // gateways, edge) tracing to tp; nil: no tracing.
 func newTracedWorld(t *testing.T, usGateways int, tp trace.TracerProvider) *world {
 	t.Helper()
+	return newWorldWith(t, usGateways, tp, nil)
+}
+
+// newWorldWith is newTracedWorld with mod applied to every gateway's config.
+func newWorldWith(t *testing.T, usGateways int, tp trace.TracerProvider, mod func(*regional.Config)) *world {
+	t.Helper()
 	w := &world{t: t, gateways: map[string][]*regional.Gateway{}, log: logger()}
 	dir := t.TempDir()
 	var err error
@@ -139,6 +145,9 @@ func newTracedWorld(t *testing.T, usGateways int, tp trace.TracerProvider) *worl
 			gc.Meta, gc.Data, gc.Catalog, gc.Logger = meta, engine, w.catalog, w.log.With("gateway", fmt.Sprint(region, i))
 			gc.ShutdownTimeout = 2 * time.Second
 			gc.TracerProvider = tp
+			if mod != nil {
+				mod(&gc)
+			}
 			g, err := regional.New(gc)
 			if err != nil {
 				t.Fatal(err)
