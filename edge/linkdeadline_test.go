@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/quic-go/quic-go/http3"
 
+	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
@@ -28,7 +29,7 @@ func TestEdgeLinkBodyDeadline(t *testing.T) {
 	if _, err := w.s3Client(w.edge, accessKey, secretKey, "us-east-1").CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("linkslow")}); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := w.ca.IssueClient("edge-test", "edge")
+	cert, err := w.ca.IssueClient("edge-test", devca.RoleEdge)
 	if err != nil {
 		t.Fatal(err)
 	}
