@@ -190,6 +190,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 var readOps = map[string]struct{}{
 	"get": {}, "version": {}, "list": {}, "upload": {}, "uploads": {}, "parts": {}, "part": {},
 	"attempt": {}, "scan": {}, "scanparts": {}, "scanuploads": {}, "feed": {}, "garbage": {},
+	"background": {},
 }
 
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, op string) int {
@@ -291,6 +292,8 @@ func read(g *group, op string, q *metapb.ReadRequest) (metapb.ReadResponse, int)
 		out.Feed = st.ReadFeed(q.After, q.Max)
 	case "garbage":
 		out.Garbage = st.ListGarbage(q.Max)
+	case "background":
+		out.Leases, out.Checkpoints, _ = st.Background()
 	}
 	return out, http.StatusOK
 }

@@ -180,6 +180,8 @@ const (
 	CmdSealBucket
 	CmdUnsealBucket
 	CmdDropBucket
+	CmdLease      // background work lease (background.go)
+	CmdCheckpoint // background worker checkpoint (background.go)
 )
 
 // Command is one Raft log entry of a partition. Time is the leader's clock
@@ -204,6 +206,8 @@ type Command struct {
 	SealBucket     *SealBucketRequest     `json:"seal,omitempty"`
 	UnsealBucket   *SealBucketRequest     `json:"unseal,omitempty"`
 	DropBucket     *SealBucketRequest     `json:"drop,omitempty"`
+	Lease          *LeaseRequest          `json:"lease,omitempty"`
+	Checkpoint     *CheckpointRequest     `json:"ckpt,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else
@@ -217,7 +221,8 @@ type Result struct {
 	Existed  bool           `json:"existed,omitempty"`  // Prepare/Commit: idempotent retry hit an existing record
 	Upload   *Upload        `json:"upload,omitempty"`
 	Part     *Part          `json:"part,omitempty"`
-	Seq      uint64         `json:"seq,omitempty"` // feed seq written by this command, if any
+	Seq      uint64         `json:"seq,omitempty"`   // feed seq written by this command, if any
+	Lease    *Lease         `json:"lease,omitempty"` // Lease: the record after the command (ErrConflict: the current one)
 }
 
 // Result error codes.

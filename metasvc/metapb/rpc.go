@@ -31,6 +31,7 @@ import "time"
 //	scanuploads: OlderThan, Max               → UploadList (initiated before OlderThan)
 //	feed:    After, Max                       → Feed
 //	garbage: Max                              → Garbage
+//	background: (nothing)                     → Leases, Checkpoints
 type ReadRequest struct {
 	Bucket      string              `json:"bucket,omitempty"`
 	Key         string              `json:"key,omitempty"`
@@ -62,6 +63,9 @@ type ReadResponse struct {
 	Garbage    []Garbage            `json:"garbage,omitempty"`
 	PartList   []Part               `json:"part_list,omitempty"`
 	UploadList []Upload             `json:"upload_list,omitempty"`
+
+	Leases      []Lease      `json:"leases,omitempty"`      // background
+	Checkpoints []Checkpoint `json:"checkpoints,omitempty"` // background
 }
 
 // RPCError is the body of a 4xx/5xx RPC answer that is not a Result/ReadResponse:

@@ -23,6 +23,7 @@ const (
 	snapMagic         = "MRDNMETA"
 	SnapshotFormatV1  = 1 // frames 1–9
 	SnapshotFormatV2  = 2 // adds frame 10 (bucket seals) and meta.seals
+	SnapshotFormatV3  = 3 // adds frames 11, 12 (background leases, checkpoints) and meta.clock/leases/checkpoints
 	maxFramePayload   = 256 << 20
 	frameMeta         = 1
 	frameCurrent      = 2
@@ -54,6 +55,10 @@ type snapMeta struct {
 	Consumers     int    `json:"consumers"`
 	Garbage       int    `json:"garbage"`
 	Seals         int    `json:"seals,omitempty"` // v2
+	// Background records (lease.go); absent in snapshots taken before them.
+	Clock       int64 `json:"clock,omitempty"`
+	Leases      int   `json:"leases,omitempty"`
+	Checkpoints int   `json:"checkpoints,omitempty"`
 }
 
 type snapToken struct {
@@ -130,13 +135,14 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	sw := &snapWriter{w: bufio.NewWriterSize(w, snapshotBufferLen), crc: crc32.New(castagnoli)}
 	var hdr [12]byte
 	copy(hdr[:], snapMagic)
-	binary.BigEndian.PutUint32(hdr[8:], SnapshotFormatV2)
+	binary.BigEndian.PutUint32(hdr[8:], SnapshotFormatV3)
 	sw.raw(hdr[:])
 	sw.frame(frameMeta, snapMeta{
 		LastApplied: t.lastApplied, NextSeq: t.nextSeq, NextGarbageID: t.nextGarbageID,
 		Current: t.cur.Len(), Preparing: t.prep.Len(), Uploads: t.uploads.Len(), Parts: t.parts.Len(),
 		Tokens: t.tokens.Len(), Feed: t.feed.Len(), Consumers: len(t.consumer), Garbage: t.garbage.Len(),
 		Seals: t.seals.Len(),
+		Clock: t.bg.clock, Leases: len(t.bg.leases), Checkpoints: len(t.bg.checkpoints),
 	})
 	t.cur.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(frameCurrent, v); return sw.err == nil })
 	t.prep.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(framePreparing, v); return sw.err == nil })
@@ -165,6 +171,7 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	}
 	t.garbage.Ascend(func(g *metapb.Garbage) bool { sw.frame(frameGarbage, g); return sw.err == nil })
 	t.seals.Ascend(func(b *metapb.BucketSeal) bool { sw.frame(frameSeal, b); return sw.err == nil })
+	sw.writeBG(&t.bg)
 	if sw.err != nil {
 		return sw.n, sw.err
 	}
@@ -232,7 +239,7 @@ func readSnapshot(r io.Reader) (*trees, error) {
 		return nil, corrupt("bad magic %q", hdr[:8])
 	}
 	version := binary.BigEndian.Uint32(hdr[8:])
-	if version != SnapshotFormatV1 && version != SnapshotFormatV2 {
+	if version < SnapshotFormatV1 || version > SnapshotFormatV3 {
 		return nil, fmt.Errorf("%w: version %d", ErrSnapshotFormat, version)
 	}
 	t := newTrees()
@@ -278,6 +285,9 @@ func readSnapshot(r io.Reader) (*trees, error) {
 		if kind == frameSeal && version < SnapshotFormatV2 {
 			return nil, corrupt("seal frame in a v%d snapshot", version)
 		}
+		if (kind == frameLease || kind == frameCheckpoint) && version < SnapshotFormatV3 {
+			return nil, corrupt("background frame in a v%d snapshot", version)
+		}
 		if err := t.decodeFrame(kind, payload, &meta, &tokens); err != nil {
 			return nil, err
 		}
@@ -302,10 +312,12 @@ func readSnapshot(r io.Reader) (*trees, error) {
 	}
 	if meta.Current != t.cur.Len() || meta.Preparing != t.prep.Len() || meta.Uploads != t.uploads.Len() ||
 		meta.Parts != t.parts.Len() || meta.Tokens != t.tokens.Len() || meta.Feed != t.feed.Len() ||
-		meta.Consumers != len(t.consumer) || meta.Garbage != t.garbage.Len() || meta.Seals != t.seals.Len() {
+		meta.Consumers != len(t.consumer) || meta.Garbage != t.garbage.Len() || meta.Seals != t.seals.Len() ||
+		meta.Leases != len(t.bg.leases) || meta.Checkpoints != len(t.bg.checkpoints) {
 		return nil, corrupt("record counts differ from the meta frame")
 	}
 	t.lastApplied, t.nextSeq, t.nextGarbageID = meta.LastApplied, meta.NextSeq, meta.NextGarbageID
+	t.bg.clock = meta.Clock
 	if t.nextSeq == 0 || t.nextGarbageID == 0 {
 		return nil, corrupt("zero sequence counters")
 	}
@@ -403,6 +415,8 @@ func (t *trees) decodeFrame(kind byte, p []byte, meta **snapMeta, tokens *[]snap
 		}
 		_, had := t.seals.ReplaceOrInsert(b)
 		return dup(had, "seal")
+	case frameLease, frameCheckpoint:
+		return t.bg.decodeFrame(kind, p)
 	default:
 		return corrupt("unknown frame kind %d", kind)
 	}

@@ -86,6 +86,7 @@ type trees struct {
 	garbage  *btree.BTreeG[*metapb.Garbage]       // id
 	seals    *btree.BTreeG[*metapb.BucketSeal]    // bucket: sealed or dropped incarnations
 	consumer map[string]uint64                    // feed consumer → acknowledged seq
+	bg       bgState                              // leases, checkpoints, clock (lease.go)
 
 	lastApplied   uint64
 	nextSeq       uint64 // next feed seq (starts at 1)
@@ -107,6 +108,7 @@ func newTrees() *trees {
 		garbage:       btree.NewG(btreeDegree, func(a, b *metapb.Garbage) bool { return a.ID < b.ID }),
 		seals:         btree.NewG(btreeDegree, func(a, b *metapb.BucketSeal) bool { return a.Bucket < b.Bucket }),
 		consumer:      map[string]uint64{},
+		bg:            newBG(),
 		nextSeq:       1,
 		nextGarbageID: 1,
 	}
@@ -124,6 +126,7 @@ func (t *trees) clone() *trees {
 	c.feed = t.feed.Clone()
 	c.garbage = t.garbage.Clone()
 	c.seals = t.seals.Clone()
+	c.bg = t.bg.clone()
 	c.consumer = make(map[string]uint64, len(t.consumer))
 	for k, v := range t.consumer {
 		c.consumer[k] = v
@@ -234,6 +237,7 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		}
 	}()
 	now := cmd.Time
+	t.bg.observe(now)
 	t.pruneTokens(now)
 	switch cmd.Type {
 	case metapb.CmdPrepare:
@@ -279,6 +283,14 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 	case metapb.CmdAckFeed:
 		if cmd.AckFeed != nil {
 			return t.ackFeed(cmd.AckFeed)
+		}
+	case metapb.CmdLease:
+		if cmd.Lease != nil {
+			return t.lease(cmd.Lease)
+		}
+	case metapb.CmdCheckpoint:
+		if cmd.Checkpoint != nil {
+			return t.checkpoint(cmd.Checkpoint)
 		}
 	case metapb.CmdAckGarbage:
 		if cmd.AckGarbage != nil {

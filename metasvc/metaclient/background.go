@@ -1,0 +1,27 @@
+package metaclient
+
+import (
+	"context"
+
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// Lease applies a lease request (acquire, renew, release) to partition's
+// Raft group. A lease held by another holder, or a renew that came too late,
+// answers an error matching ErrConflict, with the current record in the
+// Result when there is one.
+func (c *Client) Lease(ctx context.Context, partition int, r metapb.LeaseRequest) (metapb.Result, error) {
+	return c.applyTo(ctx, partition, metapb.Command{Type: metapb.CmdLease, Lease: &r})
+}
+
+// Checkpoint writes a worker checkpoint in partition, fenced by the lease
+// named in r (ErrConflict when the writer no longer holds it).
+func (c *Client) Checkpoint(ctx context.Context, partition int, r metapb.CheckpointRequest) (metapb.Result, error) {
+	return c.applyTo(ctx, partition, metapb.Command{Type: metapb.CmdCheckpoint, Checkpoint: &r})
+}
+
+// Background returns partition's leases and worker checkpoints.
+func (c *Client) Background(ctx context.Context, partition int) ([]metapb.Lease, []metapb.Checkpoint, error) {
+	r, err := c.read(ctx, partition, "background", metapb.ReadRequest{})
+	return r.Leases, r.Checkpoints, err
+}
