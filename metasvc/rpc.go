@@ -144,7 +144,7 @@ func (s *Server) serveApply(w http.ResponseWriter, r *http.Request) int {
 	if err := s.decode(w, r, &cmd); err != nil {
 		return badRequest(w, "bad command: "+err.Error())
 	}
-	if cmd.Type < metapb.CmdPrepare || cmd.Type > metapb.CmdDropBucket {
+	if cmd.Type < metapb.CmdPrepare || cmd.Type > metapb.CmdCheckpoint {
 		return badRequest(w, fmt.Sprintf("unknown command type %d", cmd.Type))
 	}
 	if b, k, ok := commandKey(&cmd); ok && partition.Of(b, k, len(s.parts)) != g.part {

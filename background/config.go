@@ -1,0 +1,125 @@
+package background
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// Meta is what the background server needs from the metadata service
+// (metaclient.Client implements it).
+type Meta interface {
+	Partitions() int
+	Lease(ctx context.Context, partition int, r metapb.LeaseRequest) (metapb.Result, error)
+	Checkpoint(ctx context.Context, partition int, r metapb.CheckpointRequest) (metapb.Result, error)
+	Background(ctx context.Context, partition int) ([]metapb.Lease, []metapb.Checkpoint, error)
+
+	ScanPreparing(ctx context.Context, partition int, olderThan time.Time, max int) ([]metapb.ObjectVersion, error)
+	ScanPreparingParts(ctx context.Context, partition int, olderThan time.Time, max int) ([]metapb.Part, error)
+	Abort(ctx context.Context, r metapb.AbortRequest) (metapb.Result, error)
+	AbortPart(ctx context.Context, r metapb.AbortPartRequest) (metapb.Result, error)
+	ListGarbage(ctx context.Context, partition int, max int) ([]metapb.Garbage, error)
+	AckGarbage(ctx context.Context, partition int, ids []uint64) (metapb.Result, error)
+}
+
+// Data deletes stored shards (objectio.Engine implements it). Deleting a
+// shard that is already gone succeeds.
+type Data interface {
+	Delete(ctx context.Context, segs []metapb.Segment) error
+}
+
+// LeaseName is the name of the partition lease background servers take.
+const LeaseName = "background"
+
+// Config configures a Server.
+type Config struct {
+	Region string
+	// ID names this process in lease records; unique per process
+	// (default: host-pid-start time).
+	ID string
+
+	Meta Meta
+	Data Data
+
+	// LeaseTTL is how long a partition lease lasts without renewal: the
+	// time a crashed server's partitions wait before being taken over.
+	LeaseTTL time.Duration
+	// RenewInterval is how often held leases are renewed and free ones
+	// sought (< LeaseTTL − ClockMargin).
+	RenewInterval time.Duration
+	// ClockMargin is subtracted from a lease's local validity: the largest
+	// amount by which a meta node's clock may run ahead of this process's
+	// (docs/background.md, "Clock assumption").
+	ClockMargin time.Duration
+
+	// Interval is the pause between two passes of a worker over the
+	// partitions it holds.
+	Interval time.Duration
+	// PrepareTimeout is the deadline of a PREPARE: a PREPARING record (or
+	// part attempt) older than this is aborted by the janitor. It must
+	// exceed the longest PUT the gateways allow (their body deadlines).
+	PrepareTimeout time.Duration
+	// Batch bounds the records handled per step (garbage entries, scans).
+	Batch int
+
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // nil: no metrics registered
+}
+
+// DefaultConfig returns a Config with the defaults filled in.
+func DefaultConfig() Config {
+	return Config{
+		LeaseTTL:       15 * time.Second,
+		RenewInterval:  3 * time.Second,
+		ClockMargin:    2 * time.Second,
+		Interval:       2 * time.Second,
+		PrepareTimeout: time.Hour,
+		Batch:          64,
+	}
+}
+
+// Validate checks the config, cross-field rules included.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Meta == nil {
+		errs = append(errs, errors.New("background: Meta is required"))
+	}
+	if c.Data == nil {
+		errs = append(errs, errors.New("background: Data is required"))
+	}
+	if c.LeaseTTL <= 0 || c.LeaseTTL > metapb.MaxLeaseTTL {
+		errs = append(errs, fmt.Errorf("background: LeaseTTL %v out of (0, %v]", c.LeaseTTL, metapb.MaxLeaseTTL))
+	}
+	if c.ClockMargin < 0 || c.ClockMargin >= c.LeaseTTL {
+		errs = append(errs, fmt.Errorf("background: ClockMargin %v must be in [0, LeaseTTL)", c.ClockMargin))
+	}
+	if c.RenewInterval <= 0 || c.RenewInterval >= c.LeaseTTL-c.ClockMargin {
+		errs = append(errs, fmt.Errorf("background: RenewInterval %v must be in (0, LeaseTTL-ClockMargin = %v)", c.RenewInterval, c.LeaseTTL-c.ClockMargin))
+	}
+	if c.Interval <= 0 {
+		errs = append(errs, errors.New("background: Interval must be positive"))
+	}
+	if c.PrepareTimeout <= 0 {
+		errs = append(errs, errors.New("background: PrepareTimeout must be positive"))
+	}
+	if c.Batch <= 0 || c.Batch > 1000 {
+		errs = append(errs, fmt.Errorf("background: Batch %d out of [1, 1000]", c.Batch))
+	}
+	return errors.Join(errs...)
+}
+
+func defaultID() string {
+	h, _ := os.Hostname()
+	if h == "" {
+		h = "host"
+	}
+	return h + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+}

@@ -1,0 +1,134 @@
+package background
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// janitor reclaims by record state (DESIGN invariant 4): in each partition
+// it leases, it
+//
+//  1. aborts PREPARING versions and part attempts older than PrepareTimeout.
+//     The Abort goes through the partition's Raft group; a COMMIT ordered
+//     after it finds no PREPARING record and is refused (metastate: the
+//     abort is the fence, decided by Raft order, not by time), and the
+//     record's shards are queued as garbage in the same command;
+//  2. drains the garbage queue: deletes the queued shards, then
+//     acknowledges the entries (deletes are idempotent, so an entry whose
+//     acknowledgement was lost is simply deleted again).
+//
+// A pass over a partition is the two phases in order; the cursor names the
+// phase, so a takeover resumes in the phase the last holder reached.
+type janitor struct {
+	cfg *Config
+	m   *metrics
+	now func() time.Time
+}
+
+const (
+	phasePrepares = ""        // abort abandoned PREPAREs (and part attempts)
+	phaseGarbage  = "garbage" // drain the garbage queue
+)
+
+func (j *janitor) Name() string { return "janitor" }
+
+func (j *janitor) Step(ctx context.Context, p int, cursor string, valid func() bool) (string, int, bool, error) {
+	switch cursor {
+	case phasePrepares:
+		n, more, err := j.abortAbandoned(ctx, p, valid)
+		if err != nil || more {
+			return phasePrepares, n, false, err
+		}
+		return phaseGarbage, n, false, nil
+	case phaseGarbage:
+		n, more, err := j.reclaim(ctx, p, valid)
+		return phaseGarbage, n, !more && err == nil, err
+	}
+	// An unknown cursor (a newer version's): start the pass afresh.
+	return phasePrepares, 0, false, nil
+}
+
+// abortAbandoned aborts up to Batch expired PREPAREs and part attempts of p;
+// more reports that a full batch was found.
+func (j *janitor) abortAbandoned(ctx context.Context, p int, valid func() bool) (n int, more bool, err error) {
+	deadline := j.now().Add(-j.cfg.PrepareTimeout)
+	vs, err := j.cfg.Meta.ScanPreparing(ctx, p, deadline, j.cfg.Batch)
+	if err != nil {
+		return 0, false, fmt.Errorf("scan preparing: %w", err)
+	}
+	for _, v := range vs {
+		if !valid() {
+			return n, false, nil
+		}
+		_, err := j.cfg.Meta.Abort(ctx, metapb.AbortRequest{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, Reason: "janitor: prepare deadline"})
+		if errors.Is(err, metaclient.ErrConflict) {
+			continue // committed meanwhile: nothing to abort
+		}
+		if err != nil {
+			return n, false, fmt.Errorf("abort %s/%s %s: %w", v.Bucket, v.Key, v.VersionID, err)
+		}
+		n++
+		j.m.aborted.Inc()
+		j.cfg.Logger.Info("janitor: aborted abandoned PREPARE", "partition", p, "bucket", v.Bucket, "key", v.Key,
+			"version", v.VersionID, "prepared_at", v.PreparedAt)
+	}
+	parts, err := j.cfg.Meta.ScanPreparingParts(ctx, p, deadline, j.cfg.Batch)
+	if err != nil {
+		return n, false, fmt.Errorf("scan preparing parts: %w", err)
+	}
+	for _, pt := range parts {
+		if !valid() {
+			return n, false, nil
+		}
+		_, err := j.cfg.Meta.AbortPart(ctx, metapb.AbortPartRequest{Bucket: pt.Bucket, Key: pt.Key, UploadID: pt.UploadID, Number: pt.Number, Attempt: pt.Attempt})
+		if errors.Is(err, metaclient.ErrConflict) || errors.Is(err, metaclient.ErrNoSuchUpload) {
+			continue
+		}
+		if err != nil {
+			return n, false, fmt.Errorf("abort part %s/%s %s #%d: %w", pt.Bucket, pt.Key, pt.UploadID, pt.Number, err)
+		}
+		n++
+		j.m.aborted.Inc()
+	}
+	return n, len(vs) == j.cfg.Batch || len(parts) == j.cfg.Batch, nil
+}
+
+// reclaim deletes the shards of up to Batch garbage entries of p and
+// acknowledges those deleted; more reports that a full batch was found.
+func (j *janitor) reclaim(ctx context.Context, p int, valid func() bool) (n int, more bool, err error) {
+	items, err := j.cfg.Meta.ListGarbage(ctx, p, j.cfg.Batch)
+	if err != nil {
+		return 0, false, fmt.Errorf("list garbage: %w", err)
+	}
+	var ids []uint64
+	var firstErr error
+	for _, it := range items {
+		if !valid() {
+			break
+		}
+		if len(it.Segments) > 0 {
+			if err := j.cfg.Data.Delete(ctx, it.Segments); err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("delete shards of garbage %d: %w", it.ID, err)
+				}
+				continue // retried next pass
+			}
+		}
+		ids = append(ids, it.ID)
+	}
+	if len(ids) > 0 {
+		if _, err := j.cfg.Meta.AckGarbage(ctx, p, ids); err != nil {
+			return 0, false, fmt.Errorf("ack garbage: %w", err)
+		}
+		j.m.reclaimed.Add(float64(len(ids)))
+	}
+	if firstErr != nil {
+		return len(ids), false, firstErr
+	}
+	return len(ids), len(items) == j.cfg.Batch, nil
+}

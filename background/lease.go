@@ -1,0 +1,141 @@
+package background
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// held is this process's view of one partition lease it holds.
+type held struct {
+	epoch uint64
+	// validUntil is local (monotonic) time: the send time of the request
+	// that granted or renewed the lease + TTL − ClockMargin. The leader
+	// stamped the grant no earlier than the send, so the lease outlives
+	// validUntil unless a meta node's clock runs ahead by more than the
+	// margin.
+	validUntil time.Time
+}
+
+// leaser takes, renews and releases the partition leases of one process.
+type leaser struct {
+	cfg *Config
+	m   *metrics
+
+	mu   sync.Mutex
+	held map[int]held
+}
+
+func newLeaser(cfg *Config, m *metrics) *leaser {
+	return &leaser{cfg: cfg, m: m, held: map[int]held{}}
+}
+
+// Epoch returns the epoch of partition p's lease while it is valid locally.
+func (l *leaser) Epoch(p int) (uint64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.held[p]
+	if !ok || !time.Now().Before(h.validUntil) {
+		return 0, false
+	}
+	return h.epoch, true
+}
+
+// Held returns the partitions whose leases are valid now, ascending.
+func (l *leaser) Held() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	var out []int
+	for p, h := range l.held {
+		if now.Before(h.validUntil) {
+			out = append(out, p)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// run renews held leases and seeks free ones every RenewInterval until ctx ends.
+func (l *leaser) run(ctx context.Context) {
+	t := time.NewTicker(l.cfg.RenewInterval)
+	defer t.Stop()
+	for {
+		l.round(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// round renews every held lease and tries to acquire every other partition's.
+func (l *leaser) round(ctx context.Context) {
+	for p := 0; p < l.cfg.Meta.Partitions(); p++ {
+		if ctx.Err() != nil {
+			return
+		}
+		l.mu.Lock()
+		h, ok := l.held[p]
+		l.mu.Unlock()
+		req := metapb.LeaseRequest{Op: metapb.LeaseAcquire, Name: LeaseName, Holder: l.cfg.ID, TTL: l.cfg.LeaseTTL}
+		if ok {
+			req.Op, req.Epoch = metapb.LeaseRenew, h.epoch
+		}
+		rctx, cancel := context.WithTimeout(ctx, l.cfg.RenewInterval)
+		sent := time.Now()
+		res, err := l.cfg.Meta.Lease(rctx, p, req)
+		cancel()
+		l.mu.Lock()
+		switch {
+		case err == nil && res.Lease != nil && res.Lease.Holder == l.cfg.ID:
+			if !ok || h.epoch != res.Lease.Epoch {
+				l.cfg.Logger.Info("background: lease acquired", "partition", p, "epoch", res.Lease.Epoch)
+			}
+			l.held[p] = held{epoch: res.Lease.Epoch, validUntil: sent.Add(l.cfg.LeaseTTL - l.cfg.ClockMargin)}
+		case errors.Is(err, metaclient.ErrConflict):
+			if ok {
+				l.cfg.Logger.Warn("background: lease lost", "partition", p, "epoch", h.epoch, "err", err)
+			}
+			delete(l.held, p)
+		case err != nil:
+			// Unknown outcome (meta unavailable): keep the local validity;
+			// the lease lapses by itself when validUntil passes.
+			l.cfg.Logger.Debug("background: lease request", "partition", p, "op", req.Op, "err", err)
+		}
+		l.mu.Unlock()
+	}
+	l.m.leasesHeld.Set(float64(len(l.Held())))
+}
+
+// releaseAll gives every held lease back so others take over at once.
+func (l *leaser) releaseAll(ctx context.Context) {
+	l.mu.Lock()
+	all := l.held
+	l.held = map[int]held{}
+	l.mu.Unlock()
+	for p, h := range all {
+		_, err := l.cfg.Meta.Lease(ctx, p, metapb.LeaseRequest{Op: metapb.LeaseRelease, Name: LeaseName, Holder: l.cfg.ID, Epoch: h.epoch})
+		if err != nil {
+			l.cfg.Logger.Debug("background: lease release", "partition", p, "err", err)
+		}
+	}
+	l.m.leasesHeld.Set(0)
+}
+
+// drop forgets partition p's lease of epoch (the state machine refused a
+// write under it: it expired or was taken).
+func (l *leaser) drop(p int, epoch uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.held[p]; ok && h.epoch == epoch {
+		delete(l.held, p)
+		l.cfg.Logger.Warn("background: lease lost (fenced write refused)", "partition", p, "epoch", epoch)
+	}
+}

@@ -1,0 +1,125 @@
+package background
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Server is one background process of a region.
+type Server struct {
+	cfg     Config
+	m       *metrics
+	leases  *leaser
+	workers []*worker
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	startOnce sync.Once
+	closeOnce sync.Once
+	ready     chan struct{}
+	// release: Close gives the leases back (false only for tests that
+	// simulate a crash).
+	release bool
+}
+
+// New builds a server from cfg (which it validates); Run starts it.
+func New(cfg Config) (*Server, error) {
+	if cfg.ID == "" {
+		cfg.ID = defaultID()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Logger = cfg.Logger.With("background", cfg.ID)
+	s := &Server{cfg: cfg, ready: make(chan struct{}), release: true}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.m = newMetrics(cfg.Registry, s)
+	s.leases = newLeaser(&s.cfg, s.m)
+	s.workers = []*worker{
+		newWorker(&janitor{cfg: &s.cfg, m: s.m, now: time.Now}, &s.cfg, s.leases, s.m),
+	}
+	return s, nil
+}
+
+// ID is the name this process holds leases under.
+func (s *Server) ID() string { return s.cfg.ID }
+
+// Ready is closed once the server has started its workers.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Run starts the lease keeper and the workers and returns when ctx is
+// cancelled or Close is called (after closing).
+func (s *Server) Run(ctx context.Context) error {
+	s.startOnce.Do(func() {
+		if s.ctx.Err() != nil {
+			return // closed before Run
+		}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.leases.run(s.ctx) }()
+		for _, w := range s.workers {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); w.run(s.ctx) }()
+		}
+		close(s.ready)
+		s.cfg.Logger.Info("background server running", "region", s.cfg.Region, "partitions", s.cfg.Meta.Partitions(),
+			"lease_ttl", s.cfg.LeaseTTL, "prepare_timeout", s.cfg.PrepareTimeout)
+	})
+	select {
+	case <-ctx.Done():
+	case <-s.ctx.Done():
+	}
+	return s.Close()
+}
+
+// Close stops the workers (a step in progress finishes its current call),
+// waits for them, then releases the leases so other background servers
+// take the partitions at once. Safe to call twice.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+		if s.release {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.leases.releaseAll(ctx)
+			cancel()
+		}
+	})
+	return nil
+}
+
+// Workers returns every worker's status.
+func (s *Server) Workers() []Status {
+	out := make([]Status, 0, len(s.workers))
+	for _, w := range s.workers {
+		out = append(out, w.status())
+	}
+	return out
+}
+
+// Held returns the partitions this server holds valid leases on.
+func (s *Server) Held() []int { return s.leases.Held() }
+
+// Pause stops worker name after its current step; Resume restarts it.
+func (s *Server) Pause(name string) error { return s.setPaused(name, true) }
+
+// Resume restarts a paused worker.
+func (s *Server) Resume(name string) error { return s.setPaused(name, false) }
+
+func (s *Server) setPaused(name string, p bool) error {
+	for _, w := range s.workers {
+		if w.task.Name() == name {
+			w.setPaused(p)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q", ErrNoSuchWorker, name)
+}

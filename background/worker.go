@@ -1,0 +1,271 @@
+package background
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// State is a worker's lifecycle state.
+type State string
+
+const (
+	StateIdle    State = "idle"    // between passes
+	StateRunning State = "running" // in a pass over its partitions
+	StatePaused  State = "paused"  // stopped by Pause until Resume
+	StateFailed  State = "failed"  // the last pass ended with an error; retried after Interval
+)
+
+// States lists every State (metrics export one gauge per state).
+var States = []State{StateIdle, StateRunning, StatePaused, StateFailed}
+
+// ErrNoSuchWorker is returned by Pause and Resume for an unknown name.
+var ErrNoSuchWorker = errors.New("background: no such worker")
+
+// Task is one kind of background work. A worker runs it on one partition at
+// a time, in bounded steps, and checkpoints after every step.
+type Task interface {
+	Name() string
+	// Step does one bounded step of a pass over partition p, starting at
+	// cursor ("" at the start of a pass). It returns the cursor to resume
+	// from, how many items it handled, and whether the pass over p is
+	// complete. valid reports whether the lease on p is still held; a
+	// step checks it before every destructive action.
+	Step(ctx context.Context, p int, cursor string, valid func() bool) (next string, n int, done bool, err error)
+}
+
+// Status is a worker's state and progress.
+type Status struct {
+	Name       string
+	State      State
+	Partitions []int   // partitions it works on (leased by this process)
+	Done       uint64  // items handled since start
+	Passes     uint64  // completed passes since start
+	Rate       float64 // items per second over the last pass
+	LastError  string
+	LastPass   time.Time // end of the last completed pass
+}
+
+// partProgress is a worker's resumable position in one partition, as in
+// its checkpoint there.
+type partProgress struct {
+	epoch  uint64 // lease epoch the position was loaded or written under
+	cursor string
+	done   uint64
+	pass   uint64
+}
+
+// worker is the state machine that runs one Task.
+type worker struct {
+	task   Task
+	cfg    *Config
+	leases *leaser
+	m      *metrics
+	// onStep, if set (tests), is told of every step with its local start
+	// and end time.
+	onStep func(p int, start, end time.Time)
+
+	mu      sync.Mutex
+	state   State
+	paused  bool
+	wake    chan struct{}
+	done    uint64
+	passes  uint64
+	rate    float64
+	lastErr string
+	last    time.Time
+	parts   map[int]*partProgress
+}
+
+func newWorker(t Task, cfg *Config, l *leaser, m *metrics) *worker {
+	return &worker{task: t, cfg: cfg, leases: l, m: m, state: StateIdle, wake: make(chan struct{}, 1), parts: map[int]*partProgress{}}
+}
+
+func (w *worker) status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Status{Name: w.task.Name(), State: w.state, Partitions: w.leases.Held(), Done: w.done, Passes: w.passes,
+		Rate: w.rate, LastError: w.lastErr, LastPass: w.last}
+}
+
+func (w *worker) setPaused(p bool) {
+	w.mu.Lock()
+	w.paused = p
+	if p && w.state != StateRunning {
+		w.state = StatePaused
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) isPaused() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.paused
+}
+
+func (w *worker) setState(s State) {
+	w.mu.Lock()
+	w.state = s
+	w.mu.Unlock()
+}
+
+// run loops over passes until ctx ends.
+func (w *worker) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		if w.isPaused() {
+			w.setState(StatePaused)
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
+			}
+			continue
+		}
+		w.setState(StateRunning)
+		start := time.Now()
+		n, err := w.pass(ctx)
+		elapsed := time.Since(start)
+		w.mu.Lock()
+		w.done += uint64(n)
+		if elapsed > 0 {
+			w.rate = float64(n) / elapsed.Seconds()
+		}
+		switch {
+		case err != nil && ctx.Err() == nil:
+			w.state, w.lastErr = StateFailed, err.Error()
+			w.cfg.Logger.Warn("background: pass failed", "worker", w.task.Name(), "err", err)
+		case err == nil:
+			w.state, w.lastErr = StateIdle, ""
+			w.passes++
+			w.last = time.Now()
+		}
+		if w.paused {
+			w.state = StatePaused
+		}
+		w.mu.Unlock()
+		w.m.items.WithLabelValues(w.task.Name()).Add(float64(n))
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-time.After(w.cfg.Interval):
+		}
+	}
+}
+
+// pass runs the task over every partition held, each to the end of its
+// pass or until the lease is lost, and returns the items handled and the
+// first error.
+func (w *worker) pass(ctx context.Context) (int, error) {
+	total := 0
+	var first error
+	for _, p := range w.leases.Held() {
+		if ctx.Err() != nil || w.isPaused() {
+			break
+		}
+		n, err := w.partition(ctx, p)
+		total += n
+		if err != nil && first == nil {
+			first = fmt.Errorf("partition %d: %w", p, err)
+		}
+	}
+	return total, first
+}
+
+func (w *worker) partition(ctx context.Context, p int) (int, error) {
+	epoch, ok := w.leases.Epoch(p)
+	if !ok {
+		return 0, nil
+	}
+	pp, err := w.progress(ctx, p, epoch)
+	if err != nil {
+		return 0, err
+	}
+	valid := func() bool {
+		e, ok := w.leases.Epoch(p)
+		return ok && e == epoch
+	}
+	total := 0
+	for ctx.Err() == nil && !w.isPaused() && valid() {
+		start := time.Now()
+		next, n, done, err := w.task.Step(ctx, p, pp.cursor, valid)
+		if w.onStep != nil {
+			w.onStep(p, start, time.Now())
+		}
+		total += n
+		pp.done += uint64(n)
+		if err != nil {
+			w.checkpoint(ctx, p, pp, StateFailed, err)
+			return total, err
+		}
+		pp.cursor = next
+		if done {
+			pp.pass++
+			pp.cursor = ""
+		}
+		state := StateRunning
+		if done {
+			state = StateIdle
+		}
+		if err := w.checkpoint(ctx, p, pp, state, nil); err != nil {
+			return total, err
+		}
+		if done {
+			break
+		}
+	}
+	return total, nil
+}
+
+// progress returns the worker's position in p, loading it from the
+// partition's checkpoint when the lease epoch is new to this process (a
+// restart, or a takeover from another holder).
+func (w *worker) progress(ctx context.Context, p int, epoch uint64) (*partProgress, error) {
+	if pp := w.parts[p]; pp != nil && pp.epoch == epoch {
+		return pp, nil
+	}
+	_, cps, err := w.cfg.Meta.Background(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
+	pp := &partProgress{epoch: epoch}
+	for _, c := range cps {
+		if c.Worker == w.task.Name() {
+			pp.cursor, pp.done, pp.pass = c.Cursor, c.Done, c.Pass
+			w.cfg.Logger.Info("background: resuming from checkpoint", "worker", c.Worker, "partition", p,
+				"cursor", c.Cursor, "done", c.Done, "pass", c.Pass, "previous_holder", c.Holder)
+		}
+	}
+	w.parts[p] = pp
+	return pp, nil
+}
+
+// checkpoint writes p's position, fenced by the lease epoch. Losing the
+// lease meanwhile answers ErrConflict: the position is then another
+// holder's to keep.
+func (w *worker) checkpoint(ctx context.Context, p int, pp *partProgress, state State, stepErr error) error {
+	c := metapb.Checkpoint{Worker: w.task.Name(), Holder: w.cfg.ID, Epoch: pp.epoch, State: string(state),
+		Cursor: pp.cursor, Pass: pp.pass, Done: pp.done}
+	if stepErr != nil {
+		c.LastError = stepErr.Error()
+	}
+	_, err := w.cfg.Meta.Checkpoint(ctx, p, metapb.CheckpointRequest{Lease: LeaseName, Checkpoint: c})
+	if errors.Is(err, metaclient.ErrConflict) {
+		w.leases.drop(p, pp.epoch)
+		delete(w.parts, p)
+		return nil // lease lost: stop working p, without calling it a failure
+	}
+	if err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	return nil
+}
