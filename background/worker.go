@@ -58,7 +58,16 @@ type partProgress struct {
 	cursor string
 	done   uint64
 	pass   uint64
+	// What the last checkpoint write recorded, so idle steps do not
+	// write one each (a Raft entry per partition per pass).
+	written   time.Time
+	wroteDone uint64
+	wroteSt   State
 }
+
+// checkpointRefresh is how often a checkpoint is rewritten while nothing
+// changes (status shows the worker alive and its pass count).
+const checkpointRefresh = time.Minute
 
 // worker is the state machine that runs one Task.
 type worker struct {
@@ -216,8 +225,10 @@ func (w *worker) partition(ctx context.Context, p int) (int, error) {
 		if done {
 			state = StateIdle
 		}
-		if err := w.checkpoint(ctx, p, pp, state, nil); err != nil {
-			return total, err
+		if pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh {
+			if err := w.checkpoint(ctx, p, pp, state, nil); err != nil {
+				return total, err
+			}
 		}
 		if done {
 			break
@@ -267,5 +278,6 @@ func (w *worker) checkpoint(ctx context.Context, p int, pp *partProgress, state 
 	if err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
+	pp.written, pp.wroteDone, pp.wroteSt = time.Now(), pp.done, state
 	return nil
 }

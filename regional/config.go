@@ -33,9 +33,6 @@ type Config struct {
 	BodyTotalTimeout time.Duration
 	// ShutdownTimeout bounds draining in-flight requests on Close.
 	ShutdownTimeout time.Duration
-	// ReclaimInterval is how often the gateway drains the partitions'
-	// garbage queues (deleting unreferenced shards). 0 disables.
-	ReclaimInterval time.Duration
 
 	Meta     Meta
 	Data     DataPath
@@ -71,7 +68,6 @@ func DefaultConfig() Config {
 		InlineThreshold: 64 << 10, // docs/performance.md: measured crossover 128–256 KiB; kept lower because inline bytes live in the in-memory FSM on 3 replicas
 		MaxHeaderBytes:  64 << 10,
 		ShutdownTimeout: 10 * time.Second,
-		ReclaimInterval: 2 * time.Second,
 
 		BodyIdleTimeout:  20 * time.Second,
 		BodyTotalTimeout: time.Hour, // 5 GiB (the largest single PUT) at ≥1.5 MB/s

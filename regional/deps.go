@@ -35,8 +35,6 @@ type Meta interface {
 	DropBucket(ctx context.Context, partition int, bucket string) (metapb.Result, error)
 
 	Partitions() int
-	ListGarbage(ctx context.Context, partition, max int) ([]metapb.Garbage, error)
-	AckGarbage(ctx context.Context, partition int, ids []uint64) (metapb.Result, error)
 }
 
 // DataPath writes and reads erasure-coded segments (objectio.Engine implements it).

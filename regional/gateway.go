@@ -100,13 +100,6 @@ func (g *Gateway) Ready() <-chan struct{} { return g.ready }
 
 // Run serves until ctx is cancelled or Close is called.
 func (g *Gateway) Run(ctx context.Context) error {
-	if g.cfg.ReclaimInterval > 0 {
-		g.wg.Add(1)
-		go func() {
-			defer g.wg.Done()
-			g.reclaimLoop()
-		}()
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- g.srv.Serve(g.ln) }()
 	g.serveEdge()
@@ -127,7 +120,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 }
 
 // Close stops accepting requests, drains in-flight ones, then stops the
-// background reclaimer. Safe to call twice.
+// edge link. Safe to call twice. (The gateway runs no background loops:
+// garbage is reclaimed by the background server, package background.)
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)

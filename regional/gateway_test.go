@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -90,7 +91,6 @@ func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
 	}
 	gc := regional.DefaultConfig()
 	gc.Listen = "127.0.0.1:0"
-	gc.ReclaimInterval = 50 * time.Millisecond
 	gc.ShutdownTimeout = 2 * time.Second
 	gc.Meta, gc.Data, gc.Catalog = w.meta, engine, catalog
 	if mod != nil {
@@ -108,6 +108,23 @@ func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
 	})
 	<-g.Ready()
 	w.url = "http://" + g.Addr()
+	// The garbage queue is drained by a background server (the gateway
+	// keeps no background loops).
+	bc := background.DefaultConfig()
+	bc.ID = "bg-" + t.Name()
+	bc.Meta, bc.Data = w.meta, engine
+	bc.Interval = 50 * time.Millisecond
+	bc.Logger = slog.New(slog.DiscardHandler)
+	bg, err := background.New(bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bgDone := make(chan error, 1)
+	go func() { bgDone <- bg.Run(context.Background()) }()
+	t.Cleanup(func() {
+		_ = bg.Close()
+		<-bgDone
+	})
 	return w
 }
 

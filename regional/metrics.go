@@ -9,9 +9,8 @@ import (
 )
 
 type metrics struct {
-	requests  *prometheus.HistogramVec
-	errors    *prometheus.CounterVec
-	reclaimed prometheus.Counter
+	requests *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, data DataPath) *metrics {
@@ -23,12 +22,9 @@ func newMetrics(reg *prometheus.Registry, data DataPath) *metrics {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meridian_regional_errors_total", Help: "S3 errors answered, by code.",
 		}, []string{"code"}),
-		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "meridian_regional_garbage_reclaimed_total", Help: "Garbage entries whose shards were deleted.",
-		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.errors, m.reclaimed)
+		reg.MustRegister(m.requests, m.errors)
 		if st, ok := data.(statser); ok {
 			reg.MustRegister(dataPathCollector(st))
 		}

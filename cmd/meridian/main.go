@@ -32,6 +32,8 @@ func commands() map[string]command {
 		"admin":    {"catalog administration: create-account, create-key, revoke-key, list-buckets", runAdmin},
 		"bench":    {"benchmark PUT/GET/LIST against a private dev cluster", runBench},
 		"load":     {"mixed PUT+GET load against a running deployment; reports a process's peak RSS (make memcheck)", runLoad},
+
+		"background": {"run a region's background server (janitor; work leased per metadata partition)", runBackground},
 	}
 }
 

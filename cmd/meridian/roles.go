@@ -502,7 +502,7 @@ func runStatus(ctx context.Context, args []string) error {
 	for _, n := range st.Storage {
 		fmt.Printf("  storage %-12s az %s %-21s healthy=%v used=%d/%d\n", n.ID, n.AZ, n.Addr, n.Healthy, n.UsedBytes, n.CapacityBytes)
 	}
-	return nil
+	return printBackground(ctx, os.Stdout, client)
 }
 
 // bodyTimeoutFlags declares the request body deadlines of an S3 listener.

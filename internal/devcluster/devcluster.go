@@ -36,6 +36,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
@@ -144,6 +145,7 @@ type Region struct {
 	meta     *metaclient.Client
 	view     *nodeview.View
 	gateway  *regional.Gateway
+	bg       *background.Server // janitor; work leased per partition
 }
 
 func azName(i int) string { return string(rune('a' + i)) }
@@ -324,6 +326,10 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		return nil, err
 	}
 	run(name+"/regional", r.gateway.Run)
+	if r.bg, err = startBackground(name, r.meta, engine, log); err != nil {
+		return nil, err
+	}
+	run(name+"/background", r.bg.Run)
 	r.Endpoint = "http://" + r.gateway.Addr()
 	if ca != nil {
 		r.EdgeLink = r.gateway.EdgeAddr()
@@ -389,6 +395,9 @@ func (c *Cluster) Close() {
 		for _, r := range c.regions {
 			if r.gateway != nil {
 				_ = r.gateway.Close()
+			}
+			if r.bg != nil {
+				_ = r.bg.Close()
 			}
 			if r.view != nil {
 				_ = r.view.Close()

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/meridian-s3/meridian/background"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/regional/nodeview"
+	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
+)
+
+// runBackground runs a region's background server: it leases metadata
+// partitions and runs the janitor on them (docs/background.md).
+func runBackground(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("background", flag.ContinueOnError)
+	cfg := background.DefaultConfig()
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
+	fs.StringVar(&cfg.ID, "id", "", "name of this process in lease records (default host-pid-time)")
+	meta := fs.String("meta", "", "meta node addresses host:port,…")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", cfg.LeaseTTL, "partition lease duration: a crashed server's partitions are taken over after it")
+	fs.DurationVar(&cfg.RenewInterval, "lease-renew", cfg.RenewInterval, "how often leases are renewed and free partitions sought")
+	fs.DurationVar(&cfg.ClockMargin, "clock-margin", cfg.ClockMargin, "largest clock lead of a meta node over this process")
+	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "pause between two passes of a worker")
+	fs.DurationVar(&cfg.PrepareTimeout, "prepare-timeout", cfg.PrepareTimeout, "a PREPARE older than this is aborted (must exceed the gateways' --body-total-timeout)")
+	obs := observabilityFlags(fs, "info", true, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *meta == "" {
+		return errors.New("background: --meta is required")
+	}
+	o, err := obs.start(ctx, "background")
+	if err != nil {
+		return err
+	}
+	defer o.stop()
+	cfg.Logger = o.log
+	if o.registry != nil {
+		cfg.Registry = o.registry
+	}
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = splitList(*meta)
+	mc.Logger = cfg.Logger
+	mc.TracerProvider = o.tracer
+	client, err := metaclient.New(mc)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	view := nodeview.New(client, time.Second, cfg.Logger)
+	defer view.Close()
+	oc := objectio.DefaultConfig()
+	oc.Client = storageclient.New(nil)
+	oc.Nodes = view.Nodes
+	oc.Logger = cfg.Logger
+	engine, err := objectio.New(oc)
+	if err != nil {
+		return err
+	}
+	cfg.Meta, cfg.Data = client, engine
+	s, err := background.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run(ctx)
+}
+
+// printBackground prints every partition's background lease and worker
+// checkpoints (state and progress as the holder last wrote them).
+func printBackground(ctx context.Context, w io.Writer, client *metaclient.Client) error {
+	for p := 0; p < client.Partitions(); p++ {
+		leases, cps, err := client.Background(ctx, p)
+		if err != nil {
+			return fmt.Errorf("partition %d background records: %w", p, err)
+		}
+		lease := "unleased"
+		for _, l := range leases {
+			if l.Name != background.LeaseName {
+				continue
+			}
+			if l.Holder == "" {
+				lease = fmt.Sprintf("released (epoch %d)", l.Epoch)
+			} else {
+				lease = fmt.Sprintf("held by %s epoch %d until %s", l.Holder, l.Epoch, l.Expires.UTC().Format(time.RFC3339))
+			}
+		}
+		fmt.Fprintf(w, "  background partition %d: %s\n", p, lease)
+		for _, c := range cps {
+			fmt.Fprintf(w, "    worker %-8s state=%s pass=%d done=%d cursor=%q updated=%s by %s", c.Worker, c.State, c.Pass, c.Done,
+				c.Cursor, c.Updated.UTC().Format(time.RFC3339), c.Holder)
+			if c.LastError != "" {
+				fmt.Fprintf(w, " last_error=%q", c.LastError)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,19 @@
+package devcluster
+
+import (
+	"log/slog"
+
+	"github.com/meridian-s3/meridian/background"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/regional/objectio"
+)
+
+// startBackground builds a region's background server (one per region in
+// the dev deployment; several may run per region in production).
+func startBackground(region string, meta *metaclient.Client, data *objectio.Engine, log *slog.Logger) (*background.Server, error) {
+	bc := background.DefaultConfig()
+	bc.Region = region
+	bc.ID = region + "/background"
+	bc.Meta, bc.Data, bc.Logger = meta, data, log
+	return background.New(bc)
+}
