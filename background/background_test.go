@@ -121,6 +121,18 @@ func (l *stepLog) hook(s *Server) {
 	}
 }
 
+func (l *stepLog) count(holder string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.steps {
+		if s.holder == holder {
+			n++
+		}
+	}
+	return n
+}
+
 // checkNoOverlap fails if two holders' steps on one partition overlap in time.
 func (l *stepLog) checkNoOverlap(t *testing.T) (perHolder map[string]int) {
 	t.Helper()
@@ -424,7 +436,7 @@ func TestLeaseLostWhileRunning(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, "A to work", 10*time.Second, func() bool { return steps.count("bg-A") > 0 })
 	fm.leaseDown.Store(true)
 	waitFor(t, "A to give up its partitions", 5*time.Second, func() bool { return len(a.Held()) == 0 })
 	waitFor(t, "B to take every partition", 10*time.Second, func() bool { return len(b.Held()) == 4 })
