@@ -285,7 +285,6 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			sc.Advertise = sc.Listen
 			sc.Registrar = r.meta
 			sc.Logger = log          // storagesvc adds its node id
-			sc.BufferBytes = 8 << 20 // all nodes share one process: 16 × 8 MiB at most
 			s, err := storagesvc.New(sc)
 			if err != nil {
 				return nil, err
