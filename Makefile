@@ -50,7 +50,8 @@ FUZZ_TARGETS := \
 	internal/sigv4:FuzzAuthorization internal/sigv4:FuzzChunkedBody \
 	internal/sigv4:FuzzPresignedQuery internal/sigv4:FuzzSignedHeaders \
 	internal/s3api:FuzzParseRange internal/s3api:FuzzDeleteBody \
-	internal/s3api:FuzzCompleteMultipartUploadBody internal/s3api:FuzzCreateBucketConfigurationBody
+	internal/s3api:FuzzCompleteMultipartUploadBody internal/s3api:FuzzCreateBucketConfigurationBody \
+	internal/s3route:FuzzResolve
 FUZZTIME ?= 2m
 FUZZTIME_SHORT ?= 2s
 

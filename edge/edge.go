@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/meridian-s3/meridian/edge/bucketcache"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3route"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/internal/telemetry"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
@@ -195,6 +195,7 @@ type request struct {
 	id        string
 	bucket    string
 	key       string
+	op        s3route.Operation // set by serve
 	auth      *sigv4.Auth
 	principal string
 	log       *slog.Logger
@@ -211,21 +212,8 @@ func newRequestID() string {
 var presignParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
 	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"}
 
-// operationQuery is the query without SigV4's presign parameters.
-func operationQuery(raw string) url.Values {
-	q, _ := url.ParseQuery(raw)
-	for _, p := range presignParams {
-		delete(q, p)
-	}
-	return q
-}
-
 // ServeHTTP authenticates, then answers or proxies one S3 request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
 	// The body is watched on the server's own writer (before tracing wraps
 	// it): no byte for BodyIdleTimeout, or the whole body not in by
 	// BodyTotalTimeout, ends the request with RequestTimeout.
@@ -257,6 +245,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serve authenticates, then routes through the shared table: the edge
+// answers the bucket operations it owns (the catalog is global) and
+// proxies every other operation to the bucket's home region. Requests the
+// table refuses are refused here, with the same S3 error the region
+// would give.
 func (s *Server) serve(req *request) error {
 	r := req.r
 	auth, err := s.verifier.Verify(r)
@@ -269,52 +262,37 @@ func (s *Server) serve(req *request) error {
 	}
 	req.principal = auth.Principal
 	req.log = req.log.With("access_key", auth.AccessKeyID)
-	if req.bucket == "" {
-		if r.Method == http.MethodGet {
-			return s.listBuckets(req)
+	if req.bucket != "" {
+		if err := bucketsvc.ValidateBucketName(req.bucket); err != nil {
+			return s3err.New(s3err.InvalidBucketName).With("BucketName", req.bucket)
 		}
-		return s3err.New(s3err.MethodNotAllowed)
 	}
-	if err := bucketsvc.ValidateBucketName(req.bucket); err != nil {
-		return s3err.New(s3err.InvalidBucketName).With("BucketName", req.bucket)
+	op, err := s3route.Resolve(s3route.RequestOf(r, s3route.LevelOf(req.bucket, req.key)))
+	if err != nil {
+		return err
 	}
-	if req.key == "" {
-		q := operationQuery(r.URL.RawQuery)
-		switch {
-		case r.Method == http.MethodPut && len(q) == 0:
-			return s.createBucket(req)
-		case r.Method == http.MethodDelete && len(q) == 0:
-			return s.deleteBucket(req)
-		case r.Method == http.MethodHead:
-			return s.headBucket(req)
-		case r.Method == http.MethodGet && len(q) == 1 && q.Has("location"):
-			return s.getBucketLocation(req)
-		}
+	req.op = op
+	switch op {
+	case s3route.ListBuckets:
+		return s.listBuckets(req)
+	case s3route.CreateBucket:
+		return s.createBucket(req)
+	case s3route.DeleteBucket:
+		return s.deleteBucket(req)
+	case s3route.HeadBucket:
+		return s.headBucket(req)
+	case s3route.GetBucketLocation:
+		return s.getBucketLocation(req)
 	}
 	return s.proxy(req)
 }
 
 // split returns bucket and key, virtual-hosted-style or path-style.
 func (s *Server) split(r *http.Request) (bucket, key string) {
-	if b := s.hostBucket(r.Host); b != "" {
-		return b, strings.TrimPrefix(r.URL.Path, "/")
-	}
-	bucket, key, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	return bucket, key
+	return s3route.Split(r.Host, r.URL.Path, s.cfg.Domains)
 }
 
-func (s *Server) hostBucket(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(host)
-	for _, d := range s.cfg.Domains {
-		if b, ok := strings.CutSuffix(host, "."+strings.ToLower(d)); ok && b != "" {
-			return b
-		}
-	}
-	return ""
-}
+func (s *Server) hostBucket(host string) string { return s3route.HostBucket(host, s.cfg.Domains) }
 
 // translate maps an error to the S3 error answered for it (the one place).
 func (s *Server) translate(req *request, err error) *s3err.Error {

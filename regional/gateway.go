@@ -19,6 +19,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3route"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/internal/telemetry"
 )
@@ -145,6 +146,7 @@ type request struct {
 	bucket    string
 	mb        string // the bucket's key in metasvc (incarnation), set by bucketFor
 	key       string
+	op        s3route.Operation // set by route
 	auth      *sigv4.Auth
 	principal string // account id
 	log       *slog.Logger
@@ -158,12 +160,11 @@ func newRequestID() string {
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
-// ServeHTTP authenticates, routes and answers one S3 request.
+// ServeHTTP authenticates, routes and answers one S3 request. It
+// authenticates before anything else that could answer differently for
+// different requests: an unsigned request learns neither which operations
+// exist nor which bucket names are valid.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
 	// The body is watched on the server's own writer (before tracing wraps
 	// it): no byte for BodyIdleTimeout, or the whole body not in by
 	// BodyTotalTimeout, ends the request with RequestTimeout.
@@ -174,16 +175,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-request-id", req.id)
 	w.Header().Set("x-amz-id-2", s3api.ExtendedRequestID(g.hostID, req.id))
 	w.Header().Set("Server", "Meridian")
-	req.log = g.log.With("request_id", req.id, "method", r.Method)
+	req.bucket, req.key = s3route.Split(r.Host, r.URL.Path, g.cfg.Domains)
+	req.log = g.log.With("request_id", req.id, "method", r.Method, "bucket", req.bucket, "key", req.key)
 
-	var op handler
-	defer func() { endSpan(span, w, req, op) }()
+	defer func() { endSpan(span, w, req) }()
 	err := g.checkHeaderSize(r)
 	if err == nil {
-		op, err = g.route(req)
-	}
-	if err == nil {
 		err = g.authenticate(req)
+	}
+	var op handler
+	if err == nil {
+		op, err = g.route(req)
 	}
 	if err == nil {
 		err = op(req)
@@ -212,133 +214,85 @@ func (g *Gateway) checkHeaderSize(r *http.Request) error {
 
 func opName(r *http.Request) string { return r.Method }
 
-// route splits bucket and key (path- or virtual-hosted-style) and picks the handler.
+// route validates the bucket name and key of an authenticated request,
+// resolves its operation in the shared route table and picks the handler.
 func (g *Gateway) route(req *request) (handler, error) {
-	r := req.r
-	path := r.URL.Path
-	bucket, key := "", ""
-	if b := g.hostBucket(r.Host); b != "" {
-		bucket = b
-		key = strings.TrimPrefix(path, "/")
-	} else {
-		p := strings.TrimPrefix(path, "/")
-		bucket, key, _ = strings.Cut(p, "/")
-	}
-	req.bucket, req.key = bucket, key
-	req.log = req.log.With("bucket", bucket, "key", key)
-	q := r.URL.Query()
-	has := func(name string) bool { _, ok := q[name]; return ok }
-
-	if bucket == "" {
-		if r.Method == http.MethodGet {
-			return g.listBuckets, nil
+	if req.bucket != "" {
+		if err := bucketsvc.ValidateBucketName(req.bucket); err != nil {
+			return nil, s3err.New(s3err.InvalidBucketName).With("BucketName", req.bucket)
 		}
-		return nil, s3err.New(s3err.MethodNotAllowed)
 	}
-	if err := bucketsvc.ValidateBucketName(bucket); err != nil {
-		return nil, s3err.New(s3err.InvalidBucketName).With("BucketName", bucket)
-	}
-	if key == "" {
-		switch r.Method {
-		case http.MethodPut:
-			if len(q) > 0 {
-				return nil, notImplemented(q)
+	if req.key != "" {
+		if err := s3api.ValidateKey(req.key); err != nil {
+			if errors.Is(err, s3api.ErrKeyTooLong) {
+				return nil, s3err.New(s3err.KeyTooLongError).With("Size", fmt.Sprint(len(req.key))).With("MaxSizeAllowed", "1024")
 			}
-			return g.createBucket, nil
-		case http.MethodHead:
-			return g.headBucket, nil
-		case http.MethodDelete:
-			if len(q) > 0 {
-				return nil, notImplemented(q)
-			}
-			return g.deleteBucket, nil
-		case http.MethodGet:
-			switch {
-			case has("location"):
-				return g.getBucketLocation, nil
-			case has("versioning"):
-				return g.getBucketVersioning, nil
-			case has("uploads"):
-				return g.listMultipartUploads, nil
-			case q.Get("list-type") == "2":
-				return g.listObjectsV2, nil
-			case has("acl"), has("policy"), has("lifecycle"), has("cors"), has("tagging"),
-				has("replication"), has("encryption"), has("website"), has("logging"),
-				has("notification"), has("object-lock"), has("versions"), has("ownershipControls"):
-				return nil, notImplemented(q)
-			}
-			return g.listObjectsV1, nil
-		case http.MethodPost:
-			if has("delete") {
-				return g.deleteObjects, nil
-			}
-		}
-		return nil, s3err.New(s3err.MethodNotAllowed)
-	}
-	if err := s3api.ValidateKey(key); err != nil {
-		if errors.Is(err, s3api.ErrKeyTooLong) {
-			return nil, s3err.New(s3err.KeyTooLongError).With("Size", fmt.Sprint(len(key))).With("MaxSizeAllowed", "1024")
-		}
-		return nil, s3err.WithMessage(s3err.InvalidArgument, "Object key is not valid UTF-8")
-	}
-	switch r.Method {
-	case http.MethodPut:
-		if r.Header.Get("x-amz-copy-source") != "" {
-			return nil, s3err.WithMessage(s3err.NotImplemented, "CopyObject and UploadPartCopy are not implemented yet")
-		}
-		if has("uploadId") || has("partNumber") {
-			return g.uploadPart, nil
-		}
-		if has("tagging") || has("acl") || has("retention") || has("legal-hold") {
-			return nil, notImplemented(q)
-		}
-		return g.putObject, nil
-	case http.MethodGet:
-		if has("uploadId") {
-			return g.listParts, nil
-		}
-		if has("tagging") || has("acl") || has("attributes") || has("torrent") || has("retention") || has("legal-hold") {
-			return nil, notImplemented(q)
-		}
-		return g.getObject, nil
-	case http.MethodHead:
-		return g.headObject, nil
-	case http.MethodDelete:
-		if has("uploadId") {
-			return g.abortMultipartUpload, nil
-		}
-		return g.deleteObject, nil
-	case http.MethodPost:
-		if has("uploads") {
-			return g.createMultipartUpload, nil
-		}
-		if has("uploadId") {
-			return g.completeMultipartUpload, nil
+			return nil, s3err.WithMessage(s3err.InvalidArgument, "Object key is not valid UTF-8")
 		}
 	}
-	return nil, s3err.New(s3err.MethodNotAllowed)
+	op, err := s3route.Resolve(s3route.RequestOf(req.r, s3route.LevelOf(req.bucket, req.key)))
+	if err != nil {
+		return nil, err
+	}
+	req.op = op
+	req.log = req.log.With("op", op.String())
+	return g.handler(op), nil
 }
 
-func notImplemented(q map[string][]string) error {
-	names := make([]string, 0, len(q))
-	for k := range q {
-		names = append(names, k)
+// handler is the gateway's handler of op. Versioned requests reach the
+// same handlers: they read ?versionId themselves.
+func (g *Gateway) handler(op s3route.Operation) handler {
+	switch op {
+	case s3route.ListBuckets:
+		return g.listBuckets
+	case s3route.CreateBucket:
+		return g.createBucket
+	case s3route.DeleteBucket:
+		return g.deleteBucket
+	case s3route.HeadBucket:
+		return g.headBucket
+	case s3route.GetBucketLocation:
+		return g.getBucketLocation
+	case s3route.GetBucketVersioning:
+		return g.getBucketVersioning
+	case s3route.ListObjects:
+		return g.listObjectsV1
+	case s3route.ListObjectsV2:
+		return g.listObjectsV2
+	case s3route.ListMultipartUploads:
+		return g.listMultipartUploads
+	case s3route.DeleteObjects:
+		return g.deleteObjects
+	case s3route.PutObject:
+		return g.putObject
+	case s3route.GetObject:
+		return g.getObject
+	case s3route.HeadObject:
+		return g.headObject
+	case s3route.DeleteObject:
+		return g.deleteObject
+	case s3route.CreateMultipartUpload:
+		return g.createMultipartUpload
+	case s3route.UploadPart:
+		return g.uploadPart
+	case s3route.CompleteMultipartUpload:
+		return g.completeMultipartUpload
+	case s3route.AbortMultipartUpload:
+		return g.abortMultipartUpload
+	case s3route.ListParts:
+		return g.listParts
 	}
-	return s3err.WithMessage(s3err.NotImplemented, "Meridian does not implement this operation yet: "+strings.Join(names, ","))
+	if h := g.defaultHandler(op); h != nil { // defaults.go
+		return h
+	}
+	return notImplemented(op)
 }
 
-// hostBucket returns the bucket of a virtual-hosted-style Host, or "".
-func (g *Gateway) hostBucket(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+// notImplemented answers an operation Meridian does not serve yet.
+func notImplemented(op s3route.Operation) handler {
+	return func(*request) error {
+		return s3err.WithMessage(s3err.NotImplemented, "Meridian does not implement "+op.String()+" yet.")
 	}
-	host = strings.ToLower(host)
-	for _, d := range g.cfg.Domains {
-		if b, ok := strings.CutSuffix(host, "."+strings.ToLower(d)); ok && b != "" {
-			return b
-		}
-	}
-	return ""
 }
 
 // authenticate verifies SigV4 and replaces the body with the verifying reader.

@@ -8,25 +8,8 @@ import (
 	"testing"
 
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3route"
 )
-
-func TestHostBucket(t *testing.T) {
-	g := &Gateway{cfg: Config{Domains: []string{"s3.localhost", "Example.COM"}}}
-	tests := []struct{ host, want string }{
-		{"s3.localhost", ""},
-		{"photos.s3.localhost", "photos"},
-		{"photos.s3.localhost:9000", "photos"},
-		{"my.dotted.bucket.s3.localhost", "my.dotted.bucket"},
-		{"PHOTOS.example.com", "photos"},
-		{"127.0.0.1:9000", ""},
-		{"evil-s3.localhost", ""},
-	}
-	for _, tc := range tests {
-		if got := g.hostBucket(tc.host); got != tc.want {
-			t.Errorf("hostBucket(%q) = %q, want %q", tc.host, got, tc.want)
-		}
-	}
-}
 
 func TestRoute(t *testing.T) {
 	g := &Gateway{cfg: Config{Domains: []string{"s3.localhost"}}}
@@ -34,7 +17,7 @@ func TestRoute(t *testing.T) {
 	tests := []struct {
 		method, host, target string
 		wantBucket, wantKey  string
-		wantOp               string // handler name, or an S3 error code
+		wantOp               string // handler name, "default" (defaults.go), or an S3 error code
 	}{
 		{"GET", "localhost", "/", "", "", "listBuckets"},
 		{"PUT", "localhost", "/", "", "", "MethodNotAllowed"},
@@ -44,13 +27,14 @@ func TestRoute(t *testing.T) {
 		{"GET", "localhost", "/photos?list-type=2&prefix=a", "photos", "", "listObjectsV2"},
 		{"GET", "localhost", "/photos", "photos", "", "listObjectsV1"},
 		{"GET", "localhost", "/photos?location", "photos", "", "getBucketLocation"},
+		{"GET", "localhost", "/photos?versioning", "photos", "", "getBucketVersioning"},
 		{"GET", "localhost", "/photos?uploads", "photos", "", "listMultipartUploads"},
-		{"GET", "localhost", "/photos?acl", "photos", "", "NotImplemented"},
 		{"POST", "localhost", "/photos?delete", "photos", "", "deleteObjects"},
 		{"PUT", "localhost", "/photos/a/b.jpg", "photos", "a/b.jpg", "putObject"},
 		{"GET", "localhost", "/photos/a/b.jpg", "photos", "a/b.jpg", "getObject"},
 		{"HEAD", "localhost", "/photos/a", "photos", "a", "headObject"},
 		{"DELETE", "localhost", "/photos/a", "photos", "a", "deleteObject"},
+		{"DELETE", "localhost", "/photos/a?versionId=bogus", "photos", "a", "deleteObject"},
 		{"POST", "localhost", "/photos/a?uploads", "photos", "a", "createMultipartUpload"},
 		{"PUT", "localhost", "/photos/a?partNumber=1&uploadId=x", "photos", "a", "uploadPart"},
 		{"POST", "localhost", "/photos/a?uploadId=x", "photos", "a", "completeMultipartUpload"},
@@ -61,29 +45,75 @@ func TestRoute(t *testing.T) {
 		{"GET", "localhost", "/Bad_Bucket/x", "Bad_Bucket", "x", "InvalidBucketName"},
 		{"GET", "localhost", "/ab/x", "ab", "x", "InvalidBucketName"},
 		{"PUT", "localhost", "/photos/" + long, "photos", long, "KeyTooLongError"},
-		{"PUT", "localhost", "/photos/a", "photos", "a", "putObject"},
+		// Subresources never fall through to a neighbour's operation.
+		{"DELETE", "localhost", "/photos/a?tagging", "photos", "a", "NotImplemented"},
+		{"DELETE", "localhost", "/photos/a?acl", "photos", "a", "MethodNotAllowed"},
+		{"DELETE", "localhost", "/photos/a?frobnicate", "photos", "a", "NotImplemented"},
+		{"DELETE", "localhost", "/photos?tagging", "photos", "", "NotImplemented"},
+		{"PUT", "localhost", "/photos?versioning", "photos", "", "NotImplemented"},
+		{"PUT", "localhost", "/photos/a?tagging", "photos", "a", "NotImplemented"},
+		{"GET", "localhost", "/photos?versions", "photos", "", "NotImplemented"},
+		{"GET", "localhost", "/photos/a?attributes", "photos", "a", "NotImplemented"},
+		{"GET", "localhost", "/photos?frobnicate", "photos", "", "NotImplemented"},
+		{"GET", "localhost", "/photos?tagging&acl", "photos", "", "InvalidRequest"},
+		// GETs of configurations Meridian does not store: S3's answers.
+		{"GET", "localhost", "/photos?accelerate", "photos", "", "default"},
+		{"GET", "localhost", "/photos?acl", "photos", "", "default"},
+		{"GET", "localhost", "/photos?policy", "photos", "", "default"},
+		{"GET", "localhost", "/photos?publicAccessBlock", "photos", "", "default"},
+		{"GET", "localhost", "/photos?requestPayment", "photos", "", "default"},
+		{"GET", "localhost", "/photos?metrics", "photos", "", "default"},
+		{"GET", "localhost", "/photos?metrics&id=m", "photos", "", "default"},
+		{"GET", "localhost", "/photos/a?tagging", "photos", "a", "default"},
+		{"GET", "localhost", "/photos/a?acl", "photos", "a", "default"},
+		{"GET", "localhost", "/photos/a?retention", "photos", "a", "default"},
 	}
 	for _, tc := range tests {
-		r := httptest.NewRequest(tc.method, "http://"+tc.host+tc.target, nil)
-		r.Host = tc.host
-		req := &request{r: r, w: httptest.NewRecorder(), log: g.logger()}
+		req := routeRequest(g, tc.method, tc.host, tc.target)
 		h, err := g.route(req)
 		got := ""
-		if err != nil {
+		switch {
+		case err != nil:
 			got = string(s3err.As(err).Code)
-		} else {
+		case g.defaultHandler(req.op) != nil:
+			got = "default"
+		default:
 			got = handlerName(g, h)
+			if got == "func1" { // a closure: notImplemented
+				got = string(s3err.As(h(req)).Code)
+			}
 		}
 		if got != tc.wantOp || req.bucket != tc.wantBucket || req.key != tc.wantKey {
 			t.Errorf("%s %s%s → %s (bucket %q key %q); want %s (%q, %q)", tc.method, tc.host, tc.target, got, req.bucket, req.key, tc.wantOp, tc.wantBucket, tc.wantKey)
 		}
 	}
 	// CopyObject is refused clearly rather than treated as an empty PUT.
-	r := httptest.NewRequest("PUT", "http://localhost/photos/a", nil)
-	r.Header.Set("x-amz-copy-source", "/photos/b")
-	if _, err := g.route(&request{r: r, log: g.logger()}); err == nil || s3err.As(err).Code != s3err.NotImplemented {
-		t.Errorf("copy: err %v", err)
+	req := routeRequest(g, "PUT", "localhost", "/photos/a")
+	req.r.Header.Set("x-amz-copy-source", "/photos/b")
+	h, err := g.route(req)
+	if err != nil || req.op != s3route.CopyObject || s3err.As(h(req)).Code != s3err.NotImplemented {
+		t.Errorf("copy: op %v err %v", req.op, err)
 	}
+}
+
+// TestEveryOperationHasAHandler: every operation of the route table
+// reaches a handler (its own, a default, or NotImplemented), never nil.
+func TestEveryOperationHasAHandler(t *testing.T) {
+	g := &Gateway{}
+	for _, op := range s3route.Operations() {
+		if g.handler(op) == nil {
+			t.Errorf("%v has no handler", op)
+		}
+	}
+}
+
+// routeRequest is a request as ServeHTTP has split it.
+func routeRequest(g *Gateway, method, host, target string) *request {
+	r := httptest.NewRequest(method, "http://"+host+target, nil)
+	r.Host = host
+	req := &request{r: r, w: httptest.NewRecorder(), log: g.logger()}
+	req.bucket, req.key = s3route.Split(r.Host, r.URL.Path, g.cfg.Domains)
+	return req
 }
 
 func TestObjectHeaders(t *testing.T) {

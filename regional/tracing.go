@@ -2,17 +2,13 @@ package regional
 
 import (
 	"net/http"
-	"reflect"
-	"runtime"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3route"
 	"github.com/meridian-s3/meridian/internal/telemetry"
 )
 
@@ -40,15 +36,15 @@ func (g *Gateway) startSpan(w http.ResponseWriter, r *http.Request) (http.Respon
 	return &statusWriter{ResponseWriter: w}, r.WithContext(ctx), span
 }
 
-// endSpan names the span after the operation's handler and records the
-// request's outcome.
-func endSpan(span trace.Span, w http.ResponseWriter, req *request, op handler) {
+// endSpan names the span after the request's S3 operation and records
+// the request's outcome.
+func endSpan(span trace.Span, w http.ResponseWriter, req *request) {
 	if !span.IsRecording() {
 		span.End()
 		return
 	}
-	if op != nil {
-		span.SetName(operationName(op))
+	if req.op != s3route.Unknown {
+		span.SetName(req.op.String())
 	}
 	span.SetAttributes(attrBucket.String(req.bucket), attrKey.String(req.key), attrRequestID.String(req.id))
 	if sw, ok := w.(*statusWriter); ok {
@@ -67,19 +63,6 @@ func endSpan(span trace.Span, w http.ResponseWriter, req *request, op handler) {
 // traceError records the S3 error code answered on the request's span.
 func traceError(req *request, e *s3err.Error) {
 	trace.SpanFromContext(req.r.Context()).SetAttributes(attrErrorCode.String(string(e.Code)))
-}
-
-// operationName turns a handler method value ((*Gateway).putObject) into its
-// S3 operation name ("PutObject").
-func operationName(op handler) string {
-	f := runtime.FuncForPC(reflect.ValueOf(op).Pointer())
-	if f == nil {
-		return "S3"
-	}
-	name := f.Name()
-	name = strings.TrimSuffix(name[strings.LastIndexByte(name, '.')+1:], "-fm")
-	r, n := utf8.DecodeRuneInString(name)
-	return string(unicode.ToUpper(r)) + name[n:]
 }
 
 // statusWriter records the status a handler answers with.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,12 +18,43 @@ import (
 )
 
 func metricsFlag(fs *flag.FlagSet) *string {
-	return fs.String("metrics-listen", "", "host:port serving Prometheus metrics on /metrics (default: off)")
+	return fs.String("metrics-listen", "", "host:port serving Prometheus metrics on /metrics, and /healthz and /readyz (default: off)")
 }
 
-// startMetrics serves reg on addr until ctx ends; "" serves nothing and
-// returns a nil registry. The registry includes the Go runtime's metrics.
-func startMetrics(ctx context.Context, addr string, log *slog.Logger) (*prometheus.Registry, error) {
+// health answers /healthz (the process serves HTTP) and /readyz (the role's
+// server is ready) on the metrics listener. The S3 listeners answer
+// neither: every path there belongs to buckets.
+type health struct {
+	ready atomic.Pointer[func() bool]
+}
+
+// readyWhen sets the role's readiness check; until then /readyz is 503.
+func (h *health) readyWhen(f func() bool) { h.ready.Store(&f) }
+
+func (h *health) serveReady(w http.ResponseWriter, _ *http.Request) {
+	if f := h.ready.Load(); f != nil && (*f)() {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+}
+
+// closed reports whether ch is closed (a server's Ready channel).
+func closed(ch <-chan struct{}) func() bool {
+	return func() bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// startMetrics serves reg on addr until ctx ends, with h's health
+// endpoints; "" serves nothing and returns a nil registry. The registry
+// includes the Go runtime's metrics.
+func startMetrics(ctx context.Context, addr string, log *slog.Logger, h *health) (*prometheus.Registry, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -34,6 +66,8 @@ func startMetrics(ctx context.Context, addr string, log *slog.Logger) (*promethe
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /readyz", h.serveReady)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -31,12 +31,16 @@ type roleObs struct {
 	log      *slog.Logger
 	tracer   trace.TracerProvider
 	registry *prometheus.Registry
+	health   *health // /healthz and /readyz on the metrics listener
 	stop     func()
 }
 
+// readyWhen makes /readyz answer 200 once f reports the role's server ready.
+func (o roleObs) readyWhen(f func() bool) { o.health.readyWhen(f) }
+
 // start builds them after flag parsing; stop flushes traces.
 func (f obsFlags) start(ctx context.Context, role string) (roleObs, error) {
-	o := roleObs{stop: func() {}}
+	o := roleObs{stop: func() {}, health: &health{}}
 	var err error
 	if o.log, err = newLogger(*f.level); err != nil {
 		return o, err
@@ -49,7 +53,7 @@ func (f obsFlags) start(ctx context.Context, role string) (roleObs, error) {
 		return o, err
 	}
 	if f.metrics != nil {
-		if o.registry, err = startMetrics(ctx, *f.metrics, o.log); err != nil {
+		if o.registry, err = startMetrics(ctx, *f.metrics, o.log, o.health); err != nil {
 			o.stop()
 			return o, err
 		}

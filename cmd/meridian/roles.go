@@ -190,6 +190,7 @@ func runMeta(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
+	o.readyWhen(s.Ready)
 	return s.Run(ctx)
 }
 
@@ -239,6 +240,7 @@ func runStorage(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
+	o.readyWhen(closed(s.Ready()))
 	return s.Run(ctx)
 }
 
@@ -321,6 +323,7 @@ func runRegional(ctx context.Context, args []string) error {
 		return err
 	}
 	defer g.Close()
+	o.readyWhen(closed(g.Ready()))
 	return g.Run(ctx)
 }
 
@@ -433,6 +436,7 @@ func runEdge(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.Close()
+	o.readyWhen(closed(e.Ready()))
 	return e.Run(ctx)
 }
 

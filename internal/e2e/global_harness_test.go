@@ -65,6 +65,7 @@ type Edge struct {
 	*Proc
 	Region string
 	URL    string            // https://localhost:port
+	Health string            // http://127.0.0.1:port of its metrics listener (/healthz, /readyz)
 	Links  map[string]string // region → edge-link UDP address it dials
 }
 
@@ -202,7 +203,7 @@ func freeUDPPort(t testing.TB) int {
 func (g *Global) newRegion(name string, opts Options) *Region {
 	t := g.t
 	r := &Region{t: t, Opts: opts, Dir: filepath.Join(g.Dir, name)}
-	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+1)
+	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+2)
 	var peers []string
 	for i := 0; i < 3; i++ {
 		a := fmt.Sprintf("127.0.0.1:%d", ports[i])
@@ -238,18 +239,20 @@ func (g *Global) newRegion(name string, opts Options) *Region {
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[pi])
 	link := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
 	g.Links[name] = link
+	health := fmt.Sprintf("127.0.0.1:%d", ports[pi+1])
 	r.Gateway = &Proc{Name: name + "/regional", Role: RoleRegional, Addr: gw, log: filepath.Join(logDir, "regional.log"),
 		args: []string{"regional", "--region", name, "--listen", gw, "--meta", metaList,
 			"--sql", g.DSN, "--catalog-key", g.CatalogKey,
 			"--edge-listen", link, "--tls-cert", g.Certs.Regional, "--tls-key", g.Certs.RegionalKey,
-			"--client-ca", g.Certs.CA, "--log-level", "warn"},
+			"--client-ca", g.Certs.CA, "--metrics-listen", health, "--log-level", "warn"},
 		env: gatewayEnv}
 	r.Endpoint = "http://" + gw
+	r.Health = "http://" + health
 	return r
 }
 
 // waitRegion waits until every partition has a leader, every storage node
-// is healthy and the regional gateway answers /healthz.
+// is healthy and the regional gateway's /readyz answers 200.
 func (g *Global) waitRegion(r *Region, timeout time.Duration) {
 	g.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -281,24 +284,17 @@ func regionUp(r *Region) error {
 			return fmt.Errorf("storage node %s not healthy yet", p.Name)
 		}
 	}
-	resp, err := http.Get(r.Endpoint + "/healthz")
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/healthz: %s", resp.Status)
-	}
-	return nil
+	return r.gatewayReady()
 }
 
 // StartEdge starts an edge process for region home that dials the given
 // edge links (region → UDP address; e.g. through a latency proxy), and
-// waits until it answers /healthz over TLS. It is stopped in the
+// waits until its metrics listener answers /readyz. It is stopped in the
 // deployment's cleanup.
 func (g *Global) StartEdge(name, home string, links map[string]string, extra ...string) *Edge {
 	g.t.Helper()
-	port := freePorts(g.t, 1)[0]
+	ports := freePorts(g.t, 2)
+	port := ports[0]
 	var rs []string
 	for region, addr := range links {
 		rs = append(rs, region+"="+addr)
@@ -309,12 +305,13 @@ func (g *Global) StartEdge(name, home string, links map[string]string, extra ...
 		g.t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	e := &Edge{Region: home, URL: fmt.Sprintf("https://localhost:%d", port), Links: links,
+	health := fmt.Sprintf("127.0.0.1:%d", ports[1])
+	e := &Edge{Region: home, URL: fmt.Sprintf("https://localhost:%d", port), Health: "http://" + health, Links: links,
 		Proc: &Proc{Name: name, Role: RoleEdge, Addr: addr, log: filepath.Join(logDir, name+".log"),
 			args: []string{"edge", "--region", home, "--listen", addr, "--regions", strings.Join(rs, ","),
 				"--cert", g.Certs.EdgeServer, "--key", g.Certs.EdgeKey,
 				"--client-cert", g.Certs.EdgeClient, "--client-key", g.Certs.ClientKey, "--ca", g.Certs.CA,
-				"--sql", g.DSN, "--catalog-key", g.CatalogKey, "--log-level", "warn"}}}
+				"--sql", g.DSN, "--catalog-key", g.CatalogKey, "--metrics-listen", health, "--log-level", "warn"}}}
 	e.args = append(e.args, extra...)
 	g.mu.Lock()
 	g.extra = append(g.extra, e)
@@ -322,13 +319,12 @@ func (g *Global) StartEdge(name, home string, links map[string]string, extra ...
 	if err := e.start(); err != nil {
 		g.t.Fatal(err)
 	}
-	hc := g.HTTPClient()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if !e.Running() {
 			g.t.Fatalf("edge %s exited: %v\n%s", name, e.exitErr(), tailFile(e.log, 30))
 		}
-		resp, err := hc.Get(e.URL + "/healthz")
+		resp, err := http.Get(e.Health + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -337,7 +333,7 @@ func (g *Global) StartEdge(name, home string, links map[string]string, extra ...
 			err = errors.New(resp.Status)
 		}
 		if time.Now().After(deadline) {
-			g.t.Fatalf("edge %s: /healthz not OK after 30 s: %v\n%s", name, err, tailFile(e.log, 30))
+			g.t.Fatalf("edge %s: /readyz not OK after 30 s: %v\n%s", name, err, tailFile(e.log, 30))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

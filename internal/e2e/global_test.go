@@ -39,6 +39,7 @@ func TestGlobal(t *testing.T) {
 	t.Run("Boto3", func(t *testing.T) { testGlobalBoto3(t, g) })
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
+	t.Run("Routes", func(t *testing.T) { testGlobalRoutes(t, g) })
 	t.Run("Latency", func(t *testing.T) { testGlobalLatency(t, g) })
 	t.Run("BucketIncarnation", func(t *testing.T) {
 		e := g.Edges["us-east-1"]

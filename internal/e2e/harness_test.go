@@ -218,6 +218,7 @@ type Region struct {
 	Storage   []*Proc
 	Gateway   *Proc
 	Endpoint  string // http://127.0.0.1:port
+	Health    string // http://127.0.0.1:port of the gateway's metrics listener (/healthz, /readyz)
 	MetaAddrs []string
 }
 
@@ -252,7 +253,7 @@ func StartRegion(t testing.TB, opts Options) *Region {
 	t.Helper()
 	opts.defaults()
 	r := &Region{t: t, Opts: opts, Dir: t.TempDir()}
-	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+1)
+	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+2)
 	var peers []string
 	for i := 0; i < 3; i++ {
 		a := fmt.Sprintf("127.0.0.1:%d", ports[i])
@@ -286,13 +287,15 @@ func StartRegion(t testing.TB, opts Options) *Region {
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[pi])
 	catalog, catalogKey := filepath.Join(r.Dir, "catalog.db"), filepath.Join(r.Dir, "catalog.key")
+	health := fmt.Sprintf("127.0.0.1:%d", ports[pi+1])
 	gargs := []string{"regional", "--region", testRegion, "--listen", gw, "--meta", metaList,
-		"--catalog", catalog, "--catalog-key", catalogKey, "--log-level", "warn"}
+		"--catalog", catalog, "--catalog-key", catalogKey, "--metrics-listen", health, "--log-level", "warn"}
 	if opts.InlineThreshold > 0 {
 		gargs = append(gargs, "--inline-threshold", strconv.FormatInt(opts.InlineThreshold, 10))
 	}
 	r.Gateway = &Proc{Name: "regional", Role: RoleRegional, Addr: gw, log: filepath.Join(logDir, "regional.log"), args: gargs, env: gatewayEnv}
 	r.Endpoint = "http://" + gw
+	r.Health = "http://" + health
 
 	t.Cleanup(r.cleanup)
 
@@ -457,7 +460,7 @@ func (r *Region) RestartAll() {
 }
 
 // WaitReady waits until every partition has a leader, every running storage
-// node is healthy, /healthz answers 200 and a CreateBucket + PUT + GET round
+// node is healthy, the gateway's /readyz answers 200 and a CreateBucket + PUT + GET round
 // trip works.
 func (r *Region) WaitReady(timeout time.Duration) {
 	r.t.Helper()
@@ -490,13 +493,8 @@ func (r *Region) readyOnce() error {
 			return fmt.Errorf("storage node %s not healthy yet", p.Name)
 		}
 	}
-	resp, err := http.Get(r.Endpoint + "/healthz")
-	if err != nil {
+	if err := r.gatewayReady(); err != nil {
 		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/healthz: %s", resp.Status)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -521,6 +519,19 @@ func (r *Region) readyOnce() error {
 	}
 	if !bytes.Equal(b, body) {
 		return errors.New("probe read back different bytes")
+	}
+	return nil
+}
+
+// gatewayReady asks the gateway's metrics listener whether it serves.
+func (r *Region) gatewayReady() error {
+	resp, err := http.Get(r.Health + "/readyz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("gateway /readyz: %s", resp.Status)
 	}
 	return nil
 }

@@ -65,6 +65,19 @@ const (
 	InvalidStorageClass                 Code = "InvalidStorageClass"
 	AccessControlListNotSupported       Code = "AccessControlListNotSupported"
 	InvalidBucketACLWithObjectOwnership Code = "InvalidBucketAclWithObjectOwnership"
+	// Not-found answers for configurations, and unparsable URIs (route table, regional/defaults.go).
+	InvalidURI                    Code = "InvalidURI"
+	NoSuchBucketPolicy            Code = "NoSuchBucketPolicy"
+	NoSuchConfiguration           Code = "NoSuchConfiguration"
+	NoSuchCORSConfiguration       Code = "NoSuchCORSConfiguration"
+	NoSuchLifecycleConfiguration  Code = "NoSuchLifecycleConfiguration"
+	NoSuchPublicAccessBlockConfig Code = "NoSuchPublicAccessBlockConfiguration"
+	NoSuchTagSet                  Code = "NoSuchTagSet"
+	NoSuchWebsiteConfiguration    Code = "NoSuchWebsiteConfiguration"
+	ObjectLockConfigNotFound      Code = "ObjectLockConfigurationNotFoundError"
+	OwnershipControlsNotFound     Code = "OwnershipControlsNotFoundError"
+	ReplicationConfigNotFound     Code = "ReplicationConfigurationNotFoundError"
+	SSEConfigNotFound             Code = "ServerSideEncryptionConfigurationNotFoundError"
 )
 
 type entry struct {
@@ -122,6 +135,18 @@ var registry = map[Code]entry{
 	InvalidStorageClass:                 {http.StatusBadRequest, "The storage class you specified is not valid"},
 	AccessControlListNotSupported:       {http.StatusBadRequest, "The bucket does not allow ACLs"},
 	InvalidBucketACLWithObjectOwnership: {http.StatusBadRequest, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
+	InvalidURI:                          {http.StatusBadRequest, "Couldn't parse the specified URI."},
+	NoSuchBucketPolicy:                  {http.StatusNotFound, "The bucket policy does not exist"},
+	NoSuchConfiguration:                 {http.StatusNotFound, "The specified configuration does not exist."},
+	NoSuchCORSConfiguration:             {http.StatusNotFound, "The CORS configuration does not exist"},
+	NoSuchLifecycleConfiguration:        {http.StatusNotFound, "The lifecycle configuration does not exist"},
+	NoSuchPublicAccessBlockConfig:       {http.StatusNotFound, "The public access block configuration was not found"},
+	NoSuchTagSet:                        {http.StatusNotFound, "The TagSet does not exist"},
+	NoSuchWebsiteConfiguration:          {http.StatusNotFound, "The specified bucket does not have a website configuration"},
+	ObjectLockConfigNotFound:            {http.StatusNotFound, "Object Lock configuration does not exist for this bucket"},
+	OwnershipControlsNotFound:           {http.StatusNotFound, "The bucket ownership controls were not found"},
+	ReplicationConfigNotFound:           {http.StatusNotFound, "The replication configuration was not found"},
+	SSEConfigNotFound:                   {http.StatusNotFound, "The server side encryption configuration was not found"},
 }
 
 // Error is an S3 error ready to be written. Build one with New or Newf;

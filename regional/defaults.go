@@ -1,0 +1,205 @@
+package regional
+
+// Answers for the GETs of configurations Meridian does not store yet: what
+// S3 answers for a bucket (or object) that has none. Each still checks that
+// the bucket exists and the caller owns it (bucketFor), and for object
+// subresources that the object exists. Writes of these configurations have
+// no default: they answer NotImplemented (gateway.go notImplemented).
+
+import (
+	"net/http"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3route"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// defaultHandler is the answer for op on a bucket or object without that
+// configuration, or nil when op has no safe default.
+func (g *Gateway) defaultHandler(op s3route.Operation) handler {
+	switch op {
+	// Empty documents.
+	case s3route.GetBucketAccelerateConfiguration:
+		return g.bucketDocument(s3api.AccelerateConfiguration{XMLNS: s3api.XMLNS})
+	case s3route.GetBucketLogging:
+		return g.bucketDocument(s3api.BucketLoggingStatus{XMLNS: s3api.XMLNS})
+	case s3route.GetBucketNotificationConfiguration:
+		return g.bucketDocument(s3api.NotificationConfiguration{XMLNS: s3api.XMLNS})
+	case s3route.GetBucketRequestPayment:
+		return g.bucketDocument(s3api.RequestPaymentConfiguration{XMLNS: s3api.XMLNS, Payer: "BucketOwner"})
+	case s3route.ListBucketAnalyticsConfigurations:
+		return g.bucketDocument(s3api.EmptyList("ListBucketAnalyticsConfigurationResult"))
+	case s3route.ListBucketMetricsConfigurations:
+		return g.bucketDocument(s3api.EmptyList("ListMetricsConfigurationsResult"))
+	case s3route.ListBucketInventoryConfigurations:
+		return g.bucketDocument(s3api.EmptyList("ListInventoryConfigurationsResult"))
+	case s3route.ListBucketIntelligentTieringConfigurations:
+		return g.bucketDocument(s3api.EmptyList("ListBucketIntelligentTieringConfigurationsOutput"))
+	case s3route.GetBucketAcl:
+		return g.getBucketAcl
+
+	// "Not found" errors.
+	case s3route.GetBucketPolicy, s3route.GetBucketPolicyStatus:
+		return g.getBucketPolicy(op)
+	case s3route.GetBucketTagging:
+		return g.bucketNotFound(s3err.NoSuchTagSet)
+	case s3route.GetBucketCors:
+		return g.bucketNotFound(s3err.NoSuchCORSConfiguration)
+	case s3route.GetBucketLifecycleConfiguration:
+		return g.bucketNotFound(s3err.NoSuchLifecycleConfiguration)
+	case s3route.GetBucketEncryption:
+		// Meridian does not encrypt at rest yet, so it does not claim
+		// S3's default SSE-S3 configuration either.
+		return g.bucketNotFound(s3err.SSEConfigNotFound)
+	case s3route.GetBucketReplication:
+		return g.getBucketReplication
+	case s3route.GetBucketWebsite:
+		return g.bucketNotFound(s3err.NoSuchWebsiteConfiguration)
+	case s3route.GetObjectLockConfiguration:
+		return g.bucketNotFound(s3err.ObjectLockConfigNotFound)
+	case s3route.GetPublicAccessBlock:
+		return g.bucketNotFound(s3err.NoSuchPublicAccessBlockConfig)
+	case s3route.GetBucketOwnershipControls:
+		return g.bucketNotFound(s3err.OwnershipControlsNotFound)
+	case s3route.GetBucketAnalyticsConfiguration, s3route.GetBucketMetricsConfiguration,
+		s3route.GetBucketInventoryConfiguration, s3route.GetBucketIntelligentTieringConfiguration:
+		return g.bucketNotFound(s3err.NoSuchConfiguration)
+
+	// Object subresources.
+	case s3route.GetObjectTagging:
+		return g.getObjectTagging
+	case s3route.GetObjectAcl:
+		return g.getObjectAcl
+	case s3route.GetObjectRetention, s3route.GetObjectLegalHold:
+		return g.objectLockDefault
+	}
+	return nil
+}
+
+// bucketDocument answers doc once the bucket checks pass.
+func (g *Gateway) bucketDocument(doc any) handler {
+	return func(req *request) error {
+		if _, err := g.bucketFor(req); err != nil {
+			return err
+		}
+		return writeXML(req, http.StatusOK, doc)
+	}
+}
+
+// bucketNotFound answers code (a 404 "no such configuration") once the
+// bucket checks pass.
+func (g *Gateway) bucketNotFound(code s3err.Code) handler {
+	return func(req *request) error {
+		if _, err := g.bucketFor(req); err != nil {
+			return err
+		}
+		return s3err.New(code).With("BucketName", req.bucket)
+	}
+}
+
+// getBucketPolicy: no policy → NoSuchBucketPolicy, as S3 answers both
+// GetBucketPolicy and GetBucketPolicyStatus. A policy in the catalog (set
+// by a later issue's API) is served as stored; its status is not computed
+// yet.
+func (g *Gateway) getBucketPolicy(op s3route.Operation) handler {
+	return func(req *request) error {
+		b, err := g.bucketFor(req)
+		if err != nil {
+			return err
+		}
+		switch {
+		case b.Policy == "":
+			return s3err.New(s3err.NoSuchBucketPolicy).With("BucketName", req.bucket)
+		case op == s3route.GetBucketPolicy:
+			req.w.Header().Set("Content-Type", "application/json")
+			req.w.WriteHeader(http.StatusOK)
+			_, err := req.w.Write([]byte(b.Policy))
+			return err
+		}
+		return notImplemented(op)(req)
+	}
+}
+
+// getBucketReplication: no rules → ReplicationConfigurationNotFoundError;
+// rules in the catalog are not rendered as S3 XML yet.
+func (g *Gateway) getBucketReplication(req *request) error {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	if len(b.Replication) > 0 {
+		return notImplemented(s3route.GetBucketReplication)(req)
+	}
+	return s3err.New(s3err.ReplicationConfigNotFound).With("BucketName", req.bucket)
+}
+
+// getBucketAcl: the owner's implicit FULL_CONTROL grant, S3's ACL of a
+// bucket that never had one set.
+func (g *Gateway) getBucketAcl(req *request) error {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	return writeXML(req, http.StatusOK, s3api.OwnerFullControl(g.owner(req, b.Owner)))
+}
+
+// owner names an account as S3 writes it in ACLs and listings.
+func (g *Gateway) owner(req *request, id string) s3api.Owner {
+	o := s3api.Owner{ID: id}
+	if acct, err := g.cfg.Catalog.GetAccount(req.r.Context(), id); err == nil {
+		o.DisplayName = acct.DisplayName
+	}
+	return o
+}
+
+// objectFor loads the object an object-subresource request names: the
+// bucket checks, then the current version. A ?versionId other than the
+// current one (or "null") is refused rather than answered for the current
+// version.
+func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersion, error) {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return b, metapb.ObjectVersion{}, err
+	}
+	v, err := g.cfg.Meta.Get(req.r.Context(), req.bucket, req.key)
+	if err != nil {
+		return b, v, err
+	}
+	if vid := req.r.URL.Query().Get("versionId"); vid != "" && vid != "null" && vid != v.VersionID {
+		return b, v, s3err.WithMessage(s3err.InvalidArgument, "Invalid version id specified").
+			With("ArgumentName", "versionId").With("ArgumentValue", vid)
+	}
+	return b, v, nil
+}
+
+// getObjectTagging: an object without tags has an empty TagSet.
+func (g *Gateway) getObjectTagging(req *request) error {
+	if _, _, err := g.objectFor(req); err != nil {
+		return err
+	}
+	return writeXML(req, http.StatusOK, s3api.Tagging{XMLNS: s3api.XMLNS})
+}
+
+// getObjectAcl: the object owner's implicit FULL_CONTROL grant.
+func (g *Gateway) getObjectAcl(req *request) error {
+	b, v, err := g.objectFor(req)
+	if err != nil {
+		return err
+	}
+	owner := v.Owner
+	if owner == "" {
+		owner = b.Owner
+	}
+	return writeXML(req, http.StatusOK, s3api.OwnerFullControl(g.owner(req, owner)))
+}
+
+// objectLockDefault answers GetObjectRetention and GetObjectLegalHold on a
+// bucket without Object Lock, as S3 does.
+func (g *Gateway) objectLockDefault(req *request) error {
+	if _, _, err := g.objectFor(req); err != nil {
+		return err
+	}
+	return s3err.WithMessage(s3err.InvalidRequest, "Bucket is missing Object Lock Configuration")
+}
