@@ -155,23 +155,19 @@ func (g *Gateway) owner(req *request, id string) s3api.Owner {
 }
 
 // objectFor loads the object an object-subresource request names: the
-// bucket checks, then the current version. A ?versionId other than the
-// current one (or "null") is refused rather than answered for the current
-// version.
+// bucket checks, the ?versionId check every object handler makes
+// (checkVersionParam: never the current version for another id), then the
+// current version.
 func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersion, error) {
 	b, err := g.bucketFor(req)
 	if err != nil {
 		return b, metapb.ObjectVersion{}, err
 	}
+	if err := checkVersionParam(req.r.URL.Query(), b); err != nil {
+		return b, metapb.ObjectVersion{}, err
+	}
 	v, err := g.cfg.Meta.Get(req.r.Context(), req.bucket, req.key)
-	if err != nil {
-		return b, v, err
-	}
-	if vid := req.r.URL.Query().Get("versionId"); vid != "" && vid != "null" && vid != v.VersionID {
-		return b, v, s3err.WithMessage(s3err.InvalidArgument, "Invalid version id specified").
-			With("ArgumentName", "versionId").With("ArgumentValue", vid)
-	}
-	return b, v, nil
+	return b, v, err
 }
 
 // getObjectTagging: an object without tags has an empty TagSet.

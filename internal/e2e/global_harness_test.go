@@ -118,6 +118,7 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 	for _, name := range opts.Regions {
 		r := g.newRegion(name, ro)
 		r.Gateway.args = append(r.Gateway.args, opts.GatewayArgs...)
+		r.Health = metricsURL(r.Gateway.args)
 		g.Regions[name] = r
 		t.Cleanup(r.cleanup)
 		for _, p := range r.All() {
@@ -313,6 +314,7 @@ func (g *Global) StartEdge(name, home string, links map[string]string, extra ...
 				"--client-cert", g.Certs.EdgeClient, "--client-key", g.Certs.ClientKey, "--ca", g.Certs.CA,
 				"--sql", g.DSN, "--catalog-key", g.CatalogKey, "--metrics-listen", health, "--log-level", "warn"}}}
 	e.args = append(e.args, extra...)
+	e.Health = metricsURL(e.args)
 	g.mu.Lock()
 	g.extra = append(g.extra, e)
 	g.mu.Unlock()
@@ -337,6 +339,18 @@ func (g *Global) StartEdge(name, home string, links map[string]string, extra ...
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// metricsURL is the URL of the metrics listener in a process's arguments
+// (the last --metrics-listen wins, as with the flag package).
+func metricsURL(args []string) string {
+	url := ""
+	for i, a := range args {
+		if a == "--metrics-listen" && i+1 < len(args) {
+			url = "http://" + args[i+1]
+		}
+	}
+	return url
 }
 
 // StopEdge kills an edge started by StartEdge (e.g. to read a fresh peak

@@ -117,6 +117,7 @@ func testGlobalRoutes(t *testing.T, g *Global) {
 				want         string // S3 error code, or the root element of a 200 document
 			}{
 				{"DELETE", "/k?acl", true, 405, "MethodNotAllowed"},
+				{"DELETE", "/k?versionId=bogus", true, 400, "InvalidArgument"},
 				{"DELETE", "/k?frobnicate", true, 501, "NotImplemented"},
 				{"DELETE", "/k?tagging&acl", true, 400, "InvalidRequest"},
 				{"GET", "?accelerate", true, 200, "AccelerateConfiguration"},
