@@ -166,7 +166,7 @@ func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersio
 	if err := checkVersionParam(req.r.URL.Query(), b); err != nil {
 		return b, metapb.ObjectVersion{}, err
 	}
-	v, err := g.cfg.Meta.Get(req.r.Context(), req.bucket, req.key)
+	v, err := g.cfg.Meta.Get(req.r.Context(), req.mb, req.key)
 	return b, v, err
 }
 
