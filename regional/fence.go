@@ -68,7 +68,8 @@ func (g *Gateway) beforeCommit(ctx context.Context, bucket, key string) {
 // From step 1 on, every write of the incarnation fails inside its own
 // metasvc apply. If step 3 fails on a partition the seal there still fences
 // writes; its leftover records are unreachable (no catalog entry names the
-// incarnation) and wait for the janitor (a later issue).
+// incarnation): the background janitor aborts its PREPAREs, and its uploads
+// wait for upload expiry.
 func (g *Gateway) deleteIncarnation(ctx context.Context, b bucketsvc.Bucket) error {
 	key := b.MetaKey()
 	n := g.cfg.Meta.Partitions()
