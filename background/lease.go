@@ -27,12 +27,36 @@ type leaser struct {
 	cfg *Config
 	m   *metrics
 
-	mu   sync.Mutex
-	held map[int]held
+	mu     sync.Mutex
+	idle   *sync.Cond  // signalled when a partition's active count drops
+	held   map[int]held
+	active map[int]int // steps in progress per partition (begin/end)
 }
 
 func newLeaser(cfg *Config, m *metrics) *leaser {
-	return &leaser{cfg: cfg, m: m, held: map[int]held{}}
+	l := &leaser{cfg: cfg, m: m, held: map[int]held{}, active: map[int]int{}}
+	l.idle = sync.NewCond(&l.mu)
+	return l
+}
+
+// begin marks a step on p under epoch as in progress, if the lease is
+// still valid; end must follow.
+func (l *leaser) begin(p int, epoch uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.held[p]
+	if !ok || h.epoch != epoch || !time.Now().Before(h.validUntil) {
+		return false
+	}
+	l.active[p]++
+	return true
+}
+
+func (l *leaser) end(p int) {
+	l.mu.Lock()
+	l.active[p]--
+	l.mu.Unlock()
+	l.idle.Broadcast()
 }
 
 // Epoch returns the epoch of partition p's lease while it is valid locally.
@@ -75,9 +99,14 @@ func (l *leaser) run(ctx context.Context) {
 	}
 }
 
-// round renews every held lease and tries to acquire every other partition's.
+// round renews every held lease and tries to acquire every other
+// partition's, then gives back partitions beyond a fair share when other
+// processes are waiting for them (balancing).
 func (l *leaser) round(ctx context.Context) {
-	for p := 0; p < l.cfg.Meta.Partitions(); p++ {
+	parts := l.cfg.Meta.Partitions()
+	peers := map[string]bool{l.cfg.ID: true} // processes seen holding or waiting
+	var wanted []int                         // held partitions another process asked for
+	for p := 0; p < parts; p++ {
 		if ctx.Err() != nil {
 			return
 		}
@@ -95,11 +124,19 @@ func (l *leaser) round(ctx context.Context) {
 		l.mu.Lock()
 		switch {
 		case err == nil && res.Lease != nil && res.Lease.Holder == l.cfg.ID:
+			// A waiter refused since this tenure's previous renewal.
+			if w := res.Lease.Waiter; w != "" && res.Lease.WaitUntil.After(res.Lease.Expires.Add(-l.cfg.LeaseTTL)) {
+				peers[w] = true
+				wanted = append(wanted, p)
+			}
 			if !ok || h.epoch != res.Lease.Epoch {
 				l.cfg.Logger.Info("background: lease acquired", "partition", p, "epoch", res.Lease.Epoch)
 			}
 			l.held[p] = held{epoch: res.Lease.Epoch, validUntil: sent.Add(l.cfg.LeaseTTL - l.cfg.ClockMargin)}
 		case errors.Is(err, metaclient.ErrConflict):
+			if res.Lease != nil && res.Lease.Holder != "" {
+				peers[res.Lease.Holder] = true
+			}
 			if ok {
 				l.cfg.Logger.Warn("background: lease lost", "partition", p, "epoch", h.epoch, "err", err)
 			}
@@ -111,7 +148,33 @@ func (l *leaser) round(ctx context.Context) {
 		}
 		l.mu.Unlock()
 	}
+	l.rebalance(ctx, parts, len(peers), wanted)
 	l.m.leasesHeld.Set(float64(len(l.Held())))
+}
+
+// rebalance gives back, from the partitions others wait for, those beyond
+// this process's fair share ceil(parts / peers). A partition is released
+// only after its in-progress step ends, so the successor never overlaps.
+func (l *leaser) rebalance(ctx context.Context, parts, peers int, wanted []int) {
+	share := (parts + peers - 1) / peers
+	extra := len(l.Held()) - share
+	for i := len(wanted) - 1; i >= 0 && extra > 0; i-- {
+		p := wanted[i]
+		l.mu.Lock()
+		h, ok := l.held[p]
+		if !ok {
+			l.mu.Unlock()
+			continue
+		}
+		delete(l.held, p) // no new step starts on p
+		for l.active[p] > 0 {
+			l.idle.Wait()
+		}
+		l.mu.Unlock()
+		extra--
+		_, err := l.cfg.Meta.Lease(ctx, p, metapb.LeaseRequest{Op: metapb.LeaseRelease, Name: LeaseName, Holder: l.cfg.ID, Epoch: h.epoch})
+		l.cfg.Logger.Info("background: lease given back for balance", "partition", p, "epoch", h.epoch, "share", share, "peers", peers, "err", err)
+	}
 }
 
 // releaseAll gives every held lease back so others take over at once.

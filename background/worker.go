@@ -204,37 +204,47 @@ func (w *worker) partition(ctx context.Context, p int) (int, error) {
 		return ok && e == epoch
 	}
 	total := 0
-	for ctx.Err() == nil && !w.isPaused() && valid() {
-		start := time.Now()
-		next, n, done, err := w.task.Step(ctx, p, pp.cursor, valid)
-		if w.onStep != nil {
-			w.onStep(p, start, time.Now())
-		}
+	for ctx.Err() == nil && !w.isPaused() {
+		n, done, err := w.step(ctx, p, epoch, pp, valid)
 		total += n
-		pp.done += uint64(n)
-		if err != nil {
-			w.checkpoint(ctx, p, pp, StateFailed, err)
+		if err != nil || done {
 			return total, err
-		}
-		pp.cursor = next
-		if done {
-			pp.pass++
-			pp.cursor = ""
-		}
-		state := StateRunning
-		if done {
-			state = StateIdle
-		}
-		if pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh {
-			if err := w.checkpoint(ctx, p, pp, state, nil); err != nil {
-				return total, err
-			}
-		}
-		if done {
-			break
 		}
 	}
 	return total, nil
+}
+
+// step runs one step of p and checkpoints it, marked in-use so the leaser
+// gives p back (balancing) only between steps. done: the pass over p
+// ended or the lease is gone.
+func (w *worker) step(ctx context.Context, p int, epoch uint64, pp *partProgress, valid func() bool) (int, bool, error) {
+	if !w.leases.begin(p, epoch) {
+		return 0, true, nil
+	}
+	defer w.leases.end(p)
+	start := time.Now()
+	next, n, done, err := w.task.Step(ctx, p, pp.cursor, valid)
+	if w.onStep != nil {
+		w.onStep(p, start, time.Now())
+	}
+	pp.done += uint64(n)
+	if err != nil {
+		_ = w.checkpoint(ctx, p, pp, StateFailed, err)
+		return n, true, err
+	}
+	pp.cursor = next
+	state := StateRunning
+	if done {
+		pp.pass++
+		pp.cursor = ""
+		state = StateIdle
+	}
+	if pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh {
+		if err := w.checkpoint(ctx, p, pp, state, nil); err != nil {
+			return n, true, err
+		}
+	}
+	return n, done, nil
 }
 
 // progress returns the worker's position in p, loading it from the

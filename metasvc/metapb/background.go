@@ -33,6 +33,11 @@ type Lease struct {
 	Epoch    uint64    `json:"epoch"`
 	Acquired time.Time `json:"acquired"` // state-machine clock when Epoch began
 	Expires  time.Time `json:"expires"`  // state-machine clock after which it is free
+	// Waiter is the last process refused this lease while it was held,
+	// until WaitUntil: the holder sees demand and may give partitions
+	// back so that work spreads over the processes (balancing).
+	Waiter    string    `json:"waiter,omitempty"`
+	WaitUntil time.Time `json:"wait_until,omitempty"`
 }
 
 // LeaseRequest acquires, renews or releases a lease. Renew and Release must

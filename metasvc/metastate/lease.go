@@ -72,6 +72,9 @@ func (t *trees) lease(r *metapb.LeaseRequest) metapb.Result {
 	switch r.Op {
 	case metapb.LeaseAcquire:
 		if had && b.held(cur) && cur.Holder != r.Holder {
+			// Record the demand (the holder sees it when it renews).
+			cur.Waiter, cur.WaitUntil = r.Holder, now.Add(r.TTL)
+			b.leases[r.Name] = cur
 			return conflict("held by " + cur.Holder)
 		}
 		l := cur
@@ -80,6 +83,9 @@ func (t *trees) lease(r *metapb.LeaseRequest) metapb.Result {
 			// expired lease also gets a new epoch: it may have been taken
 			// and lost meanwhile, and its old checkpoint writes must fail.)
 			l = metapb.Lease{Name: r.Name, Holder: r.Holder, Epoch: cur.Epoch + 1, Acquired: now}
+		}
+		if l.Waiter == r.Holder {
+			l.Waiter, l.WaitUntil = "", time.Time{}
 		}
 		l.Expires = now.Add(r.TTL)
 		b.leases[r.Name] = l

@@ -169,3 +169,26 @@ func TestCheckpointFencedAndSnapshotted(t *testing.T) {
 		t.Fatalf("restored lease not enforced: %+v", res)
 	}
 }
+
+// TestLeaseWaiter: a refused acquire records its caller as the waiter (the
+// holder sees the demand on its next renew); the waiter mark goes once the
+// waiter gets the lease.
+func TestLeaseWaiter(t *testing.T) {
+	s := New()
+	apply := func(i int, at time.Duration, r *metapb.LeaseRequest) metapb.Result {
+		return s.Apply(uint64(i), &metapb.Command{Type: metapb.CmdLease, Time: t0.Add(at), Lease: r})
+	}
+	apply(1, 0, acq("A", 10*time.Second))
+	if r := apply(2, time.Second, acq("B", 10*time.Second)); r.Err != metapb.ErrConflict || r.Lease.Waiter != "B" {
+		t.Fatalf("refused acquire: %+v", r)
+	}
+	r := apply(3, 2*time.Second, renew("A", 1, 10*time.Second))
+	if r.Err != "" || r.Lease.Waiter != "B" || !r.Lease.WaitUntil.After(r.Lease.Expires.Add(-10*time.Second)) {
+		t.Fatalf("renew does not show the waiter: %+v", r.Lease)
+	}
+	apply(4, 3*time.Second, release("A", 1))
+	r = apply(5, 3*time.Second, acq("B", 10*time.Second))
+	if r.Err != "" || r.Lease.Holder != "B" || r.Lease.Epoch != 2 || r.Lease.Waiter != "" {
+		t.Fatalf("waiter's acquire: %+v", r.Lease)
+	}
+}
