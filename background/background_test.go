@@ -220,9 +220,14 @@ func (w *leaseWatch) check(t *testing.T) map[int][]metapb.Lease {
 		sort.Slice(ls, func(i, j int) bool { return ls[i].Epoch < ls[j].Epoch })
 		for i := 1; i < len(ls); i++ {
 			prev, cur := ls[i-1], ls[i]
-			if cur.Epoch == prev.Epoch+1 && cur.Acquired.Before(prev.Expires) {
-				t.Errorf("partition %d: epoch %d (%s) acquired at %v before epoch %d (%s) expired at %v",
-					p, cur.Epoch, cur.Holder, cur.Acquired, prev.Epoch, prev.Holder, prev.Expires)
+			if cur.Epoch != prev.Epoch+1 {
+				continue
+			}
+			// prev ended at cur.PrevEnded: its expiry or an earlier release,
+			// never later than the expiry observed, and cur began after it.
+			if cur.PrevEnded.After(prev.Expires) || cur.PrevEnded.Before(prev.Acquired) || cur.Acquired.Before(cur.PrevEnded) {
+				t.Errorf("partition %d: epoch %d (%s, %v..%v) and epoch %d (%s, from %v, previous ended %v) overlap",
+					p, prev.Epoch, prev.Holder, prev.Acquired, prev.Expires, cur.Epoch, cur.Holder, cur.Acquired, cur.PrevEnded)
 			}
 		}
 		out[p] = ls

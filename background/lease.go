@@ -28,7 +28,7 @@ type leaser struct {
 	m   *metrics
 
 	mu     sync.Mutex
-	idle   *sync.Cond  // signalled when a partition's active count drops
+	idle   *sync.Cond // signalled when a partition's active count drops
 	held   map[int]held
 	active map[int]int // steps in progress per partition (begin/end)
 }

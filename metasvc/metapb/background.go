@@ -33,6 +33,9 @@ type Lease struct {
 	Epoch    uint64    `json:"epoch"`
 	Acquired time.Time `json:"acquired"` // state-machine clock when Epoch began
 	Expires  time.Time `json:"expires"`  // state-machine clock after which it is free
+	// PrevEnded is when the previous tenure ended (its expiry, or its
+	// release); Acquired ≥ PrevEnded always.
+	PrevEnded time.Time `json:"prev_ended,omitempty"`
 	// Waiter is the last process refused this lease while it was held,
 	// until WaitUntil: the holder sees demand and may give partitions
 	// back so that work spreads over the processes (balancing).

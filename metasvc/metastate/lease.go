@@ -82,7 +82,7 @@ func (t *trees) lease(r *metapb.LeaseRequest) metapb.Result {
 			// A new tenure: fresh epoch. (The same holder re-acquiring an
 			// expired lease also gets a new epoch: it may have been taken
 			// and lost meanwhile, and its old checkpoint writes must fail.)
-			l = metapb.Lease{Name: r.Name, Holder: r.Holder, Epoch: cur.Epoch + 1, Acquired: now}
+			l = metapb.Lease{Name: r.Name, Holder: r.Holder, Epoch: cur.Epoch + 1, Acquired: now, PrevEnded: cur.Expires}
 		}
 		if l.Waiter == r.Holder {
 			l.Waiter, l.WaitUntil = "", time.Time{}

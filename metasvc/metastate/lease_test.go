@@ -188,7 +188,7 @@ func TestLeaseWaiter(t *testing.T) {
 	}
 	apply(4, 3*time.Second, release("A", 1))
 	r = apply(5, 3*time.Second, acq("B", 10*time.Second))
-	if r.Err != "" || r.Lease.Holder != "B" || r.Lease.Epoch != 2 || r.Lease.Waiter != "" {
+	if r.Err != "" || r.Lease.Holder != "B" || r.Lease.Epoch != 2 || r.Lease.Waiter != "" || !r.Lease.PrevEnded.Equal(t0.Add(3*time.Second)) {
 		t.Fatalf("waiter's acquire: %+v", r.Lease)
 	}
 }
