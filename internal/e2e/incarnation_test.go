@@ -91,9 +91,11 @@ func testBucketIncarnation(t *testing.T, r *Region, owner, other *s3.Client, buc
 			t.Fatalf("the PUT wrote %d shards within half the commit delay", n)
 		}
 	}
+	delStart := time.Now()
 	if _, err := owner.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}, noRetry); err != nil {
 		t.Fatalf("DeleteBucket during the PUT: %v", err)
 	}
+	t.Logf("DeleteBucket (seal %d partitions, catalog delete, drop) took %v", r.Opts.Partitions, time.Since(delStart).Round(time.Millisecond))
 	if _, err := other.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}, noRetry); err != nil {
 		t.Fatalf("CreateBucket by another account: %v", err)
 	}
