@@ -69,6 +69,7 @@ func runBackground(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
+	o.readyWhen(closed(s.Ready()))
 	return s.Run(ctx)
 }
 
