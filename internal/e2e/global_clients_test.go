@@ -123,6 +123,15 @@ func testGlobalAWSCLI(t *testing.T, g *Global) {
 	if ls := aws(near, "s3", "ls"); !strings.Contains(ls, bucket) {
 		t.Errorf("s3 ls (buckets): %q lacks %s", ls, bucket)
 	}
+	// delete-object-tagging used to delete the object (issue 6): now it is
+	// refused, and head-object and list-objects-v2 below still find it.
+	cmd := exec.Command("aws", "--endpoint-url", far.URL, "s3api", "delete-object-tagging", "--bucket", bucket, "--key", "data/file.bin")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "NotImplemented") {
+		t.Errorf("delete-object-tagging: %v %s, want NotImplemented", err, out)
+	}
+	aws(near, "s3api", "get-bucket-accelerate-configuration", "--bucket", bucket) // S3's empty answer, not a listing
+	aws(far, "s3api", "get-object-tagging", "--bucket", bucket, "--key", "data/file.bin")
 	var head struct {
 		ContentLength int64
 		ETag          string
