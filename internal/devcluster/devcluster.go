@@ -284,7 +284,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			sc.Listen = addr(base + 200 + idx)
 			sc.Advertise = sc.Listen
 			sc.Registrar = r.meta
-			sc.Logger = log          // storagesvc adds its node id
+			sc.Logger = log // storagesvc adds its node id
 			s, err := storagesvc.New(sc)
 			if err != nil {
 				return nil, err
