@@ -82,7 +82,9 @@ func WatchBody(w http.ResponseWriter, r *http.Request, t BodyTimeouts) *WatchedB
 	if t.Total > 0 {
 		b.end = now.Add(t.Total)
 	}
-	b.arm(now, true)
+	if !strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		b.arm(now, true)
+	} // else the client waits for "100 Continue", sent on the first read: the clock starts there
 	r.Body = b
 	return b
 }

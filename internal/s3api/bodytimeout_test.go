@@ -27,6 +27,9 @@ func bodyServer(t *testing.T, bt BodyTimeouts, h2 bool) *httptest.Server {
 		b := WatchBody(w, r, bt)
 		defer b.Finish()
 		var err error
+		if r.URL.Path == "/slowstart" {
+			time.Sleep(2 * bt.Idle) // the handler looks things up before it reads
+		}
 		if r.URL.Path == "/refuse" {
 			err = s3err.New(s3err.AccessDenied)
 		} else {
@@ -177,6 +180,26 @@ func TestBodyTimeoutHTTP1(t *testing.T) {
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("second request on the kept connection: %v %v", resp, err)
+		}
+	})
+	t.Run("Expect: 100-continue: the clock starts at the first read", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "PUT /slowstart HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.Contains(line, "100 Continue") {
+			t.Fatalf("want 100 Continue, got %q %v", line, err)
+		}
+		_, _ = br.ReadString('\n') // the blank line after it
+		fmt.Fprint(c, "abc")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("answer %v %v", resp, err)
 		}
 	})
 	t.Run("a complete body is not cut after Idle", func(t *testing.T) {
