@@ -96,6 +96,7 @@ func testConfig(id string, meta Meta, data Data, log *slog.Logger) Config {
 	c.ClockMargin = 400 * time.Millisecond
 	c.Interval = 100 * time.Millisecond
 	c.Batch = 8
+	c.GarbageGrace = 0
 	return c
 }
 
@@ -469,6 +470,13 @@ func TestJanitorAbortsAbandonedPrepare(t *testing.T) {
 	if _, err := meta.Prepare(ctx, old); err != nil {
 		t.Fatal(err)
 	}
+	// An abandoned part attempt of a multipart upload, too.
+	if _, err := meta.CreateUpload(ctx, metapb.Upload{Bucket: "b", Key: "mp", UploadID: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := meta.PreparePart(ctx, metapb.Part{Bucket: "b", Key: "mp", UploadID: "u1", Number: 1, Attempt: "a1", Segments: seg("shard-part"), Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	data := &fakeData{}
 	cfg := testConfig("bg-J", meta, data, testLogger(t))
 	cfg.PrepareTimeout = 1500 * time.Millisecond
@@ -498,7 +506,14 @@ func TestJanitorAbortsAbandonedPrepare(t *testing.T) {
 	if _, err := meta.Get(ctx, "b", "abandoned"); !errors.Is(err, metaclient.ErrNotFound) {
 		t.Fatalf("abandoned object visible after a refused commit: %v", err)
 	}
-	waitFor(t, "the abandoned shards to be deleted", 10*time.Second, func() bool { return data.has("shard-abandoned") })
+	waitFor(t, "the abandoned shards to be deleted", 10*time.Second, func() bool { return data.has("shard-abandoned") && data.has("shard-part") })
+	if _, err := meta.GetPartAttempt(ctx, "b", "mp", "u1", 1, "a1"); !errors.Is(err, metaclient.ErrNotFound) {
+		t.Fatalf("abandoned part attempt still there: %v", err)
+	}
+	if _, err := meta.CommitPart(ctx, metapb.CommitPartRequest{Bucket: "b", Key: "mp", UploadID: "u1", Number: 1, Attempt: "a1",
+		Final: metapb.Part{Size: 10, ETag: "e", Segments: seg("shard-part")}}); err == nil {
+		t.Fatal("late part commit after the fence succeeded")
+	}
 	if _, err := meta.Commit(ctx, metapb.CommitRequest{Bucket: "b", Key: "fresh", VersionID: "v2",
 		Final: metapb.ObjectVersion{Size: 10, ETag: "e", Segments: seg("shard-fresh")}}); err != nil {
 		t.Fatalf("fresh commit: %v", err)
@@ -506,8 +521,8 @@ func TestJanitorAbortsAbandonedPrepare(t *testing.T) {
 	if data.has("shard-fresh") {
 		t.Fatal("a committed shard was deleted")
 	}
-	if got := metricValue(t, reg, "meridian_background_janitor_aborted_total", nil); got != 1 {
-		t.Errorf("aborted counter %v, want 1", got)
+	if got := metricValue(t, reg, "meridian_background_janitor_aborted_total", nil); got != 2 {
+		t.Errorf("aborted counter %v, want 2 (a version and a part attempt)", got)
 	}
 }
 
@@ -599,6 +614,29 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 	return 0
 }
 
+// TestGarbageGrace: garbage waits GarbageGrace after it was queued before
+// its shards are deleted (a read of the old record may still stream them).
+func TestGarbageGrace(t *testing.T) {
+	cl := metasvctest.Start(t, metasvctest.Options{Partitions: 2})
+	meta := cl.Client()
+	data := &fakeData{}
+	cfg := testConfig("bg-G", meta, data, testLogger(t))
+	cfg.GarbageGrace = 2 * time.Second
+	start(t, cfg)
+	ids := fillGarbage(t, meta, 3)
+	queued := time.Now()
+	time.Sleep(time.Second)
+	for _, id := range ids {
+		if data.has(id) {
+			t.Fatalf("shard %s deleted %v after queueing, inside the %v grace", id, time.Since(queued), cfg.GarbageGrace)
+		}
+	}
+	waitFor(t, "reclaim after the grace", 10*time.Second, func() bool { return garbageLeft(t, meta) == 0 })
+	if d := time.Since(queued); d < cfg.GarbageGrace-200*time.Millisecond {
+		t.Fatalf("reclaimed after %v, inside the grace", d)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	base := testConfig("x", &faultMeta{}, &fakeData{}, nil)
 	tests := []struct {
@@ -615,6 +653,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero interval", func(c *Config) { c.Interval = 0 }, false},
 		{"zero prepare timeout", func(c *Config) { c.PrepareTimeout = 0 }, false},
 		{"batch too big", func(c *Config) { c.Batch = 5000 }, false},
+		{"negative grace", func(c *Config) { c.GarbageGrace = -time.Second }, false},
 	}
 	for _, tc := range tests {
 		c := base

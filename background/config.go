@@ -67,6 +67,12 @@ type Config struct {
 	// part attempt) older than this is aborted by the janitor. It must
 	// exceed the longest PUT the gateways allow (their body deadlines).
 	PrepareTimeout time.Duration
+	// GarbageGrace is how long a garbage entry waits (from when its record
+	// was replaced or removed, by leader time) before its shards are
+	// deleted: a GET that read the old record just before an overwrite or
+	// delete may still be streaming those shards. Safety does not depend
+	// on it (nothing referenced is ever queued); reads in flight do.
+	GarbageGrace time.Duration
 	// Batch bounds the records handled per step (garbage entries, scans).
 	Batch int
 
@@ -82,6 +88,7 @@ func DefaultConfig() Config {
 		ClockMargin:    2 * time.Second,
 		Interval:       2 * time.Second,
 		PrepareTimeout: time.Hour,
+		GarbageGrace:   30 * time.Second,
 		Batch:          64,
 	}
 }
@@ -109,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PrepareTimeout <= 0 {
 		errs = append(errs, errors.New("background: PrepareTimeout must be positive"))
+	}
+	if c.GarbageGrace < 0 {
+		errs = append(errs, errors.New("background: GarbageGrace must not be negative"))
 	}
 	if c.Batch <= 0 || c.Batch > 1000 {
 		errs = append(errs, fmt.Errorf("background: Batch %d out of [1, 1000]", c.Batch))

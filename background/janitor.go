@@ -107,8 +107,13 @@ func (j *janitor) reclaim(ctx context.Context, p int, valid func() bool) (n int,
 	}
 	var ids []uint64
 	var firstErr error
+	young := false // an entry inside its grace period ends the step
 	for _, it := range items {
 		if !valid() {
+			break
+		}
+		if j.now().Sub(it.Time) < j.cfg.GarbageGrace {
+			young = true // ids (and so times, up to leader skew) ascend: the rest are younger
 			break
 		}
 		if len(it.Segments) > 0 {
@@ -130,5 +135,5 @@ func (j *janitor) reclaim(ctx context.Context, p int, valid func() bool) (n int,
 	if firstErr != nil {
 		return len(ids), false, firstErr
 	}
-	return len(ids), len(items) == j.cfg.Batch, nil
+	return len(ids), len(items) == j.cfg.Batch && !young, nil
 }

@@ -114,6 +114,7 @@ func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
 	bc.ID = "bg-" + t.Name()
 	bc.Meta, bc.Data = w.meta, engine
 	bc.Interval = 50 * time.Millisecond
+	bc.GarbageGrace = 0
 	bc.Logger = slog.New(slog.DiscardHandler)
 	bg, err := background.New(bc)
 	if err != nil {

@@ -23,6 +23,7 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
 	fs.StringVar(&cfg.ID, "id", "", "name of this process in lease records (default host-pid-time)")
 	meta := fs.String("meta", "", "meta node addresses host:port,…")
+	fs.DurationVar(&cfg.GarbageGrace, "garbage-grace", cfg.GarbageGrace, "wait before deleting replaced or deleted data (reads in flight finish)")
 	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", cfg.LeaseTTL, "partition lease duration: a crashed server's partitions are taken over after it")
 	fs.DurationVar(&cfg.RenewInterval, "lease-renew", cfg.RenewInterval, "how often leases are renewed and free partitions sought")
 	fs.DurationVar(&cfg.ClockMargin, "clock-margin", cfg.ClockMargin, "largest clock lead of a meta node over this process")

@@ -150,7 +150,8 @@ func TestBackground(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		waitUntil(t, "overwritten versions' shards to be reclaimed", 30*time.Second, func() bool {
+		// The janitor waits its default garbage grace (30 s) first.
+		waitUntil(t, "overwritten versions' shards to be reclaimed", 90*time.Second, func() bool {
 			return len(newShards(before, shardIDs(t, r))) == 14
 		})
 	})
@@ -187,7 +188,7 @@ func TestBackground(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		waitUntil(t, "deleted objects' shards to be reclaimed by bg2", 30*time.Second, func() bool {
+		waitUntil(t, "deleted objects' shards to be reclaimed by bg2", 90*time.Second, func() bool {
 			return len(newShards(before, shardIDs(t, r))) == 0
 		})
 	})
