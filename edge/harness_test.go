@@ -106,8 +106,7 @@ func newWorldWith(t *testing.T, usGateways int, tp trace.TracerProvider, mod fun
 
 	cluster := metasvctest.Start(t, metasvctest.Options{Partitions: 2, Region: "test",
 		Tune: func(_ int, c *metasvc.Config) { c.TracerProvider = tp }})
-	mcfg := metaclient.DefaultConfig()
-	mcfg.Seeds = cluster.Seeds()
+	mcfg := cluster.ClientConfig()
 	mcfg.TracerProvider = tp
 	meta, err := metaclient.New(mcfg)
 	if err != nil {

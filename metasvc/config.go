@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
@@ -40,6 +41,12 @@ type Config struct {
 	// Bootstrap makes a node with no Raft state bootstrap every group with
 	// Peers. All initial nodes may set it; a node with state ignores it.
 	Bootstrap bool
+
+	// TLS is the node's certificate, key and region CA (required): the
+	// listener accepts only mutual TLS, Raft peers must be meta nodes of the
+	// region, and every RPC is authorized by the caller's role
+	// (docs/security.md). Its identity must be {meta, NodeID, Region, AZ}.
+	TLS *mtls.Node
 
 	// Logger receives the node's logs (default: discard).
 	Logger *slog.Logger
@@ -158,6 +165,12 @@ func (c *Config) Validate() error {
 		return bad("MaxBodyBytes %d too small", c.MaxBodyBytes)
 	case c.ShutdownTimeout <= 0:
 		return bad("ShutdownTimeout must be positive")
+	}
+	if c.TLS == nil {
+		return bad("TLS is required (a meta node serves only mutual TLS)")
+	}
+	if want := (mtls.Identity{Role: mtls.RoleMeta, ID: c.NodeID, Region: c.Region, AZ: c.AZ}); c.TLS.Identity != want {
+		return bad("the certificate names %s, want %s", c.TLS.Identity, want)
 	}
 	ids, addrs, self := map[string]bool{}, map[string]bool{}, false
 	for _, p := range c.Peers {

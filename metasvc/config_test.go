@@ -4,13 +4,18 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/meridian-s3/meridian/internal/devca"
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
 func TestConfigValidate(t *testing.T) {
+	ca := devca.TestCA(t)
+	m1 := devca.TestNode(t, ca, mtls.RoleMeta, "m1", "r", "a")
 	good := func() Config {
 		c := DefaultConfig()
 		c.NodeID, c.AZ, c.DataDir, c.Region = "m1", "a", "/tmp/x", "r"
+		c.TLS = m1
 		c.Peers = []metapb.MetaNode{{ID: "m1", AZ: "a", Addr: "h:1"}, {ID: "m2", AZ: "b", Addr: "h:2"}, {ID: "m3", AZ: "c", Addr: "h:3"}}
 		return c
 	}
@@ -31,6 +36,10 @@ func TestConfigValidate(t *testing.T) {
 		{"no snapshots", func(c *Config) { c.SnapshotThreshold = 0 }, false},
 		{"tiny body", func(c *Config) { c.MaxBodyBytes = 10 }, false},
 		{"bad scheme", func(c *Config) { c.Scheme.Data = 0 }, false},
+		{"no TLS", func(c *Config) { c.TLS = nil }, false},
+		{"storage certificate", func(c *Config) { c.TLS = devca.TestNode(t, ca, mtls.RoleStorage, "m1", "r", "a") }, false},
+		{"another node's certificate", func(c *Config) { c.TLS = devca.TestNode(t, ca, mtls.RoleMeta, "m2", "r", "b") }, false},
+		{"another region's certificate", func(c *Config) { c.TLS = devca.TestNode(t, ca, mtls.RoleMeta, "m1", "r2", "a") }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good()
@@ -46,6 +55,7 @@ func TestConfigValidate(t *testing.T) {
 func TestNewCloseWithoutRun(t *testing.T) {
 	c := DefaultConfig()
 	c.NodeID, c.AZ, c.DataDir, c.Region, c.Listen = "m1", "a", t.TempDir(), "r", "127.0.0.1:0"
+	c.TLS = devca.TestNode(t, devca.TestCA(t), mtls.RoleMeta, "m1", "r", "a")
 	c.Peers = []metapb.MetaNode{{ID: "m1", AZ: "a", Addr: "127.0.0.1:1"}}
 	s, err := New(c)
 	if err != nil {

@@ -27,7 +27,7 @@ func TestControlPlaneHealthAndAZTolerance(t *testing.T) {
 		t.Helper()
 		for _, id := range ids {
 			n := metapb.StorageNode{ID: id, AZ: id[:1], Addr: "127.0.0.1:9" + id[1:], CapacityBytes: 1 << 30, UsedBytes: 5}
-			if err := cl.Heartbeat(ctx, n); err != nil {
+			if err := c.StorageClient(n.ID, n.AZ).Heartbeat(ctx, n); err != nil {
 				t.Fatalf("heartbeat %s: %v", id, err)
 			}
 		}
@@ -85,7 +85,7 @@ func TestControlPlaneHealthAndAZTolerance(t *testing.T) {
 	// Re-registration with a new address is replicated: every node's ctl
 	// state has it (checked on a follower through the leader's view after
 	// a ctl leader change would need a failover; the raw status suffices).
-	if err := cl.Heartbeat(ctx, metapb.StorageNode{ID: "a1", AZ: "a", Addr: "10.0.0.1:1", CapacityBytes: 1 << 30}); err != nil {
+	if err := c.StorageClient("a1", "a").Heartbeat(ctx, metapb.StorageNode{ID: "a1", AZ: "a", Addr: "10.0.0.1:1", CapacityBytes: 1 << 30}); err != nil {
 		t.Fatal(err)
 	}
 	nodes, _ := cl.StorageNodes(ctx)
@@ -108,7 +108,7 @@ func TestCtlFailoverKeepsRegistrations(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, id := range []string{"a1", "b1"} {
-		if err := cl.Heartbeat(ctx, metapb.StorageNode{ID: id, AZ: id[:1], Addr: "h:" + id, CapacityBytes: 100}); err != nil {
+		if err := c.StorageClient(id, id[:1]).Heartbeat(ctx, metapb.StorageNode{ID: id, AZ: id[:1], Addr: "h:" + id, CapacityBytes: 100}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,7 +125,7 @@ func TestCtlFailoverKeepsRegistrations(t *testing.T) {
 			t.Fatalf("new leader claims health it never observed: %+v", n)
 		}
 	}
-	if err := cl.Heartbeat(ctx, metapb.StorageNode{ID: "a1", AZ: "a", Addr: "h:a1", CapacityBytes: 100}); err != nil {
+	if err := c.StorageClient("a1", "a").Heartbeat(ctx, metapb.StorageNode{ID: "a1", AZ: "a", Addr: "h:a1", CapacityBytes: 100}); err != nil {
 		t.Fatal(err)
 	}
 	nodes, _ = cl.StorageNodes(ctx)

@@ -23,10 +23,14 @@
 //
 // # Transport framing
 //
-// Package raftmux sniffs each inbound connection: "MRFT", a length byte and
-// the group name select a group's raft.NetworkTransport (one
-// raft.StreamLayer per group, whose Dial writes the same header); any other
-// first bytes are HTTP/1.1 for the RPC API on the same port.
+// The listener speaks only mutual TLS 1.3 with the region CA (Config.TLS;
+// docs/security.md). Package raftmux completes each inbound handshake, then
+// a connection that negotiated ALPN "meridian-raft" from a meta node of the
+// region carries "MRFT", a length byte and the group name, which select a
+// group's raft.NetworkTransport (one raft.StreamLayer per group, whose Dial
+// does the same over TLS); any other connection is HTTP/1.1 for the RPC API
+// on the same port, each route admitting the roles in Access, and a
+// heartbeat only for the storage node its certificate names.
 //
 // # Write path
 //

@@ -11,26 +11,42 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/controlplane"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/partition"
 )
 
+// Access is who may call each RPC route (docs/security.md); Raft is meta
+// nodes only (server.go). A route missing here is not served.
+var Access = map[string][]mtls.Role{
+	"POST /v1/p/{n}/apply":   {mtls.RoleGateway, mtls.RoleBackground},
+	"POST /v1/p/{n}/{op}":    {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin},
+	"POST /v1/ctl/heartbeat": {mtls.RoleStorage}, // and only for the node the certificate names
+	"GET /v1/ctl/status":     {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin, mtls.RoleStorage, mtls.RoleMeta},
+	"GET /v1/ctl/nodes":      {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin},
+	"GET /healthz":           {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin, mtls.RoleStorage, mtls.RoleMeta},
+	"GET /readyz":            {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin, mtls.RoleStorage, mtls.RoleMeta},
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/p/{n}/apply", s.handleApply)
-	mux.HandleFunc("POST /v1/p/{n}/{op}", s.handleRead)
-	mux.HandleFunc("POST /v1/ctl/heartbeat", s.handleHeartbeat)
-	mux.HandleFunc("GET /v1/ctl/status", s.handleStatus)
-	mux.HandleFunc("GET /v1/ctl/nodes", s.handleNodes)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, mtls.Allow(mtls.Policy{Region: s.cfg.Region, Roles: Access[pattern]}, h))
+	}
+	handle("POST /v1/p/{n}/apply", s.handleApply)
+	handle("POST /v1/p/{n}/{op}", s.handleRead)
+	handle("POST /v1/ctl/heartbeat", s.handleHeartbeat)
+	handle("GET /v1/ctl/status", s.handleStatus)
+	handle("GET /v1/ctl/nodes", s.handleNodes)
+	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if s.closing.Load() {
 			http.Error(w, "closing", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.Ready() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
@@ -327,6 +343,14 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) int {
 	}
 	if hb.ID == "" || hb.AZ == "" || hb.Addr == "" {
 		return badRequest(w, "heartbeat needs id, az and addr")
+	}
+	// A storage node speaks only for itself: the heartbeat must name the
+	// id and AZ of the peer certificate (routes admitted storage roles only).
+	if id, err := mtls.FromRequest(r); err != nil || id.ID != hb.ID || id.AZ != hb.AZ {
+		s.log.Warn("heartbeat refused: not the certificate's node", "peer", fmt.Sprint(id), "id", hb.ID, "az", hb.AZ, "addr", hb.Addr)
+		writeJSON(w, http.StatusForbidden, metapb.RPCError{Err: metapb.ErrBadRequest,
+			ErrMsg: fmt.Sprintf("heartbeat for %s in AZ %s from certificate %s", hb.ID, hb.AZ, id)})
+		return http.StatusForbidden
 	}
 	if code, ok := s.ctlGate(w, r); !ok {
 		return code

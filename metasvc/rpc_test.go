@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/metasvctest"
@@ -24,8 +25,9 @@ func TestNotLeaderRedirect(t *testing.T) {
 	follower := (leader + 1) % 3
 	addr := c.Peers[follower].Addr
 
+	hc := c.HTTPClient(c.Identity(mtls.RoleGateway, "gw", "a"))
 	body, _ := json.Marshal(metapb.ReadRequest{Bucket: "b", Key: "k"})
-	resp, err := http.Post("http://"+addr+"/v1/p/0/get", "application/json", bytes.NewReader(body))
+	resp, err := hc.Post("https://"+addr+"/v1/p/0/get", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func TestNotLeaderRedirect(t *testing.T) {
 		{"/v1/p/0/apply", `{`, 400},
 		{"/v1/p/0/apply", `{"t":4,"delete":{"bucket":"b","key":"` + strings.Repeat("k", 9<<20) + `"}}`, 400},
 	} {
-		resp, err := http.Post("http://"+c.Peers[leader].Addr+tc.path, "application/json", strings.NewReader(tc.body))
+		resp, err := hc.Post("https://"+c.Peers[leader].Addr+tc.path, "application/json", strings.NewReader(tc.body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +61,7 @@ func TestNotLeaderRedirect(t *testing.T) {
 	}
 
 	// A client that only knows the follower still works.
-	cfg := metaclient.DefaultConfig()
+	cfg := c.ClientConfig()
 	cfg.Seeds = []string{addr}
 	cl, err := metaclient.New(cfg)
 	if err != nil {

@@ -2,6 +2,7 @@ package metasvc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/controlplane"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/metastate"
@@ -115,7 +117,18 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("metasvc: listen: %w", err)
 		}
 	}
-	s.mux = raftmux.New(ln, raftmux.Addr(s.advertise), log)
+	raftPeers := mtls.Policy{Region: cfg.Region, Roles: []mtls.Role{mtls.RoleMeta}}
+	s.mux = raftmux.NewTLS(ln, raftmux.Addr(s.advertise), log, raftmux.TLS{
+		Server: cfg.TLS.ServerConfig(),
+		Dial:   cfg.TLS.Dialer(2*time.Second, []string{raftmux.ALPN}, mtls.RoleMeta),
+		AuthorizeRaft: func(cs *tls.ConnectionState) error {
+			id, err := mtls.PeerIdentity(cs)
+			if err != nil {
+				return err
+			}
+			return raftPeers.Check(id)
+		},
+	})
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		_ = s.mux.Close()
 		return nil, fmt.Errorf("metasvc: %w", err)

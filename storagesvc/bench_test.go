@@ -7,14 +7,15 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/storagesvc"
-	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
 // End-to-end PUT over loopback HTTP with the client, 32 parallel callers.
 func benchHTTPPut(b *testing.B, size int) {
 	cfg := storagesvc.DefaultConfig()
 	cfg.NodeID, cfg.AZ, cfg.DataDir, cfg.Listen = "bench", "az", b.TempDir(), "127.0.0.1:0"
+	cfg.TLS = identity(mtls.RoleStorage, "bench", "az")
 	srv, err := storagesvc.New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -22,7 +23,7 @@ func benchHTTPPut(b *testing.B, size int) {
 	go srv.Run(context.Background())
 	defer srv.Close()
 	<-srv.Ready()
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	body := payload(size, 1)
 	sum := crc(body)
 	var n atomic.Int64

@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -40,6 +41,11 @@ type Config struct {
 	// BufferBytes caps the node's shard I/O buffers in use at once (each
 	// shard read or write holds 64 KiB–1 MiB); requests past it wait.
 	BufferBytes int64
+	// TLS is the node's certificate, key and region CA (required): the
+	// listener speaks only mutual TLS and each route admits the roles of
+	// docs/security.md from the certificate's region. Its identity must be
+	// {storage, NodeID, AZ}.
+	TLS *mtls.Node
 	// Registrar, if not nil, is sent a heartbeat every HeartbeatInterval.
 	Registrar         Registrar
 	HeartbeatInterval time.Duration
@@ -83,6 +89,11 @@ func (c Config) Validate() error {
 		if _, port, err := net.SplitHostPort(c.Advertise); err != nil || port == "0" || port == "" {
 			errs = append(errs, fmt.Errorf("Advertise %q must be host:port with a fixed port", c.Advertise))
 		}
+	}
+	if c.TLS == nil {
+		errs = append(errs, errors.New("TLS is required (a storage node serves only mutual TLS)"))
+	} else if id := c.TLS.Identity; id.Role != mtls.RoleStorage || id.ID != c.NodeID || id.AZ != c.AZ {
+		errs = append(errs, fmt.Errorf("the certificate names %s, want role storage, id %q, AZ %q", id, c.NodeID, c.AZ))
 	}
 	if c.CapacityBytes < 0 {
 		errs = append(errs, errors.New("CapacityBytes is negative"))

@@ -5,6 +5,10 @@
 // it, heartbeats its capacity to a Registrar, and compacts its log in the
 // background.
 //
+// It serves only mutual TLS with the region CA (Config.TLS): shard
+// operations are for the region's gateway and background roles, status for
+// admins too (Access; docs/security.md).
+//
 // GET streams a range block group by block group. The first group is read
 // and verified before the status line is sent, so a corrupt first block is
 // answered 422 Corrupt; a later corrupt block aborts the connection before

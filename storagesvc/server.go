@@ -2,6 +2,7 @@ package storagesvc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/storagesvc/shardstore"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,7 +24,8 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	store    *shardstore.Store
-	ln       net.Listener
+	ln       net.Listener // TLS only
+	addr     net.Addr
 	http     *http.Server
 	metrics  *metrics
 	capacity int64
@@ -75,7 +78,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Advertise == "" {
 		cfg.Advertise = ln.Addr().String()
 	}
+	addr := ln.Addr()
+	ln = tls.NewListener(ln, cfg.TLS.ServerConfig())
 	s := &Server{
+		addr:     addr,
 		cfg:      cfg,
 		log:      log,
 		store:    store,
@@ -98,22 +104,44 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Access is who may call each route (docs/security.md): shard operations
+// only the region's gateways and background services.
+var Access = map[string][]mtls.Role{
+	"PUT /v1/shards/{id}":         shardRoles,
+	"GET /v1/shards/{id}":         shardRoles, // GET and HEAD
+	"DELETE /v1/shards/{id}":      shardRoles,
+	"GET /v1/shards":              shardRoles,
+	"POST /v1/shards/{id}/verify": shardRoles,
+	"GET /v1/status":              {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin},
+	"GET /healthz":                anyInternal,
+	"GET /readyz":                 anyInternal,
+	"GET /metrics":                anyInternal,
+}
+
+var (
+	shardRoles  = []mtls.Role{mtls.RoleGateway, mtls.RoleBackground}
+	anyInternal = []mtls.Role{mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin, mtls.RoleStorage, mtls.RoleMeta}
+)
+
 func (s *Server) routes(mux *http.ServeMux) {
-	mux.HandleFunc("PUT /v1/shards/{id}", s.handlePut)
-	mux.HandleFunc("GET /v1/shards/{id}", s.handleGet) // GET and HEAD
-	mux.HandleFunc("DELETE /v1/shards/{id}", s.handleDelete)
-	mux.HandleFunc("GET /v1/shards", s.handleList)
-	mux.HandleFunc("POST /v1/shards/{id}/verify", s.handleVerify)
-	mux.HandleFunc("GET /v1/status", s.handleStatus)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET /readyz", s.handleReady)
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, mtls.Allow(mtls.Policy{Region: s.cfg.TLS.Identity.Region, Roles: Access[pattern]}, h))
+	}
+	handle("PUT /v1/shards/{id}", http.HandlerFunc(s.handlePut))
+	handle("GET /v1/shards/{id}", http.HandlerFunc(s.handleGet))
+	handle("DELETE /v1/shards/{id}", http.HandlerFunc(s.handleDelete))
+	handle("GET /v1/shards", http.HandlerFunc(s.handleList))
+	handle("POST /v1/shards/{id}/verify", http.HandlerFunc(s.handleVerify))
+	handle("GET /v1/status", http.HandlerFunc(s.handleStatus))
+	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	handle("GET /readyz", http.HandlerFunc(s.handleReady))
 	if s.cfg.Registry != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+		handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	}
 }
 
 // Addr is the actual listen address.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.addr.String() }
 
 // AdvertiseAddr is the address sent in heartbeats.
 func (s *Server) AdvertiseAddr() string { return s.cfg.Advertise }

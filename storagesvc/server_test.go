@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/devca"
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/storagesvc/shardstore"
@@ -75,10 +77,58 @@ type node struct {
 	reg  *prometheus.Registry
 }
 
+// testPKI is the tests' region CA (created once, removed by TestMain).
+var testPKI = sync.OnceValue(func() *devca.CA {
+	dir, err := os.MkdirTemp("", "storagesvc-test-ca")
+	if err != nil {
+		panic(err)
+	}
+	caDirs = append(caDirs, dir)
+	ca, err := devca.EnsureCA(dir)
+	if err != nil {
+		panic(err)
+	}
+	return ca
+})
+
+var caDirs []string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range caDirs {
+		_ = os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+const testRegion = "test-region"
+
+// identity issues a certificate of the test region.
+func identity(role mtls.Role, id, az string) *mtls.Node {
+	n, err := testPKI().Node(mtls.Identity{Role: role, ID: id, Region: testRegion, AZ: az})
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// gatewayClient is a storage client with a gateway certificate.
+func gatewayClient() *storageclient.Client {
+	return storageclient.NewTLS(identity(mtls.RoleGateway, "gw", "az-a"))
+}
+
+// httpsClient speaks mutual TLS as node to storage nodes (raw requests).
+func httpsClient(t testing.TB, node *mtls.Node) *http.Client {
+	tr := &http.Transport{DialTLSContext: node.Dialer(5*time.Second, []string{"http/1.1"}, mtls.RoleStorage)}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
 func testConfig(dir string) storagesvc.Config {
 	cfg := storagesvc.DefaultConfig()
 	cfg.NodeID = "n1"
 	cfg.AZ = "az-a"
+	cfg.TLS = identity(mtls.RoleStorage, "n1", "az-a")
 	cfg.DataDir = dir
 	cfg.Listen = "127.0.0.1:0"
 	cfg.MaxVolumeBytes = 8 << 20
@@ -124,7 +174,7 @@ func TestAPI(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Registry = prometheus.NewRegistry()
 	n := startNode(t, cfg)
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	ctx := context.Background()
 
 	small, big := payload(4096, 1), payload(3<<20+123, 2)
@@ -189,14 +239,15 @@ func TestAPI(t *testing.T) {
 	if err != nil || st.NodeID != "n1" || st.AZ != "az-a" || st.Addr != n.addr || st.Shards != 2 || st.UsedBytes <= int64(len(big)) || st.CapacityBytes <= 0 {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
+	hc := httpsClient(t, identity(mtls.RoleAdmin, "admin", ""))
 	for _, p := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get("http://" + n.addr + p)
+		resp, err := hc.Get("https://" + n.addr + p)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%s: %v %v", p, resp, err)
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Get("http://" + n.addr + "/metrics")
+	resp, err := hc.Get("https://" + n.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +262,7 @@ func TestAPI(t *testing.T) {
 
 func TestBadRequests(t *testing.T) {
 	n := startNode(t, testConfig(t.TempDir()))
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	if _, err := c.Put(context.Background(), n.addr, "x", bytes.NewReader([]byte("hello")), 5, 1234); !errors.Is(err, storageclient.ErrChecksum) {
 		t.Fatalf("wrong crc: %v", err)
 	}
@@ -221,7 +272,8 @@ func TestBadRequests(t *testing.T) {
 	if _, err := c.Put(context.Background(), n.addr, "y", bytes.NewReader([]byte("hello")), 5, crc([]byte("hello"))); err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + n.addr
+	base := "https://" + n.addr
+	hc := httpsClient(t, identity(mtls.RoleGateway, "gw", ""))
 	tests := []struct {
 		name, method, path string
 		body               io.Reader
@@ -248,7 +300,7 @@ func TestBadRequests(t *testing.T) {
 			for k, v := range tc.header {
 				req.Header.Set(k, v)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -292,7 +344,7 @@ func TestCorruptOnDisk(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Registry = prometheus.NewRegistry()
 	n := startNode(t, cfg)
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	ctx := context.Background()
 	bs := shardstore.BlockSize
 	// The node verifies the first 16 blocks (1 MiB) before answering, so a
@@ -373,7 +425,7 @@ func TestHeartbeat(t *testing.T) {
 	calls, _ := reg.snapshot()
 	waitFor(func() bool { c, _ := reg.snapshot(); return c >= calls+3 })
 	// Still serving while the registrar fails.
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	b := payload(1000, 3)
 	if _, err := c.Put(context.Background(), n.addr, "hb", bytes.NewReader(b), 1000, crc(b)); err != nil {
 		t.Fatal(err)
@@ -412,7 +464,7 @@ func TestLifecycleAndRestart(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(context.Background()) }()
 	<-srv.Ready()
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	b := payload(200000, 5)
 	if _, err := c.Put(context.Background(), srv.Addr(), "keep", bytes.NewReader(b), int64(len(b)), crc(b)); err != nil {
 		t.Fatal(err)
@@ -447,6 +499,10 @@ func TestInvalidConfig(t *testing.T) {
 		{"registrar without interval", func(c *storagesvc.Config) { c.Registrar = &fakeRegistrar{}; c.HeartbeatInterval = 0 }},
 		{"tiny volumes", func(c *storagesvc.Config) { c.MaxVolumeBytes = 10 }},
 		{"ratio", func(c *storagesvc.Config) { c.CompactRatio = 2 }},
+		{"no TLS", func(c *storagesvc.Config) { c.TLS = nil }},
+		{"another node's certificate", func(c *storagesvc.Config) { c.TLS = identity(mtls.RoleStorage, "n2", "az-a") }},
+		{"another AZ's certificate", func(c *storagesvc.Config) { c.TLS = identity(mtls.RoleStorage, "n1", "az-b") }},
+		{"gateway certificate", func(c *storagesvc.Config) { c.TLS = identity(mtls.RoleGateway, "n1", "az-a") }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -465,7 +521,7 @@ func TestInvalidConfig(t *testing.T) {
 // TestCancelledPut: a client that gives up mid-body leaves no shard behind.
 func TestCancelledPut(t *testing.T) {
 	n := startNode(t, testConfig(t.TempDir()))
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	go func() {
@@ -485,7 +541,7 @@ func TestCancelledPut(t *testing.T) {
 
 func TestParallelClients(t *testing.T) {
 	n := startNode(t, testConfig(t.TempDir()))
-	c := storageclient.New(nil)
+	c := gatewayClient()
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for w := range 16 {

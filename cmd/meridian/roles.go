@@ -22,6 +22,7 @@ import (
 	"github.com/meridian-s3/meridian/edge"
 	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/devcluster"
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -73,6 +74,30 @@ func parsePeers(s string) ([]metapb.MetaNode, error) {
 		out = append(out, metapb.MetaNode{ID: id, AZ: az, Addr: addr})
 	}
 	return out, nil
+}
+
+// tlsFlags are every internal role's mutual-TLS flags (docs/security.md):
+// the node's certificate and key, and the region CA.
+type tlsFlags struct{ cert, key, ca *string }
+
+func nodeTLSFlags(fs *flag.FlagSet, what string) tlsFlags {
+	return tlsFlags{
+		cert: fs.String("tls-cert", os.Getenv("MERIDIAN_TLS_CERT"), what+" certificate (PEM; `meridian devcerts` writes them) [$MERIDIAN_TLS_CERT]"),
+		key:  fs.String("tls-key", os.Getenv("MERIDIAN_TLS_KEY"), what+" key (PEM) [$MERIDIAN_TLS_KEY]"),
+		ca:   fs.String("ca", os.Getenv("MERIDIAN_CA"), "region CA (PEM) that signs every internal node's certificate [$MERIDIAN_CA]"),
+	}
+}
+
+// load reads the files and checks that the certificate names role.
+func (f tlsFlags) load(role mtls.Role) (*mtls.Node, error) {
+	n, err := mtls.Load(*f.ca, *f.cert, *f.key)
+	if err != nil {
+		return nil, fmt.Errorf("--ca/--tls-cert/--tls-key: %w", err)
+	}
+	if n.Identity.Role != role {
+		return nil, fmt.Errorf("--tls-cert names %s, want role %s", n.Identity, role)
+	}
+	return n, nil
 }
 
 func runDev(ctx context.Context, args []string) error {
@@ -164,12 +189,16 @@ func runMeta(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "metadata partitions (fixed at creation)")
 	peers := fs.String("peers", "", "initial meta nodes: id=az@host:port,…")
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap the Raft groups when no state exists")
+	tf := nodeTLSFlags(fs, "this meta node's")
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var err error
 	if cfg.Peers, err = parsePeers(*peers); err != nil {
+		return err
+	}
+	if cfg.TLS, err = tf.load(mtls.RoleMeta); err != nil {
 		return err
 	}
 	if cfg.Advertise == "" {
@@ -204,12 +233,16 @@ func runStorage(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address gateways dial (default: --listen)")
 	capacity := fs.String("capacity", "100GiB", "capacity to advertise")
 	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
+	tf := nodeTLSFlags(fs, "this storage node's")
 	obs := observabilityFlags(fs, "info", false, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var err error
 	if cfg.CapacityBytes, err = parseSize(*capacity); err != nil {
+		return err
+	}
+	if cfg.TLS, err = tf.load(mtls.RoleStorage); err != nil {
 		return err
 	}
 	if cfg.Advertise == "" {
@@ -228,6 +261,7 @@ func runStorage(ctx context.Context, args []string) error {
 		mc := metaclient.DefaultConfig()
 		mc.Seeds = splitList(*meta)
 		mc.Logger = cfg.Logger
+		mc.TLS = cfg.TLS // heartbeats speak for the node the certificate names
 		client, err := metaclient.New(mc)
 		if err != nil {
 			return err
@@ -253,10 +287,9 @@ func runRegional(ctx context.Context, args []string) error {
 	meta := fs.String("meta", "", "meta node addresses host:port,…")
 	cat := catalogFlags(fs)
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
-	fs.StringVar(&cfg.EdgeListen, "edge-listen", "", "UDP host:port of the HTTP/3 edge link (needs --tls-cert, --tls-key, --client-ca)")
-	tlsCert := fs.String("tls-cert", "", "edge link server certificate (PEM)")
-	tlsKey := fs.String("tls-key", "", "edge link server key (PEM)")
-	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates")
+	fs.StringVar(&cfg.EdgeListen, "edge-listen", "", "UDP host:port of the HTTP/3 edge link (serves --tls-cert; edges' client certificates must chain to --client-ca)")
+	tf := nodeTLSFlags(fs, "this gateway's (role gateway; also the edge link's server)")
+	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates (default: --ca)")
 	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
@@ -265,8 +298,15 @@ func runRegional(ctx context.Context, args []string) error {
 	if *meta == "" {
 		return errors.New("regional: --meta is required")
 	}
+	node, err := tf.load(mtls.RoleGateway)
+	if err != nil {
+		return fmt.Errorf("regional: %w", err)
+	}
+	if *clientCA == "" {
+		*clientCA = *tf.ca
+	}
 	if cfg.EdgeListen != "" {
-		tc, err := serverTLS(*tlsCert, *tlsKey, *clientCA)
+		tc, err := serverTLS(*tf.cert, *tf.key, *clientCA)
 		if err != nil {
 			return fmt.Errorf("regional: edge link: %w", err)
 		}
@@ -295,6 +335,7 @@ func runRegional(ctx context.Context, args []string) error {
 	mc.Seeds = splitList(*meta)
 	mc.Logger = cfg.Logger
 	mc.TracerProvider = o.tracer
+	mc.TLS = node
 	client, err := metaclient.New(mc)
 	if err != nil {
 		return err
@@ -303,7 +344,7 @@ func runRegional(ctx context.Context, args []string) error {
 	view := nodeview.New(client, time.Second, cfg.Logger)
 	defer view.Close()
 	oc := objectio.DefaultConfig()
-	oc.Client = storageclient.New(nil)
+	oc.Client = storageclient.NewTLS(node)
 	oc.Nodes = view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
 	oc.Logger = cfg.Logger
 	engine, err := objectio.New(oc)
@@ -441,22 +482,39 @@ func runEdge(ctx context.Context, args []string) error {
 }
 
 // runDevCerts writes a dev CA and the certificates a multi-process
-// deployment needs: edge server + edge client, regional edge-link server.
+// deployment needs: edge server + edge client, and per region every internal
+// node's certificate (meta-a..c, storage-<az><n>, the gateway "regional",
+// and "admin" for meridian status), each naming its role, id, region and AZ.
 func runDevCerts(_ context.Context, args []string) error {
 	fs := flag.NewFlagSet("devcerts", flag.ContinueOnError)
 	dir := fs.String("dir", "", "folder for ca.pem and the certificates")
+	regions := fs.String("regions", "us-east-1", "regions to issue node certificates for (comma-separated); one folder each")
+	azs := fs.Int("azs", 4, "storage AZs per region (a, b, …); meta nodes are meta-a..meta-c in AZs a..c")
+	perAZ := fs.Int("storage-per-az", 4, "storage nodes per AZ (storage-a1, storage-a2, …)")
+	hosts := fs.String("hosts", "localhost", "DNS names (and IPs) in the serving nodes' certificates, for TLS clients that check them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return errors.New("devcerts: --dir is required")
 	}
+	if *azs < 1 || *azs > 26 || *perAZ < 1 {
+		return errors.New("devcerts: --azs must be 1..26 and --storage-per-az ≥ 1")
+	}
 	ca, err := devca.EnsureCA(*dir)
 	if err != nil {
 		return err
 	}
 	ips := []net.IP{net.IPv4(127, 0, 0, 1)}
-	server, err := ca.IssueServer([]string{"localhost", "s3.localhost", "*.s3.localhost"}, ips)
+	var names []string
+	for _, h := range splitList(*hosts) {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			names = append(names, h)
+		}
+	}
+	server, err := ca.IssueServer([]string{"localhost", "s3.localhost", "*.s3.localhost"}, ips[:1])
 	if err != nil {
 		return err
 	}
@@ -464,29 +522,59 @@ func runDevCerts(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	regionalCert, err := ca.IssueServer([]string{"localhost"}, ips)
-	if err != nil {
-		return err
-	}
-	for name, c := range map[string]tls.Certificate{"edge-server": server, "edge-client": client, "regional": regionalCert} {
-		cp, kp, err := devca.WriteCertFiles(*dir, name, c)
+	for _, e := range []struct {
+		name string
+		c    tls.Certificate
+	}{{"edge-server", server}, {"edge-client", client}} {
+		cp, kp, err := devca.WriteCertFiles(*dir, e.name, e.c)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s: %s %s\n", name, cp, kp)
+		fmt.Printf("%s: %s %s\n", e.name, cp, kp)
 	}
-	fmt.Printf("ca: %s\n", filepath.Join(*dir, "ca.pem"))
+	for i, region := range splitList(*regions) {
+		ids := []mtls.Identity{{Role: mtls.RoleGateway, ID: "regional"}, {Role: mtls.RoleAdmin, ID: "admin"}}
+		for m := 0; m < 3; m++ {
+			az := string(rune('a' + m))
+			ids = append(ids, mtls.Identity{Role: mtls.RoleMeta, ID: "meta-" + az, AZ: az})
+		}
+		for a := 0; a < *azs; a++ {
+			az := string(rune('a' + a))
+			for n := 1; n <= *perAZ; n++ {
+				ids = append(ids, mtls.Identity{Role: mtls.RoleStorage, ID: fmt.Sprintf("storage-%s%d", az, n), AZ: az})
+			}
+		}
+		for _, id := range ids {
+			id.Region = region
+			cp, kp, err := ca.WriteNodeFiles(filepath.Join(*dir, region), id.ID, id, names, ips)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s/%s: %s %s\n", region, id.ID, cp, kp)
+			if i == 0 && id.Role == mtls.RoleGateway {
+				// The first region's gateway certificate, under its former name.
+				fmt.Printf("regional: %s %s\n", cp, kp)
+			}
+		}
+	}
+	fmt.Printf("ca: %s\n", filepath.Join(*dir, devca.CertFile))
 	return nil
 }
 
 func runStatus(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	meta := fs.String("meta", os.Getenv("MERIDIAN_META"), "meta node addresses host:port,…")
+	meta := fs.String("meta", os.Getenv("MERIDIAN_META"), "meta node addresses host:port,… [$MERIDIAN_META]")
+	tf := nodeTLSFlags(fs, "an admin (or any internal role's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	node, err := mtls.Load(*tf.ca, *tf.cert, *tf.key)
+	if err != nil {
+		return fmt.Errorf("status: --ca/--tls-cert/--tls-key: %w", err)
+	}
 	mc := metaclient.DefaultConfig()
 	mc.Seeds = splitList(*meta)
+	mc.TLS = node
 	client, err := metaclient.New(mc)
 	if err != nil {
 		return err

@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/meridian-s3/meridian/internal/mtls"
 )
 
 // File names inside the CA folder.
@@ -28,7 +30,7 @@ const (
 const URIScheme = "meridian"
 
 // RoleEdge marks edge client certificates.
-const RoleEdge = "edge"
+const RoleEdge = string(mtls.RoleEdge)
 
 // Validity periods.
 const (
@@ -41,6 +43,7 @@ var (
 	ErrBadCAFiles = errors.New("devca: CA files are unreadable or do not match")
 	ErrNoNames    = errors.New("devca: a server certificate needs at least one name or IP")
 	ErrBadRole    = errors.New("devca: role and common name must be non-empty path segments")
+	ErrBadNode    = errors.New("devca: bad node identity")
 )
 
 // CA issues certificates. It is safe for concurrent use.
@@ -163,7 +166,7 @@ func (ca *CA) IssueServer(names []string, ips []net.IP) (tls.Certificate, error)
 // IssueClient issues a client certificate for commonName carrying the URI
 // SAN "meridian://<role>/<commonName>" (RoleEdge for edges).
 func (ca *CA) IssueClient(commonName, role string) (tls.Certificate, error) {
-	if !segment(commonName) || !segment(role) {
+	if !mtls.Segment(commonName) || !mtls.Segment(role) {
 		return tls.Certificate{}, ErrBadRole
 	}
 	tmpl := ca.leaf(commonName)
@@ -177,16 +180,46 @@ func RoleURI(role, name string) *url.URL {
 	return &url.URL{Scheme: URIScheme, Host: role, Path: "/" + name}
 }
 
-func segment(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
+// IssueNode issues the certificate of an internal node (docs/security.md):
+// its one URI SAN is id.URI() ("meridian://storage/storage-a1?az=a&region=us-east-1").
+// Nodes that serve (every role but admin) get server and client
+// authentication and the DNS names and IPs given (which peers do not check,
+// but other TLS clients may); admin certificates are client-only.
+func (ca *CA) IssueNode(id mtls.Identity, names []string, ips []net.IP) (tls.Certificate, error) {
+	if err := id.Validate(); err != nil {
+		return tls.Certificate{}, fmt.Errorf("%w: %v", ErrBadNode, err)
 	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
+	if !id.Role.Internal() {
+		return tls.Certificate{}, fmt.Errorf("%w: %s is not an internal role (edges use IssueClient)", ErrBadNode, id.Role)
 	}
-	return true
+	tmpl := ca.leaf(id.ID)
+	tmpl.URIs = []*url.URL{id.URI()}
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	if id.Role != mtls.RoleAdmin {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+		tmpl.DNSNames, tmpl.IPAddresses = names, ips
+	}
+	return ca.issue(tmpl)
+}
+
+// Node issues a node certificate (loopback names) and returns it as the
+// node's TLS material, for in-process clusters and tests.
+func (ca *CA) Node(id mtls.Identity) (*mtls.Node, error) {
+	cert, err := ca.IssueNode(id, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	return mtls.NewNode(ca.Pool(), cert)
+}
+
+// WriteNodeFiles issues a node certificate and writes it into dir as
+// <name>.pem and <name>-key.pem; it returns the two paths.
+func (ca *CA) WriteNodeFiles(dir, name string, id mtls.Identity, names []string, ips []net.IP) (certPath, keyPath string, err error) {
+	cert, err := ca.IssueNode(id, names, ips)
+	if err != nil {
+		return "", "", err
+	}
+	return WriteCertFiles(dir, name, cert)
 }
 
 func (ca *CA) leaf(cn string) *x509.Certificate {

@@ -1,7 +1,10 @@
-// Package devca is the development certificate authority that `meridian dev`
-// and the tests use: one ECDSA P-256 CA (10 years) kept as ca.pem and
-// ca-key.pem in a folder, which issues server certificates (for edges and
-// regional gateways) and client certificates (for the edge → region link).
+// Package devca is the development certificate authority that `meridian dev`,
+// `meridian devcerts` and the tests use: one ECDSA P-256 CA (10 years) kept
+// as ca.pem and ca-key.pem in a folder, which issues server certificates
+// (for edges), client certificates (for the edge → region link) and the
+// internal nodes' certificates (IssueNode: meta, storage, gateway,
+// background, admin), whose identity URI is defined by internal/mtls.
+// TestCA gives tests a throwaway CA in t.TempDir().
 //
 // Roles are carried in a URI SAN of the form "meridian://<role>/<name>".
 // An edge client certificate is issued with role "edge", so it carries

@@ -16,7 +16,12 @@
 // Every region shares one catalog (the embedded store, in-process) and one
 // dev CA under <data>/ca: edges present server certificates for localhost,
 // 127.0.0.1 and *.s3.localhost, and client certificates marked as edges to
-// the regions' edge links.
+// the regions' edge links. Every internal hop is mutual TLS with node
+// certificates from the same CA, each naming its role, id, region and AZ
+// (internal/mtls; docs/security.md): meta nodes, storage nodes (each with
+// its own heartbeat client), the gateway's metadata and storage clients.
+// An admin certificate for `meridian status` is written to
+// <data>/ca/<region>/admin{,-key}.pem and named in dev.env.
 package devcluster
 
 import (
@@ -41,6 +46,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
 	"github.com/meridian-s3/meridian/internal/devca"
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -123,7 +129,10 @@ type Cluster struct {
 	EdgeEndpoints map[string]string
 	// CAFile is the dev CA certificate clients must trust for the edges.
 	CAFile string
-	Creds  Credentials
+	// AdminCert and AdminKey are the first region's admin certificate
+	// (meridian status --tls-cert/--tls-key, with --ca CAFile).
+	AdminCert, AdminKey string
+	Creds               Credentials
 
 	catalog *embedded.Store
 	regions []*Region
@@ -143,9 +152,11 @@ type Region struct {
 	metas    []*metasvc.Server
 	storages []*storagesvc.Server
 	meta     *metaclient.Client
-	view     *nodeview.View
-	gateway  *regional.Gateway
-	bg       *background.Server // janitor; work leased per partition
+	// registrars are the storage nodes' heartbeat clients.
+	registrars []*metaclient.Client
+	view       *nodeview.View
+	gateway    *regional.Gateway
+	bg         *background.Server // janitor; work leased per partition
 }
 
 func azName(i int) string { return string(rune('a' + i)) }
@@ -205,14 +216,12 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if c.Creds, err = EnsureCredentials(ctx, c.catalog, filepath.Join(cfg.DataDir, "credentials.json")); err != nil {
 		return nil, err
 	}
-	var ca *devca.CA
-	if cfg.Edges {
-		caDir := filepath.Join(cfg.DataDir, "ca")
-		if ca, err = devca.EnsureCA(caDir); err != nil {
-			return nil, err
-		}
-		c.CAFile = filepath.Join(caDir, "ca.pem")
+	caDir := filepath.Join(cfg.DataDir, "ca")
+	ca, err := devca.EnsureCA(caDir)
+	if err != nil {
+		return nil, err
 	}
+	c.CAFile = filepath.Join(caDir, devca.CertFile)
 	wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
 	defer wcancel()
 	for i, name := range cfg.Regions() {
@@ -247,6 +256,21 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	regionDir := filepath.Join(cfg.DataDir, name)
 	log := cfg.Logger.With("region", name)
 	r := &Region{Name: name}
+	node := func(role mtls.Role, id, az string) (*mtls.Node, error) {
+		return ca.Node(mtls.Identity{Role: role, ID: id, Region: name, AZ: az})
+	}
+	certDir := filepath.Join(cfg.DataDir, "ca", name)
+	adminCert, adminKey, err := ca.WriteNodeFiles(certDir, "admin", mtls.Identity{Role: mtls.RoleAdmin, ID: "admin", Region: name}, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ri == 0 {
+		c.AdminCert, c.AdminKey = adminCert, adminKey
+	}
+	gwNode, err := node(mtls.RoleGateway, "regional", "")
+	if err != nil {
+		return nil, err
+	}
 
 	var peers []metapb.MetaNode
 	for i, a := range cfg.metaAddrs(ri) {
@@ -259,6 +283,9 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		mc.Region, mc.Partitions, mc.Peers, mc.Bootstrap = name, cfg.Partitions, peers, true
 		mc.Logger = log // metasvc adds its node id
 		mc.TracerProvider = cfg.TracerProvider
+		if mc.TLS, err = node(mtls.RoleMeta, p.ID, p.AZ); err != nil {
+			return nil, err
+		}
 		s, err := metasvc.New(mc)
 		if err != nil {
 			return nil, err
@@ -270,7 +297,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	mcc.Seeds = cfg.metaAddrs(ri)
 	mcc.Logger = log
 	mcc.TracerProvider = cfg.TracerProvider
-	var err error
+	mcc.TLS = gwNode
 	if r.meta, err = metaclient.New(mcc); err != nil {
 		return nil, err
 	}
@@ -283,7 +310,19 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			sc.DataDir = filepath.Join(regionDir, id)
 			sc.Listen = addr(base + 200 + idx)
 			sc.Advertise = sc.Listen
-			sc.Registrar = r.meta
+			if sc.TLS, err = node(mtls.RoleStorage, id, sc.AZ); err != nil {
+				return nil, err
+			}
+			// Each node heartbeats with its own certificate: the control
+			// plane accepts a heartbeat only for the node it names.
+			hc := metaclient.DefaultConfig()
+			hc.Seeds, hc.Partitions, hc.Logger, hc.TLS = cfg.metaAddrs(ri), cfg.Partitions, log, sc.TLS
+			reg, err := metaclient.New(hc)
+			if err != nil {
+				return nil, err
+			}
+			r.registrars = append(r.registrars, reg)
+			sc.Registrar = reg
 			sc.Logger = log // storagesvc adds its node id
 			s, err := storagesvc.New(sc)
 			if err != nil {
@@ -298,7 +337,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		return nil, fmt.Errorf("storage nodes did not register: %w", err)
 	}
 	oc := objectio.DefaultConfig()
-	oc.Client = storageclient.New(nil)
+	oc.Client = storageclient.NewTLS(gwNode)
 	oc.Nodes = r.view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
 	oc.Logger = log
 	engine, err := objectio.New(oc)
@@ -312,7 +351,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.InlineThreshold = cfg.InlineThreshold
 	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, cfg.Logger // the gateway adds part and region
 	gc.TracerProvider = c.cfg.TracerProvider
-	if ca != nil {
+	if cfg.Edges {
 		cert, err := ca.IssueServer([]string{"localhost", "regional." + name + ".localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			return nil, err
@@ -330,7 +369,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	}
 	run(name+"/background", r.bg.Run)
 	r.Endpoint = "http://" + r.gateway.Addr()
-	if ca != nil {
+	if cfg.Edges {
 		r.EdgeLink = r.gateway.EdgeAddr()
 	}
 	// Ready when a linearizable read works on every partition.
@@ -409,6 +448,9 @@ func (c *Cluster) Close() {
 			if r.meta != nil {
 				r.meta.Close()
 			}
+			for _, m := range r.registrars {
+				m.Close()
+			}
 			for _, s := range r.metas {
 				_ = s.Close()
 			}
@@ -453,6 +495,10 @@ func (c *Cluster) WriteEnv() (string, error) {
 		fmt.Fprintf(&b, "export MERIDIAN_REGIONAL_%s=%s\n", strings.ToUpper(strings.ReplaceAll(r.Name, "-", "_")), r.Endpoint)
 	}
 	fmt.Fprintf(&b, "export MERIDIAN_META=%s\n", strings.Join(c.cfg.MetaAddrs(), ","))
+	for _, kv := range [][2]string{{"MERIDIAN_CA", c.CAFile}, {"MERIDIAN_TLS_CERT", c.AdminCert}, {"MERIDIAN_TLS_KEY", c.AdminKey}} {
+		abs, _ := filepath.Abs(kv[1])
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], abs)
+	}
 	return p, os.WriteFile(p, []byte(b.String()), 0o600)
 }
 

@@ -57,7 +57,8 @@ type DevCerts struct {
 	CA                    string
 	EdgeServer, EdgeKey   string
 	EdgeClient, ClientKey string
-	Regional, RegionalKey string
+	Regional, RegionalKey string // the first region's gateway certificate
+	dir                   string // <dir>/<region>/<node id>.pem: every internal node's certificate
 }
 
 // Edge is one running edge process.
@@ -100,7 +101,7 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 	start := time.Now()
 	g := &Global{t: t, Dir: t.TempDir(), Names: opts.Regions, Regions: map[string]*Region{},
 		Links: map[string]string{}, Edges: map[string]*Edge{}}
-	g.Certs = devCerts(t, filepath.Join(g.Dir, "ca"))
+	g.Certs = devCerts(t, filepath.Join(g.Dir, "ca"), ro, opts.Regions)
 	pem, err := os.ReadFile(g.Certs.CA)
 	if err != nil {
 		t.Fatal(err)
@@ -152,14 +153,11 @@ func (g *Global) edgeURLs() []string {
 
 // devCerts runs `meridian devcerts` and parses the paths it prints
 // ("edge-server: cert key", …, "ca: file").
-func devCerts(t testing.TB, dir string) DevCerts {
+func devCerts(t testing.TB, dir string, opts Options, regions []string) DevCerts {
 	t.Helper()
-	out, err := exec.Command(meridianBin, "devcerts", "--dir", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("meridian devcerts: %v\n%s", err, out)
-	}
+	out := nodeCerts(t, dir, opts, regions...)
 	files := map[string][]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		name, rest, ok := strings.Cut(sc.Text(), ":")
 		if ok {
@@ -178,6 +176,7 @@ func devCerts(t testing.TB, dir string) DevCerts {
 		return files[name]
 	}
 	var c DevCerts
+	c.dir = dir
 	c.CA = get("ca", 1)[0]
 	s := get("edge-server", 2)
 	c.EdgeServer, c.EdgeKey = s[0], s[1]
@@ -203,7 +202,7 @@ func freeUDPPort(t testing.TB) int {
 // StartRegion, with the region's name, the SQL catalog and an edge link.
 func (g *Global) newRegion(name string, opts Options) *Region {
 	t := g.t
-	r := &Region{t: t, Opts: opts, Dir: filepath.Join(g.Dir, name)}
+	r := &Region{t: t, Opts: opts, Dir: filepath.Join(g.Dir, name), certDir: g.Certs.dir, region: name}
 	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+2)
 	var peers []string
 	for i := 0; i < 3; i++ {
@@ -220,9 +219,9 @@ func (g *Global) newRegion(name string, opts Options) *Region {
 		id := "meta-" + azName(i)
 		r.Metas = append(r.Metas, &Proc{Name: name + "/" + id, Role: RoleMeta, AZ: azName(i), Addr: r.MetaAddrs[i],
 			log: filepath.Join(logDir, id+".log"),
-			args: []string{"meta", "--id", id, "--az", azName(i), "--data", filepath.Join(r.Dir, id),
+			args: append([]string{"meta", "--id", id, "--az", azName(i), "--data", filepath.Join(r.Dir, id),
 				"--listen", r.MetaAddrs[i], "--region", name, "--partitions", strconv.Itoa(opts.Partitions),
-				"--peers", strings.Join(peers, ","), "--bootstrap", "--log-level", "warn"}})
+				"--peers", strings.Join(peers, ","), "--bootstrap", "--log-level", "warn"}, r.tlsArgs(id)...)})
 	}
 	pi := 3
 	for az := 0; az < opts.AZs; az++ {
@@ -233,8 +232,8 @@ func (g *Global) newRegion(name string, opts Options) *Region {
 			// Status reports storage nodes by id: keep the plain id as Name.
 			r.Storage = append(r.Storage, &Proc{Name: id, Role: RoleStorage, AZ: azName(az), Addr: a,
 				log: filepath.Join(logDir, id+".log"),
-				args: []string{"storage", "--id", id, "--az", azName(az), "--data", filepath.Join(r.Dir, id),
-					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}})
+				args: append([]string{"storage", "--id", id, "--az", azName(az), "--data", filepath.Join(r.Dir, id),
+					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, r.tlsArgs(id)...)})
 		}
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[pi])
@@ -244,9 +243,9 @@ func (g *Global) newRegion(name string, opts Options) *Region {
 	r.Gateway = &Proc{Name: name + "/regional", Role: RoleRegional, Addr: gw, log: filepath.Join(logDir, "regional.log"),
 		args: []string{"regional", "--region", name, "--listen", gw, "--meta", metaList,
 			"--sql", g.DSN, "--catalog-key", g.CatalogKey,
-			"--edge-listen", link, "--tls-cert", g.Certs.Regional, "--tls-key", g.Certs.RegionalKey,
-			"--client-ca", g.Certs.CA, "--metrics-listen", health, "--log-level", "warn"},
+			"--edge-listen", link, "--client-ca", g.Certs.CA, "--metrics-listen", health, "--log-level", "warn"},
 		env: gatewayEnv}
+	r.Gateway.args = append(r.Gateway.args, r.tlsArgs("regional")...)
 	r.Endpoint = "http://" + gw
 	r.Health = "http://" + health
 	return r

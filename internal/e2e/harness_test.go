@@ -220,6 +220,29 @@ type Region struct {
 	Endpoint  string // http://127.0.0.1:port
 	Health    string // http://127.0.0.1:port of the gateway's metrics listener (/healthz, /readyz)
 	MetaAddrs []string
+
+	// Internal mutual TLS: every node's certificate comes from
+	// `meridian devcerts` under certDir (ca.pem, <region>/<id>.pem).
+	certDir string
+	region  string
+}
+
+// nodeCerts runs `meridian devcerts` for the regions into dir.
+func nodeCerts(t testing.TB, dir string, opts Options, regions ...string) string {
+	t.Helper()
+	out, err := exec.Command(meridianBin, "devcerts", "--dir", dir, "--regions", strings.Join(regions, ","),
+		"--azs", strconv.Itoa(opts.AZs), "--storage-per-az", strconv.Itoa(opts.PerAZ)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("meridian devcerts: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// tlsArgs are the --ca/--tls-cert/--tls-key flags of node id.
+func (r *Region) tlsArgs(id string) []string {
+	return []string{"--ca", filepath.Join(r.certDir, "ca.pem"),
+		"--tls-cert", filepath.Join(r.certDir, r.region, id+".pem"),
+		"--tls-key", filepath.Join(r.certDir, r.region, id+"-key.pem")}
 }
 
 // freePorts binds n loopback ports at once (so they are distinct), then
@@ -252,7 +275,9 @@ func azName(i int) string { return string(rune('a' + i)) }
 func StartRegion(t testing.TB, opts Options) *Region {
 	t.Helper()
 	opts.defaults()
-	r := &Region{t: t, Opts: opts, Dir: t.TempDir()}
+	r := &Region{t: t, Opts: opts, Dir: t.TempDir(), region: testRegion}
+	r.certDir = filepath.Join(r.Dir, "ca")
+	nodeCerts(t, r.certDir, opts, testRegion)
 	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+2)
 	var peers []string
 	for i := 0; i < 3; i++ {
@@ -269,9 +294,9 @@ func StartRegion(t testing.TB, opts Options) *Region {
 		id := "meta-" + azName(i)
 		r.Metas = append(r.Metas, &Proc{Name: id, Role: RoleMeta, AZ: azName(i), Addr: r.MetaAddrs[i],
 			log: filepath.Join(logDir, id+".log"),
-			args: []string{"meta", "--id", id, "--az", azName(i), "--data", filepath.Join(r.Dir, id),
+			args: append([]string{"meta", "--id", id, "--az", azName(i), "--data", filepath.Join(r.Dir, id),
 				"--listen", r.MetaAddrs[i], "--region", testRegion, "--partitions", strconv.Itoa(opts.Partitions),
-				"--peers", strings.Join(peers, ","), "--bootstrap", "--log-level", "warn"}})
+				"--peers", strings.Join(peers, ","), "--bootstrap", "--log-level", "warn"}, r.tlsArgs(id)...)})
 	}
 	pi := 3
 	for az := 0; az < opts.AZs; az++ {
@@ -281,8 +306,8 @@ func StartRegion(t testing.TB, opts Options) *Region {
 			pi++
 			r.Storage = append(r.Storage, &Proc{Name: id, Role: RoleStorage, AZ: azName(az), Addr: a,
 				log: filepath.Join(logDir, id+".log"),
-				args: []string{"storage", "--id", id, "--az", azName(az), "--data", filepath.Join(r.Dir, id),
-					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}})
+				args: append([]string{"storage", "--id", id, "--az", azName(az), "--data", filepath.Join(r.Dir, id),
+					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, r.tlsArgs(id)...)})
 		}
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[pi])
@@ -290,6 +315,7 @@ func StartRegion(t testing.TB, opts Options) *Region {
 	health := fmt.Sprintf("127.0.0.1:%d", ports[pi+1])
 	gargs := []string{"regional", "--region", testRegion, "--listen", gw, "--meta", metaList,
 		"--catalog", catalog, "--catalog-key", catalogKey, "--metrics-listen", health, "--log-level", "warn"}
+	gargs = append(gargs, r.tlsArgs("regional")...)
 	if opts.InlineThreshold > 0 {
 		gargs = append(gargs, "--inline-threshold", strconv.FormatInt(opts.InlineThreshold, 10))
 	}
@@ -580,7 +606,8 @@ var (
 func (r *Region) Status(addrs ...string) (*Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, meridianBin, "status", "--meta", strings.Join(addrs, ",")).CombinedOutput()
+	args := append([]string{"status", "--meta", strings.Join(addrs, ",")}, r.tlsArgs("admin")...)
+	out, err := exec.CommandContext(ctx, meridianBin, args...).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("meridian status: %v: %s", err, bytes.TrimSpace(out))
 	}

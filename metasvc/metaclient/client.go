@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/internal/telemetry"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/partition"
@@ -28,7 +29,13 @@ type Config struct {
 	Seeds []string
 	// Partitions is the region's partition count; 0 = ask the control plane in New.
 	Partitions int
-	// HTTPClient, if nil, is a keep-alive client owned by the Client.
+	// TLS is the caller's certificate, key and region CA: the client speaks
+	// mutual TLS (HTTPS) to meta nodes and accepts only servers whose
+	// certificate names the meta role. Meta nodes serve nothing else; nil
+	// (plain HTTP) is only for fakes in tests.
+	TLS *mtls.Node
+	// HTTPClient, if nil, is a keep-alive client owned by the Client (over
+	// TLS when TLS is set). A given HTTPClient must speak what TLS says.
 	HTTPClient *http.Client
 	// Logger (default: discard).
 	Logger *slog.Logger
@@ -73,12 +80,13 @@ func (c *Config) Validate() error {
 
 // Client talks to one region's metadata service. Safe for concurrent use.
 type Client struct {
-	cfg   Config
-	hc    *http.Client
-	owned *http.Transport
-	log   *slog.Logger
-	tr    trace.Tracer
-	parts int
+	cfg    Config
+	scheme string // "https://" with TLS
+	hc     *http.Client
+	owned  *http.Transport
+	log    *slog.Logger
+	tr     trace.Tracer
+	parts  int
 
 	mu      sync.Mutex
 	leaders map[string]string // group ("ctl", "p3") → leader address
@@ -104,7 +112,7 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, hc: cfg.HTTPClient, log: cfg.Logger, parts: cfg.Partitions, leaders: map[string]string{}}
+	c := &Client{cfg: cfg, scheme: "http://", hc: cfg.HTTPClient, log: cfg.Logger, parts: cfg.Partitions, leaders: map[string]string{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -116,7 +124,13 @@ func New(cfg Config) (*Client, error) {
 			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     90 * time.Second,
 		}
+		if cfg.TLS != nil {
+			c.owned.DialTLSContext = cfg.TLS.Dialer(2*time.Second, []string{"http/1.1"}, mtls.RoleMeta)
+		}
 		c.hc = &http.Client{Transport: c.owned}
+	}
+	if cfg.TLS != nil {
+		c.scheme = "https://"
 	}
 	c.seed = rand.IntN(len(cfg.Seeds))
 	if c.parts == 0 {
@@ -242,7 +256,7 @@ func (c *Client) attempt(ctx context.Context, addr, method, path string, body []
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(actx, method, "http://"+addr+path, rd)
+	req, err := http.NewRequestWithContext(actx, method, c.scheme+addr+path, rd)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
@@ -283,9 +297,15 @@ func (c *Client) attempt(ctx context.Context, addr, method, path string, body []
 		return "", errRetry{fmt.Errorf("%s %s: %d %s %s", addr, path, resp.StatusCode, re.Err, re.ErrMsg)}
 	case http.StatusBadRequest:
 		return "", &ResultError{Code: metapb.ErrBadRequest, Msg: re.ErrMsg}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "", fmt.Errorf("%w: %s %s: %d: %s", ErrForbidden, addr, path, resp.StatusCode, bytes.TrimSpace(data))
 	}
 	return "", fmt.Errorf("metaclient: %s %s: unexpected status %d: %s", addr, path, resp.StatusCode, bytes.TrimSpace(data))
 }
+
+// ErrForbidden: the meta node refused the caller's certificate for this call
+// (wrong role, another region, a heartbeat for another node). Not retried.
+var ErrForbidden = errors.New("metaclient: forbidden")
 
 // ---- writes ----
 

@@ -1,6 +1,7 @@
 // Package metasvctest starts real metadata-service clusters for tests: three
 // meta nodes in AZs a, b and c on 127.0.0.1 ports, each with its own data
-// folder under t.TempDir(), real Raft over real sockets and real bolt files.
+// folder under t.TempDir(), real Raft over real sockets and real bolt files,
+// and mutual TLS with a throwaway CA (devca.TestCA) as in production.
 package metasvctest
 
 import (
@@ -9,12 +10,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/devca"
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -26,6 +30,8 @@ type Options struct {
 	Partitions int // default 4
 	Region     string
 	Logger     *slog.Logger
+	// CA issues the nodes' and clients' certificates; nil: a new test CA.
+	CA *devca.CA
 	// Tune, if set, edits each node's config before New.
 	Tune func(i int, c *metasvc.Config)
 }
@@ -36,6 +42,8 @@ type Cluster struct {
 	opts  Options
 	base  string
 	Peers []metapb.MetaNode
+	// CA issued every certificate of the cluster.
+	CA *devca.CA
 
 	mu    sync.Mutex
 	nodes []*Node
@@ -82,7 +90,10 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Region == "" {
 		opts.Region = "test-1"
 	}
-	c := &Cluster{t: t, opts: opts}
+	if opts.CA == nil {
+		opts.CA = devca.TestCA(t)
+	}
+	c := &Cluster{t: t, opts: opts, CA: opts.CA}
 	lns := make([]net.Listener, opts.Nodes)
 	for i := range lns {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -102,6 +113,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	for i := range lns {
 		cfg := TestConfig(i, filepath.Join(base, c.Peers[i].ID), c.Peers, opts.Partitions, opts.Region)
 		cfg.Listener = lns[i]
+		cfg.TLS = c.metaTLS(i)
 		if opts.Logger != nil {
 			cfg.Logger = opts.Logger
 		}
@@ -143,12 +155,53 @@ func (c *Cluster) Seeds() []string {
 	return s
 }
 
-// Client returns a client of the cluster, closed at test end.
-func (c *Cluster) Client() *metaclient.Client {
+func (c *Cluster) metaTLS(i int) *mtls.Node {
+	return devca.TestNode(c.t, c.CA, mtls.RoleMeta, c.Peers[i].ID, c.opts.Region, c.Peers[i].AZ)
+}
+
+// Identity issues a certificate of the cluster's region for role, id and az.
+func (c *Cluster) Identity(role mtls.Role, id, az string) *mtls.Node {
+	c.t.Helper()
+	return devca.TestNode(c.t, c.CA, role, id, c.opts.Region, az)
+}
+
+// StorageClient is a client with storage node id's certificate (AZ az): the
+// only kind of client whose heartbeats for that node are accepted.
+func (c *Cluster) StorageClient(id, az string) *metaclient.Client {
+	c.t.Helper()
+	cfg := c.ClientConfig()
+	cfg.TLS = c.Identity(mtls.RoleStorage, id, az)
+	cl, err := metaclient.New(cfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(cl.Close)
+	return cl
+}
+
+// ClientConfig is a metaclient config for the cluster with a gateway
+// certificate.
+func (c *Cluster) ClientConfig() metaclient.Config {
 	c.t.Helper()
 	cfg := metaclient.DefaultConfig()
 	cfg.Seeds = c.Seeds()
-	cl, err := metaclient.New(cfg)
+	cfg.TLS = c.Identity(mtls.RoleGateway, "gateway-test", "a")
+	return cfg
+}
+
+// HTTPClient speaks mutual TLS to the nodes as node (raw RPC tests); use
+// "https://" + address.
+func (c *Cluster) HTTPClient(node *mtls.Node) *http.Client {
+	tr := &http.Transport{DialTLSContext: node.Dialer(5*time.Second, []string{"http/1.1"}, mtls.RoleMeta)}
+	c.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// Client returns a client of the cluster (gateway certificate), closed at
+// test end.
+func (c *Cluster) Client() *metaclient.Client {
+	c.t.Helper()
+	cl, err := metaclient.New(c.ClientConfig())
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -233,6 +286,7 @@ func (c *Cluster) Restart(i int) *Node {
 	c.mu.Unlock()
 	cfg := TestConfig(i, "", c.Peers, c.opts.Partitions, c.opts.Region)
 	cfg.DataDir = filepath.Join(c.base, c.Peers[i].ID)
+	cfg.TLS = c.metaTLS(i)
 	if c.opts.Logger != nil {
 		cfg.Logger = c.opts.Logger
 	}

@@ -9,6 +9,14 @@
 // and the connection is handed to the HTTP listener returned by
 // (*Mux).HTTPListener.
 //
+// With TLS (NewTLS, what metasvc always uses) every inbound connection must
+// first complete a TLS 1.3 handshake with a verified client certificate;
+// Raft connections then are those that negotiated the ALPN protocol
+// "meridian-raft" (and pass the AuthorizeRaft check: metasvc admits only
+// meta nodes of its region), and carry the same group header inside TLS;
+// every other connection is handed to the HTTP listener as a *tls.Conn.
+// Plain connections are closed after their failed handshake.
+//
 // Each group obtains a *Layer (a raft.StreamLayer) from (*Mux).Group. Its
 // Dial connects to the peer's shared listener and writes the header; its
 // Accept yields the connections the mux routed to that group. A connection

@@ -1,6 +1,8 @@
 package raftmux
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,24 @@ import (
 
 // Magic starts every Raft connection.
 const Magic = "MRFT"
+
+// ALPN is the TLS application protocol of Raft connections; HTTP
+// connections offer "http/1.1" or nothing.
+const ALPN = "meridian-raft"
+
+// TLS makes the mux accept only TLS connections and dial Raft peers over TLS.
+type TLS struct {
+	// Server is the listener's config (client certificates required); the
+	// mux adds ALPN to a clone.
+	Server *tls.Config
+	// Dial connects to a peer and completes the handshake offering ALPN
+	// (e.g. mtls.Node.Dialer with []string{ALPN}).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// AuthorizeRaft decides whether a verified peer may speak Raft; a
+	// connection it refuses is closed before its group sees it. Nil refuses
+	// every Raft connection.
+	AuthorizeRaft func(cs *tls.ConnectionState) error
+}
 
 // Sentinel errors.
 var (
@@ -36,6 +56,9 @@ type Mux struct {
 	mu     sync.Mutex
 	groups map[string]*Layer
 	conns  map[net.Conn]struct{} // connections being sniffed
+
+	tls       *TLS
+	tlsServer *tls.Config
 
 	httpLn *chanListener
 	closed chan struct{}
@@ -61,6 +84,19 @@ func New(ln net.Listener, advertise net.Addr, logger *slog.Logger) *Mux {
 		closed:    make(chan struct{}),
 	}
 	m.httpLn = newChanListener(ln.Addr(), m.closed)
+	return m
+}
+
+// NewTLS is New for a mux that accepts only TLS: a connection that does not
+// complete a handshake (plain TCP, a certificate of another CA, no client
+// certificate) within the sniff timeout is closed. Raft connections are told
+// apart by ALPN and must pass t.AuthorizeRaft; every other connection goes to
+// the HTTP listener as a *tls.Conn, so http.Request.TLS is set.
+func NewTLS(ln net.Listener, advertise net.Addr, logger *slog.Logger, t TLS) *Mux {
+	m := New(ln, advertise, logger)
+	m.tls = &t
+	m.tlsServer = t.Server.Clone()
+	m.tlsServer.NextProtos = []string{ALPN, "http/1.1"}
 	return m
 }
 
@@ -140,6 +176,10 @@ func (m *Mux) Serve() error {
 
 func (m *Mux) dispatch(c net.Conn) {
 	defer m.wg.Done()
+	if m.tls != nil {
+		m.dispatchTLS(c)
+		return
+	}
 	route := func() (deliver func() bool) {
 		_ = c.SetReadDeadline(time.Now().Add(m.sniff))
 		var first [len(Magic)]byte
@@ -175,6 +215,61 @@ func (m *Mux) dispatch(c net.Conn) {
 	m.mu.Unlock()
 	if deliver == nil || !deliver() {
 		_ = c.Close()
+	}
+}
+
+// readHeader reads a Raft connection's group header and returns its layer.
+func (m *Mux) readHeader(c net.Conn) *Layer {
+	var first [len(Magic) + 1]byte
+	if _, err := io.ReadFull(c, first[:]); err != nil || string(first[:len(Magic)]) != Magic || first[len(Magic)] == 0 {
+		return nil
+	}
+	name := make([]byte, first[len(Magic)])
+	if _, err := io.ReadFull(c, name); err != nil {
+		return nil
+	}
+	m.mu.Lock()
+	l := m.groups[string(name)]
+	m.mu.Unlock()
+	if l == nil {
+		m.log.Debug("raftmux: connection for unknown group", "group", string(name), "remote", c.RemoteAddr().String())
+	}
+	return l
+}
+
+func (m *Mux) dispatchTLS(raw net.Conn) {
+	route := func() (deliver func() bool) {
+		_ = raw.SetDeadline(time.Now().Add(m.sniff))
+		c := tls.Server(raw, m.tlsServer)
+		if err := c.Handshake(); err != nil {
+			m.log.Debug("raftmux: TLS handshake refused", "remote", raw.RemoteAddr().String(), "err", err)
+			return nil
+		}
+		cs := c.ConnectionState()
+		if cs.NegotiatedProtocol != ALPN {
+			_ = raw.SetDeadline(time.Time{})
+			return func() bool { return m.httpLn.deliver(c) }
+		}
+		if m.tls.AuthorizeRaft == nil {
+			return nil
+		}
+		if err := m.tls.AuthorizeRaft(&cs); err != nil {
+			m.log.Warn("raftmux: raft connection refused", "remote", raw.RemoteAddr().String(), "err", err)
+			return nil
+		}
+		l := m.readHeader(c)
+		if l == nil {
+			return nil
+		}
+		_ = raw.SetDeadline(time.Time{})
+		return func() bool { return l.accept.deliver(c) }
+	}
+	deliver := route()
+	m.mu.Lock()
+	delete(m.conns, raw)
+	m.mu.Unlock()
+	if deliver == nil || !deliver() {
+		_ = raw.Close()
 	}
 }
 
@@ -229,8 +324,25 @@ func (l *Layer) Addr() net.Addr { return l.accept.Addr() }
 
 // Dial opens a connection to the group on the peer at address.
 func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
-	c, err := d.Dial("tcp", string(address))
+	var c net.Conn
+	var err error
+	if t := l.mux.tls; t != nil {
+		ctx := context.Background()
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		if c, err = t.Dial(ctx, "tcp", string(address)); err == nil {
+			if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != ALPN {
+				_ = c.Close()
+				return nil, fmt.Errorf("raftmux: %s did not accept ALPN %q", address, ALPN)
+			}
+		}
+	} else {
+		d := net.Dialer{Timeout: timeout}
+		c, err = d.Dial("tcp", string(address))
+	}
 	if err != nil {
 		return nil, err
 	}

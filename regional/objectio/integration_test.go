@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/devca"
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/storagesvc"
@@ -50,6 +52,7 @@ func TestRealStorageNodes(t *testing.T) {
 	}
 	var nodes []metapb.StorageNode
 	var real []*realNode
+	ca := devca.TestCA(t)
 	for a := 0; a < 4; a++ {
 		for j := 0; j < 4; j++ {
 			cfg := storagesvc.DefaultConfig()
@@ -58,6 +61,7 @@ func TestRealStorageNodes(t *testing.T) {
 			cfg.MaxVolumeBytes, cfg.CompactInterval = 8<<20, 0
 			cfg.ShutdownTimeout = 2 * time.Second
 			cfg.Logger = slog.New(slog.DiscardHandler)
+			cfg.TLS = devca.TestNode(t, ca, mtls.RoleStorage, cfg.NodeID, "test", cfg.AZ)
 			srv, err := storagesvc.New(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -77,7 +81,7 @@ func TestRealStorageNodes(t *testing.T) {
 	}
 	cfg := objectio.DefaultConfig()
 	cfg.SegmentSize = 2 << 20
-	cfg.Client = storageclient.New(nil)
+	cfg.Client = storageclient.NewTLS(devca.TestNode(t, ca, mtls.RoleGateway, "gw", "test", ""))
 	cfg.Nodes = func() []metapb.StorageNode { return nodes }
 	cfg.WriteStall = time.Second
 	cfg.WriteFinish = 5 * time.Second

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/storagesvc/storagepb"
 )
 
@@ -62,7 +63,8 @@ func (e *Error) Is(target error) bool {
 
 // Client talks to storage nodes. It is safe for concurrent use.
 type Client struct {
-	hc *http.Client
+	hc     *http.Client
+	scheme string // "http://" or "https://"
 }
 
 // NewTransport returns the pooled keep-alive transport New uses: sized for
@@ -82,17 +84,28 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// New returns a Client using httpClient, or, when nil, a client over
-// NewTransport with no overall timeout (use contexts).
+// New returns a plain-HTTP Client using httpClient, or, when nil, a client
+// over NewTransport with no overall timeout (use contexts). Real storage
+// nodes accept only mutual TLS: use NewTLS; New is for fakes in tests.
 func New(httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = &http.Client{Transport: NewTransport()}
 	}
-	return &Client{hc: httpClient}
+	return &Client{hc: httpClient, scheme: "http://"}
 }
 
-func shardURL(addr, id, suffix string) string {
-	return "http://" + addr + "/v1/shards/" + url.PathEscape(id) + suffix
+// NewTLS returns a Client that speaks mutual TLS as node (storage nodes
+// serve nothing else) over NewTransport, accepting only servers whose
+// certificate names the storage role. Connections are kept alive and TLS
+// sessions resumed per node.
+func NewTLS(node *mtls.Node) *Client {
+	tr := NewTransport()
+	tr.DialTLSContext = node.Dialer(5*time.Second, []string{"http/1.1"}, mtls.RoleStorage)
+	return &Client{hc: &http.Client{Transport: tr}, scheme: "https://"}
+}
+
+func (c *Client) shardURL(addr, id, suffix string) string {
+	return c.scheme + addr + "/v1/shards/" + url.PathEscape(id) + suffix
 }
 
 func (c *Client) do(ctx context.Context, op, method, u string, body io.Reader, size int64, hdr http.Header) (*http.Response, error) {
@@ -170,7 +183,7 @@ func (c *Client) Put(ctx context.Context, addr, id string, body io.Reader, size 
 	if crc32c != 0 {
 		hdr.Set(storagepb.HeaderCRC32C, fmt.Sprintf("%08x", crc32c))
 	}
-	resp, err := c.do(ctx, "put", http.MethodPut, shardURL(addr, id, ""), body, size, hdr)
+	resp, err := c.do(ctx, "put", http.MethodPut, c.shardURL(addr, id, ""), body, size, hdr)
 	if err != nil {
 		return storagepb.ShardInfo{}, err
 	}
@@ -188,7 +201,7 @@ func (c *Client) Get(ctx context.Context, addr, id string, off, length int64) (i
 	if length >= 0 {
 		q.Set("length", strconv.FormatInt(length, 10))
 	}
-	u := shardURL(addr, id, "")
+	u := c.shardURL(addr, id, "")
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -231,7 +244,7 @@ func (b *bodyReader) Close() error {
 
 // Stat describes shard id on addr.
 func (c *Client) Stat(ctx context.Context, addr, id string) (storagepb.ShardInfo, error) {
-	resp, err := c.do(ctx, "stat", http.MethodHead, shardURL(addr, id, ""), nil, 0, nil)
+	resp, err := c.do(ctx, "stat", http.MethodHead, c.shardURL(addr, id, ""), nil, 0, nil)
 	if err != nil {
 		return storagepb.ShardInfo{}, err
 	}
@@ -246,7 +259,7 @@ func (c *Client) Stat(ctx context.Context, addr, id string) (storagepb.ShardInfo
 
 // Delete removes shard id on addr; deleting an absent shard succeeds.
 func (c *Client) Delete(ctx context.Context, addr, id string) error {
-	resp, err := c.do(ctx, "delete", http.MethodDelete, shardURL(addr, id, ""), nil, 0, nil)
+	resp, err := c.do(ctx, "delete", http.MethodDelete, c.shardURL(addr, id, ""), nil, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -267,7 +280,7 @@ func (c *Client) List(ctx context.Context, addr, prefix, after string, limit int
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	u := "http://" + addr + "/v1/shards"
+	u := c.scheme + addr + "/v1/shards"
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -282,7 +295,7 @@ func (c *Client) List(ctx context.Context, addr, prefix, after string, limit int
 // Verify has the node read and check every block of shard id. A corrupt
 // shard is a result (OK false), not an error.
 func (c *Client) Verify(ctx context.Context, addr, id string) (storagepb.VerifyResult, error) {
-	resp, err := c.do(ctx, "verify", http.MethodPost, shardURL(addr, id, "/verify"), nil, 0, nil)
+	resp, err := c.do(ctx, "verify", http.MethodPost, c.shardURL(addr, id, "/verify"), nil, 0, nil)
 	if err != nil {
 		return storagepb.VerifyResult{}, err
 	}
@@ -292,7 +305,7 @@ func (c *Client) Verify(ctx context.Context, addr, id string) (storagepb.VerifyR
 
 // Status returns the node's status.
 func (c *Client) Status(ctx context.Context, addr string) (storagepb.NodeStatus, error) {
-	resp, err := c.do(ctx, "status", http.MethodGet, "http://"+addr+"/v1/status", nil, 0, nil)
+	resp, err := c.do(ctx, "status", http.MethodGet, c.scheme+addr+"/v1/status", nil, 0, nil)
 	if err != nil {
 		return storagepb.NodeStatus{}, err
 	}
