@@ -27,7 +27,7 @@ func TestParseURI(t *testing.T) {
 		{"meridian://admin/ops?region=r1", mtls.Identity{Role: mtls.RoleAdmin, ID: "ops", Region: "r1"}, true},
 		{"meridian://edge/edge-us", mtls.Identity{Role: mtls.RoleEdge, ID: "edge-us"}, true},
 		{"meridian://storage/storage-a1?region=us-east-1", mtls.Identity{}, false}, // storage needs an AZ
-		{"meridian://meta/m?az=a", mtls.Identity{}, false},                        // internal needs a region
+		{"meridian://meta/m?az=a", mtls.Identity{}, false},                         // internal needs a region
 		{"meridian://gateway/g", mtls.Identity{}, false},
 		{"meridian://edge/e?region=r", mtls.Identity{}, false},
 		{"meridian://root/x?region=r&az=a", mtls.Identity{}, false},
