@@ -26,6 +26,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
 // Test credentials created with `meridian admin create-key` before the
@@ -236,6 +239,24 @@ func nodeCerts(t testing.TB, dir string, opts Options, regions ...string) string
 		t.Fatalf("meridian devcerts: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// NodeTLS loads the certificate of node id of the region (e.g. "regional",
+// "admin", "storage-a1", "meta-b").
+func (r *Region) NodeTLS(id string) *mtls.Node {
+	r.t.Helper()
+	n, err := mtls.Load(filepath.Join(r.certDir, "ca.pem"), filepath.Join(r.certDir, r.region, id+".pem"),
+		filepath.Join(r.certDir, r.region, id+"-key.pem"))
+	if err != nil {
+		r.t.Fatalf("node certificate %s: %v", id, err)
+	}
+	return n
+}
+
+// StorageClient is a storage client with the gateway's certificate: storage
+// nodes serve only mutual TLS, shard operations to gateways and background.
+func (r *Region) StorageClient() *storageclient.Client {
+	return storageclient.NewTLS(r.NodeTLS("regional"))
 }
 
 // tlsArgs are the --ca/--tls-cert/--tls-key flags of node id.

@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
 // shardIDs lists every shard id stored on the region's storage nodes.
@@ -19,7 +17,7 @@ func shardIDs(t *testing.T, r *Region) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := storageclient.New(nil)
+	c := r.StorageClient()
 	ids := map[string]bool{}
 	for _, p := range r.Storage {
 		after := ""

@@ -45,14 +45,7 @@ func TestInternalAuth(t *testing.T) {
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
 		t.Fatal(err)
 	}
-	load := func(id string) *mtls.Node {
-		t.Helper()
-		n, err := mtls.Load(filepath.Join(r.certDir, "ca.pem"), filepath.Join(r.certDir, r.region, id+".pem"), filepath.Join(r.certDir, r.region, id+"-key.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	load := r.NodeTLS
 	edgeNode, err := mtls.Load(filepath.Join(r.certDir, "ca.pem"), filepath.Join(r.certDir, "edge-client.pem"), filepath.Join(r.certDir, "edge-client-key.pem"))
 	if err != nil {
 		t.Fatal(err)
