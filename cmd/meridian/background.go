@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/background"
+	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/regional/nodeview"
 	"github.com/meridian-s3/meridian/regional/objectio"
@@ -29,12 +30,17 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.ClockMargin, "clock-margin", cfg.ClockMargin, "largest clock lead of a meta node over this process")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "pause between two passes of a worker")
 	fs.DurationVar(&cfg.PrepareTimeout, "prepare-timeout", cfg.PrepareTimeout, "a PREPARE older than this is aborted (must exceed the gateways' --body-total-timeout)")
+	tf := nodeTLSFlags(fs, "this background server's (role background)")
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *meta == "" {
 		return errors.New("background: --meta is required")
+	}
+	node, err := tf.load(mtls.RoleBackground)
+	if err != nil {
+		return fmt.Errorf("background: %w", err)
 	}
 	o, err := obs.start(ctx, "background")
 	if err != nil {
@@ -49,6 +55,7 @@ func runBackground(ctx context.Context, args []string) error {
 	mc.Seeds = splitList(*meta)
 	mc.Logger = cfg.Logger
 	mc.TracerProvider = o.tracer
+	mc.TLS = node
 	client, err := metaclient.New(mc)
 	if err != nil {
 		return err
@@ -57,7 +64,7 @@ func runBackground(ctx context.Context, args []string) error {
 	view := nodeview.New(client, time.Second, cfg.Logger)
 	defer view.Close()
 	oc := objectio.DefaultConfig()
-	oc.Client = storageclient.New(nil)
+	oc.Client = storageclient.NewTLS(node)
 	oc.Nodes = view.Nodes
 	oc.Logger = cfg.Logger
 	engine, err := objectio.New(oc)

@@ -484,7 +484,8 @@ func runEdge(ctx context.Context, args []string) error {
 // runDevCerts writes a dev CA and the certificates a multi-process
 // deployment needs: edge server + edge client, and per region every internal
 // node's certificate (meta-a..c, storage-<az><n>, the gateway "regional",
-// and "admin" for meridian status), each naming its role, id, region and AZ.
+// "background", and "admin" for meridian status), each naming its role, id,
+// region and AZ.
 func runDevCerts(_ context.Context, args []string) error {
 	fs := flag.NewFlagSet("devcerts", flag.ContinueOnError)
 	dir := fs.String("dir", "", "folder for ca.pem and the certificates")
@@ -533,7 +534,7 @@ func runDevCerts(_ context.Context, args []string) error {
 		fmt.Printf("%s: %s %s\n", e.name, cp, kp)
 	}
 	for i, region := range splitList(*regions) {
-		ids := []mtls.Identity{{Role: mtls.RoleGateway, ID: "regional"}, {Role: mtls.RoleAdmin, ID: "admin"}}
+		ids := []mtls.Identity{{Role: mtls.RoleGateway, ID: "regional"}, {Role: mtls.RoleBackground, ID: "background"}, {Role: mtls.RoleAdmin, ID: "admin"}}
 		for m := 0; m < 3; m++ {
 			az := string(rune('a' + m))
 			ids = append(ids, mtls.Identity{Role: mtls.RoleMeta, ID: "meta-" + az, AZ: az})

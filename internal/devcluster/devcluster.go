@@ -152,7 +152,8 @@ type Region struct {
 	metas    []*metasvc.Server
 	storages []*storagesvc.Server
 	meta     *metaclient.Client
-	// registrars are the storage nodes' heartbeat clients.
+	// registrars are the storage nodes' heartbeat clients and the
+	// background server's metadata client (each with its own certificate).
 	registrars []*metaclient.Client
 	view       *nodeview.View
 	gateway    *regional.Gateway
@@ -364,7 +365,26 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		return nil, err
 	}
 	run(name+"/regional", r.gateway.Run)
-	if r.bg, err = startBackground(name, r.meta, engine, log); err != nil {
+	// The background server has its own identity (role background), its
+	// own metadata client and storage client.
+	bgNode, err := node(mtls.RoleBackground, "background", "")
+	if err != nil {
+		return nil, err
+	}
+	bmc := mcc
+	bmc.Partitions, bmc.TLS = cfg.Partitions, bgNode
+	bgMeta, err := metaclient.New(bmc)
+	if err != nil {
+		return nil, err
+	}
+	r.registrars = append(r.registrars, bgMeta)
+	boc := oc
+	boc.Client = storageclient.NewTLS(bgNode)
+	bgEngine, err := objectio.New(boc)
+	if err != nil {
+		return nil, err
+	}
+	if r.bg, err = startBackground(name, bgMeta, bgEngine, log); err != nil {
 		return nil, err
 	}
 	run(name+"/background", r.bg.Run)
