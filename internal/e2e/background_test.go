@@ -35,9 +35,10 @@ func startBackground(t *testing.T, r *Region, id string) *Proc {
 	ports := freePorts(t, 1)
 	p := &Proc{Name: id, Role: "background", Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		log: filepath.Join(r.Dir, "logs", id+".log"),
-		args: []string{"background", "--region", testRegion, "--id", id, "--meta", strings.Join(r.MetaAddrs, ","),
+		args: append([]string{"background", "--region", testRegion, "--id", id, "--meta", strings.Join(r.MetaAddrs, ","),
 			"--lease-ttl", bgLeaseTTL.String(), "--lease-renew", "500ms", "--clock-margin", "500ms", "--interval", "200ms",
-			"--prepare-timeout", bgPrepareTimeout.String(), "--metrics-listen", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--log-level", "info"}}
+			"--prepare-timeout", bgPrepareTimeout.String(), "--metrics-listen", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--log-level", "info"},
+			r.tlsArgs("background")...)}
 	if err := p.start(); err != nil {
 		t.Fatal(err)
 	}
