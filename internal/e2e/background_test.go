@@ -96,6 +96,7 @@ func TestBackground(t *testing.T) {
 	r := StartRegion(t, Options{Partitions: 4})
 	mc := metaclient.DefaultConfig()
 	mc.Seeds = r.MetaAddrs
+	mc.TLS = r.NodeTLS("admin") // reads only
 	meta, err := metaclient.New(mc)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +159,7 @@ func TestBackground(t *testing.T) {
 	})
 
 	t.Run("Status", func(t *testing.T) {
-		out, err := exec.Command(meridianBin, "status", "--meta", strings.Join(r.MetaAddrs, ",")).CombinedOutput()
+		out, err := exec.Command(meridianBin, append([]string{"status", "--meta", strings.Join(r.MetaAddrs, ",")}, r.tlsArgs("admin")...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("status: %v\n%s", err, out)
 		}
