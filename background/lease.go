@@ -27,16 +27,14 @@ type leaser struct {
 	cfg *Config
 	m   *metrics
 
-	mu     sync.Mutex
-	idle   *sync.Cond // signalled when a partition's active count drops
-	held   map[int]held
-	active map[int]int // steps in progress per partition (begin/end)
+	mu      sync.Mutex
+	held    map[int]held
+	leaving map[int]held // withdrawn for balance, released once no step runs
+	active  map[int]int  // steps in progress per partition (begin/end)
 }
 
 func newLeaser(cfg *Config, m *metrics) *leaser {
-	l := &leaser{cfg: cfg, m: m, held: map[int]held{}, active: map[int]int{}}
-	l.idle = sync.NewCond(&l.mu)
-	return l
+	return &leaser{cfg: cfg, m: m, held: map[int]held{}, leaving: map[int]held{}, active: map[int]int{}}
 }
 
 // begin marks a step on p under epoch as in progress, if the lease is
@@ -56,7 +54,6 @@ func (l *leaser) end(p int) {
 	l.mu.Lock()
 	l.active[p]--
 	l.mu.Unlock()
-	l.idle.Broadcast()
 }
 
 // Epoch returns the epoch of partition p's lease while it is valid locally.
@@ -112,7 +109,11 @@ func (l *leaser) round(ctx context.Context) {
 		}
 		l.mu.Lock()
 		h, ok := l.held[p]
+		_, leaving := l.leaving[p]
 		l.mu.Unlock()
+		if leaving {
+			continue // being given back
+		}
 		req := metapb.LeaseRequest{Op: metapb.LeaseAcquire, Name: LeaseName, Holder: l.cfg.ID, TTL: l.cfg.LeaseTTL}
 		if ok {
 			req.Op, req.Epoch = metapb.LeaseRenew, h.epoch
@@ -153,25 +154,31 @@ func (l *leaser) round(ctx context.Context) {
 }
 
 // rebalance gives back, from the partitions others wait for, those beyond
-// this process's fair share ceil(parts / peers). A partition is released
-// only after its in-progress step ends, so the successor never overlaps.
+// this process's fair share ceil(parts / peers). A partition is first
+// withdrawn (no new step starts on it) and released only once its step in
+// progress has ended — in this round or a later one, so a long step never
+// holds up the renewal of the other leases — and the successor never
+// overlaps it.
 func (l *leaser) rebalance(ctx context.Context, parts, peers int, wanted []int) {
 	share := (parts + peers - 1) / peers
 	extra := len(l.Held()) - share
+	l.mu.Lock()
 	for i := len(wanted) - 1; i >= 0 && extra > 0; i-- {
-		p := wanted[i]
-		l.mu.Lock()
-		h, ok := l.held[p]
-		if !ok {
-			l.mu.Unlock()
-			continue
+		if h, ok := l.held[wanted[i]]; ok {
+			delete(l.held, wanted[i])
+			l.leaving[wanted[i]] = h
+			extra--
 		}
-		delete(l.held, p) // no new step starts on p
-		for l.active[p] > 0 {
-			l.idle.Wait()
+	}
+	ready := map[int]held{}
+	for p, h := range l.leaving {
+		if l.active[p] == 0 {
+			ready[p] = h
+			delete(l.leaving, p)
 		}
-		l.mu.Unlock()
-		extra--
+	}
+	l.mu.Unlock()
+	for p, h := range ready {
 		_, err := l.cfg.Meta.Lease(ctx, p, metapb.LeaseRequest{Op: metapb.LeaseRelease, Name: LeaseName, Holder: l.cfg.ID, Epoch: h.epoch})
 		l.cfg.Logger.Info("background: lease given back for balance", "partition", p, "epoch", h.epoch, "share", share, "peers", peers, "err", err)
 	}
