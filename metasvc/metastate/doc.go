@@ -124,6 +124,15 @@
 // it. Tombstones are small and kept forever (one per deleted bucket per
 // partition).
 //
+// # Background leases and checkpoints
+//
+// lease.go keeps the background servers' records of the partition: named
+// leases (acquire / renew / release, compared on holder and epoch) and
+// lease-fenced worker checkpoints. Expiry is judged against the largest
+// Command.Time applied so far (never the local clock, never moving back);
+// docs/background.md states the clock assumption. Snapshot format v3 adds
+// their frames (11, 12) and the clock.
+//
 // # Snapshots
 //
 // Snapshot clones the trees (O(1) per tree, copy-on-write; the consumer map
