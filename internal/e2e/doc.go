@@ -8,7 +8,12 @@
 // MERIDIAN_BIN names one, picks free loopback ports up front and keeps them
 // across restarts (Raft peers are remembered by address), and kills every
 // process it started in t.Cleanup. On failure it prints the tail of each
-// process log.
+// process log. Every internal hop is mutual TLS: the harness runs
+// `meridian devcerts` for the region(s) and passes each process its own
+// certificate (--ca/--tls-cert/--tls-key); Region.NodeTLS loads any node's
+// certificate, Region.StorageClient is a storage client with the gateway's,
+// and TestInternalAuth attacks the internal ports without, or with the wrong,
+// certificates.
 //
 // Every test starts at most one region, except the global tier's tests
 // (global_*_test.go): StartGlobal runs two regions (us-east-1, eu-west-1)
