@@ -9,7 +9,6 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
-	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
 // Bucket incarnations (invariant 11, docs/commit-protocol.md "Bucket
@@ -23,36 +22,6 @@ import (
 
 // errBucketNotEmpty is returned by deleteIncarnation for a bucket with objects.
 var errBucketNotEmpty = errors.New("regional: bucket not empty")
-
-// commitRefused reports whether a COMMIT (or part commit) was refused by
-// the state machine without being applied: the writer must abort its
-// attempt and may delete the shards it wrote.
-func commitRefused(err error) bool {
-	return errors.Is(err, metaclient.ErrPrecondition) || errors.Is(err, metaclient.ErrConflict) ||
-		errors.Is(err, metaclient.ErrBucketSealed) || errors.Is(err, metaclient.ErrBucketGone) ||
-		errors.Is(err, metaclient.ErrNoSuchUpload)
-}
-
-// deleteShards deletes shards no record references any more (after a
-// refused commit was aborted). Failures are left to the reclaimer, which
-// has the same shards queued as garbage.
-func (g *Gateway) deleteShards(ctx context.Context, req *request, segs []metapb.Segment) {
-	if len(segs) == 0 {
-		return
-	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := g.cfg.Data.Delete(dctx, segs); err != nil {
-		req.log.Warn("delete shards of a refused commit", "err", err)
-	}
-}
-
-// beforeCommit runs the test-only fault hook (Config.BeforeCommit).
-func (g *Gateway) beforeCommit(ctx context.Context, bucket, key string) {
-	if g.cfg.BeforeCommit != nil {
-		g.cfg.BeforeCommit(ctx, bucket, key)
-	}
-}
 
 // deleteIncarnation deletes bucket b (the caller checked ownership):
 //

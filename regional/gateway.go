@@ -22,6 +22,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3route"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/internal/telemetry"
+	"github.com/meridian-s3/meridian/regional/commit"
 )
 
 // Gateway is a regional S3 gateway.
@@ -32,6 +33,7 @@ type Gateway struct {
 	metrics  *metrics
 	tracer   trace.Tracer
 	hostID   string
+	commit   *commit.Coordinator // the commit protocol (regional/commit)
 
 	ln   net.Listener
 	srv  *http.Server
@@ -59,6 +61,10 @@ func New(cfg Config) (*Gateway, error) {
 		ready: make(chan struct{}),
 	}
 	g.metrics = newMetrics(cfg.Registry, cfg.Data)
+	g.commit = &commit.Coordinator{
+		Meta: cfg.Meta, Data: cfg.Data, InlineThreshold: cfg.InlineThreshold,
+		BeforeCommit: cfg.BeforeCommit, Log: g.log,
+	}
 	g.tracer = telemetry.Provider(cfg.TracerProvider).Tracer(tracerName)
 	var hid [24]byte
 	_, _ = rand.Read(hid[:])

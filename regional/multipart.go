@@ -1,11 +1,8 @@
 package regional
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,8 +11,8 @@ import (
 
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
-	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional/commit"
 )
 
 func randomHex(n int) string {
@@ -93,58 +90,11 @@ func (g *Gateway) uploadPart(req *request) error {
 		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		Number: n, Attempt: attempt, Size: bi.size, Created: time.Now().UTC(),
 	}
-	if bi.size <= g.cfg.InlineThreshold {
-		data, err := bi.readInline()
-		if err != nil {
-			return err
-		}
-		if _, err := g.cfg.Meta.PreparePart(ctx, p); err != nil {
-			return err
-		}
-		p.Inline, p.ETag, p.Checksums, p.State = data, bi.etag(), req.auth.Checksums(), metapb.StateCommitted
-	} else {
-		// Shard ids of a part: "u<upload>-<n>-<attempt>.<seg>.<idx>".
-		segs, err := g.cfg.Data.Plan(fmt.Sprintf("u%s-%d-%s", uploadID, n, attempt), bi.size)
-		if err != nil {
-			return err
-		}
-		p.Segments = segs
-		if _, err := g.cfg.Meta.PreparePart(ctx, p); err != nil {
-			return err
-		}
-		final, err := g.writeShards(ctx, segs, bi)
-		if err != nil {
-			// Fence the attempt: its planned shards become garbage now, and
-			// a late CommitPart of it can no longer succeed.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if _, aerr := g.cfg.Meta.AbortPart(actx, metapb.AbortPartRequest{
-				Bucket: req.mb, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt,
-			}); aerr != nil {
-				req.log.Warn("abort part after failed write", "err", aerr)
-			}
-			return err
-		}
-		p.Segments, p.ETag, p.Checksums, p.State = final, bi.etag(), req.auth.Checksums(), metapb.StateCommitted
-	}
-	g.beforeCommit(ctx, req.mb, req.key)
-	if _, err := g.cfg.Meta.CommitPart(ctx, metapb.CommitPartRequest{
-		Bucket: req.mb, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt, Final: p,
-	}); err != nil {
-		if len(p.Segments) > 0 && commitRefused(err) {
-			// Fenced (bucket deleted, upload or attempt aborted): the attempt
-			// cannot commit any more; fence it and drop what it wrote.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if _, aerr := g.cfg.Meta.AbortPart(actx, metapb.AbortPartRequest{
-				Bucket: req.mb, Key: req.key, UploadID: uploadID, Number: n, Attempt: attempt,
-			}); aerr == nil || errors.Is(aerr, metaclient.ErrNoSuchUpload) {
-				g.deleteShards(ctx, req, p.Segments)
-			}
-		}
+	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, bi.commitBody(req))
+	if err != nil {
 		return err
 	}
-	writeStored(req.w, p.ETag, p.Checksums)
+	writeStored(req.w, res.ETag, res.Checksums)
 	return nil
 }
 
@@ -174,7 +124,7 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	for i, p := range c.Parts {
 		parts[i] = metapb.CompletePart{Number: p.PartNumber, ETag: s3api.UnquoteETag(p.ETag)}
 	}
-	res, err := g.cfg.Meta.CompleteUpload(ctx, metapb.CompleteUploadRequest{
+	v, err := g.commit.Complete(ctx, metapb.CompleteUploadRequest{
 		Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		VersionID: newVersionID(time.Now()), Token: idempotencyToken(req.r),
 		Parts: parts, Created: time.Now().UTC(),
@@ -186,12 +136,9 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
-	if res.Version == nil {
-		return errors.New("regional: CompleteUpload returned no version")
-	}
 	return writeXML(req, http.StatusOK, s3api.CompleteMultipartUploadResult{
 		XMLNS: s3api.XMLNS, Location: "/" + req.bucket + "/" + req.key,
-		Bucket: req.bucket, Key: req.key, ETag: s3api.QuoteETag(res.Version.ETag),
+		Bucket: req.bucket, Key: req.key, ETag: s3api.QuoteETag(v.ETag),
 	})
 }
 

@@ -22,18 +22,12 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional/commit"
 )
 
 // IdempotencyHeader is Meridian's explicit idempotency header; AWS SDKs'
 // amz-sdk-invocation-id (kept across retries) is used when it is absent.
 const IdempotencyHeader = "X-Meridian-Idempotency-Key"
-
-// errTokenReused: an idempotency token (amz-sdk-invocation-id or
-// X-Meridian-Idempotency-Key) came back with a different body. That is not a
-// retry; acknowledging it would claim a write that never happened.
-func errTokenReused() error {
-	return s3err.WithMessage(s3err.InvalidRequest, "The idempotency token (amz-sdk-invocation-id) was already used for a different request body.")
-}
 
 // storedHeaders are the standard headers kept with an object and returned on GET/HEAD.
 var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
@@ -137,19 +131,9 @@ func streamingBody(req *request) bool {
 // etag returns the hex MD5 of what was read.
 func (bi *bodyInfo) etag() string { return hex.EncodeToString(bi.md5h.Sum()) }
 
-// readInline reads a small body whole and verifies it.
-func (bi *bodyInfo) readInline() ([]byte, error) {
-	buf := make([]byte, bi.size)
-	if _, err := io.ReadFull(bi.reader, buf); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, s3err.New(s3err.IncompleteBody)
-		}
-		return nil, err
-	}
-	if err := bi.remaining(); err != nil {
-		return nil, err
-	}
-	return buf, nil
+// commitBody hands the verified body to the commit coordinator.
+func (bi *bodyInfo) commitBody(req *request) commit.Body {
+	return commit.Body{Size: bi.size, Reader: bi.reader, Finish: bi.remaining, ETag: bi.etag, Checksums: req.auth.Checksums}
 }
 
 // objectHeaders extracts content headers and user metadata from a request.
@@ -194,7 +178,8 @@ func stripAWSChunked(v string) string {
 	return strings.Join(keep, ",")
 }
 
-// putObject: PREPARE → write shards → COMMIT (docs/commit-protocol.md).
+// putObject: PREPARE → write shards → COMMIT through the commit
+// coordinator (regional/commit, docs/commit-protocol.md).
 func (g *Gateway) putObject(req *request) error {
 	ctx := req.r.Context()
 	if _, err := g.bucketFor(req); err != nil {
@@ -226,37 +211,16 @@ func (g *Gateway) putObject(req *request) error {
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
 	}
-	cond := metapb.CommitRequest{
+	res, err := g.commit.Write(ctx, commit.Target{
+		Object:      &v,
 		IfMatch:     s3api.UnquoteETag(req.r.Header.Get("If-Match")),
 		IfNoneMatch: s3api.UnquoteETag(req.r.Header.Get("If-None-Match")),
+		Log:         req.log,
+	}, bi.commitBody(req))
+	if err != nil {
+		return err
 	}
-	var committed metapb.ObjectVersion
-	if bi.size <= g.cfg.InlineThreshold {
-		data, err := bi.readInline()
-		if err != nil {
-			return err
-		}
-		v.Inline = data
-		v.ETag = bi.etag()
-		v.Checksums = req.auth.Checksums()
-		v.State = metapb.StateCommitted
-		cond.Bucket, cond.Key, cond.VersionID, cond.Final = v.Bucket, v.Key, v.VersionID, v
-		g.beforeCommit(ctx, v.Bucket, v.Key)
-		res, err := g.cfg.Meta.Commit(ctx, cond)
-		if err != nil {
-			return err
-		}
-		if res.Existed && res.Version != nil && (res.Version.ETag != v.ETag || res.Version.Size != v.Size) {
-			return errTokenReused()
-		}
-		committed = *res.Version
-	} else {
-		committed, err = g.writeLarge(ctx, req, v, bi, cond)
-		if err != nil {
-			return err
-		}
-	}
-	writeStored(req.w, committed.ETag, committed.Checksums)
+	writeStored(req.w, res.ETag, res.Checksums)
 	return nil
 }
 
@@ -268,89 +232,6 @@ func writeStored(w http.ResponseWriter, etag string, checksums map[string]string
 		h.Set("x-amz-checksum-"+strings.ToLower(alg), val)
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-// writeShards streams the body into planned segments, then reads it to its
-// end so every payload check runs (docs/commit-protocol.md, step 4). On any
-// failure it deletes what it wrote; the caller aborts the PREPARE.
-func (g *Gateway) writeShards(ctx context.Context, segs []metapb.Segment, bi *bodyInfo) ([]metapb.Segment, error) {
-	final, err := g.cfg.Data.Write(ctx, segs, bi.reader)
-	if err == nil {
-		err = bi.remaining()
-	}
-	if err != nil {
-		if len(final) > 0 {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			_ = g.cfg.Data.Delete(dctx, final)
-			cancel()
-		}
-		return nil, err
-	}
-	return final, nil
-}
-
-// writeLarge stores a body as erasure-coded segments.
-func (g *Gateway) writeLarge(ctx context.Context, req *request, v metapb.ObjectVersion, bi *bodyInfo, cond metapb.CommitRequest) (metapb.ObjectVersion, error) {
-	segs, err := g.cfg.Data.Plan(v.VersionID, v.Size)
-	if err != nil {
-		return v, err
-	}
-	v.Segments = segs
-	res, err := g.cfg.Meta.Prepare(ctx, v)
-	if err != nil {
-		return v, err
-	}
-	if res.Existed && res.Version != nil {
-		if res.Version.Size != v.Size {
-			return v, errTokenReused()
-		}
-		if res.Version.State == metapb.StateCommitted {
-			// A retry of a PUT that already committed answers as the first
-			// time did — if it really is the same body.
-			if _, err := io.Copy(io.Discard, bi.reader); err != nil {
-				return v, err
-			}
-			if err := bi.remaining(); err != nil {
-				return v, err
-			}
-			if bi.etag() != res.Version.ETag {
-				return v, errTokenReused()
-			}
-			return *res.Version, nil
-		}
-		v.VersionID, v.Segments, v.Created = res.Version.VersionID, res.Version.Segments, res.Version.Created
-	}
-	abort := func(reason string) bool {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, err := g.cfg.Meta.Abort(actx, metapb.AbortRequest{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, Reason: reason}); err != nil {
-			req.log.Warn("abort after failed write", "err", err, "version", v.VersionID)
-			return false
-		}
-		return true
-	}
-	final, err := g.writeShards(ctx, v.Segments, bi)
-	if err != nil {
-		abort("write failed")
-		return v, err
-	}
-	v.Segments = final
-	v.ETag = bi.etag()
-	v.Checksums = req.auth.Checksums()
-	v.State = metapb.StateCommitted
-	cond.Bucket, cond.Key, cond.VersionID, cond.Final = v.Bucket, v.Key, v.VersionID, v
-	g.beforeCommit(ctx, v.Bucket, v.Key)
-	res, err = g.cfg.Meta.Commit(ctx, cond)
-	if err != nil {
-		if commitRefused(err) && abort("commit refused") {
-			// The PREPARING record is gone (its planned shards are queued as
-			// garbage too): nothing references the written shards, so they
-			// go now rather than after the next reclaim round.
-			g.deleteShards(ctx, req, final)
-		}
-		return v, err
-	}
-	return *res.Version, nil
 }
 
 // getObject serves GetObject (with Range and conditions).
