@@ -197,8 +197,8 @@ func newEnv(t *testing.T) *env {
 	cfg.SegmentSize = tSeg
 	cfg.Client = v.store
 	cfg.Nodes = func() []metapb.StorageNode { return v.nodes }
-	cfg.WriteStall = 200 * time.Millisecond
-	cfg.WriteFinish = 2 * time.Second
+	cfg.WriteStall = 2 * time.Second
+	cfg.WriteFinish = 10 * time.Second
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	e, err := objectio.New(cfg)
 	if err != nil {
