@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -187,15 +186,10 @@ func devCerts(t testing.TB, dir string, opts Options, regions []string) DevCerts
 	return c
 }
 
-// freeUDPPort finds a free loopback UDP port.
+// freeUDPPort finds a free loopback UDP port (see freePorts).
 func freeUDPPort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free UDP port: %v", err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return freePorts(t, 1)[0]
 }
 
 // newRegion lays out one region's processes (not started): like

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -266,26 +267,55 @@ func (r *Region) tlsArgs(id string) []string {
 		"--tls-key", filepath.Join(r.certDir, r.region, id+"-key.pem")}
 }
 
-// freePorts binds n loopback ports at once (so they are distinct), then
-// releases them for the processes to take.
+// Ports for the processes come from below the kernel's ephemeral range
+// (ip_local_port_range starts at 32768 here): a port picked from inside it
+// can be taken by any outgoing connection (Raft, TLS, QUIC) between the
+// probe and the process's bind, which failed runs with "address already in
+// use". A port is handed out at most once per test binary.
+const (
+	portLow  = 10000
+	portHigh = 32000
+)
+
+var (
+	portsMu    sync.Mutex
+	portsTaken = map[int]bool{}
+)
+
+// freePorts returns n distinct loopback ports, each free for TCP and UDP
+// when probed.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
+	portsMu.Lock()
+	defer portsMu.Unlock()
 	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n+1000 {
+			t.Fatalf("free port: no free loopback port in %d..%d", portLow, portHigh)
 		}
-		lns = append(lns, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		p := portLow + mrand.IntN(portHigh-portLow)
+		if portsTaken[p] || !portFree(p) {
+			continue
+		}
+		portsTaken[p] = true
+		ports = append(ports, p)
 	}
 	return ports
+}
+
+func portFree(p int) bool {
+	addr := fmt.Sprintf("127.0.0.1:%d", p)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer l.Close()
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 func azName(i int) string { return string(rune('a' + i)) }
