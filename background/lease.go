@@ -31,10 +31,15 @@ type leaser struct {
 	held    map[int]held
 	leaving map[int]held // withdrawn for balance, released once no step runs
 	active  map[int]int  // steps in progress per partition (begin/end)
+	// givenBack holds partitions released for balance until when this
+	// process may ask for them again: without it the next round re-acquired
+	// a partition before the waiting process asked, and the two could
+	// trade it back and forth for many rounds on a loaded machine.
+	givenBack map[int]time.Time
 }
 
 func newLeaser(cfg *Config, m *metrics) *leaser {
-	return &leaser{cfg: cfg, m: m, held: map[int]held{}, leaving: map[int]held{}, active: map[int]int{}}
+	return &leaser{cfg: cfg, m: m, held: map[int]held{}, leaving: map[int]held{}, active: map[int]int{}, givenBack: map[int]time.Time{}}
 }
 
 // begin marks a step on p under epoch as in progress, if the lease is
@@ -114,6 +119,12 @@ func (l *leaser) round(ctx context.Context) {
 		if leaving {
 			continue // being given back
 		}
+		if until, ok := l.givenBack[p]; ok {
+			if time.Now().Before(until) {
+				continue // left for the process that waited for it
+			}
+			delete(l.givenBack, p)
+		}
 		req := metapb.LeaseRequest{Op: metapb.LeaseAcquire, Name: LeaseName, Holder: l.cfg.ID, TTL: l.cfg.LeaseTTL}
 		if ok {
 			req.Op, req.Epoch = metapb.LeaseRenew, h.epoch
@@ -179,6 +190,7 @@ func (l *leaser) rebalance(ctx context.Context, parts, peers int, wanted []int) 
 	}
 	l.mu.Unlock()
 	for p, h := range ready {
+		l.givenBack[p] = time.Now().Add(l.cfg.LeaseTTL)
 		_, err := l.cfg.Meta.Lease(ctx, p, metapb.LeaseRequest{Op: metapb.LeaseRelease, Name: LeaseName, Holder: l.cfg.ID, Epoch: h.epoch})
 		l.cfg.Logger.Info("background: lease given back for balance", "partition", p, "epoch", h.epoch, "share", share, "peers", peers, "err", err)
 	}

@@ -42,7 +42,12 @@ func startBackground(t *testing.T, r *Region, id string) *Proc {
 	if err := p.start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.signal(syscall.SIGKILL, 10*time.Second) })
+	t.Cleanup(func() {
+		p.signal(syscall.SIGKILL, 10*time.Second)
+		if t.Failed() {
+			t.Logf("---- tail of %s (%s) ----\n%s", p.Name, p.log, tailFile(p.log, 40))
+		}
+	})
 	return p
 }
 
@@ -113,10 +118,11 @@ func TestBackground(t *testing.T) {
 		}
 		return n
 	}
-	waitUntil(t, "both servers to hold two partitions each", 30*time.Second, func() bool {
-		hs := holders(t, meta)
-		return count(hs, "bg1") == 2 && count(hs, "bg2") == 2
-	})
+	var last []string
+	waitUntilf(t, 30*time.Second, func() bool {
+		last = holders(t, meta)
+		return count(last, "bg1") == 2 && count(last, "bg2") == 2
+	}, func() string { return fmt.Sprintf("both servers to hold two partitions each (holders: %q)", last) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -125,6 +131,12 @@ func TestBackground(t *testing.T) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
+	// The region answers small (inline) PUTs before every storage node's
+	// first heartbeat; the subtests need shard writes, so wait for one.
+	waitUntil(t, "a sharded PUT to succeed", 30*time.Second, func() bool {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("warm-up"), Body: bytes.NewReader(make([]byte, 1<<20))})
+		return err == nil
+	})
 
 	t.Run("AbandonedPrepareFenced", func(t *testing.T) {
 		before := shardIDs(t, r)
@@ -198,10 +210,17 @@ func TestBackground(t *testing.T) {
 
 func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
+	waitUntilf(t, timeout, cond, func() string { return what })
+}
+
+// waitUntilf is waitUntil with the description built at the failure, so it
+// can show the last state seen.
+func waitUntilf(t *testing.T, timeout time.Duration, cond func() bool, what func() string) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			t.Fatalf("timed out after %v waiting for %s", timeout, what())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
