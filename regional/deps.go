@@ -6,14 +6,15 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional/commit"
 )
 
 // Meta is what the gateway needs from the metadata service (metaclient
-// implements it). Every write is idempotent, so the client may retry it.
+// implements it): the commit protocol's calls (commit.Meta) and the reads,
+// deletes and bucket fencing of the handlers. Every write is idempotent, so
+// the client may retry it.
 type Meta interface {
-	Prepare(ctx context.Context, v metapb.ObjectVersion) (metapb.Result, error)
-	Commit(ctx context.Context, req metapb.CommitRequest) (metapb.Result, error)
-	Abort(ctx context.Context, req metapb.AbortRequest) (metapb.Result, error)
+	commit.Meta
 	// DeleteObject evaluates req.IfMatch and deletes in one Raft apply.
 	DeleteObject(ctx context.Context, req metapb.DeleteRequest) (metapb.Result, error)
 	Get(ctx context.Context, bucket, key string) (metapb.ObjectVersion, error)
@@ -21,12 +22,8 @@ type Meta interface {
 
 	CreateUpload(ctx context.Context, u metapb.Upload) (metapb.Result, error)
 	GetUpload(ctx context.Context, bucket, key, uploadID string) (metapb.Upload, error)
-	PreparePart(ctx context.Context, p metapb.Part) (metapb.Result, error)
-	CommitPart(ctx context.Context, req metapb.CommitPartRequest) (metapb.Result, error)
-	AbortPart(ctx context.Context, req metapb.AbortPartRequest) (metapb.Result, error)
 	ListParts(ctx context.Context, req metapb.ListPartsRequest) (metapb.ListPartsResponse, error)
 	ListUploads(ctx context.Context, req metapb.ListUploadsRequest) (metapb.ListUploadsResponse, error)
-	CompleteUpload(ctx context.Context, req metapb.CompleteUploadRequest) (metapb.Result, error)
 	AbortUpload(ctx context.Context, req metapb.AbortUploadRequest) (metapb.Result, error)
 
 	// Bucket fencing (metapb.SealBucketRequest), per partition.
@@ -37,13 +34,13 @@ type Meta interface {
 	Partitions() int
 }
 
-// DataPath writes and reads erasure-coded segments (objectio.Engine implements it).
+// DataPath writes and reads erasure-coded segments (objectio.Engine
+// implements it): the commit protocol's writes and deletes (commit.Data)
+// and the handlers' reads.
 type DataPath interface {
+	commit.Data
 	Scheme() metapb.Scheme
-	Plan(versionID string, size int64) ([]metapb.Segment, error)
-	Write(ctx context.Context, segs []metapb.Segment, body io.Reader) ([]metapb.Segment, error)
 	Read(ctx context.Context, segs []metapb.Segment, scheme metapb.Scheme, off, length int64, w io.Writer) error
-	Delete(ctx context.Context, segs []metapb.Segment) error
 }
 
 // Catalog is the part of the bucket catalog the gateway uses.

@@ -11,9 +11,6 @@ import (
 	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
-	"github.com/meridian-s3/meridian/regional/nodeview"
-	"github.com/meridian-s3/meridian/regional/objectio"
-	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
 // runBackground runs a region's background server: it leases metadata
@@ -51,27 +48,12 @@ func runBackground(ctx context.Context, args []string) error {
 	if o.registry != nil {
 		cfg.Registry = o.registry
 	}
-	mc := metaclient.DefaultConfig()
-	mc.Seeds = splitList(*meta)
-	mc.Logger = cfg.Logger
-	mc.TracerProvider = o.tracer
-	mc.TLS = node
-	client, err := metaclient.New(mc)
+	rc, err := openRegionClients(*meta, node, o)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	view := nodeview.New(client, time.Second, cfg.Logger)
-	defer view.Close()
-	oc := objectio.DefaultConfig()
-	oc.Client = storageclient.NewTLS(node)
-	oc.Nodes = view.Nodes
-	oc.Logger = cfg.Logger
-	engine, err := objectio.New(oc)
-	if err != nil {
-		return err
-	}
-	cfg.Meta, cfg.Data = client, engine
+	defer rc.Close()
+	cfg.Meta, cfg.Data = rc.meta, rc.data
 	s, err := background.New(cfg)
 	if err != nil {
 		return err

@@ -27,10 +27,7 @@ import (
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional"
-	"github.com/meridian-s3/meridian/regional/nodeview"
-	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/storagesvc"
-	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
 func splitList(s string) []string {
@@ -331,27 +328,12 @@ func runRegional(ctx context.Context, args []string) error {
 		return err
 	}
 	defer catalog.Close()
-	mc := metaclient.DefaultConfig()
-	mc.Seeds = splitList(*meta)
-	mc.Logger = cfg.Logger
-	mc.TracerProvider = o.tracer
-	mc.TLS = node
-	client, err := metaclient.New(mc)
+	rc, err := openRegionClients(*meta, node, o)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	view := nodeview.New(client, time.Second, cfg.Logger)
-	defer view.Close()
-	oc := objectio.DefaultConfig()
-	oc.Client = storageclient.NewTLS(node)
-	oc.Nodes = view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
-	oc.Logger = cfg.Logger
-	engine, err := objectio.New(oc)
-	if err != nil {
-		return err
-	}
-	cfg.Meta, cfg.Data, cfg.Catalog = client, engine, catalog
+	defer rc.Close()
+	cfg.Meta, cfg.Data, cfg.Catalog = rc.meta, rc.data, catalog
 	if spec := os.Getenv(regional.EnvTestFaults); spec != "" {
 		// Test-only fault injection (internal/e2e); see regional/faults.go.
 		if cfg.BeforeCommit, err = regional.ParseTestFaults(spec); err != nil {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"time"
+
+	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/regional/nodeview"
+	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
+)
+
+// regionClients is how a gateway or a background server reaches its region:
+// the metadata client (mutual TLS as node) and the shard engine over the
+// storage nodes the control plane reports.
+type regionClients struct {
+	meta *metaclient.Client
+	view *nodeview.View
+	data *objectio.Engine
+}
+
+// openRegionClients connects to the meta nodes at seeds ("host:port,…")
+// with o's logger and tracer. Close releases what it opened.
+func openRegionClients(seeds string, node *mtls.Node, o roleObs) (*regionClients, error) {
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = splitList(seeds)
+	mc.Logger = o.log
+	mc.TracerProvider = o.tracer
+	mc.TLS = node
+	client, err := metaclient.New(mc)
+	if err != nil {
+		return nil, err
+	}
+	view := nodeview.New(client, time.Second, o.log)
+	oc := objectio.DefaultConfig()
+	oc.Client = storageclient.NewTLS(node)
+	oc.Nodes = view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
+	oc.Logger = o.log
+	engine, err := objectio.New(oc)
+	if err != nil {
+		view.Close()
+		client.Close()
+		return nil, err
+	}
+	return &regionClients{meta: client, view: view, data: engine}, nil
+}
+
+// Close stops the node view, then closes the metadata client.
+func (r *regionClients) Close() {
+	r.view.Close()
+	r.meta.Close()
+}
