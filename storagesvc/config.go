@@ -38,6 +38,12 @@ type Config struct {
 	// disables background compaction.
 	CompactRatio    float64
 	CompactInterval time.Duration
+	// CompactMinBytes: the active volume is sealed for compaction once it
+	// holds this many dead bytes with its live fraction under CompactRatio
+	// (0: only full volumes are sealed). CompactBytesPerSec paces the
+	// copying (0: unlimited). docs/storage-format.md, "Compaction".
+	CompactMinBytes    int64
+	CompactBytesPerSec int64
 	// BufferBytes caps the node's shard I/O buffers in use at once (each
 	// shard read or write holds 64 KiB–1 MiB); requests past it wait.
 	BufferBytes int64
@@ -62,8 +68,10 @@ func DefaultConfig() Config {
 	return Config{
 		Listen:            "127.0.0.1:7400",
 		MaxVolumeBytes:    1 << 30,
-		CompactRatio:      0.5,
-		CompactInterval:   time.Minute,
+		CompactRatio:       0.5,
+		CompactInterval:    10 * time.Second,
+		CompactMinBytes:    64 << 20,
+		CompactBytesPerSec: 64 << 20,
 		BufferBytes:       32 << 20,
 		HeartbeatInterval: time.Second,
 		ShutdownTimeout:   10 * time.Second,
@@ -106,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.CompactInterval < 0 {
 		errs = append(errs, errors.New("CompactInterval is negative"))
+	}
+	if c.CompactMinBytes < 0 || c.CompactBytesPerSec < 0 {
+		errs = append(errs, errors.New("CompactMinBytes and CompactBytesPerSec must not be negative"))
 	}
 	if c.Registrar != nil && c.HeartbeatInterval <= 0 {
 		errs = append(errs, errors.New("HeartbeatInterval must be positive with a Registrar"))

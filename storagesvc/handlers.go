@@ -191,7 +191,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	got, more := s.store.List(q.Get("prefix"), q.Get("after"), limit)
 	resp := storagepb.ListResponse{Shards: make([]storagepb.ShardInfo, len(got)), Truncated: more}
 	for i, in := range got {
-		resp.Shards[i] = storagepb.ShardInfo{ID: in.ID, Size: in.Size, CRC32C: in.CRC32C}
+		resp.Shards[i] = storagepb.ShardInfo{ID: in.ID, Size: in.Size, CRC32C: in.CRC32C, AgeNanos: in.Age.Nanoseconds()}
 	}
 	writeJSON(w, http.StatusOK, resp)
 	s.observe("list", start, http.StatusOK)
@@ -223,6 +223,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		Addr:          s.cfg.Advertise,
 		CapacityBytes: s.capacity,
 		UsedBytes:     st.UsedBytes,
+		LiveBytes:     st.LiveBytes,
+		DeadBytes:     st.DeadBytes,
 		Shards:        st.Shards,
 		Started:       s.started,
 	})

@@ -63,6 +63,10 @@ func newMetrics(reg *prometheus.Registry, nodeID string, store *shardstore.Store
 			Help: "Bytes of live records in volume files.", ConstLabels: constLabels,
 		}, func() float64 { return float64(store.Stats().LiveBytes) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "meridian", Subsystem: "storage", Name: "dead_bytes",
+			Help: "Bytes of volume files held by deleted or replaced records (what compaction can free).", ConstLabels: constLabels,
+		}, func() float64 { return float64(store.Stats().DeadBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "meridian", Subsystem: "storage", Name: "shards",
 			Help: "Shards stored.", ConstLabels: constLabels,
 		}, func() float64 { return float64(store.Stats().Shards) }),

@@ -63,6 +63,8 @@ func New(cfg Config) (*Server, error) {
 	opts := shardstore.DefaultOptions(cfg.DataDir)
 	opts.MaxVolumeBytes = cfg.MaxVolumeBytes
 	opts.CompactRatio = cfg.CompactRatio
+	opts.CompactMinBytes = cfg.CompactMinBytes
+	opts.CompactBytesPerSec = cfg.CompactBytesPerSec
 	opts.CapacityBytes = cfg.CapacityBytes
 	opts.BufferBytes = cfg.BufferBytes
 	opts.Logger = log

@@ -229,6 +229,10 @@ func runStorage(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "host:port of the shard API")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address gateways dial (default: --listen)")
 	capacity := fs.String("capacity", "100GiB", "capacity to advertise")
+	fs.Float64Var(&cfg.CompactRatio, "compact-ratio", cfg.CompactRatio, "compact volumes whose live fraction is below this (bytes on disk ≤ live bytes / ratio, plus the active volume)")
+	fs.DurationVar(&cfg.CompactInterval, "compact-interval", cfg.CompactInterval, "how often compaction looks for volumes to compact (0: never)")
+	compactMin := fs.String("compact-min-dead", "64MiB", "seal the active volume for compaction once it holds this much dead space (0: only full volumes)")
+	compactRate := fs.String("compact-rate", "64MiB", "bytes per second compaction may copy (0: unlimited)")
 	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
 	tf := nodeTLSFlags(fs, "this storage node's")
 	obs := observabilityFlags(fs, "info", false, true)
@@ -238,6 +242,12 @@ func runStorage(ctx context.Context, args []string) error {
 	var err error
 	if cfg.CapacityBytes, err = parseSize(*capacity); err != nil {
 		return err
+	}
+	if cfg.CompactMinBytes, err = parseSize(*compactMin); err != nil {
+		return fmt.Errorf("--compact-min-dead: %w", err)
+	}
+	if cfg.CompactBytesPerSec, err = parseSize(*compactRate); err != nil {
+		return fmt.Errorf("--compact-rate: %w", err)
 	}
 	if cfg.TLS, err = tf.load(mtls.RoleStorage); err != nil {
 		return err

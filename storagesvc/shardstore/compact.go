@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 )
 
 // CompactResult reports what Compact did.
@@ -12,6 +13,8 @@ type CompactResult struct {
 	Records     int   // records copied
 	BytesCopied int64 // bytes appended to the active volume
 	BytesFreed  int64 // bytes of removed volume files
+
+	pace *pacer
 }
 
 const (
@@ -20,8 +23,11 @@ const (
 )
 
 // Compact rewrites every sealed volume whose live ratio is below
-// Options.CompactRatio and removes it. It may be stopped with ctx; a
-// partial compaction is safe and is resumed by the next call.
+// Options.CompactRatio and removes it, after sealing the active volume
+// early when it holds Options.CompactMinBytes of dead bytes (sealed, it is
+// compacted by this call if no write is still in flight there, else by the
+// next). Copying is paced to Options.CompactBytesPerSec. It may be stopped
+// with ctx; a partial compaction is safe and is resumed by the next call.
 func (s *Store) Compact(ctx context.Context) (CompactResult, error) {
 	if err := s.enter(); err != nil {
 		return CompactResult{}, err
@@ -30,6 +36,10 @@ func (s *Store) Compact(ctx context.Context) (CompactResult, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	var res CompactResult
+	if err := s.sealIfDead(); err != nil {
+		return res, err
+	}
+	res.pace = newPacer(s.opts.CompactBytesPerSec)
 	for _, v := range s.candidates() {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -39,6 +49,62 @@ func (s *Store) Compact(ctx context.Context) (CompactResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// sealIfDead starts a new active volume when the current one holds at least
+// CompactMinBytes dead bytes and less than CompactRatio of it is live.
+func (s *Store) sealIfDead() error {
+	if s.opts.CompactMinBytes <= 0 {
+		return nil
+	}
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	v := s.active
+	s.mu.RLock()
+	total := v.size - volumeHeaderLen - v.tomb
+	dead := total - v.live
+	s.mu.RUnlock()
+	if dead < s.opts.CompactMinBytes || float64(v.live) >= s.opts.CompactRatio*float64(total) {
+		return nil
+	}
+	nv, err := s.createVolume(v.num + 1)
+	if err != nil {
+		return err
+	}
+	s.active = nv
+	s.log.Info("shardstore: active volume sealed for compaction", "volume", v.num, "dead_bytes", dead, "live_bytes", v.live)
+	return nil
+}
+
+// pacer spreads compaction's copying to a byte rate.
+type pacer struct {
+	rate  float64 // bytes per second; 0: unlimited
+	start time.Time
+	bytes int64
+}
+
+func newPacer(bytesPerSec int64) *pacer {
+	return &pacer{rate: float64(bytesPerSec), start: time.Now()}
+}
+
+// wait accounts n bytes copied and sleeps until the rate allows them.
+func (p *pacer) wait(ctx context.Context, n int64) error {
+	if p == nil || p.rate <= 0 {
+		return nil
+	}
+	p.bytes += n
+	ahead := time.Duration(float64(p.bytes)/p.rate*float64(time.Second)) - time.Since(p.start)
+	if ahead <= 0 {
+		return nil
+	}
+	t := time.NewTimer(ahead)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // candidates returns the sealed volumes under the live ratio, oldest first.
@@ -118,7 +184,10 @@ func (s *Store) compactVolume(ctx context.Context, v *volume, res *CompactResult
 		s.mu.Lock()
 		for _, c := range batch {
 			if c.old != nil {
-				s.insertLocked(&entry{id: c.id, vol: c.vol, off: c.pos, hdrLen: c.hdrLen, size: c.size, crc: c.crc, recLen: c.recLen})
+				s.insertLocked(&entry{id: c.id, vol: c.vol, off: c.pos, hdrLen: c.hdrLen, size: c.size, crc: c.crc, recLen: c.recLen,
+					created: c.old.created})
+			} else {
+				c.vol.tomb += c.recLen
 			}
 		}
 		s.mu.Unlock()
@@ -171,7 +240,12 @@ func (s *Store) compactVolume(ctx context.Context, v *volume, res *CompactResult
 		res.Records++
 		res.BytesCopied += c.recLen
 		if len(batch) >= compactBatchRecords || batchBytes >= compactBatchBytes {
-			return flush()
+			n := batchBytes
+			if err := flush(); err != nil {
+				return err
+			}
+			// Paced between batches, with no id lock held.
+			return res.pace.wait(ctx, n)
 		}
 		return nil
 	})
@@ -183,7 +257,11 @@ func (s *Store) compactVolume(ctx context.Context, v *volume, res *CompactResult
 		batch = nil
 		return err
 	}
+	last := batchBytes
 	if err := flush(); err != nil {
+		return err
+	}
+	if err := res.pace.wait(ctx, last); err != nil {
 		return err
 	}
 	if err := s.hook("copied"); err != nil {

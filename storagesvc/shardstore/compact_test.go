@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 )
 
 // fillForCompaction writes shards over several 1 MiB volumes, then deletes
@@ -160,5 +161,111 @@ func TestCompactionWithOpenReader(t *testing.T) {
 	r.Close()
 	if string(got) != string(want["c04"]) {
 		t.Fatal("reader lost its bytes to compaction")
+	}
+}
+
+// TestCompactionTracksLiveBytes: dead space in the active volume (well below
+// MaxVolumeBytes) is given back once it passes CompactMinBytes — the early
+// seal — so bytes on disk follow live bytes. Overwrites and deletes leave
+// the store with ~1/4 of what it wrote live.
+func TestCompactionTracksLiveBytes(t *testing.T) {
+	dir := t.TempDir()
+	o := testOpts(dir)
+	o.MaxVolumeBytes = 1 << 30 // never filled here: only the early seal can free space
+	o.CompactMinBytes = 1 << 20
+	s := openStore(t, o)
+	ctx := context.Background()
+	want := map[string][]byte{}
+	for round := range 4 {
+		for i := range 40 {
+			id := fmt.Sprintf("k%02d", i)
+			if round == 3 && i%2 == 0 {
+				if err := s.Delete(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, id)
+				continue
+			}
+			b := data(70000+i, uint64(round*100+i))
+			put(t, s, id, b)
+			want[id] = b
+		}
+	}
+	before := s.Stats()
+	if before.DeadBytes < 3*before.LiveBytes {
+		t.Fatalf("setup: dead %d live %d", before.DeadBytes, before.LiveBytes)
+	}
+	res, err := s.Compact(ctx) // seals the active volume; its writers are done, so it is compacted now
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := s.Stats()
+	t.Logf("compaction %+v; used %d -> %d, live %d, dead %d -> %d", res, before.UsedBytes, after.UsedBytes, after.LiveBytes, before.DeadBytes, after.DeadBytes)
+	if float64(after.UsedBytes) > 1.05*float64(after.LiveBytes) {
+		t.Fatalf("used %d bytes for %d live bytes after compaction", after.UsedBytes, after.LiveBytes)
+	}
+	if after.DeadBytes != 0 {
+		t.Fatalf("dead bytes %d after compaction", after.DeadBytes)
+	}
+	checkState(t, s, want)
+	// Below CompactMinBytes of dead space nothing is sealed.
+	put(t, s, "k01", data(1000, 1))
+	want["k01"] = data(1000, 1)
+	res, err = s.Compact(ctx)
+	if err != nil || res.Volumes != 0 {
+		t.Fatalf("second Compact %+v, %v: want nothing done", res, err)
+	}
+	s.Close()
+	s2 := openStore(t, o)
+	checkState(t, s2, want)
+}
+
+// TestCompactionPaced: CompactBytesPerSec spreads the copying out.
+func TestCompactionPaced(t *testing.T) {
+	dir := t.TempDir()
+	o := compactOpts(dir)
+	o.CompactBytesPerSec = 2 << 20
+	s := openStore(t, o)
+	want := fillForCompaction(t, s)
+	start := time.Now()
+	res, err := s.Compact(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	min := time.Duration(float64(res.BytesCopied) / float64(o.CompactBytesPerSec) * 0.9 * float64(time.Second))
+	t.Logf("copied %d bytes in %v (floor %v)", res.BytesCopied, took, min)
+	if res.BytesCopied < 512<<10 || took < min {
+		t.Fatalf("copied %d bytes in %v: not paced to %d B/s", res.BytesCopied, took, o.CompactBytesPerSec)
+	}
+	checkState(t, s, want)
+}
+
+// TestListAge: List reports each shard's age by this process's clock;
+// recovered shards count from the store's opening; compaction keeps ages.
+func TestListAge(t *testing.T) {
+	dir := t.TempDir()
+	o := testOpts(dir)
+	s := openStore(t, o)
+	put(t, s, "old", data(100, 1))
+	time.Sleep(50 * time.Millisecond)
+	put(t, s, "new", data(100, 2))
+	ages := func(s *Store) map[string]time.Duration {
+		got, _ := s.List("", "", 10)
+		m := map[string]time.Duration{}
+		for _, in := range got {
+			m[in.ID] = in.Age
+		}
+		return m
+	}
+	a := ages(s)
+	if a["old"] < 50*time.Millisecond || a["new"] >= a["old"] {
+		t.Fatalf("ages %v", a)
+	}
+	s.Close()
+	s2 := openStore(t, o)
+	a = ages(s2)
+	if a["old"] >= 50*time.Millisecond || a["new"] >= 50*time.Millisecond {
+		t.Fatalf("recovered ages %v: must count from the reopening", a)
 	}
 }

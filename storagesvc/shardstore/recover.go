@@ -119,9 +119,11 @@ func (s *Store) recover() error {
 			lastGood = r.pos + r.h.recordLen()
 			switch r.h.flags {
 			case flagPut:
-				s.insertLocked(&entry{id: r.h.id, vol: v, off: r.pos, hdrLen: r.h.headerLen(), size: r.h.dataLen, crc: r.shardCRC, recLen: r.h.recordLen()})
+				s.insertLocked(&entry{id: r.h.id, vol: v, off: r.pos, hdrLen: r.h.headerLen(), size: r.h.dataLen, crc: r.shardCRC,
+					recLen: r.h.recordLen(), created: s.opened})
 			case flagDelete:
 				s.removeLocked(r.h.id)
+				v.tomb += r.h.recordLen()
 			}
 			return nil
 		})

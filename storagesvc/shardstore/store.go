@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/google/btree"
 
@@ -42,6 +43,15 @@ type Options struct {
 	// CompactRatio: sealed volumes whose live bytes are below this fraction
 	// of their size are compacted by Compact.
 	CompactRatio float64
+	// CompactMinBytes: Compact seals the active volume early (so it can be
+	// compacted) once it holds at least this many dead bytes and its live
+	// fraction is below CompactRatio. Without it dead space in the active
+	// volume would wait for the volume to fill (MaxVolumeBytes). 0 disables
+	// the early seal.
+	CompactMinBytes int64
+	// CompactBytesPerSec bounds the bytes compaction copies per second, so
+	// foreground writes keep the disk; 0 means unlimited.
+	CompactBytesPerSec int64
 	// RecoverVerifyBytes: on Open, records in this many trailing bytes of the
 	// newest volume are read in full and checked.
 	RecoverVerifyBytes int64
@@ -58,6 +68,8 @@ func DefaultOptions(dir string) Options {
 		Dir:                dir,
 		MaxVolumeBytes:     1 << 30,
 		CompactRatio:       0.5,
+		CompactMinBytes:    64 << 20,
+		CompactBytesPerSec: 64 << 20,
 		RecoverVerifyBytes: 64 << 20,
 		BufferBytes:        32 << 20,
 	}
@@ -74,6 +86,8 @@ func (o Options) Validate() error {
 		return errors.New("shardstore: CapacityBytes is negative")
 	case o.CompactRatio < 0 || o.CompactRatio > 1:
 		return errors.New("shardstore: CompactRatio must be within [0,1]")
+	case o.CompactMinBytes < 0 || o.CompactBytesPerSec < 0:
+		return errors.New("shardstore: CompactMinBytes and CompactBytesPerSec must not be negative")
 	case o.RecoverVerifyBytes < 0:
 		return errors.New("shardstore: RecoverVerifyBytes is negative")
 	case o.BufferBytes < bufLen:
@@ -87,6 +101,10 @@ type Info struct {
 	ID     string
 	Size   int64
 	CRC32C uint32
+	// Age is a lower bound on how long the shard has been stored, by this
+	// process's monotonic clock: since its Put was acknowledged, or since
+	// the store was opened for shards found by recovery. Set by List only.
+	Age time.Duration
 }
 
 // PutOptions are the optional checks of Put.
@@ -103,6 +121,9 @@ type Stats struct {
 	DataBytes int64 // sum of shard sizes
 	LiveBytes int64 // bytes of live records, framing included
 	UsedBytes int64 // bytes of all volume files
+	// DeadBytes is UsedBytes less LiveBytes, volume headers and tombstones:
+	// what compaction can give back.
+	DeadBytes int64
 	Volumes   int
 }
 
@@ -114,6 +135,10 @@ type entry struct {
 	size   int64
 	crc    uint32
 	recLen int64
+	// created is when the record became visible here (monotonic): the
+	// Put's acknowledgement, the store's opening for recovered records;
+	// compaction keeps it.
+	created time.Time
 }
 
 func (e *entry) info() Info { return Info{ID: e.id, Size: e.size, CRC32C: e.crc} }
@@ -126,6 +151,7 @@ type volume struct {
 	f    *os.File
 	size int64 // end of reserved bytes; guarded by Store.appendMu while active
 	live int64 // guarded by Store.mu
+	tomb int64 // bytes of tombstone records, guarded by Store.mu
 
 	writers atomic.Int64 // appends in flight
 
@@ -184,6 +210,7 @@ type Store struct {
 
 	syncer    *syncer
 	compactMu sync.Mutex
+	opened    time.Time // creation time of recovered records
 
 	// testHook, when set, is called at named points of compaction; an error
 	// aborts compaction there (simulating a crash between steps).
@@ -211,6 +238,7 @@ func Open(opts Options) (*Store, error) {
 		log:     log,
 		index:   btree.NewG(32, entryLess),
 		volumes: make(map[uint32]*volume),
+		opened:  time.Now(),
 	}
 	s.locks.m = make(map[string]*keyLock)
 	s.bufs = bufpool.New(opts.BufferBytes, bufLenFor(1), bufLenFor(2), bufLenFor(4), bufLenFor(8), bufLen)
@@ -451,7 +479,7 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 		if err := s.syncer.wait(v); err != nil {
 			return Info{}, err
 		}
-		e := &entry{id: id, vol: v, off: pos, hdrLen: hdrLen, size: size, crc: shardCRC, recLen: recLen}
+		e := &entry{id: id, vol: v, off: pos, hdrLen: hdrLen, size: size, crc: shardCRC, recLen: recLen, created: time.Now()}
 		s.commitPut(e)
 		return e.info(), nil
 	}
@@ -485,7 +513,7 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 	if err := s.syncer.wait(v); err != nil {
 		return Info{}, err
 	}
-	e := &entry{id: id, vol: v, off: pos, hdrLen: hdrLen, size: size, crc: shardCRC, recLen: recLen}
+	e := &entry{id: id, vol: v, off: pos, hdrLen: hdrLen, size: size, crc: shardCRC, recLen: recLen, created: time.Now()}
 	s.commitPut(e)
 	return e.info(), nil
 }
@@ -547,6 +575,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	s.mu.Lock()
 	s.removeLocked(id)
+	v.tomb += int64(len(rec))
 	s.mu.Unlock()
 	return nil
 }
@@ -585,7 +614,9 @@ func (s *Store) List(prefix, after string, limit int) ([]Info, bool) {
 			truncated = true
 			return false
 		}
-		out = append(out, e.info())
+		in := e.info()
+		in.Age = time.Since(e.created)
+		out = append(out, in)
 		return true
 	})
 	return out, truncated
@@ -596,9 +627,12 @@ func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := Stats{Shards: int64(s.index.Len()), DataBytes: s.data, UsedBytes: s.used.Load(), Volumes: len(s.volumes)}
+	var framing int64
 	for _, v := range s.volumes {
 		st.LiveBytes += v.live
+		framing += volumeHeaderLen + v.tomb
 	}
+	st.DeadBytes = max(st.UsedBytes-st.LiveBytes-framing, 0)
 	return st
 }
 

@@ -45,6 +45,11 @@ type ShardInfo struct {
 	ID     string `json:"id"`
 	Size   int64  `json:"size"`
 	CRC32C uint32 `json:"crc32c"` // CRC-32C (Castagnoli) of the whole shard
+	// AgeNanos (list answers only) is a lower bound on how long the shard
+	// has been stored, by the node's monotonic clock: since its PUT was
+	// acknowledged, or since the node started for shards it recovered. No
+	// cross-machine clock is involved (docs/gc-safety.md).
+	AgeNanos int64 `json:"age_ns,omitempty"`
 }
 
 // ListResponse answers GET /v1/shards.
@@ -66,7 +71,9 @@ type NodeStatus struct {
 	AZ            string    `json:"az"`
 	Addr          string    `json:"addr"`
 	CapacityBytes int64     `json:"capacity_bytes"`
-	UsedBytes     int64     `json:"used_bytes"`
+	UsedBytes     int64     `json:"used_bytes"` // bytes of all volume files
+	LiveBytes     int64     `json:"live_bytes"` // bytes of live shard records
+	DeadBytes     int64     `json:"dead_bytes"` // bytes compaction can give back
 	Shards        int64     `json:"shards"`
 	Started       time.Time `json:"started"`
 }
