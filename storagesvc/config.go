@@ -66,15 +66,15 @@ type Config struct {
 // AZ and DataDir must still be set.
 func DefaultConfig() Config {
 	return Config{
-		Listen:            "127.0.0.1:7400",
-		MaxVolumeBytes:    1 << 30,
+		Listen:             "127.0.0.1:7400",
+		MaxVolumeBytes:     1 << 30,
 		CompactRatio:       0.5,
 		CompactInterval:    10 * time.Second,
 		CompactMinBytes:    64 << 20,
 		CompactBytesPerSec: 64 << 20,
-		BufferBytes:       32 << 20,
-		HeartbeatInterval: time.Second,
-		ShutdownTimeout:   10 * time.Second,
+		BufferBytes:        32 << 20,
+		HeartbeatInterval:  time.Second,
+		ShutdownTimeout:    10 * time.Second,
 	}
 }
 
