@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 )
 
 // Sentinel errors.
@@ -101,7 +103,10 @@ type Bucket struct {
 	Scheme      ErasureScheme     `json:"scheme"`
 	Policy      string            `json:"policy,omitempty"` // bucket policy JSON
 	Replication []ReplicationRule `json:"replication,omitempty"`
-	Created     time.Time         `json:"created"`
+	// Lifecycle is the bucket's lifecycle configuration (nil: none), as
+	// PutBucketLifecycleConfiguration validated it (docs/lifecycle.md).
+	Lifecycle *s3lifecycle.Configuration `json:"lifecycle,omitempty"`
+	Created   time.Time                  `json:"created"`
 }
 
 // NewIncarnation returns a fresh incarnation id: 128 random bits, hex.

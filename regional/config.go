@@ -33,6 +33,10 @@ type Config struct {
 	BodyTotalTimeout time.Duration
 	// ShutdownTimeout bounds draining in-flight requests on Close.
 	ShutdownTimeout time.Duration
+	// LifecycleDay is the length of a lifecycle "day" for x-amz-expiration
+	// (0: 24 h). Only tests shorten it (MERIDIAN_TEST_DAY, cmd/meridian);
+	// the background servers must use the same length.
+	LifecycleDay time.Duration
 
 	Meta     Meta
 	Data     DataPath
@@ -91,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.bodyTimeouts().Validate("regional"); err != nil {
 		errs = append(errs, err)
+	}
+	if c.LifecycleDay < 0 {
+		errs = append(errs, errors.New("regional: LifecycleDay must not be negative"))
 	}
 	if c.Meta == nil || c.Data == nil || c.Catalog == nil {
 		errs = append(errs, errors.New("regional: Meta, Data and Catalog are required"))

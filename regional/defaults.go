@@ -47,8 +47,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		return g.bucketNotFound(s3err.NoSuchTagSet)
 	case s3route.GetBucketCors:
 		return g.bucketNotFound(s3err.NoSuchCORSConfiguration)
-	case s3route.GetBucketLifecycleConfiguration:
-		return g.bucketNotFound(s3err.NoSuchLifecycleConfiguration)
 	case s3route.GetBucketEncryption:
 		// Meridian does not encrypt at rest yet, so it does not claim
 		// S3's default SSE-S3 configuration either.

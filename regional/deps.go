@@ -49,6 +49,8 @@ type Catalog interface {
 	GetAccount(ctx context.Context, id string) (bucketsvc.Account, error)
 	CreateBucket(ctx context.Context, b bucketsvc.Bucket) error
 	GetBucket(ctx context.Context, name string) (bucketsvc.Bucket, error)
+	// UpdateBucket stores bucket configuration (lifecycle rules).
+	UpdateBucket(ctx context.Context, name string, fn func(*bucketsvc.Bucket) error) error
 	DeleteBucketIncarnation(ctx context.Context, name, incarnation string) error
 	ListBuckets(ctx context.Context, owner string) ([]bucketsvc.Bucket, error)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/internal/s3route"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/internal/telemetry"
@@ -53,6 +54,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LifecycleDay == 0 {
+		cfg.LifecycleDay = s3lifecycle.Day
 	}
 	g := &Gateway{
 		cfg:   cfg,
@@ -261,6 +265,12 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.getBucketLocation
 	case s3route.GetBucketVersioning:
 		return g.getBucketVersioning
+	case s3route.PutBucketLifecycleConfiguration:
+		return g.putBucketLifecycle // lifecycle.go
+	case s3route.GetBucketLifecycleConfiguration:
+		return g.getBucketLifecycle
+	case s3route.DeleteBucketLifecycle:
+		return g.deleteBucketLifecycle
 	case s3route.ListObjects:
 		return g.listObjectsV1
 	case s3route.ListObjectsV2:

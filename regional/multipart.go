@@ -102,7 +102,8 @@ const maxCompleteBody = 4 << 20
 
 func (g *Gateway) completeMultipartUpload(req *request) error {
 	ctx := req.r.Context()
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
 		return err
 	}
 	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopePartWrite); err != nil {
@@ -136,6 +137,7 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	g.setExpiration(req.w, b, v) // lifecycle.go
 	return writeXML(req, http.StatusOK, s3api.CompleteMultipartUploadResult{
 		XMLNS: s3api.XMLNS, Location: "/" + req.bucket + "/" + req.key,
 		Bucket: req.bucket, Key: req.key, ETag: s3api.QuoteETag(v.ETag),

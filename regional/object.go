@@ -182,7 +182,8 @@ func stripAWSChunked(v string) string {
 // coordinator (regional/commit, docs/commit-protocol.md).
 func (g *Gateway) putObject(req *request) error {
 	ctx := req.r.Context()
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
 		return err
 	}
 	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopeObjectWrite); err != nil {
@@ -220,6 +221,7 @@ func (g *Gateway) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	g.setExpiration(req.w, b, v) // lifecycle.go
 	writeStored(req.w, res.ETag, res.Checksums)
 	return nil
 }
@@ -309,6 +311,7 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	h.Set("ETag", s3api.QuoteETag(v.ETag))
 	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
+	g.setExpiration(req.w, b, v) // lifecycle.go
 	if len(v.Parts) > 0 && byPart {
 		// S3 sends the part count only to a request that names a part.
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.Parts)))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 )
 
 // Run runs the contract suite. newStore must return a fresh, empty store
@@ -29,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bucketsvc.Store) {
 	t.Run("Buckets", func(t *testing.T) { testBuckets(t, newStore(t)) })
 	t.Run("UpdateBucket", func(t *testing.T) { testUpdateBucket(t, newStore(t)) })
 	t.Run("Incarnation", func(t *testing.T) { testIncarnation(t, newStore(t)) })
+	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, newStore(t)) })
 	t.Run("ConcurrentCreateOneName", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, newStore(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
@@ -519,5 +521,67 @@ func testIncarnation(t *testing.T, s bucketsvc.Store) {
 	}
 	if got, _ := s.GetBucket(ctx, "chosen"); got.Incarnation != want.Incarnation {
 		t.Fatalf("chosen id: got %q, want %q", got.Incarnation, want.Incarnation)
+	}
+}
+
+// sampleLifecycle uses every field the catalog must keep.
+func sampleLifecycle() *s3lifecycle.Configuration {
+	date := time.Date(2031, 5, 1, 0, 0, 0, 0, time.UTC)
+	gt, lt := int64(10), int64(1<<40)
+	return &s3lifecycle.Configuration{Rules: []s3lifecycle.Rule{
+		{ID: "days", Enabled: true, Filter: s3lifecycle.Filter{Form: s3lifecycle.FormPrefix, Prefix: "logs/"}, Expiration: &s3lifecycle.Expiration{Days: 30}},
+		{ID: "date", Enabled: false, Filter: s3lifecycle.Filter{Form: s3lifecycle.FormEmpty}, Expiration: &s3lifecycle.Expiration{Date: &date}},
+		{ID: "and", Enabled: true, Filter: s3lifecycle.Filter{Form: s3lifecycle.FormAnd, Prefix: "p/", Tags: []s3lifecycle.Tag{{Key: "k", Value: "v"}},
+			SizeGreaterThan: &gt, SizeLessThan: &lt},
+			Noncurrent: &s3lifecycle.NoncurrentExpiration{NoncurrentDays: 3, NewerNoncurrentVersions: 2}},
+		{ID: "mpu", Enabled: true, Filter: s3lifecycle.Filter{Form: s3lifecycle.FormLegacyPrefix, Prefix: "up/"}, AbortIncompleteDays: 7},
+		{ID: "markers", Enabled: true, Filter: s3lifecycle.Filter{Form: s3lifecycle.FormEmpty}, Expiration: &s3lifecycle.Expiration{ExpiredObjectDeleteMarker: true}},
+	}}
+}
+
+// testLifecycle: a bucket's lifecycle configuration is stored whole by
+// create and update, kept by updates of other fields, removed by nil, and
+// listed with the bucket.
+func testLifecycle(t *testing.T, s bucketsvc.Store) {
+	ctx := ctxT(t)
+	alice := mustAccount(t, s, "alice")
+	if err := s.CreateBucket(ctx, sampleBucket("plain", alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.GetBucket(ctx, "plain"); b.Lifecycle != nil {
+		t.Fatalf("new bucket has a lifecycle configuration: %+v", b.Lifecycle)
+	}
+	want := sampleLifecycle()
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.Lifecycle = sampleLifecycle(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetBucket(ctx, "plain")
+	if err != nil || !reflect.DeepEqual(got.Lifecycle, want) {
+		t.Fatalf("after put: %v %+v\nwant %+v", err, got.Lifecycle, want)
+	}
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.Policy = ""; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); !reflect.DeepEqual(got.Lifecycle, want) {
+		t.Fatalf("another field's update changed the lifecycle: %+v", got.Lifecycle)
+	}
+	bs, err := s.ListBuckets(ctx, "")
+	if err != nil || len(bs) != 1 || !reflect.DeepEqual(bs[0].Lifecycle, want) {
+		t.Fatalf("ListBuckets: %v %+v", err, bs)
+	}
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.Lifecycle = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); got.Lifecycle != nil {
+		t.Fatalf("after delete: %+v", got.Lifecycle)
+	}
+	// Created with a configuration.
+	b := sampleBucket("withrules", alice.ID)
+	b.Lifecycle = sampleLifecycle()
+	if err := s.CreateBucket(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "withrules"); !reflect.DeepEqual(got.Lifecycle, want) {
+		t.Fatalf("created with rules: %+v", got.Lifecycle)
 	}
 }

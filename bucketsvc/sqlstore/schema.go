@@ -73,7 +73,15 @@ var migrations = []migration{
 	{2, "bucket incarnation ids", []string{
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS incarnation TEXT NOT NULL DEFAULT ''`,
 	}},
+	// NULL = no lifecycle configuration (every row before this migration).
+	{3, "bucket lifecycle configuration", []string{
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS lifecycle JSONB`,
+	}},
 }
+
+// SchemaVersion is the version of the newest migration (tests check that
+// each is applied exactly once).
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version INT PRIMARY KEY,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/secretcrypt"
+	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 )
 
 // Errors.
@@ -369,15 +370,20 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (bucketsvc.Acces
 
 // Buckets.
 
-const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation"
+const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle"
 
 func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	var b bucketsvc.Bucket
 	var versioning string
-	var replication []byte
-	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation)
+	var replication, lifecycle []byte
+	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle)
 	if err != nil {
 		return bucketsvc.Bucket{}, err
+	}
+	if lifecycle != nil {
+		if err := json.Unmarshal(lifecycle, &b.Lifecycle); err != nil {
+			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: lifecycle configuration: %w", b.Name, err)
+		}
 	}
 	b.Versioning, b.Created = bucketsvc.VersioningState(versioning), b.Created.UTC()
 	if err := json.Unmarshal(replication, &b.Replication); err != nil {
@@ -397,6 +403,19 @@ func replicationJSON(rules []bucketsvc.ReplicationRule) (string, error) {
 	return string(raw), err
 }
 
+// lifecycleJSON is the lifecycle column's value: NULL for none.
+func lifecycleJSON(c *s3lifecycle.Configuration) (*string, error) {
+	if c == nil {
+		return nil, nil
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	s := string(raw)
+	return &s, nil
+}
+
 // CreateBucket implements bucketsvc.Store. A unique violation on the name
 // becomes *bucketsvc.BucketExistsError naming the owner, read in a fresh
 // transaction (the failed one is aborted).
@@ -412,12 +431,16 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
+	lc, err := lifecycleJSON(b.Lifecycle)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	// A name can be freed between our failed insert and the owner read;
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10)",
-				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation)
+			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB)",
+				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -473,9 +496,13 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err != nil {
 			return fmt.Errorf("sqlstore: %w", err)
 		}
+		lc, err := lifecycleJSON(b.Lifecycle)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE buckets SET owner = $2, region = $3, versioning = $4, erasure_data = $5,
-			erasure_parity = $6, policy = $7, replication = $8::JSONB WHERE name = $1`,
-			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl)
+			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB WHERE name = $1`,
+			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc)
 		return err
 	})
 }

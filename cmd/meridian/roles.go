@@ -23,6 +23,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/devcluster"
 	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -344,6 +345,9 @@ func runRegional(ctx context.Context, args []string) error {
 	}
 	defer rc.Close()
 	cfg.Meta, cfg.Data, cfg.Catalog = rc.meta, rc.data, catalog
+	if cfg.LifecycleDay, err = lifecycleDay(cfg.Logger); err != nil {
+		return err
+	}
 	if spec := os.Getenv(regional.EnvTestFaults); spec != "" {
 		// Test-only fault injection (internal/e2e); see regional/faults.go.
 		if cfg.BeforeCommit, err = regional.ParseTestFaults(spec); err != nil {
@@ -612,4 +616,15 @@ func setMemoryLimit(s string) error {
 		debug.SetMemoryLimit(n)
 	}
 	return nil
+}
+
+// lifecycleDay reads the test-only lifecycle day length (MERIDIAN_TEST_DAY,
+// docs/lifecycle.md); unset is a real day.
+func lifecycleDay(log *slog.Logger) (time.Duration, error) {
+	v := os.Getenv(s3lifecycle.EnvTestDay)
+	d, err := s3lifecycle.ParseTestDay(v)
+	if err == nil && v != "" {
+		log.Warn("TEST CLOCK SCALE: a lifecycle day lasts "+d.String()+"; objects expire that much sooner; never use in production", "env", s3lifecycle.EnvTestDay)
+	}
+	return d, err
 }

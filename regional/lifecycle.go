@@ -1,0 +1,131 @@
+package regional
+
+// Bucket lifecycle configuration (docs/lifecycle.md): the gateway of the
+// bucket's home region validates and stores it in the global catalog (the
+// edge proxies these operations here like every bucket subresource), and
+// answers x-amz-expiration on object reads and writes from it. The
+// background janitor executes the rules.
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// putBucketLifecycle validates the whole document before anything is
+// stored: a rejected configuration leaves the previous one in place.
+func (g *Gateway) putBucketLifecycle(req *request) error {
+	if _, err := g.bucketFor(req); err != nil {
+		return err
+	}
+	var wantMD5 []byte
+	if v := req.r.Header.Get("Content-MD5"); v != "" {
+		var err error
+		if wantMD5, err = base64.StdEncoding.DecodeString(v); err != nil || len(wantMD5) != md5.Size {
+			return s3err.New(s3err.InvalidDigest)
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(req.auth.Body, s3lifecycle.MaxBody+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > s3lifecycle.MaxBody {
+		return s3err.New(s3err.MalformedXML)
+	}
+	// S3 requires an integrity check: Content-MD5, or an x-amz-checksum-*
+	// that the verifying body reader checked at EOF.
+	if wantMD5 == nil && len(req.auth.Checksums()) == 0 {
+		return s3err.WithMessage(s3err.InvalidRequest, "Missing required header for this request: Content-MD5")
+	}
+	if wantMD5 != nil {
+		if sum := md5.Sum(body); !bytes.Equal(sum[:], wantMD5) {
+			return s3err.New(s3err.BadDigest)
+		}
+	}
+	cfg, err := s3lifecycle.Parse(body)
+	if err != nil {
+		return err
+	}
+	err = g.cfg.Catalog.UpdateBucket(req.r.Context(), req.bucket, func(b *bucketsvc.Bucket) error {
+		if b.MetaKey() != req.mb { // re-created meanwhile: not the bucket we checked
+			return bucketsvc.ErrNoSuchBucket
+		}
+		b.Lifecycle = cfg
+		return nil
+	})
+	if err != nil {
+		return g.catalogUpdateErr(req, err)
+	}
+	req.log.Info("lifecycle configuration stored", "rules", len(cfg.Rules))
+	req.w.Header().Set("x-amz-transition-default-minimum-object-size", "all_storage_classes_128K")
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (g *Gateway) getBucketLifecycle(req *request) error {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	if b.Lifecycle == nil {
+		return s3err.New(s3err.NoSuchLifecycleConfiguration).With("BucketName", req.bucket)
+	}
+	req.w.Header().Set("x-amz-transition-default-minimum-object-size", "all_storage_classes_128K")
+	return writeXML(req, http.StatusOK, s3lifecycle.Render(b.Lifecycle))
+}
+
+// deleteBucketLifecycle answers 204 whether or not a configuration existed,
+// as S3 does.
+func (g *Gateway) deleteBucketLifecycle(req *request) error {
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	if b.Lifecycle != nil {
+		err = g.cfg.Catalog.UpdateBucket(req.r.Context(), req.bucket, func(b *bucketsvc.Bucket) error {
+			if b.MetaKey() != req.mb {
+				return bucketsvc.ErrNoSuchBucket
+			}
+			b.Lifecycle = nil
+			return nil
+		})
+		if err != nil {
+			return g.catalogUpdateErr(req, err)
+		}
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (g *Gateway) catalogUpdateErr(req *request, err error) error {
+	if errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		return s3err.New(s3err.NoSuchBucket).With("BucketName", req.bucket)
+	}
+	return err
+}
+
+// setExpiration sets x-amz-expiration on a response about current version
+// v of bucket b when an enabled rule will expire it.
+func (g *Gateway) setExpiration(w http.ResponseWriter, b bucketsvc.Bucket, v metapb.ObjectVersion) {
+	rules := b.Lifecycle.Enabled()
+	if len(rules) == 0 {
+		return
+	}
+	created := v.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	h := s3lifecycle.ExpirationHeader(rules, s3lifecycle.Version{Key: v.Key, Size: v.Size, Created: created}, g.cfg.LifecycleDay)
+	if h != "" {
+		w.Header().Set("x-amz-expiration", h)
+	}
+}

@@ -1,0 +1,134 @@
+package regional_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// doResp is do returning the response headers too.
+func (w *world) doResp(method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
+	w.t.Helper()
+	req, err := http.NewRequest(method, w.url+path, bytes.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req.ContentLength = int64(len(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
+	if err := w.signer.SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+		w.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, out
+}
+
+func md5Header(b []byte) map[string]string {
+	sum := md5.Sum(b)
+	return map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])}
+}
+
+const lcDoc = `<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+	`<Rule><ID>logs-7d</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>7</Days></Expiration></Rule>` +
+	`<Rule><ID>uploads</ID><Filter/><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>` +
+	`</LifecycleConfiguration>`
+
+// TestLifecycleConfigurationAPI: Put/Get/Delete round trip through the
+// catalog; a rejected document stores nothing and leaves the previous
+// configuration; the integrity check S3 requires; x-amz-expiration on
+// PUT, GET and HEAD of objects a rule will expire, and only those.
+func TestLifecycleConfigurationAPI(t *testing.T) {
+	w := newWorld(t)
+	w.mustStatus(200, "PUT", "/lcbucket", nil, nil)
+	if code, out := w.do("GET", "/lcbucket?lifecycle", nil, nil); code != 404 || s3code(out) != "NoSuchLifecycleConfiguration" {
+		t.Fatalf("GET before put: %d %s", code, out)
+	}
+	body := []byte(lcDoc)
+	// The integrity check is required, and checked.
+	if code, out := w.do("PUT", "/lcbucket?lifecycle", body, nil); code != 400 || s3code(out) != "InvalidRequest" || !strings.Contains(string(out), "Content-MD5") {
+		t.Fatalf("PUT without Content-MD5: %d %s", code, out)
+	}
+	if code, out := w.do("PUT", "/lcbucket?lifecycle", body, md5Header([]byte("other"))); code != 400 || s3code(out) != "BadDigest" {
+		t.Fatalf("PUT with a wrong Content-MD5: %d %s", code, out)
+	}
+	if code, _ := w.do("GET", "/lcbucket?lifecycle", nil, nil); code != 404 {
+		t.Fatalf("a refused PUT stored a configuration (GET %d)", code)
+	}
+	w.mustStatus(200, "PUT", "/lcbucket?lifecycle", body, md5Header(body))
+	got := string(w.mustStatus(200, "GET", "/lcbucket?lifecycle", nil, nil))
+	for _, want := range []string{"<ID>logs-7d</ID>", "<Prefix>logs/</Prefix>", "<Days>7</Days>", "<DaysAfterInitiation>2</DaysAfterInitiation>", "<Filter></Filter>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("GET lacks %s:\n%s", want, got)
+		}
+	}
+
+	// Bad documents answer AWS's errors and leave the stored one.
+	bad := []struct{ body, code string }{
+		{`<LifecycleConfiguration><Rule><Filter/><Status>Enabled</Status><Expiration><Days>0</Days></Expiration></Rule></LifecycleConfiguration>`, "InvalidArgument"},
+		{`<LifecycleConfiguration><Rule><Filter/><Status>Enabled</Status><Expiration><Date>2030-01-01T05:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>`, "InvalidArgument"},
+		{`<LifecycleConfiguration><Rule><Filter/><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`, "MalformedXML"},
+		{`<LifecycleConfiguration/>`, "MalformedXML"},
+		{`not xml`, "MalformedXML"},
+	}
+	for _, b := range bad {
+		code, out := w.do("PUT", "/lcbucket?lifecycle", []byte(b.body), md5Header([]byte(b.body)))
+		if code != 400 || s3code(out) != b.code {
+			t.Errorf("PUT %s: %d %s, want 400 %s", b.body, code, out, b.code)
+		}
+	}
+	if again := string(w.mustStatus(200, "GET", "/lcbucket?lifecycle", nil, nil)); again != got {
+		t.Fatalf("a refused PUT changed the configuration:\n%s\nwas\n%s", again, got)
+	}
+
+	// x-amz-expiration on objects a rule will expire.
+	code, h, out := w.doResp("PUT", "/lcbucket/logs/a", []byte("x"), nil)
+	if code != 200 {
+		t.Fatalf("PUT: %d %s", code, out)
+	}
+	exp := h.Get("x-amz-expiration")
+	if !strings.HasPrefix(exp, `expiry-date="`) || !strings.HasSuffix(exp, `GMT", rule-id="logs-7d"`) {
+		t.Fatalf("PUT x-amz-expiration = %q", exp)
+	}
+	date, _ := time.Parse(`expiry-date="Mon, 02 Jan 2006 15:04:05 GMT", rule-id="logs-7d"`, exp)
+	if want := time.Now().UTC().Add(7 * 24 * time.Hour); date.Before(want) || date.After(want.Add(24*time.Hour)) || date.Hour() != 0 {
+		t.Fatalf("expiry %v: want the midnight after %v", date, want)
+	}
+	for _, m := range []string{"GET", "HEAD"} {
+		if _, h, _ := w.doResp(m, "/lcbucket/logs/a", nil, nil); h.Get("x-amz-expiration") != exp {
+			t.Errorf("%s x-amz-expiration = %q, want %q", m, h.Get("x-amz-expiration"), exp)
+		}
+	}
+	if _, h, _ := w.doResp("PUT", "/lcbucket/other", []byte("x"), nil); h.Get("x-amz-expiration") != "" {
+		t.Errorf("an object no rule expires has x-amz-expiration %q", h.Get("x-amz-expiration"))
+	}
+
+	// Delete: 204, then 404 on GET; a second delete is 204 too.
+	w.mustStatus(204, "DELETE", "/lcbucket?lifecycle", nil, nil)
+	if code, out := w.do("GET", "/lcbucket?lifecycle", nil, nil); code != 404 || s3code(out) != "NoSuchLifecycleConfiguration" {
+		t.Fatalf("GET after delete: %d %s", code, out)
+	}
+	w.mustStatus(204, "DELETE", "/lcbucket?lifecycle", nil, nil)
+	if _, h, _ := w.doResp("HEAD", "/lcbucket/logs/a", nil, nil); h.Get("x-amz-expiration") != "" {
+		t.Errorf("x-amz-expiration after the configuration was deleted: %q", h.Get("x-amz-expiration"))
+	}
+	// The bucket checks come first.
+	if code, out := w.do("PUT", "/no-such-lc-bucket?lifecycle", body, md5Header(body)); code != 404 || s3code(out) != "NoSuchBucket" {
+		t.Fatalf("PUT on a missing bucket: %d %s", code, out)
+	}
+}
