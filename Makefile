@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak memcheck clean fuzz fuzz-short
+.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak memcheck clean fuzz fuzz-short terraform-test
 
 all: build
 
@@ -27,6 +27,12 @@ deps:
 test: deps build vet fuzz-short
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /internal/e2e)
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -timeout $(TEST_TIMEOUT) ./internal/e2e/...
+	$(MAKE) --no-print-directory terraform-test
+
+## terraform-test: `terraform test` of every module in infra/terraform and a
+# real apply → aws CLI through both edges → destroy of examples/local.
+terraform-test: build
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) bash infra/terraform/tests/run.sh
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -489,6 +490,22 @@ func runDevCerts(_ context.Context, args []string) error {
 	azs := fs.Int("azs", 4, "storage AZs per region (a, b, …); meta nodes are meta-a..meta-c in AZs a..c")
 	perAZ := fs.Int("storage-per-az", 4, "storage nodes per AZ (storage-a1, storage-a2, …)")
 	hosts := fs.String("hosts", "localhost", "DNS names (and IPs) in the serving nodes' certificates, for TLS clients that check them")
+	var extra []mtls.Identity
+	fs.Func("identity", "also issue a certificate for this identity URI meridian://<role>/<id>?region=R&az=A, written as <dir>/<region>/<id>.pem (repeatable; infra/terraform renders them)", func(s string) error {
+		u, err := url.Parse(s)
+		if err != nil {
+			return err
+		}
+		id, err := mtls.ParseURI(u)
+		if err != nil {
+			return err
+		}
+		if id.Region == "" || !id.Role.Internal() {
+			return fmt.Errorf("identity %q: want an internal role and a region", s)
+		}
+		extra = append(extra, id)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -553,6 +570,13 @@ func runDevCerts(_ context.Context, args []string) error {
 				fmt.Printf("regional: %s %s\n", cp, kp)
 			}
 		}
+	}
+	for _, id := range extra {
+		cp, kp, err := ca.WriteNodeFiles(filepath.Join(*dir, id.Region), id.ID, id, names, ips)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s/%s: %s %s\n", id.Region, id.ID, cp, kp)
 	}
 	fmt.Printf("ca: %s\n", filepath.Join(*dir, devca.CertFile))
 	return nil

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# devenv.sh KEYJSON CA ENDPOINT REGION: prints the AWS_* variables of the
+# key that `meridian admin create-key` wrote as JSON.
+set -euo pipefail
+field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" "$2"; }
+cat <<ENV
+export AWS_ACCESS_KEY_ID=$(field access_key "$1")
+export AWS_SECRET_ACCESS_KEY=$(field secret_key "$1")
+export AWS_CA_BUNDLE=$2
+export AWS_ENDPOINT_URL=$3
+export AWS_DEFAULT_REGION=$4
+export AWS_REGION=$4
+ENV
