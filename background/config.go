@@ -28,6 +28,10 @@ type Meta interface {
 	AbortPart(ctx context.Context, r metapb.AbortPartRequest) (metapb.Result, error)
 	ListGarbage(ctx context.Context, partition int, max int) ([]metapb.Garbage, error)
 	AckGarbage(ctx context.Context, partition int, ids []uint64) (metapb.Result, error)
+
+	// Scrubber (scrub.go).
+	ScanShards(ctx context.Context, partition int, c metapb.ShardCursor, max int) (metapb.ShardScanResponse, error)
+	ReplaceShards(ctx context.Context, r metapb.ReplaceShardsRequest) (metapb.Result, error)
 }
 
 // Data deletes stored shards (objectio.Engine implements it). Deleting a
@@ -76,6 +80,30 @@ type Config struct {
 	// Batch bounds the records handled per step (garbage entries, scans).
 	Batch int
 
+	// Scrubber and healer (scrub.go). Shards nil: no scrubber runs.
+	Shards Shards
+	// Nodes returns the control plane's storage nodes with their health
+	// (a cached view; required with Shards).
+	Nodes func() []metapb.StorageNode
+	// ScrubInterval is the pause between two scrub passes over a
+	// partition (a node declared dead starts one at once).
+	ScrubInterval time.Duration
+	// ScrubRate bounds the shard bytes verified per second per storage
+	// node (the node reads and checksums them locally); ≤ 0: unlimited.
+	ScrubRate int64
+	// HealRate bounds the shard bytes rebuilt per second per storage node
+	// (written to it, or read from it as a source); ≤ 0: unlimited.
+	HealRate int64
+	// ScrubParallel is the number of records verified at once.
+	ScrubParallel int
+	// DeadAfter: a storage node seen without heartbeats for this long is
+	// dead and its shards are rebuilt elsewhere.
+	DeadAfter time.Duration
+	// VerifyTimeout bounds one shard verify call; HealTimeout one rebuild
+	// (plus the time its bytes take at HealRate).
+	VerifyTimeout time.Duration
+	HealTimeout   time.Duration
+
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: no metrics registered
 }
@@ -90,6 +118,13 @@ func DefaultConfig() Config {
 		PrepareTimeout: time.Hour,
 		GarbageGrace:   30 * time.Second,
 		Batch:          64,
+		ScrubInterval:  time.Hour,
+		ScrubRate:      256 << 20,
+		HealRate:       64 << 20,
+		ScrubParallel:  4,
+		DeadAfter:      10 * time.Minute,
+		VerifyTimeout:  time.Minute,
+		HealTimeout:    2 * time.Minute,
 	}
 }
 
@@ -122,6 +157,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Batch <= 0 || c.Batch > 1000 {
 		errs = append(errs, fmt.Errorf("background: Batch %d out of [1, 1000]", c.Batch))
+	}
+	if c.Shards != nil {
+		if c.Nodes == nil {
+			errs = append(errs, errors.New("background: Nodes is required with Shards"))
+		}
+		if c.ScrubInterval <= 0 || c.DeadAfter <= 0 || c.VerifyTimeout <= 0 || c.HealTimeout <= 0 {
+			errs = append(errs, errors.New("background: ScrubInterval, DeadAfter, VerifyTimeout and HealTimeout must be positive"))
+		}
+		if c.ScrubParallel < 1 || c.ScrubParallel > 256 {
+			errs = append(errs, fmt.Errorf("background: ScrubParallel %d out of [1, 256]", c.ScrubParallel))
+		}
 	}
 	return errors.Join(errs...)
 }

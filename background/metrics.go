@@ -1,6 +1,8 @@
 package background
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -11,6 +13,13 @@ type metrics struct {
 	items      *prometheus.CounterVec
 	aborted    prometheus.Counter
 	reclaimed  prometheus.Counter
+
+	// Scrubber and healer.
+	scrubVerified prometheus.Counter
+	scrubFound    *prometheus.CounterVec // by kind: missing, corrupt
+	healed        prometheus.Counter
+	healFailures  prometheus.Counter
+	rebuiltBytes  prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
@@ -27,11 +36,100 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_background_janitor_garbage_reclaimed_total", Help: "Garbage entries whose shards were deleted.",
 		}),
+		scrubVerified: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_scrub_shards_examined_total", Help: "Shards the scrubber examined (verified on their node, or judged missing).",
+		}),
+		scrubFound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meridian_scrub_shards_damaged_total", Help: "Damaged shards the scrubber found, by kind (missing, corrupt).",
+		}, []string{"kind"}),
+		healed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_heal_shards_rebuilt_total", Help: "Shards rebuilt and swapped into their record.",
+		}),
+		healFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_heal_failures_total", Help: "Segment heals that failed (retried next pass).",
+		}),
+		rebuiltBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_heal_rebuilt_bytes_total", Help: "Shard bytes rebuilt by the healer.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, statusCollector{s})
+		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, statusCollector{s},
+			m.scrubVerified, m.scrubFound, m.healed, m.healFailures, m.rebuiltBytes, durabilityCollector{s})
 	}
 	return m
+}
+
+var (
+	descDurObjects = prometheus.NewDesc("meridian_durability_objects",
+		"Objects by redundancy class (full, degraded, at_risk, lost) as of the last complete scrub pass of the partitions this process holds; sum over background processes for the region.",
+		[]string{"bucket", "class"}, nil)
+	descDurBytes = prometheus.NewDesc("meridian_durability_bytes",
+		"Object bytes by redundancy class, as meridian_durability_objects.", []string{"bucket", "class"}, nil)
+	descDurNotTolerant = prometheus.NewDesc("meridian_durability_not_az_tolerant_objects",
+		"Objects that would lose data if their most loaded AZ were lost.", []string{"bucket"}, nil)
+	descHealQueue = prometheus.NewDesc("meridian_heal_queue_depth",
+		"Damaged shards found in the current scrub passes and not yet healed.", nil, nil)
+	descScrubLast = prometheus.NewDesc("meridian_scrub_last_complete_pass_timestamp_seconds",
+		"End of the oldest last complete scrub pass over the partitions held (0: some have none).", nil, nil)
+	descScrubProgress = prometheus.NewDesc("meridian_scrub_pass_records",
+		"Records scrubbed in the current passes of the partitions held.", nil, nil)
+)
+
+// durabilityCollector exports the scrubber's per-partition reports of the
+// partitions this process holds.
+type durabilityCollector struct{ s *Server }
+
+func (c durabilityCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDurObjects, descDurBytes, descDurNotTolerant, descHealQueue, descScrubLast, descScrubProgress} {
+		ch <- d
+	}
+}
+
+func (c durabilityCollector) Collect(ch chan<- prometheus.Metric) {
+	reps := c.s.ScrubReports()
+	if reps == nil {
+		return
+	}
+	buckets := map[string]*ClassCounts{}
+	var queue, inPass int64
+	oldest := time.Time{}
+	complete := true
+	for _, r := range reps {
+		queue += r.Pending
+		inPass += r.Current.Records
+		src := &r.Current
+		if r.Last != nil {
+			src = r.Last
+			if oldest.IsZero() || r.LastEnded.Before(oldest) {
+				oldest = r.LastEnded
+			}
+		} else {
+			complete = false
+		}
+		for b, d := range src.Buckets {
+			name := BucketName(b)
+			t := buckets[name]
+			if t == nil {
+				t = &ClassCounts{}
+				buckets[name] = t
+			}
+			t.add(d.Objects)
+		}
+	}
+	for b, cc := range buckets {
+		for cl := Class(0); cl < numClasses; cl++ {
+			ch <- prometheus.MustNewConstMetric(descDurObjects, prometheus.GaugeValue, float64(cc.Count[cl]), b, cl.String())
+			ch <- prometheus.MustNewConstMetric(descDurBytes, prometheus.GaugeValue, float64(cc.Bytes[cl]), b, cl.String())
+		}
+		ch <- prometheus.MustNewConstMetric(descDurNotTolerant, prometheus.GaugeValue, float64(cc.NotTolerant), b)
+	}
+	ch <- prometheus.MustNewConstMetric(descHealQueue, prometheus.GaugeValue, float64(queue))
+	last := 0.0
+	if complete && !oldest.IsZero() {
+		last = float64(oldest.UnixNano()) / 1e9
+	}
+	ch <- prometheus.MustNewConstMetric(descScrubLast, prometheus.GaugeValue, last)
+	ch <- prometheus.MustNewConstMetric(descScrubProgress, prometheus.GaugeValue, float64(inPass))
 }
 
 var (

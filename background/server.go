@@ -15,6 +15,8 @@ type Server struct {
 	m       *metrics
 	leases  *leaser
 	workers []*worker
+	scrub   *scrubber  // nil without Config.Shards
+	nodes   *nodeWatch // nil without Config.Shards
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -47,6 +49,13 @@ func New(cfg Config) (*Server, error) {
 	s.workers = []*worker{
 		newWorker(&janitor{cfg: &s.cfg, m: s.m, now: time.Now}, &s.cfg, s.leases, s.m),
 	}
+	if cfg.Shards != nil {
+		s.nodes = newNodeWatch(&s.cfg)
+		s.scrub = newScrubber(&s.cfg, s.m, s.nodes)
+		w := newWorker(s.scrub, &s.cfg, s.leases, s.m)
+		s.nodes.onDead = func(string) { w.kick() } // queue the dead node's shards now
+		s.workers = append(s.workers, w)
+	}
 	return s, nil
 }
 
@@ -65,6 +74,10 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.leases.run(s.ctx) }()
+		if s.nodes != nil {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.nodes.run(s.ctx) }()
+		}
 		for _, w := range s.workers {
 			s.wg.Add(1)
 			go func() { defer s.wg.Done(); w.run(s.ctx) }()
@@ -103,6 +116,15 @@ func (s *Server) Workers() []Status {
 		out = append(out, w.status())
 	}
 	return out
+}
+
+// ScrubReports returns the scrubber's reports of the partitions this
+// server holds (nil without a scrubber).
+func (s *Server) ScrubReports() map[int]PartitionReport {
+	if s.scrub == nil {
+		return nil
+	}
+	return s.scrub.Reports(s.leases.Held())
 }
 
 // Held returns the partitions this server holds valid leases on.

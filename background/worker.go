@@ -39,6 +39,18 @@ type Task interface {
 	Step(ctx context.Context, p int, cursor string, valid func() bool) (next string, n int, done bool, err error)
 }
 
+// intervaler is a Task with its own pause between passes (default
+// Config.Interval).
+type intervaler interface{ interval() time.Duration }
+
+// reporter is a Task that keeps a per-partition summary in its checkpoint
+// (metapb.Checkpoint.Report): report is written with every checkpoint,
+// restore is called when a checkpoint is loaded (restart, takeover).
+type reporter interface {
+	report(p int) string
+	restore(p int, report string)
+}
+
 // Status is a worker's state and progress.
 type Status struct {
 	Name       string
@@ -115,6 +127,21 @@ func (w *worker) setPaused(p bool) {
 	}
 }
 
+func (w *worker) interval() time.Duration {
+	if iv, ok := w.task.(intervaler); ok {
+		return iv.interval()
+	}
+	return w.cfg.Interval
+}
+
+// kick starts the next pass now (or right after the current one).
+func (w *worker) kick() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (w *worker) isPaused() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -166,7 +193,7 @@ func (w *worker) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-w.wake:
-		case <-time.After(w.cfg.Interval):
+		case <-time.After(w.interval()):
 		}
 	}
 }
@@ -259,9 +286,16 @@ func (w *worker) progress(ctx context.Context, p int, epoch uint64) (*partProgre
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
 	pp := &partProgress{epoch: epoch}
+	rep, _ := w.task.(reporter)
+	if rep != nil {
+		rep.restore(p, "")
+	}
 	for _, c := range cps {
 		if c.Worker == w.task.Name() {
 			pp.cursor, pp.done, pp.pass = c.Cursor, c.Done, c.Pass
+			if rep != nil {
+				rep.restore(p, c.Report)
+			}
 			w.cfg.Logger.Info("background: resuming from checkpoint", "worker", c.Worker, "partition", p,
 				"cursor", c.Cursor, "done", c.Done, "pass", c.Pass, "previous_holder", c.Holder)
 		}
@@ -278,6 +312,9 @@ func (w *worker) checkpoint(ctx context.Context, p int, pp *partProgress, state 
 		Cursor: pp.cursor, Pass: pp.pass, Done: pp.done}
 	if stepErr != nil {
 		c.LastError = stepErr.Error()
+	}
+	if rep, ok := w.task.(reporter); ok {
+		c.Report = rep.report(p)
 	}
 	_, err := w.cfg.Meta.Checkpoint(ctx, p, metapb.CheckpointRequest{Lease: LeaseName, Checkpoint: c})
 	if errors.Is(err, metaclient.ErrConflict) {

@@ -138,6 +138,8 @@ func commandKey(c *metapb.Command) (bucket, key string, ok bool) {
 		return c.CompleteUpload.Bucket, c.CompleteUpload.Key, true
 	case c.AbortUpload != nil:
 		return c.AbortUpload.Bucket, c.AbortUpload.Key, true
+	case c.ReplaceShards != nil:
+		return c.ReplaceShards.Bucket, c.ReplaceShards.Key, true
 	}
 	return "", "", false
 }
@@ -160,7 +162,7 @@ func (s *Server) serveApply(w http.ResponseWriter, r *http.Request) int {
 	if err := s.decode(w, r, &cmd); err != nil {
 		return badRequest(w, "bad command: "+err.Error())
 	}
-	if cmd.Type < metapb.CmdPrepare || cmd.Type > metapb.CmdCheckpoint {
+	if cmd.Type < metapb.CmdPrepare || cmd.Type >= metapb.CmdLimit {
 		return badRequest(w, fmt.Sprintf("unknown command type %d", cmd.Type))
 	}
 	if b, k, ok := commandKey(&cmd); ok && partition.Of(b, k, len(s.parts)) != g.part {
@@ -206,7 +208,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 var readOps = map[string]struct{}{
 	"get": {}, "version": {}, "list": {}, "upload": {}, "uploads": {}, "parts": {}, "part": {},
 	"attempt": {}, "scan": {}, "scanparts": {}, "scanuploads": {}, "feed": {}, "garbage": {},
-	"background": {},
+	"background": {}, "shardscan": {},
 }
 
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, op string) int {
@@ -310,6 +312,13 @@ func read(g *group, op string, q *metapb.ReadRequest) (metapb.ReadResponse, int)
 		out.Garbage = st.ListGarbage(q.Max)
 	case "background":
 		out.Leases, out.Checkpoints, _ = st.Background()
+	case "shardscan":
+		var c metapb.ShardCursor
+		if q.Cursor != nil {
+			c = *q.Cursor
+		}
+		sc := st.ScanShards(c, q.Max)
+		out.ShardScan = &sc
 	}
 	return out, http.StatusOK
 }

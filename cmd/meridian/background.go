@@ -27,6 +27,12 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.ClockMargin, "clock-margin", cfg.ClockMargin, "largest clock lead of a meta node over this process")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "pause between two passes of a worker")
 	fs.DurationVar(&cfg.PrepareTimeout, "prepare-timeout", cfg.PrepareTimeout, "a PREPARE older than this is aborted (must exceed the gateways' --body-total-timeout)")
+	fs.DurationVar(&cfg.ScrubInterval, "scrub-interval", cfg.ScrubInterval, "pause between two scrub passes over a partition")
+	scrubRate := fs.String("scrub-rate", "256MiB", "shard bytes verified per second per storage node (0: unlimited)")
+	healRate := fs.String("heal-rate", "64MiB", "shard bytes rebuilt per second per storage node (0: unlimited)")
+	fs.IntVar(&cfg.ScrubParallel, "scrub-parallel", cfg.ScrubParallel, "records verified at once")
+	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a storage node without heartbeats for this long is dead: its shards are rebuilt elsewhere")
+	noScrub := fs.Bool("no-scrub", false, "run no scrubber/healer")
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
@@ -34,6 +40,13 @@ func runBackground(ctx context.Context, args []string) error {
 	}
 	if *meta == "" {
 		return errors.New("background: --meta is required")
+	}
+	var err error
+	if cfg.ScrubRate, err = parseSize(*scrubRate); err != nil {
+		return fmt.Errorf("background: --scrub-rate: %w", err)
+	}
+	if cfg.HealRate, err = parseSize(*healRate); err != nil {
+		return fmt.Errorf("background: --heal-rate: %w", err)
 	}
 	node, err := tf.load(mtls.RoleBackground)
 	if err != nil {
@@ -54,6 +67,9 @@ func runBackground(ctx context.Context, args []string) error {
 	}
 	defer rc.Close()
 	cfg.Meta, cfg.Data = rc.meta, rc.data
+	if !*noScrub {
+		cfg.Shards, cfg.Nodes = background.RegionShards{Client: rc.shards, Engine: rc.data}, rc.view.Nodes
+	}
 	s, err := background.New(cfg)
 	if err != nil {
 		return err

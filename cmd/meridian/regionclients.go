@@ -14,9 +14,10 @@ import (
 // the metadata client (mutual TLS as node) and the shard engine over the
 // storage nodes the control plane reports.
 type regionClients struct {
-	meta *metaclient.Client
-	view *nodeview.View
-	data *objectio.Engine
+	meta   *metaclient.Client
+	view   *nodeview.View
+	data   *objectio.Engine
+	shards *storageclient.Client
 }
 
 // openRegionClients connects to the meta nodes at seeds ("host:port,…")
@@ -33,7 +34,8 @@ func openRegionClients(seeds string, node *mtls.Node, o roleObs) (*regionClients
 	}
 	view := nodeview.New(client, time.Second, o.log)
 	oc := objectio.DefaultConfig()
-	oc.Client = storageclient.NewTLS(node)
+	sc := storageclient.NewTLS(node)
+	oc.Client = sc
 	oc.Nodes = view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
 	oc.Logger = o.log
 	engine, err := objectio.New(oc)
@@ -42,7 +44,7 @@ func openRegionClients(seeds string, node *mtls.Node, o roleObs) (*regionClients
 		client.Close()
 		return nil, err
 	}
-	return &regionClients{meta: client, view: view, data: engine}, nil
+	return &regionClients{meta: client, view: view, data: engine, shards: sc}, nil
 }
 
 // Close stops the node view, then closes the metadata client.

@@ -5,15 +5,18 @@ import (
 
 	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
 // startBackground builds a region's background server (one per region in
 // the dev deployment; several may run per region in production).
-func startBackground(region string, meta *metaclient.Client, data *objectio.Engine, log *slog.Logger) (*background.Server, error) {
+func startBackground(region string, meta *metaclient.Client, data *objectio.Engine, shards *storageclient.Client, nodes func() []metapb.StorageNode, log *slog.Logger) (*background.Server, error) {
 	bc := background.DefaultConfig()
 	bc.Region = region
 	bc.ID = region + "/background"
 	bc.Meta, bc.Data, bc.Logger = meta, data, log
+	bc.Shards, bc.Nodes = background.RegionShards{Client: shards, Engine: data}, nodes
 	return background.New(bc)
 }

@@ -379,12 +379,13 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	}
 	r.registrars = append(r.registrars, bgMeta)
 	boc := oc
-	boc.Client = storageclient.NewTLS(bgNode)
+	bgShards := storageclient.NewTLS(bgNode)
+	boc.Client = bgShards
 	bgEngine, err := objectio.New(boc)
 	if err != nil {
 		return nil, err
 	}
-	if r.bg, err = startBackground(name, bgMeta, bgEngine, log); err != nil {
+	if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, log); err != nil {
 		return nil, err
 	}
 	run(name+"/background", r.bg.Run)

@@ -70,6 +70,9 @@ type Checkpoint struct {
 	Done      uint64    `json:"done"`             // items handled in total
 	LastError string    `json:"last_error,omitempty"`
 	Updated   time.Time `json:"updated"` // state-machine clock of the write
+	// Report is the worker's own summary of the partition (the scrubber's
+	// durability counts, background/durability.go), opaque to metasvc.
+	Report string `json:"report,omitempty"`
 }
 
 // CheckpointRequest writes a checkpoint, fenced by a lease: it is applied

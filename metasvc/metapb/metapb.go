@@ -180,8 +180,11 @@ const (
 	CmdSealBucket
 	CmdUnsealBucket
 	CmdDropBucket
-	CmdLease      // background work lease (background.go)
-	CmdCheckpoint // background worker checkpoint (background.go)
+	CmdLease         // background work lease (background.go)
+	CmdCheckpoint    // background worker checkpoint (background.go)
+	CmdReplaceShards // healer: compare-and-swap of a record's shards (heal.go)
+
+	CmdLimit // one past the last command type: add new types above it
 )
 
 // Command is one Raft log entry of a partition. Time is the leader's clock
@@ -208,6 +211,7 @@ type Command struct {
 	DropBucket     *SealBucketRequest     `json:"drop,omitempty"`
 	Lease          *LeaseRequest          `json:"lease,omitempty"`
 	Checkpoint     *CheckpointRequest     `json:"ckpt,omitempty"`
+	ReplaceShards  *ReplaceShardsRequest  `json:"rshards,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else

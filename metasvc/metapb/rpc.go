@@ -32,6 +32,7 @@ import "time"
 //	feed:    After, Max                       → Feed
 //	garbage: Max                              → Garbage
 //	background: (nothing)                     → Leases, Checkpoints
+//	shardscan: Cursor, Max                    → ShardScan (committed records with shards)
 type ReadRequest struct {
 	Bucket      string              `json:"bucket,omitempty"`
 	Key         string              `json:"key,omitempty"`
@@ -45,6 +46,7 @@ type ReadRequest struct {
 	List        *ListRequest        `json:"list,omitempty"`
 	ListUploads *ListUploadsRequest `json:"luploads,omitempty"`
 	ListParts   *ListPartsRequest   `json:"lparts,omitempty"`
+	Cursor      *ShardCursor        `json:"cursor,omitempty"`
 }
 
 // ReadResponse answers a ReadRequest. Err is empty on success, else a
@@ -66,6 +68,8 @@ type ReadResponse struct {
 
 	Leases      []Lease      `json:"leases,omitempty"`      // background
 	Checkpoints []Checkpoint `json:"checkpoints,omitempty"` // background
+
+	ShardScan *ShardScanResponse `json:"shardscan,omitempty"`
 }
 
 // RPCError is the body of a 4xx/5xx RPC answer that is not a Result/ReadResponse:

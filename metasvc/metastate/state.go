@@ -296,6 +296,10 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		if cmd.AckGarbage != nil {
 			return t.ackGarbage(cmd.AckGarbage)
 		}
+	case metapb.CmdReplaceShards:
+		if cmd.ReplaceShards != nil {
+			return t.replaceShards(now, cmd.ReplaceShards)
+		}
 	case metapb.CmdSealBucket:
 		if cmd.SealBucket != nil {
 			return t.sealBucket(now, cmd.SealBucket)

@@ -50,9 +50,10 @@ type Fault struct {
 }
 
 type shard struct {
-	data []byte // nil when the store discards data
-	size int64
-	crc  uint32
+	data   []byte // nil when the store discards data
+	size   int64
+	crc    uint32
+	rotten bool // flipped at rest (Rot): the node's checksums catch it
 }
 
 type node struct {
@@ -244,6 +245,9 @@ func (s *Store) Get(ctx context.Context, addr, id string, off, length int64) (io
 	if off < 0 || length < 0 || off+length > sh.size {
 		return nil, fmt.Errorf("get %s [%d,+%d) of %d: %w", id, off, length, sh.size, ErrRange)
 	}
+	if sh.rotten {
+		return nil, fmt.Errorf("get %s on %s: %w", id, addr, ErrCorrupt)
+	}
 	data := bytes.Clone(sh.data[off : off+length])
 	if f.CorruptSilently && len(data) > 0 {
 		data[len(data)/2] ^= 0x5a
@@ -265,6 +269,44 @@ func (s *Store) Delete(ctx context.Context, addr, id string) error {
 	defer s.mu.Unlock()
 	delete(s.node(addr).shards, id)
 	return nil
+}
+
+// Rot flips a byte of a stored shard at rest: reads and Verify then
+// report corruption, as a real node's block checksums would. It reports
+// whether the shard exists.
+func (s *Store) Rot(addr, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.node(addr)
+	sh, ok := n.shards[id]
+	if !ok {
+		return false
+	}
+	if len(sh.data) > 0 {
+		sh.data = bytes.Clone(sh.data)
+		sh.data[len(sh.data)/3] ^= 0x01
+	}
+	sh.rotten = true
+	n.shards[id] = sh
+	return true
+}
+
+// Verify is a storage node's local check of shard id: OK, or not OK when
+// it was rotted; ErrNotFound when absent, ErrDown when the node is down.
+func (s *Store) Verify(ctx context.Context, addr, id string) (storagepb.VerifyResult, error) {
+	if s.fault(addr).Down {
+		return storagepb.VerifyResult{}, fmt.Errorf("verify %s on %s: %w", id, addr, ErrDown)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh, ok := s.node(addr).shards[id]
+	if !ok {
+		return storagepb.VerifyResult{}, fmt.Errorf("verify %s on %s: %w", id, addr, ErrNotFound)
+	}
+	if sh.rotten {
+		return storagepb.VerifyResult{ID: id, Error: "block checksum mismatch"}, nil
+	}
+	return storagepb.VerifyResult{ID: id, OK: true}, nil
 }
 
 type errReader struct{ err error }

@@ -1,0 +1,200 @@
+package metastate
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// Healing (background/ scrubber): CmdReplaceShards swaps rebuilt shards
+// into a committed record by compare-and-swap, and ScanShards walks the
+// committed records that hold shards. See metapb.ReplaceShardsRequest.
+//
+// Garbage accounting (doc.go, "Garbage and the fence") is kept: a swap
+// queues the shards it removes from the record; a refused swap queues the
+// new shards no record references, in the same Apply, so a rebuilt shard is
+// referenced by the record or queued, never both and never neither (once
+// the command is applied; a healer that dies before applying it leaves
+// orphans for the orphan scan).
+
+// healTarget is the committed record a ReplaceShards names, with a function
+// that installs a changed copy of it.
+type healTarget struct {
+	segs    []metapb.Segment
+	install func(segs []metapb.Segment)
+}
+
+func (t *trees) healTarget(r *metapb.ReplaceShardsRequest) (healTarget, bool) {
+	if r.UploadID != "" {
+		p := t.partAttempt(r.Bucket, r.Key, r.UploadID, r.Number, r.Attempt)
+		if p == nil || p.State != metapb.StateCommitted {
+			return healTarget{}, false
+		}
+		return healTarget{segs: p.Segments, install: func(segs []metapb.Segment) {
+			c := clonePart(p)
+			c.Segments = segs
+			t.parts.ReplaceOrInsert(c)
+		}}, true
+	}
+	v := t.current(r.Bucket, r.Key)
+	if v == nil || v.VersionID != r.VersionID || v.State != metapb.StateCommitted {
+		return healTarget{}, false
+	}
+	return healTarget{segs: v.Segments, install: func(segs []metapb.Segment) {
+		c := cloneVersion(v)
+		c.Segments = segs
+		t.cur.ReplaceOrInsert(c)
+		// A token whose outcome is the current record follows it (the
+		// snapshot writes such a token as done_current).
+		for _, kind := range []tokenKind{tokObject, tokComplete} {
+			if e := t.getToken(v.Bucket, v.Key, kind, v.Token); e != nil && e.Done == v {
+				ne := *e
+				ne.Done = c
+				t.putToken(&ne)
+			}
+		}
+	}}, true
+}
+
+func (t *trees) replaceShards(now time.Time, r *metapb.ReplaceShardsRequest) metapb.Result {
+	if r.Bucket == "" || r.Key == "" || (r.VersionID == "" && r.UploadID == "") || len(r.Swaps) == 0 {
+		return errResult(metapb.ErrBadRequest, "replace shards: bucket, key, a version or part attempt, and swaps are required")
+	}
+	for _, s := range r.Swaps {
+		if s.New.Index != s.Old.Index || s.New.Node == "" || s.New.ID == "" {
+			return errResult(metapb.ErrBadRequest, fmt.Sprintf("replace shards: bad swap for shard %d", s.Old.Index))
+		}
+	}
+	// newSegs holds the rebuilt shards, for garbage when refused.
+	refuse := func(msg string, still []metapb.Segment) metapb.Result {
+		ref := shardSet(still)
+		var orphan []metapb.ShardRef
+		for _, s := range r.Swaps {
+			if _, ok := ref[shardID{s.New.Node, s.New.ID}]; !ok {
+				orphan = append(orphan, s.New)
+			}
+		}
+		t.queueGarbage("heal superseded", r.Bucket, r.Key, []metapb.Segment{{Shards: orphan}}, now)
+		return errResult(metapb.ErrConflict, "replace shards: "+msg)
+	}
+	h, ok := t.healTarget(r)
+	if !ok {
+		return refuse("record no longer committed", nil)
+	}
+	if r.Segment < 0 || r.Segment >= len(h.segs) {
+		return refuse(fmt.Sprintf("no segment %d", r.Segment), h.segs)
+	}
+	seg := h.segs[r.Segment]
+	var removed []metapb.ShardRef
+	changed := false
+	next := append([]metapb.ShardRef(nil), seg.Shards...)
+	for _, s := range r.Swaps {
+		i := s.Old.Index
+		if i < 0 || i >= len(next) {
+			return refuse(fmt.Sprintf("no shard %d in segment %d", i, r.Segment), h.segs)
+		}
+		cur := next[i]
+		switch {
+		case cur.Node == s.New.Node && cur.ID == s.New.ID:
+			// Already applied (a retry).
+		case cur.Node == s.Old.Node && cur.ID == s.Old.ID:
+			removed = append(removed, cur)
+			next[i] = s.New
+			changed = true
+		default:
+			return refuse(fmt.Sprintf("shard %d of segment %d changed meanwhile", i, r.Segment), h.segs)
+		}
+	}
+	if !changed {
+		return metapb.Result{Existed: true}
+	}
+	segs := cloneSegments(h.segs)
+	segs[r.Segment].Shards = next
+	h.install(segs)
+	var g []metapb.ShardRef
+	for _, o := range removed {
+		if o.Node != "" {
+			g = append(g, o)
+		}
+	}
+	t.queueGarbage("healed", r.Bucket, r.Key, []metapb.Segment{{Offset: seg.Offset, Size: seg.Size, Shards: g}}, now)
+	return metapb.Result{}
+}
+
+// shardScanVisits bounds the records one ScanShards visits (inline ones
+// are skipped but cost a visit), per record it may return.
+const shardScanVisits = 8
+
+// ScanShards returns up to max (≤0: 1000) committed records that hold
+// shards after cursor c — current versions in (bucket, key) order, then
+// COMMITTED part attempts — without inline bytes, and the cursor to resume
+// from. The scrubber's walk.
+func (s *State) ScanShards(c metapb.ShardCursor, max int) metapb.ShardScanResponse {
+	max = clampMax(max)
+	visits := max * shardScanVisits
+	var out metapb.ShardScanResponse
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	hasShards := func(segs []metapb.Segment) bool {
+		for _, sg := range segs {
+			if len(sg.Shards) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	strip := func(segs []metapb.Segment) []metapb.Segment {
+		c := cloneSegments(segs)
+		for i := range c {
+			c[i].Inline = nil
+		}
+		return c
+	}
+	full := func() bool { return len(out.Records) >= max || visits <= 0 }
+	out.Next = c
+	if !c.Parts {
+		pivot := &metapb.ObjectVersion{Bucket: c.Bucket, Key: c.Key}
+		s.t.cur.AscendGreaterOrEqual(pivot, func(v *metapb.ObjectVersion) bool {
+			if c.Bucket != "" || c.Key != "" {
+				if v.Bucket == c.Bucket && v.Key == c.Key {
+					return true // strictly after the cursor
+				}
+			}
+			visits--
+			out.Next = metapb.ShardCursor{Bucket: v.Bucket, Key: v.Key}
+			if v.State == metapb.StateCommitted && hasShards(v.Segments) {
+				out.Records = append(out.Records, metapb.ShardRecord{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID,
+					Size: v.Size, Scheme: v.Scheme, Segments: strip(v.Segments)})
+			}
+			return !full()
+		})
+		if full() {
+			return out
+		}
+		out.Next = metapb.ShardCursor{Parts: true}
+		c = out.Next
+	}
+	pivot := &metapb.Part{Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Number: c.Number, Attempt: c.Attempt}
+	started := c.Bucket != "" || c.Key != "" || c.UploadID != ""
+	s.t.parts.AscendGreaterOrEqual(pivot, func(p *metapb.Part) bool {
+		if started && p.Bucket == c.Bucket && p.Key == c.Key && p.UploadID == c.UploadID && p.Number == c.Number && p.Attempt == c.Attempt {
+			return true
+		}
+		visits--
+		out.Next = metapb.ShardCursor{Parts: true, Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID, Number: p.Number, Attempt: p.Attempt}
+		if p.State == metapb.StateCommitted && hasShards(p.Segments) {
+			var scheme metapb.Scheme
+			if u := s.t.upload(p.Bucket, p.Key, p.UploadID); u != nil {
+				scheme = u.Scheme
+			}
+			out.Records = append(out.Records, metapb.ShardRecord{Bucket: p.Bucket, Key: p.Key, UploadID: p.UploadID,
+				Number: p.Number, Attempt: p.Attempt, Size: p.Size, Scheme: scheme, Segments: strip(p.Segments)})
+		}
+		return !full()
+	})
+	if !full() {
+		out.Done = true
+	}
+	return out
+}
