@@ -32,6 +32,12 @@ type Meta interface {
 	// Scrubber (scrub.go).
 	ScanShards(ctx context.Context, partition int, c metapb.ShardCursor, max int) (metapb.ShardScanResponse, error)
 	ReplaceShards(ctx context.Context, r metapb.ReplaceShardsRequest) (metapb.Result, error)
+
+	// Lifecycle rules (lifecycle.go).
+	ListPartition(ctx context.Context, partition int, q metapb.ListRequest) (metapb.ListResponse, error)
+	ListUploadsPartition(ctx context.Context, partition int, q metapb.ListUploadsRequest) (metapb.ListUploadsResponse, error)
+	DeleteObject(ctx context.Context, r metapb.DeleteRequest) (metapb.Result, error)
+	AbortUpload(ctx context.Context, r metapb.AbortUploadRequest) (metapb.Result, error)
 }
 
 // Data deletes stored shards (objectio.Engine implements it). Deleting a
@@ -52,6 +58,12 @@ type Config struct {
 
 	Meta Meta
 	Data Data
+	// Catalog supplies the buckets' lifecycle rules; nil disables the
+	// janitor's lifecycle phase (docs/lifecycle.md).
+	Catalog Catalog
+	// LifecycleDay is the length of a lifecycle day (0: 24 h); tests
+	// shorten it (MERIDIAN_TEST_DAY). The gateways must use the same.
+	LifecycleDay time.Duration
 
 	// LeaseTTL is how long a partition lease lasts without renewal: the
 	// time a crashed server's partitions wait before being taken over.
@@ -154,6 +166,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GarbageGrace < 0 {
 		errs = append(errs, errors.New("background: GarbageGrace must not be negative"))
+	}
+	if c.LifecycleDay < 0 {
+		errs = append(errs, errors.New("background: LifecycleDay must not be negative"))
 	}
 	if c.Batch <= 0 || c.Batch > 1000 {
 		errs = append(errs, fmt.Errorf("background: Batch %d out of [1, 1000]", c.Batch))

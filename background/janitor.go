@@ -22,12 +22,14 @@ import (
 //     acknowledges the entries (deletes are idempotent, so an entry whose
 //     acknowledgement was lost is simply deleted again).
 //
-// A pass over a partition is the two phases in order; the cursor names the
-// phase, so a takeover resumes in the phase the last holder reached.
+// A pass over a partition is the two phases in order, with the lifecycle
+// phase (lifecycle.go: bucket lifecycle rules) between them; the cursor
+// names the phase, so a takeover resumes in the phase the last holder reached.
 type janitor struct {
 	cfg *Config
 	m   *metrics
 	now func() time.Time
+	lc  lcBuckets // lifecycle.go
 }
 
 const (
@@ -44,10 +46,17 @@ func (j *janitor) Step(ctx context.Context, p int, cursor string, valid func() b
 		if err != nil || more {
 			return phasePrepares, n, false, err
 		}
-		return phaseGarbage, n, false, nil
+		return phaseLifecycle, n, false, nil // then bucket lifecycle rules (lifecycle.go)
 	case phaseGarbage:
 		n, more, err := j.reclaim(ctx, p, valid)
 		return phaseGarbage, n, !more && err == nil, err
+	}
+	if cur, ok := parseLCCursor(cursor); ok { // lifecycle.go
+		next, n, done, err := j.lifecycleStep(ctx, p, cur, valid)
+		if done && err == nil {
+			return phaseGarbage, n, false, nil
+		}
+		return next.String(), n, false, err
 	}
 	// An unknown cursor (a newer version's): start the pass afresh.
 	return phasePrepares, 0, false, nil

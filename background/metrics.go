@@ -20,6 +20,10 @@ type metrics struct {
 	healed        prometheus.Counter
 	healFailures  prometheus.Counter
 	rebuiltBytes  prometheus.Counter
+
+	// Lifecycle rules (lifecycle.go).
+	lcExpired prometheus.Counter
+	lcAborted prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
@@ -35,6 +39,12 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		}),
 		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_background_janitor_garbage_reclaimed_total", Help: "Garbage entries whose shards were deleted.",
+		}),
+		lcExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_background_lifecycle_expired_total", Help: "Objects expired by bucket lifecycle rules.",
+		}),
+		lcAborted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_background_lifecycle_uploads_aborted_total", Help: "Incomplete multipart uploads aborted by bucket lifecycle rules.",
 		}),
 		scrubVerified: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_scrub_shards_examined_total", Help: "Shards the scrubber examined (verified on their node, or judged missing).",
@@ -53,7 +63,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, statusCollector{s},
+		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, m.lcExpired, m.lcAborted, statusCollector{s},
 			m.scrubVerified, m.scrubFound, m.healed, m.healFailures, m.rebuiltBytes, durabilityCollector{s})
 	}
 	return m

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 )
 
 // Server is one background process of a region.
@@ -40,6 +42,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.LifecycleDay == 0 {
+		cfg.LifecycleDay = s3lifecycle.Day
 	}
 	cfg.Logger = cfg.Logger.With("background", cfg.ID)
 	s := &Server{cfg: cfg, ready: make(chan struct{}), release: true}

@@ -113,6 +113,7 @@ func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
 	bc := background.DefaultConfig()
 	bc.ID = "bg-" + t.Name()
 	bc.Meta, bc.Data = w.meta, engine
+	bc.Region, bc.Catalog, bc.LifecycleDay = gc.Region, catalog, gc.LifecycleDay // lifecycle rules (lifecycle_test.go)
 	bc.Interval = 50 * time.Millisecond
 	bc.GarbageGrace = 0
 	bc.Logger = slog.New(slog.DiscardHandler)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/xml"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/meridian-s3/meridian/regional"
 )
 
 // doResp is do returning the response headers too.
@@ -131,4 +134,82 @@ func TestLifecycleConfigurationAPI(t *testing.T) {
 	if code, out := w.do("PUT", "/no-such-lc-bucket?lifecycle", body, md5Header(body)); code != 404 || s3code(out) != "NoSuchBucket" {
 		t.Fatalf("PUT on a missing bucket: %d %s", code, out)
 	}
+}
+
+// TestLifecycleExecution: the background janitor (run beside the gateway
+// by newWorld) executes enabled rules with a 1 s lifecycle day: expiration
+// by days under a prefix, by a past date, a disabled rule and objects no
+// rule selects left alone, an incomplete multipart upload aborted and its
+// parts' shards reclaimed.
+func TestLifecycleExecution(t *testing.T) {
+	const day = time.Second
+	w := newWorldWith(t, func(c *regional.Config) { c.LifecycleDay = day })
+	w.mustStatus(200, "PUT", "/lcexec", nil, nil)
+	put := func(key string, n int) { w.mustStatus(200, "PUT", "/lcexec/"+key, random(n), nil) }
+	for _, k := range []string{"logs/a", "logs/b", "keep/c", "old/d", "off/e"} {
+		put(k, 100)
+	}
+	put("logs/big", 300<<10) // sharded, so its shards must be reclaimed too
+	// An incomplete multipart upload with one part.
+	out := w.mustStatus(200, "POST", "/lcexec/up/mpu?uploads", nil, nil)
+	var init struct {
+		UploadID string `xml:"UploadId"`
+	}
+	if err := xml.Unmarshal(out, &init); err != nil || init.UploadID == "" {
+		t.Fatalf("CreateMultipartUpload: %v %s", err, out)
+	}
+	w.mustStatus(200, "PUT", "/lcexec/up/mpu?partNumber=1&uploadId="+init.UploadID, random(200<<10), nil)
+	before := w.store.Count()
+
+	doc := `<LifecycleConfiguration>` +
+		`<Rule><ID>logs</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>2</Days></Expiration></Rule>` +
+		`<Rule><ID>old</ID><Filter><Prefix>old/</Prefix></Filter><Status>Enabled</Status><Expiration><Date>2020-01-01T00:00:00Z</Date></Expiration></Rule>` +
+		`<Rule><ID>off</ID><Filter><Prefix>off/</Prefix></Filter><Status>Disabled</Status><Expiration><Days>1</Days></Expiration></Rule>` +
+		`<Rule><ID>tagged</ID><Filter><Tag><Key>t</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>` +
+		`<Rule><ID>mpu</ID><Filter><Prefix>up/</Prefix></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>` +
+		`</LifecycleConfiguration>`
+	w.mustStatus(200, "PUT", "/lcexec?lifecycle", []byte(doc), md5Header([]byte(doc)))
+	start := time.Now()
+
+	// x-amz-expiration names the rule and the scaled "midnight".
+	_, h, _ := w.doResp("HEAD", "/lcexec/logs/a", nil, nil)
+	if !strings.Contains(h.Get("x-amz-expiration"), `rule-id="logs"`) {
+		t.Fatalf("x-amz-expiration = %q", h.Get("x-amz-expiration"))
+	}
+	if _, h, _ := w.doResp("HEAD", "/lcexec/old/d", nil, nil); !strings.Contains(h.Get("x-amz-expiration"), `expiry-date="Wed, 01 Jan 2020 00:00:00 GMT", rule-id="old"`) {
+		t.Fatalf("date rule x-amz-expiration = %q", h.Get("x-amz-expiration"))
+	}
+
+	gone := func(key string) bool { code, _ := w.do("HEAD", "/lcexec/"+key, nil, nil); return code == 404 }
+	deadline := time.Now().Add(20 * time.Second)
+	for !(gone("logs/a") && gone("logs/b") && gone("logs/big") && gone("old/d")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not expired after 20 s: logs/a %v logs/b %v logs/big %v old/d %v", gone("logs/a"), gone("logs/b"), gone("logs/big"), gone("old/d"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Days=2 with a 1 s day: not before 2 s after the PUT, rounded up to a
+	// whole "day"; old/d (a past date) may go at once.
+	if el := time.Since(start); el < time.Second {
+		t.Errorf("logs/ expired %v after the rule: sooner than 2 days (2 s) after its PUT", el)
+	}
+	for _, k := range []string{"keep/c", "off/e"} {
+		if gone(k) {
+			t.Errorf("%s expired: no enabled rule selects it", k)
+		}
+	}
+	for time.Now().Before(deadline) {
+		out := string(w.mustStatus(200, "GET", "/lcexec?uploads", nil, nil))
+		if !strings.Contains(out, init.UploadID) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, out := w.do("GET", "/lcexec/up/mpu?uploadId="+init.UploadID, nil, nil); code != 404 || s3code(out) != "NoSuchUpload" {
+		t.Fatalf("upload not aborted: ListParts %d %s", code, out)
+	}
+	// Everything expired or aborted is reclaimed: only keep/c and off/e
+	// remain (inline, no shards).
+	w.settle(0)
+	t.Logf("shards before %d, after 0; expired and aborted in %v", before, time.Since(start).Round(time.Millisecond))
 }

@@ -33,6 +33,7 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.ScrubParallel, "scrub-parallel", cfg.ScrubParallel, "records verified at once")
 	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a storage node without heartbeats for this long is dead: its shards are rebuilt elsewhere")
 	noScrub := fs.Bool("no-scrub", false, "run no scrubber/healer")
+	cat := catalogFlags(fs) // optional: the lifecycle rules (docs/lifecycle.md)
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +70,19 @@ func runBackground(ctx context.Context, args []string) error {
 	cfg.Meta, cfg.Data = rc.meta, rc.data
 	if !*noScrub {
 		cfg.Shards, cfg.Nodes = background.RegionShards{Client: rc.shards, Engine: rc.data}, rc.view.Nodes
+	}
+	if *cat.path == "" && *cat.sql == "" {
+		cfg.Logger.Warn("no bucket catalog (--sql or --catalog): bucket lifecycle rules are not executed by this process")
+	} else {
+		catalog, err := cat.open(ctx, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		defer catalog.Close()
+		cfg.Catalog = catalog
+	}
+	if cfg.LifecycleDay, err = lifecycleDay(cfg.Logger); err != nil {
+		return err
 	}
 	s, err := background.New(cfg)
 	if err != nil {

@@ -135,6 +135,9 @@ func runDev(ctx context.Context, args []string) error {
 	cfg.Logger = o.log
 	cfg.TracerProvider = o.tracer
 	cfg.MoreRegions = splitList(*more)
+	if cfg.LifecycleDay, err = lifecycleDay(cfg.Logger); err != nil {
+		return err
+	}
 	fmt.Printf("meridian dev: starting %s in %s …\n", strings.Join(cfg.Regions(), " and "), cfg.DataDir)
 	c, err := devcluster.Start(ctx, cfg)
 	if err != nil {

@@ -2,6 +2,7 @@ package devcluster
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -12,11 +13,13 @@ import (
 
 // startBackground builds a region's background server (one per region in
 // the dev deployment; several may run per region in production).
-func startBackground(region string, meta *metaclient.Client, data *objectio.Engine, shards *storageclient.Client, nodes func() []metapb.StorageNode, log *slog.Logger) (*background.Server, error) {
+func startBackground(region string, meta *metaclient.Client, data *objectio.Engine, shards *storageclient.Client, nodes func() []metapb.StorageNode,
+	catalog background.Catalog, lifecycleDay time.Duration, log *slog.Logger) (*background.Server, error) {
 	bc := background.DefaultConfig()
 	bc.Region = region
 	bc.ID = region + "/background"
-	bc.Meta, bc.Data, bc.Logger = meta, data, log
+	bc.Meta, bc.Data, bc.Catalog, bc.Logger = meta, data, catalog, log
 	bc.Shards, bc.Nodes = background.RegionShards{Client: shards, Engine: data}, nodes
+	bc.LifecycleDay = lifecycleDay
 	return background.New(bc)
 }

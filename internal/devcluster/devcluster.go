@@ -72,7 +72,10 @@ type Config struct {
 	StoragePerAZ    int
 	Partitions      int
 	InlineThreshold int64
-	Logger          *slog.Logger
+	// LifecycleDay is the length of a lifecycle day for every gateway and
+	// background server (0: 24 h; tests shorten it, docs/lifecycle.md).
+	LifecycleDay time.Duration
+	Logger       *slog.Logger
 	// TracerProvider, if set, traces every meta node, metaclient, regional
 	// gateway and edge of the cluster; nil: no tracing.
 	TracerProvider trace.TracerProvider
@@ -351,6 +354,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.Domains = []string{"localhost", "s3.localhost"}
 	gc.InlineThreshold = cfg.InlineThreshold
 	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, cfg.Logger // the gateway adds part and region
+	gc.LifecycleDay = cfg.LifecycleDay
 	gc.TracerProvider = c.cfg.TracerProvider
 	if cfg.Edges {
 		cert, err := ca.IssueServer([]string{"localhost", "regional." + name + ".localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
@@ -385,7 +389,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	if err != nil {
 		return nil, err
 	}
-	if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, log); err != nil {
+	if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, c.catalog, cfg.LifecycleDay, log); err != nil {
 		return nil, err
 	}
 	run(name+"/background", r.bg.Run)
