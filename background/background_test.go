@@ -666,6 +666,9 @@ func TestConfigValidate(t *testing.T) {
 		{"zero prepare timeout", func(c *Config) { c.PrepareTimeout = 0 }, false},
 		{"batch too big", func(c *Config) { c.Batch = 5000 }, false},
 		{"negative grace", func(c *Config) { c.GarbageGrace = -time.Second }, false},
+		{"orphan scan", func(c *Config) { c.Orphans = &fakeNodes{} }, true},
+		{"orphan min age inside the PREPARE window", func(c *Config) { c.Orphans = &fakeNodes{}; c.OrphanMinAge = c.PrepareTimeout }, false},
+		{"orphan interval 0", func(c *Config) { c.Orphans = &fakeNodes{}; c.OrphanInterval = 0 }, false},
 	}
 	for _, tc := range tests {
 		c := base

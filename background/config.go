@@ -64,6 +64,9 @@ type Config struct {
 	// LifecycleDay is the length of a lifecycle day (0: 24 h); tests
 	// shorten it (MERIDIAN_TEST_DAY). The gateways must use the same.
 	LifecycleDay time.Duration
+	// Orphans, if set, turns on the janitor's orphan scan (orphans.go,
+	// docs/gc-safety.md); Meta must then implement OrphanMeta.
+	Orphans ShardNodes
 
 	// LeaseTTL is how long a partition lease lasts without renewal: the
 	// time a crashed server's partitions wait before being taken over.
@@ -91,6 +94,15 @@ type Config struct {
 	GarbageGrace time.Duration
 	// Batch bounds the records handled per step (garbage entries, scans).
 	Batch int
+	// OrphanMinAge: the orphan scan deletes an unreferenced shard only
+	// once the node has held it this long (by the node's monotonic
+	// clock). It must exceed PrepareTimeout + GarbageGrace, the longest a
+	// PREPARE's shards are protected by record state, and bounds how long
+	// a writer that writes before it references (the healer's rebuild
+	// before its swap) may take (docs/gc-safety.md).
+	OrphanMinAge time.Duration
+	// OrphanInterval is how often each storage node is scanned for orphans.
+	OrphanInterval time.Duration
 
 	// Scrubber and healer (scrub.go). Shards nil: no scrubber runs.
 	Shards Shards
@@ -137,6 +149,8 @@ func DefaultConfig() Config {
 		DeadAfter:      10 * time.Minute,
 		VerifyTimeout:  time.Minute,
 		HealTimeout:    2 * time.Minute,
+		OrphanMinAge:   time.Hour + 15*time.Minute,
+		OrphanInterval: time.Hour,
 	}
 }
 
@@ -169,6 +183,22 @@ func (c *Config) Validate() error {
 	}
 	if c.LifecycleDay < 0 {
 		errs = append(errs, errors.New("background: LifecycleDay must not be negative"))
+	}
+	if c.Orphans != nil {
+		if _, ok := c.Meta.(OrphanMeta); !ok && c.Meta != nil {
+			errs = append(errs, errors.New("background: Orphans is set but Meta cannot check references (OrphanMeta)"))
+		}
+		if c.Shards != nil && c.OrphanMinAge <= 2*c.HealTimeout {
+			// gc-safety.md R5: a rebuilt shard is unreferenced until its
+			// swap, which the healer does within HealTimeout.
+			errs = append(errs, fmt.Errorf("background: OrphanMinAge %v must exceed twice HealTimeout %v", c.OrphanMinAge, c.HealTimeout))
+		}
+		if c.OrphanMinAge <= c.PrepareTimeout+c.GarbageGrace {
+			errs = append(errs, fmt.Errorf("background: OrphanMinAge %v must exceed PrepareTimeout + GarbageGrace = %v", c.OrphanMinAge, c.PrepareTimeout+c.GarbageGrace))
+		}
+		if c.OrphanInterval <= 0 {
+			errs = append(errs, errors.New("background: OrphanInterval must be positive"))
+		}
 	}
 	if c.Batch <= 0 || c.Batch > 1000 {
 		errs = append(errs, fmt.Errorf("background: Batch %d out of [1, 1000]", c.Batch))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -20,16 +21,19 @@ import (
 //     record's shards are queued as garbage in the same command;
 //  2. drains the garbage queue: deletes the queued shards, then
 //     acknowledges the entries (deletes are idempotent, so an entry whose
-//     acknowledgement was lost is simply deleted again).
+//     acknowledgement was lost is simply deleted again);
+//  3. scans the storage nodes assigned to the partition for orphan shards
+//     (orphans.go), when Config.Orphans is set.
 //
 // A pass over a partition is the two phases in order, with the lifecycle
 // phase (lifecycle.go: bucket lifecycle rules) between them; the cursor
 // names the phase, so a takeover resumes in the phase the last holder reached.
 type janitor struct {
-	cfg *Config
-	m   *metrics
-	now func() time.Time
-	lc  lcBuckets // lifecycle.go
+	cfg     *Config
+	m       *metrics
+	now     func() time.Time
+	lc      lcBuckets   // lifecycle.go
+	orphans *orphanScan // phase 3, nil when Config.Orphans is nil
 }
 
 const (
@@ -49,7 +53,16 @@ func (j *janitor) Step(ctx context.Context, p int, cursor string, valid func() b
 		return phaseLifecycle, n, false, nil // then bucket lifecycle rules (lifecycle.go)
 	case phaseGarbage:
 		n, more, err := j.reclaim(ctx, p, valid)
-		return phaseGarbage, n, !more && err == nil, err
+		if j.orphans == nil || more || err != nil {
+			return phaseGarbage, n, !more && err == nil, err
+		}
+		return phaseOrphans, n, false, nil
+	}
+	if cursor == phaseOrphans || strings.HasPrefix(cursor, phaseOrphans+"/") {
+		if j.orphans == nil {
+			return phasePrepares, 0, true, nil
+		}
+		return j.orphans.step(ctx, p, cursor, valid)
 	}
 	if cur, ok := parseLCCursor(cursor); ok { // lifecycle.go
 		next, n, done, err := j.lifecycleStep(ctx, p, cur, valid)

@@ -24,6 +24,11 @@ type metrics struct {
 	// Lifecycle rules (lifecycle.go).
 	lcExpired prometheus.Counter
 	lcAborted prometheus.Counter
+
+	orphanScanned   prometheus.Counter
+	orphansDeleted  prometheus.Counter
+	orphanBytes     prometheus.Counter
+	orphanNodeScans prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
@@ -61,9 +66,22 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		rebuiltBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_heal_rebuilt_bytes_total", Help: "Shard bytes rebuilt by the healer.",
 		}),
+		orphanScanned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_background_janitor_orphan_shards_scanned_total", Help: "Shards listed by the orphan scan.",
+		}),
+		orphansDeleted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_background_janitor_orphans_deleted_total", Help: "Unreferenced shards older than the orphan minimum age deleted.",
+		}),
+		orphanBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_background_janitor_orphan_bytes_deleted_total", Help: "Bytes of the orphan shards deleted.",
+		}),
+		orphanNodeScans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_background_janitor_orphan_node_scans_total", Help: "Complete (or failed) orphan scans of a storage node.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, m.lcExpired, m.lcAborted, statusCollector{s},
+			m.orphanScanned, m.orphansDeleted, m.orphanBytes, m.orphanNodeScans,
 			m.scrubVerified, m.scrubFound, m.healed, m.healFailures, m.rebuiltBytes, durabilityCollector{s})
 	}
 	return m

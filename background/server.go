@@ -52,7 +52,7 @@ func New(cfg Config) (*Server, error) {
 	s.m = newMetrics(cfg.Registry, s)
 	s.leases = newLeaser(&s.cfg, s.m)
 	s.workers = []*worker{
-		newWorker(&janitor{cfg: &s.cfg, m: s.m, now: time.Now}, &s.cfg, s.leases, s.m),
+		newWorker(&janitor{cfg: &s.cfg, m: s.m, now: time.Now, orphans: newOrphanScan(&s.cfg, s.m)}, &s.cfg, s.leases, s.m),
 	}
 	if cfg.Shards != nil {
 		s.nodes = newNodeWatch(&s.cfg)

@@ -14,6 +14,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/controlplane"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/metasvc/metastate"
 	"github.com/meridian-s3/meridian/metasvc/partition"
 )
 
@@ -208,7 +209,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 var readOps = map[string]struct{}{
 	"get": {}, "version": {}, "list": {}, "upload": {}, "uploads": {}, "parts": {}, "part": {},
 	"attempt": {}, "scan": {}, "scanparts": {}, "scanuploads": {}, "feed": {}, "garbage": {},
-	"background": {}, "shardscan": {},
+	"background": {}, "shardscan": {}, "unreferenced": {},
 }
 
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, op string) int {
@@ -319,6 +320,11 @@ func read(g *group, op string, q *metapb.ReadRequest) (metapb.ReadResponse, int)
 		}
 		sc := st.ScanShards(c, q.Max)
 		out.ShardScan = &sc
+	case "unreferenced":
+		if len(q.Shards) > metastate.MaxRefCheck {
+			return bad(fmt.Sprintf("unreferenced checks at most %d shards", metastate.MaxRefCheck))
+		}
+		out.Shards = st.Unreferenced(q.Shards)
 	}
 	return out, http.StatusOK
 }

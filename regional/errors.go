@@ -8,6 +8,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/regional/commit"
 	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/regional/placement"
 )
@@ -38,6 +39,13 @@ func (g *Gateway) translate(req *request, err error) *s3err.Error {
 		return s3err.New(s3err.InvalidPartOrder)
 	case errors.Is(err, metaclient.ErrEntityTooSmall):
 		return s3err.New(s3err.EntityTooSmall)
+	case errors.Is(err, commit.ErrFenced):
+		// The janitor aborted the write's PREPARE past its deadline before
+		// the COMMIT: nothing was stored. RequestTimeout (400) is S3's own
+		// answer to a request that took longer than the service allows,
+		// and the AWS SDKs and CLI retry it; a retry starts afresh (the
+		// aborted attempt's token is forgotten), so it cannot double-write.
+		return s3err.WithMessage(s3err.RequestTimeout, "The upload took longer than the service allows and was aborted before it was stored; nothing was written. Retry the request.")
 	case errors.Is(err, metaclient.ErrPrecondition):
 		return s3err.New(s3err.PreconditionFailed)
 	case errors.Is(err, metaclient.ErrBucketGone):

@@ -21,5 +21,6 @@ func startBackground(region string, meta *metaclient.Client, data *objectio.Engi
 	bc.Meta, bc.Data, bc.Catalog, bc.Logger = meta, data, catalog, log
 	bc.Shards, bc.Nodes = background.RegionShards{Client: shards, Engine: data}, nodes
 	bc.LifecycleDay = lifecycleDay
+	bc.Orphans = shards // the janitor's orphan scan (docs/gc-safety.md)
 	return background.New(bc)
 }

@@ -147,6 +147,10 @@ func TestBackground(t *testing.T) {
 			t.Fatalf("a PUT whose PREPARE was aborted after %v succeeded", bgPrepareTimeout)
 		}
 		t.Logf("PUT held %v before COMMIT, past the %v deadline: %v (code %q)", time.Since(start).Round(time.Millisecond), bgPrepareTimeout, err, apiCode(err))
+		// RequestTimeout (400), which SDKs retry: docs/commit-protocol.md.
+		if code, status := apiCode(err), httpStatus(err); code != "RequestTimeout" || status != 400 {
+			t.Fatalf("fenced PUT answered %q %d, want RequestTimeout 400", code, status)
+		}
 		if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(faultPrefix + "abandoned")}); apiCode(err) != "NoSuchKey" {
 			t.Fatalf("GET of the fenced key: %v", err)
 		}

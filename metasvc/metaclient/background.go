@@ -25,3 +25,13 @@ func (c *Client) Background(ctx context.Context, partition int) ([]metapb.Lease,
 	r, err := c.read(ctx, partition, "background", metapb.ReadRequest{})
 	return r.Leases, r.Checkpoints, err
 }
+
+// Unreferenced returns those of refs (at most metastate.MaxRefCheck, 5000)
+// that no record of partition references, judged on one consistent state
+// through a linearizable read (docs/gc-safety.md). A shard's records all
+// live in its object's partition, which callers that cannot tell which one
+// that is find by asking every partition.
+func (c *Client) Unreferenced(ctx context.Context, partition int, refs []metapb.ShardRef) ([]metapb.ShardRef, error) {
+	r, err := c.read(ctx, partition, "unreferenced", metapb.ReadRequest{Shards: refs})
+	return r.Shards, err
+}

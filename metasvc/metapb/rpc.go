@@ -6,7 +6,7 @@ import "time"
 //
 // Writes: POST /v1/p/{n}/apply with a Command body answers a Result.
 // Reads:  POST /v1/p/{n}/{get|version|list|upload|uploads|parts|part|attempt|
-//         scan|scanparts|scanuploads|feed|garbage}
+//         scan|scanparts|scanuploads|feed|garbage|background|unreferenced}
 //         with a ReadRequest body answer a ReadResponse.
 // Control: POST /v1/ctl/heartbeat (StorageNode), GET /v1/ctl/status
 //         (RegionStatus), GET /v1/ctl/nodes ([]StorageNode).
@@ -33,6 +33,8 @@ import "time"
 //	garbage: Max                              → Garbage
 //	background: (nothing)                     → Leases, Checkpoints
 //	shardscan: Cursor, Max                    → ShardScan (committed records with shards)
+//	unreferenced: Shards                      → Shards (those no record of the
+//	         partition references, on one consistent state; docs/gc-safety.md)
 type ReadRequest struct {
 	Bucket      string              `json:"bucket,omitempty"`
 	Key         string              `json:"key,omitempty"`
@@ -47,6 +49,7 @@ type ReadRequest struct {
 	ListUploads *ListUploadsRequest `json:"luploads,omitempty"`
 	ListParts   *ListPartsRequest   `json:"lparts,omitempty"`
 	Cursor      *ShardCursor        `json:"cursor,omitempty"`
+	Shards      []ShardRef          `json:"shards,omitempty"` // unreferenced: the copies to check (Node, ID)
 }
 
 // ReadResponse answers a ReadRequest. Err is empty on success, else a
@@ -66,6 +69,7 @@ type ReadResponse struct {
 	PartList   []Part               `json:"part_list,omitempty"`
 	UploadList []Upload             `json:"upload_list,omitempty"`
 
+	Shards      []ShardRef   `json:"shards,omitempty"`      // unreferenced
 	Leases      []Lease      `json:"leases,omitempty"`      // background
 	Checkpoints []Checkpoint `json:"checkpoints,omitempty"` // background
 

@@ -120,6 +120,22 @@ func ErrTokenReused() error {
 	return s3err.WithMessage(s3err.InvalidRequest, "The idempotency token (amz-sdk-invocation-id) was already used for a different request body.")
 }
 
+// ErrFenced: the COMMIT found its PREPARING record gone — the janitor
+// aborted it past its deadline (the fence), or another writer's abort — so
+// nothing was stored. The client gets an error, never an acknowledgement
+// (the S3 answer is chosen in regional/errors.go; docs/commit-protocol.md,
+// "A COMMIT after the fence").
+var ErrFenced = errors.New("commit: the write was aborted before its COMMIT (PREPARE deadline passed); nothing was stored")
+
+// fenced wraps a COMMIT's ErrConflict (the only conflict a COMMIT or part
+// COMMIT answers: no PREPARING record) as ErrFenced.
+func fenced(err error) error {
+	if errors.Is(err, metaclient.ErrConflict) {
+		return fmt.Errorf("%w: %w", ErrFenced, err)
+	}
+	return err
+}
+
 // Refused reports whether a COMMIT (or part commit) was refused by the state
 // machine without being applied: the writer must abort its attempt and may
 // delete the shards it wrote.

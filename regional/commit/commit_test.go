@@ -337,6 +337,9 @@ func TestWriteFaults(t *testing.T) {
 			tc{name: n + "context cancelled mid-body", part: part, size: large, body: bodyCancel, wantErr: context.Canceled, calls: []string{P, A}},
 			tc{name: n + "commit refused (bucket sealed)", part: part, size: large, fail: map[string]error{C: refused}, wantErr: metaclient.ErrBucketSealed, calls: []string{P, C, A}},
 			tc{name: n + "commit refused (precondition)", part: part, size: large, fail: map[string]error{C: metaclient.ErrPrecondition}, wantErr: metaclient.ErrPrecondition, calls: []string{P, C, A}},
+			// The janitor's abort came first (the fence): the client gets
+			// ErrFenced (S3 RequestTimeout), never an acknowledgement.
+			tc{name: n + "commit fenced by the janitor", part: part, size: large, fail: map[string]error{C: metaclient.ErrConflict}, wantErr: ErrFenced, calls: []string{P, C, A}},
 			// Outcome unknown: the record stays PREPARING with its shards
 			// for the janitor; aborting here could race a COMMIT in flight.
 			tc{name: n + "commit fails (unavailable)", part: part, size: large, fail: map[string]error{C: metaclient.ErrUnavailable}, wantErr: metaclient.ErrUnavailable, calls: []string{P, C}, state: metapb.StatePreparing, shards: true},

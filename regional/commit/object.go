@@ -101,7 +101,7 @@ func (c *Coordinator) writeLarge(ctx context.Context, log *slog.Logger, v metapb
 			// go now rather than after the next reclaim round.
 			c.deleteShards(ctx, log, final)
 		}
-		return v, err
+		return v, fenced(err)
 	}
 	return *res.Version, nil
 }

@@ -61,7 +61,7 @@ func (c *Coordinator) writePart(ctx context.Context, log *slog.Logger, p metapb.
 				c.deleteShards(ctx, log, p.Segments)
 			}
 		}
-		return Result{}, err
+		return Result{}, fenced(err)
 	}
 	return Result{ETag: p.ETag, Checksums: p.Checksums, Part: &p}, nil
 }
