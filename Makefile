@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak memcheck clean fuzz fuzz-short terraform-test
+.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak memcheck clean fuzz fuzz-short terraform-test k6 loadtest loadtest-smoke
 
 all: build
 
@@ -28,6 +28,23 @@ test: deps build vet fuzz-short
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /internal/e2e)
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -timeout $(TEST_TIMEOUT) ./internal/e2e/...
 	$(MAKE) --no-print-directory terraform-test
+	$(MAKE) --no-print-directory loadtest-smoke
+
+## k6: the pinned k6 for the load tests, built from the Go module proxy.
+K6_VERSION ?= v1.8.1
+k6: bin/k6
+bin/k6:
+	GOBIN=$(CURDIR)/bin $(GO) install go.k6.io/k6@$(K6_VERSION)
+
+## loadtest: every k6 scenario (loadtest/) for DURATION (default 60s) against a
+# private `meridian dev`, or against LOADTEST_ENV=<dev.env> (e.g. `make run`'s
+# data/dev.env); prints k6's summary and fails when a threshold fails.
+loadtest: build k6
+	DURATION=$${DURATION:-60s} bash loadtest/run.sh
+
+## loadtest-smoke: 30 s of every scenario at once, smaller objects (in `make test`).
+loadtest-smoke: build k6
+	DURATION=30s LARGE_SIZE=$$((4<<20)) LIST_KEYS=300 REPL_RATE=2 LATENCY_SCALE=5 LOADTEST_BASE_PORT=6000 bash loadtest/run.sh
 
 ## terraform-test: `terraform test` of every module in infra/terraform and a
 # real apply → aws CLI through both edges → destroy of examples/local.
