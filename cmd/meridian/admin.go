@@ -13,11 +13,15 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/bucketsvc/adminapi"
 	"github.com/meridian-s3/meridian/internal/benchtool"
 	"github.com/meridian-s3/meridian/internal/devcluster"
+	"github.com/meridian-s3/meridian/internal/mtls"
 )
 
-// runAdmin: catalog administration on the embedded catalog file.
+// runAdmin: catalog administration — through the admin API of a running
+// deployment (bucketsvc/adminapi; --admin, an admin certificate), or, with
+// --catalog/--sql, directly on a catalog no server holds open.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets")
@@ -29,8 +33,13 @@ func runAdmin(ctx context.Context, args []string) error {
 	account := fs.String("account", "", "account id (create-key)")
 	accessKey := fs.String("access-key", "", "access key id (create-key: optional fixed id; revoke-key)")
 	secretKey := fs.String("secret-key", "", "secret (create-key: optional fixed secret)")
+	apiAddr := fs.String("admin", os.Getenv("MERIDIAN_ADMIN"), "admin API host:port of a running deployment (used when neither --catalog nor --sql is given) [$MERIDIAN_ADMIN]")
+	tf := nodeTLSFlags(fs, "an admin")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *cat.path == "" && *cat.sql == "" {
+		return adminThroughAPI(ctx, sub, *apiAddr, tf, adminapi.KeyRequest{Name: *name, Account: *account, AccessKey: *accessKey, SecretKey: *secretKey})
 	}
 	catalog, err := cat.open(ctx, nil)
 	if err != nil {
@@ -147,4 +156,49 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	_, err = benchtool.Run(ctx, client, bcfg)
 	return err
+}
+
+// adminThroughAPI runs an admin subcommand against the admin API.
+func adminThroughAPI(ctx context.Context, sub, addr string, tf tlsFlags, req adminapi.KeyRequest) error {
+	if addr == "" {
+		return errors.New("admin: give --admin host:port (or $MERIDIAN_ADMIN, in dev.env) with an admin certificate, or --catalog/--sql for a catalog no server holds open")
+	}
+	node, err := tf.load(mtls.RoleAdmin)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c := adminapi.NewClient(addr, node)
+	out := json.NewEncoder(os.Stdout)
+	out.SetIndent("", "  ")
+	switch sub {
+	case "create-account":
+		a, err := c.CreateAccount(ctx, req.Name)
+		if err != nil {
+			return err
+		}
+		return out.Encode(a)
+	case "create-key":
+		k, err := c.CreateKey(ctx, req)
+		if err != nil {
+			return err
+		}
+		return out.Encode(k)
+	case "revoke-key":
+		if req.AccessKey == "" {
+			return errors.New("admin revoke-key: --access-key is required")
+		}
+		return c.RevokeKey(ctx, req.AccessKey)
+	case "list-buckets":
+		bs, err := c.ListBuckets(ctx)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			fmt.Printf("%-40s %-12s owner=%s created=%s\n", b.Name, b.Region, b.Owner, b.Created.Format(time.RFC3339))
+		}
+		return nil
+	}
+	return fmt.Errorf("admin: unknown subcommand %q", sub)
 }

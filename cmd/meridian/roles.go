@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/bucketsvc/adminapi"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/bucketsvc/sqlstore"
 	"github.com/meridian-s3/meridian/edge"
@@ -302,6 +303,7 @@ func runRegional(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.EdgeListen, "edge-listen", "", "UDP host:port of the HTTP/3 edge link (serves --tls-cert; edges' client certificates must chain to --client-ca)")
 	tf := nodeTLSFlags(fs, "this gateway's (role gateway; also the edge link's server)")
 	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates (default: --ca)")
+	adminListen := fs.String("admin-listen", "", "host:port of the admin API (bucketsvc/adminapi: mutual TLS, admin certificates of this region only; default: off)")
 	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
@@ -364,6 +366,18 @@ func runRegional(ctx context.Context, args []string) error {
 		return err
 	}
 	defer g.Close()
+	if *adminListen != "" {
+		as, err := adminapi.Listen(*adminListen, node, cfg.Region, catalog, cfg.Logger.With("part", "adminapi"))
+		if err != nil {
+			return err
+		}
+		defer as.Close()
+		go func() {
+			if err := as.Run(ctx); err != nil {
+				cfg.Logger.Error("admin api stopped", "err", err)
+			}
+		}()
+	}
 	o.readyWhen(closed(g.Ready()))
 	return g.Run(ctx)
 }

@@ -20,8 +20,9 @@
 // certificates from the same CA, each naming its role, id, region and AZ
 // (internal/mtls; docs/security.md): meta nodes, storage nodes (each with
 // its own heartbeat client), the gateway's metadata and storage clients.
-// An admin certificate for `meridian status` is written to
-// <data>/ca/<region>/admin{,-key}.pem and named in dev.env.
+// An admin certificate for `meridian status` and `meridian admin` is written
+// to <data>/ca/<region>/admin{,-key}.pem and named in dev.env, with the
+// admin API's address (MERIDIAN_ADMIN, BasePort+5: bucketsvc/adminapi).
 package devcluster
 
 import (
@@ -43,6 +44,7 @@ import (
 
 	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/bucketsvc/adminapi"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
 	"github.com/meridian-s3/meridian/internal/devca"
@@ -132,6 +134,9 @@ type Cluster struct {
 	EdgeEndpoints map[string]string
 	// CAFile is the dev CA certificate clients must trust for the edges.
 	CAFile string
+	// AdminAPI is the address of the admin API (bucketsvc/adminapi), served
+	// with the first region's gateway certificate at BasePort+5.
+	AdminAPI string
 	// AdminCert and AdminKey are the first region's admin certificate
 	// (meridian status --tls-cert/--tls-key, with --ca CAFile).
 	AdminCert, AdminKey string
@@ -161,6 +166,7 @@ type Region struct {
 	view       *nodeview.View
 	gateway    *regional.Gateway
 	bg         *background.Server // janitor; work leased per partition
+	admin      *adminapi.Server   // first region only
 }
 
 func azName(i int) string { return string(rune('a' + i)) }
@@ -369,6 +375,15 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		return nil, err
 	}
 	run(name+"/regional", r.gateway.Run)
+	if ri == 0 {
+		// The admin API, with the gateway's identity: operators' tools
+		// reach the catalog through it, not through its file.
+		if r.admin, err = adminapi.Listen(addr(base+5), gwNode, name, c.catalog, log.With("part", "adminapi")); err != nil {
+			return nil, err
+		}
+		c.AdminAPI = r.admin.Addr()
+		run(name+"/adminapi", r.admin.Run)
+	}
 	// The background server has its own identity (role background), its
 	// own metadata client and storage client.
 	bgNode, err := node(mtls.RoleBackground, "background", "")
@@ -459,6 +474,9 @@ func (c *Cluster) Close() {
 			if r.gateway != nil {
 				_ = r.gateway.Close()
 			}
+			if r.admin != nil {
+				_ = r.admin.Close()
+			}
 			if r.bg != nil {
 				_ = r.bg.Close()
 			}
@@ -520,6 +538,9 @@ func (c *Cluster) WriteEnv() (string, error) {
 		fmt.Fprintf(&b, "export MERIDIAN_REGIONAL_%s=%s\n", strings.ToUpper(strings.ReplaceAll(r.Name, "-", "_")), r.Endpoint)
 	}
 	fmt.Fprintf(&b, "export MERIDIAN_META=%s\n", strings.Join(c.cfg.MetaAddrs(), ","))
+	if c.AdminAPI != "" {
+		fmt.Fprintf(&b, "export MERIDIAN_ADMIN=%s\n", c.AdminAPI)
+	}
 	for _, kv := range [][2]string{{"MERIDIAN_CA", c.CAFile}, {"MERIDIAN_TLS_CERT", c.AdminCert}, {"MERIDIAN_TLS_KEY", c.AdminKey}} {
 		abs, _ := filepath.Abs(kv[1])
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], abs)
