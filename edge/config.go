@@ -16,6 +16,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
 // Catalog is the part of the bucket catalog the edge uses
@@ -64,6 +65,11 @@ type Config struct {
 	NegativeTTL time.Duration
 	// Edge link.
 	LinkDialTimeout time.Duration
+	// LocalLink is the transport to the regional gateways of Region:
+	// TransportTCP (HTTP/2 over mutual TLS, the default: a same-region hop
+	// gains nothing from QUIC and pays for it per packet) or TransportQUIC.
+	// Other regions are always reached over QUIC (docs/edge.md).
+	LocalLink regionalclient.Transport
 	// MaxHeaderBytes bounds the request header section.
 	MaxHeaderBytes int
 	// BodyIdleTimeout: a request body that sends no byte for this long is
@@ -94,6 +100,7 @@ func DefaultConfig() Config {
 		CacheTTL:        30 * time.Second,
 		NegativeTTL:     2 * time.Second,
 		LinkDialTimeout: 5 * time.Second,
+		LocalLink:       regionalclient.TransportTCP,
 		MaxHeaderBytes:  64 << 10,
 		ShutdownTimeout: 10 * time.Second,
 
@@ -121,6 +128,9 @@ func (c Config) Validate() error {
 	}
 	if c.Listen == "" {
 		add("Listen is required")
+	}
+	if c.LocalLink != regionalclient.TransportTCP && c.LocalLink != regionalclient.TransportQUIC {
+		add(fmt.Sprintf("LocalLink %q is not %q or %q", c.LocalLink, regionalclient.TransportTCP, regionalclient.TransportQUIC))
 	}
 	if c.TLSCert == nil && (c.CertFile == "" || c.KeyFile == "") {
 		add("TLSCert or CertFile and KeyFile are required")

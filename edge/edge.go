@@ -91,6 +91,9 @@ func New(cfg Config) (*Server, error) {
 	lc.Regions = cfg.Regions
 	lc.TLS = &tls.Config{Certificates: []tls.Certificate{clientCert}, RootCAs: roots, MinVersion: tls.VersionTLS13}
 	lc.DialTimeout = cfg.LinkDialTimeout
+	if cfg.LocalLink == regionalclient.TransportTCP {
+		lc.TCPRegions = []string{cfg.Region}
+	}
 	lc.Logger = s.log
 	if s.link, err = regionalclient.New(lc); err != nil {
 		return nil, err

@@ -19,11 +19,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
-	"github.com/quic-go/quic-go/http3"
 
+	"github.com/meridian-s3/meridian/edge"
 	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/sigv4"
+	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
@@ -180,6 +181,14 @@ func TestRejectedBodyIsNotStored(t *testing.T) {
 	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
 	createBucket(t, c, "strict", "")
 	hc := w.httpClient()
+	// Over both transports of the link to the edge's own region.
+	quicEdge := w.newEdge("us-east-1", func(c *edge.Config) { c.LocalLink = regionalclient.TransportQUIC })
+	for link, e := range map[string]*edge.Server{"tcp": w.edge, "quic": quicEdge} {
+		t.Run(link, func(t *testing.T) { checkRejectedBodies(t, w, c, hc, e, link) })
+	}
+}
+
+func checkRejectedBodies(t *testing.T, w *world, c *s3.Client, hc *http.Client, e *edge.Server, link string) {
 	// A small body is read whole by the region before the edge's verifier
 	// fails at the trailer: only the completion rule stops its commit. A
 	// large one is written as shards while it streams.
@@ -208,8 +217,8 @@ func TestRejectedBodyIsNotStored(t *testing.T) {
 			{"tampered middle chunk", sigv4.StreamingSignedPayload, sigv4.ChunkedOptions{}, flipAt(size / 2), "SignatureDoesNotMatch"},
 		} {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, size), func(t *testing.T) {
-				key := fmt.Sprintf("%s-%d", strings.ReplaceAll(tc.name, " ", "-"), size)
-				req := signedPut(t, "https://"+w.edge.Addr()+"/strict/"+key, data, tc.opts, tc.mode, tc.tamper)
+				key := fmt.Sprintf("%s-%s-%d", link, strings.ReplaceAll(tc.name, " ", "-"), size)
+				req := signedPut(t, "https://"+e.Addr()+"/strict/"+key, data, tc.opts, tc.mode, tc.tamper)
 				resp, err := hc.Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -226,13 +235,13 @@ func TestRejectedBodyIsNotStored(t *testing.T) {
 	}
 	// The same request untampered is stored (the test can fail).
 	data := randBytes(1, 3<<20)
-	req := signedPut(t, "https://"+w.edge.Addr()+"/strict/good", data, sigv4.ChunkedOptions{Trailer: s3checksum.CRC32}, sigv4.StreamingSignedPayloadTrailer, nil)
+	req := signedPut(t, "https://"+e.Addr()+"/strict/good-"+link, data, sigv4.ChunkedOptions{Trailer: s3checksum.CRC32}, sigv4.StreamingSignedPayloadTrailer, nil)
 	resp, err := hc.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("good PUT: %v %v %s", err, resp.StatusCode, readError(t, resp))
 	}
 	resp.Body.Close()
-	got, _ := getObject(t, c, "strict", "good")
+	got, _ := getObject(t, c, "strict", "good-"+link)
 	if !bytes.Equal(got, data) {
 		t.Fatal("good object differs")
 	}
@@ -272,13 +281,16 @@ func TestLinkTrust(t *testing.T) {
 		t.Fatalf("signed by another account with principal header: %d %s, want 403 AccessDenied", resp.StatusCode, code)
 	}
 
-	h3get := func(cert *tls.Certificate) (*http.Response, error) {
-		tc := &tls.Config{RootCAs: w.ca.Pool()}
-		if cert != nil {
-			tc.Certificates = []tls.Certificate{*cert}
-		}
-		tr := &http3.Transport{TLSClientConfig: tc}
-		defer tr.Close()
+	for name := range w.linkTransports(nil) {
+		t.Run(name, func(t *testing.T) { checkLinkAdmission(t, w, g, name) })
+	}
+}
+
+// checkLinkAdmission: the gateway's edge link over one transport admits a
+// verified edge certificate only.
+func checkLinkAdmission(t *testing.T, w *world, g *regional.Gateway, proto string) {
+	get := func(cert *tls.Certificate) (*http.Response, error) {
+		tr := w.linkTransports(cert)[proto]
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+g.EdgeAddr()+"/victim/secret", nil)
@@ -292,20 +304,20 @@ func TestLinkTrust(t *testing.T) {
 		return resp, err
 	}
 	// No client certificate: the handshake fails.
-	if resp, err := h3get(nil); err == nil {
-		t.Fatalf("H3 without a client certificate: status %d, want a handshake failure", resp.StatusCode)
+	if resp, err := get(nil); err == nil {
+		t.Fatalf("%s without a client certificate: status %d, want a handshake failure", proto, resp.StatusCode)
 	}
 	// A CA-signed certificate without the edge mark: 403.
 	notEdge, err := w.ca.IssueClient("intruder", "storage")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err = h3get(&notEdge)
+	resp, err := get(&notEdge)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code := readError(t, resp); resp.StatusCode != 403 || code != "AccessDenied" {
-		t.Fatalf("H3 with a non-edge certificate: %d %s, want 403 AccessDenied", resp.StatusCode, code)
+		t.Fatalf("%s with a non-edge certificate: %d %s, want 403 AccessDenied", proto, resp.StatusCode, code)
 	}
 	// An edge certificate from another CA: the handshake fails.
 	otherCA, err := devca.EnsureCA(t.TempDir())
@@ -313,18 +325,18 @@ func TestLinkTrust(t *testing.T) {
 		t.Fatal(err)
 	}
 	forged, _ := otherCA.IssueClient("edge-x", devca.RoleEdge)
-	if resp, err := h3get(&forged); err == nil {
-		t.Fatalf("H3 with a foreign edge certificate: status %d, want a handshake failure", resp.StatusCode)
+	if resp, err := get(&forged); err == nil {
+		t.Fatalf("%s with a foreign edge certificate: status %d, want a handshake failure", proto, resp.StatusCode)
 	}
 	// A real edge certificate works (the test can fail).
 	good, _ := w.ca.IssueClient("edge-y", devca.RoleEdge)
-	resp, err = h3get(&good)
+	resp, err = get(&good)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(b) != "s3cr3t" {
-		t.Fatalf("H3 with an edge certificate: %d %q", resp.StatusCode, b)
+		t.Fatalf("%s with an edge certificate: %d %q", proto, resp.StatusCode, b)
 	}
 }
 
@@ -353,40 +365,40 @@ func TestRegionCommitsOnlyCleanStreams(t *testing.T) {
 	createBucket(t, c, "rule", "")
 	g := w.gateways["us-east-1"][0]
 	cert, _ := w.ca.IssueClient("edge-rule", devca.RoleEdge)
-	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: w.ca.Pool(), Certificates: []tls.Certificate{cert}}}
-	defer tr.Close()
-	put := func(key string, body io.Reader, n int) (*http.Response, error) {
-		req, _ := http.NewRequest(http.MethodPut, "https://"+g.EdgeAddr()+"/rule/"+key, body)
-		req.ContentLength = int64(n)
-		req.Header.Set(regionalclient.HeaderPrincipal, w.account)
-		req.Header.Set(regionalclient.HeaderAccessKey, accessKey)
-		req.Header.Set(regionalclient.HeaderRequestID, "EDGE-REQ-1")
-		req.Header.Set(regionalclient.HeaderChecksumAlgorithms, "CRC32C")
-		return tr.RoundTrip(req)
-	}
-	for _, size := range []int{1000, 2 << 20} {
-		data := randBytes(uint64(size), size)
-		key := fmt.Sprint("reset-", size)
-		resp, err := put(key, &failingBody{data: data}, size)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				t.Fatalf("size %d: a reset stream was acknowledged", size)
+	for proto, tr := range w.linkTransports(&cert) {
+		put := func(key string, body io.Reader, n int) (*http.Response, error) {
+			req, _ := http.NewRequest(http.MethodPut, "https://"+g.EdgeAddr()+"/rule/"+key, body)
+			req.ContentLength = int64(n)
+			req.Header.Set(regionalclient.HeaderPrincipal, w.account)
+			req.Header.Set(regionalclient.HeaderAccessKey, accessKey)
+			req.Header.Set(regionalclient.HeaderRequestID, "EDGE-REQ-1")
+			req.Header.Set(regionalclient.HeaderChecksumAlgorithms, "CRC32C")
+			return tr.RoundTrip(req)
+		}
+		for _, size := range []int{1000, 2 << 20} {
+			data := randBytes(uint64(size), size)
+			key := fmt.Sprint("reset-", proto, "-", size)
+			resp, err := put(key, &failingBody{data: data}, size)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					t.Fatalf("%s, size %d: a reset stream was acknowledged", proto, size)
+				}
 			}
-		}
-		if _, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("rule"), Key: aws.String(key)}); apiCode(err) != "NotFound" {
-			t.Fatalf("size %d: HeadObject after a reset stream: %v, want NotFound", size, err)
-		}
-		// The same bytes ending cleanly are stored, with the edge's request id
-		// and the recomputed checksum.
-		resp, err = put(key, bytes.NewReader(data), size)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("x-amz-request-id") != "EDGE-REQ-1" ||
-			resp.Header.Get("x-amz-checksum-crc32c") != s3checksum.Sum(s3checksum.CRC32C, data) {
-			t.Fatalf("clean PUT: %d, request id %q, crc32c %q", resp.StatusCode, resp.Header.Get("x-amz-request-id"), resp.Header.Get("x-amz-checksum-crc32c"))
+			if _, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("rule"), Key: aws.String(key)}); apiCode(err) != "NotFound" {
+				t.Fatalf("%s, size %d: HeadObject after a reset stream: %v, want NotFound", proto, size, err)
+			}
+			// The same bytes ending cleanly are stored, with the edge's request id
+			// and the recomputed checksum.
+			resp, err = put(key, bytes.NewReader(data), size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("x-amz-request-id") != "EDGE-REQ-1" ||
+				resp.Header.Get("x-amz-checksum-crc32c") != s3checksum.Sum(s3checksum.CRC32C, data) {
+				t.Fatalf("%s, clean PUT: %d, request id %q, crc32c %q", proto, resp.StatusCode, resp.Header.Get("x-amz-request-id"), resp.Header.Get("x-amz-checksum-crc32c"))
+			}
 		}
 	}
 }

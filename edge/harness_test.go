@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/quic-go/quic-go/http3"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
@@ -236,4 +237,22 @@ func (w *world) s3Client(e *edge.Server, key, secret, region string) *s3.Client 
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	})
+}
+
+// linkTransports are the two transports of the edge link, as an edge with
+// cert would dial a regional gateway's EdgeAddr: HTTP/3 over QUIC and
+// HTTP/2 over TLS on TCP. Tests of the region's side of the link run over
+// both.
+func (w *world) linkTransports(cert *tls.Certificate) map[string]http.RoundTripper {
+	w.t.Helper()
+	tc := &tls.Config{RootCAs: w.ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS13}
+	if cert != nil {
+		tc.Certificates = []tls.Certificate{*cert}
+	}
+	h3 := &http3.Transport{TLSClientConfig: tc}
+	h2 := &http.Transport{TLSClientConfig: tc.Clone(), ForceAttemptHTTP2: true}
+	h2.Protocols = new(http.Protocols)
+	h2.Protocols.SetHTTP2(true)
+	w.t.Cleanup(func() { _ = h3.Close(); h2.CloseIdleConnections() })
+	return map[string]http.RoundTripper{"h3": h3, "h2": h2}
 }

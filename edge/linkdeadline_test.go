@@ -2,7 +2,6 @@ package edge_test
 
 import (
 	"context"
-	"crypto/tls"
 	"io"
 	"net/http"
 	"strings"
@@ -11,15 +10,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/quic-go/quic-go/http3"
 
 	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
-// The regional gateway's HTTP/3 edge link has its own body deadline (QUIC
-// stream read deadline): a PUT from an edge whose body stops is answered
+// The regional gateway's edge link (HTTP/3 and HTTP/2) has its own body
+// deadline (the stream's read deadline): a PUT from an edge whose body stops is answered
 // 400 RequestTimeout after BodyIdleTimeout, not held until the QUIC
 // connection idles out.
 func TestEdgeLinkBodyDeadline(t *testing.T) {
@@ -33,36 +31,37 @@ func TestEdgeLinkBodyDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http3.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: w.ca.Pool(),
-		ServerName: "localhost", MinVersion: tls.VersionTLS13}}
-	defer tr.Close()
-	pr, pw := io.Pipe()
-	defer pw.Close()
 	gw := w.gateways["us-east-1"][0]
-	rctx, cancel := context.WithTimeout(ctx, idle+10*time.Second) // a failing server must not hang the test
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPut, "https://"+gw.EdgeAddr()+"/linkslow/key", pr)
-	if err != nil {
-		t.Fatal(err)
+	for proto, tr := range w.linkTransports(&cert) {
+		t.Run(proto, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			rctx, cancel := context.WithTimeout(ctx, idle+10*time.Second) // a failing server must not hang the test
+			defer cancel()
+			req, err := http.NewRequestWithContext(rctx, http.MethodPut, "https://"+gw.EdgeAddr()+"/linkslow/key-"+proto, pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = 1 << 20
+			req.Header.Set(regionalclient.HeaderPrincipal, w.account)
+			req.Header.Set(regionalclient.HeaderAccessKey, accessKey)
+			req.Header.Set(regionalclient.HeaderRequestID, "LINKSLOW1")
+			go func() { _, _ = pw.Write(make([]byte, 1000)) }() // a first kilobyte, then silence
+			start := time.Now()
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			took := time.Since(start)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "<Code>RequestTimeout</Code>") {
+				t.Fatalf("answer %d %s", resp.StatusCode, body)
+			}
+			if took > idle+3*time.Second {
+				t.Fatalf("answered after %v (idle deadline %v)", took, idle)
+			}
+			t.Logf("edge link (%s): silent body answered 400 RequestTimeout after %v", proto, took.Round(time.Millisecond))
+		})
 	}
-	req.ContentLength = 1 << 20
-	req.Header.Set(regionalclient.HeaderPrincipal, w.account)
-	req.Header.Set(regionalclient.HeaderAccessKey, accessKey)
-	req.Header.Set(regionalclient.HeaderRequestID, "LINKSLOW1")
-	go func() { _, _ = pw.Write(make([]byte, 1000)) }() // a first kilobyte, then silence
-	start := time.Now()
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	took := time.Since(start)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "<Code>RequestTimeout</Code>") {
-		t.Fatalf("answer %d %s", resp.StatusCode, body)
-	}
-	if took > idle+3*time.Second {
-		t.Fatalf("answered after %v (idle deadline %v)", took, idle)
-	}
-	t.Logf("edge link: silent body answered 400 RequestTimeout after %v", took.Round(time.Millisecond))
 }

@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,10 +32,16 @@ import (
 // ErrEdgeTLS: EdgeListen is set without a usable EdgeTLS.
 var ErrEdgeTLS = errors.New("regional: EdgeTLS must hold a server certificate, ClientCAs and RequireAndVerifyClientCert")
 
-// edgeServer is the HTTP/3 listener for edges.
+// edgeServer is the edge link's two listeners on the same address: HTTP/3
+// over QUIC on UDP (edges of other regions: the WAN hop) and HTTP/2 over
+// TLS on TCP (edges of this region: the cheaper same-region hop, see
+// docs/edge.md). Both require TLS 1.3 and a verified client certificate,
+// and both serve serveEdgeHTTP, which admits only edge certificates.
 type edgeServer struct {
 	conn net.PacketConn
 	srv  *http3.Server
+	tcp  net.Listener
+	tsrv *http.Server
 }
 
 // edgeKey marks a request's context as having arrived over the edge link
@@ -54,11 +62,30 @@ func (g *Gateway) openEdge() error {
 	}
 	tc := t.Clone()
 	tc.MinVersion = tls.VersionTLS13
-	pc, err := net.ListenPacket("udp", g.cfg.EdgeListen)
+	pc, tl, err := listenUDPAndTCP(g.cfg.EdgeListen)
 	if err != nil {
 		return fmt.Errorf("regional: edge listen: %w", err)
 	}
+	ttc := tc.Clone()
+	ttc.NextProtos = []string{"h2", "http/1.1"}
+	// Full-size records from the first byte: the link is long-lived and
+	// carries bulk data; small warm-up records only cost CPU here.
+	ttc.DynamicRecordSizingDisabled = true
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
 	g.edge = &edgeServer{
+		tcp: tls.NewListener(tl, ttc),
+		tsrv: &http.Server{
+			Handler:           http.HandlerFunc(g.serveEdgeHTTP),
+			TLSConfig:         ttc,
+			Protocols:         protos,
+			MaxHeaderBytes:    max(1<<20, 4*g.cfg.MaxHeaderBytes),
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			HTTP2:             linkHTTP2Config(),
+			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		},
 		conn: pc,
 		srv: &http3.Server{
 			TLSConfig: http3.ConfigureTLSConfig(tc),
@@ -82,6 +109,46 @@ func (g *Gateway) openEdge() error {
 	return nil
 }
 
+// listenUDPAndTCP binds addr on UDP and TCP, one port for both, so one
+// address names the gateway's link. For port 0 it lets the kernel choose a
+// TCP port and takes the same UDP port, retrying when that one is taken.
+func listenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	tries := 1
+	if port == "0" {
+		tries = 20
+	}
+	for i := 0; ; i++ {
+		tl, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(tl.Addr().(*net.TCPAddr).Port)))
+		if err == nil {
+			return pc, tl, nil
+		}
+		_ = tl.Close()
+		if i+1 >= tries {
+			return nil, nil, err
+		}
+	}
+}
+
+// linkHTTP2Config: windows and frames for bulk transfer on the same-region
+// link (Go's defaults are 16 KiB frames from the client and windows sized
+// for many small streams). Same values as the edge's side of the link.
+func linkHTTP2Config() *http.HTTP2Config {
+	return &http.HTTP2Config{
+		MaxConcurrentStreams:          1000,
+		MaxReadFrameSize:              1 << 20,
+		MaxReceiveBufferPerConnection: 4<<20 - 1,
+		MaxReceiveBufferPerStream:     4<<20 - 1,
+	}
+}
+
 // EdgeAddr is the edge listener's UDP address, "" when disabled.
 func (g *Gateway) EdgeAddr() string {
 	if g.edge == nil {
@@ -102,6 +169,15 @@ func (g *Gateway) serveEdge() {
 			g.log.Error("edge listener stopped", "err", err)
 		}
 	}()
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		// Serve, not ServeTLS: the listener already speaks TLS, and the
+		// server negotiates h2 from the connection's ALPN.
+		if err := g.edge.tsrv.Serve(g.edge.tcp); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("edge listener (tcp) stopped", "err", err)
+		}
+	}()
 	g.log.Info("edge listener serving", "addr", g.EdgeAddr())
 }
 
@@ -115,6 +191,10 @@ func (g *Gateway) closeEdge(ctx context.Context) {
 		_ = g.edge.srv.Close()
 	}
 	_ = g.edge.conn.Close()
+	if err := g.edge.tsrv.Shutdown(ctx); err != nil {
+		_ = g.edge.tsrv.Close()
+	}
+	_ = g.edge.tcp.Close()
 }
 
 // serveEdgeHTTP admits only verified edges, then serves the request like

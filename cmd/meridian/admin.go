@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/benchtool"
 	"github.com/meridian-s3/meridian/internal/devcluster"
 	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
 // runAdmin: catalog administration — through the admin API of a running
@@ -96,7 +98,10 @@ func runAdmin(ctx context.Context, args []string) error {
 	return fmt.Errorf("admin: unknown subcommand %q", sub)
 }
 
-// runBench starts a private dev cluster and measures it.
+// runBench starts a private dev cluster and measures it. The load
+// generator runs as a child process (this binary with --drive) so that the
+// server CPU per operation is this process's CPU time alone: the cluster
+// (edge, gateway, metadata and storage nodes) lives here, the client there.
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	cfg := devcluster.DefaultConfig()
@@ -107,22 +112,17 @@ func runBench(ctx context.Context, args []string) error {
 	keep := fs.Bool("keep", false, "keep the data folder")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
 	level := fs.String("log-level", "error", "log level of the private cluster")
-	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,list; default all")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (cluster and client) to this file")
+	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,list,edge; default all")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the cluster's process (not the load generator) to this file")
+	localLink := fs.String("local-link", "tcp", "the edge's transport to the region's gateway: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3)")
+	drive := fs.Bool("drive", false, "internal: be the load generator of a parent bench ($"+benchDriveEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	if *drive {
+		return driveBench(ctx)
 	}
+	cfg.EdgeLocalLink = regionalclient.Transport(*localLink)
 	if cfg.DataDir == "" {
 		d, err := os.MkdirTemp("", "meridian-bench")
 		if err != nil {
@@ -145,16 +145,69 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Close()
-	fmt.Printf("meridian bench: dev cluster (%d AZs × %d storage nodes, %d partitions, inline ≤ %d B) at %s, data in %s\n\n",
+	fmt.Printf("meridian bench: dev cluster (%d AZs × %d storage nodes, %d partitions, inline ≤ %d B) at %s, data in %s\n",
 		cfg.AZs, cfg.StoragePerAZ, cfg.Partitions, cfg.InlineThreshold, c.Endpoint, filepath.Clean(cfg.DataDir))
-	client := benchtool.NewClient(c.Endpoint, cfg.Region, c.Creds.AccessKey, c.Creds.SecretKey, 16)
-	bcfg := benchtool.Config{Bucket: "bench", Duration: *dur, ListKeys: 10000, Out: os.Stdout, Only: splitList(*only)}
-	if ep, ok := c.EdgeEndpoints[cfg.Region]; ok {
-		if bcfg.Edge, err = benchtool.NewTLSClient(ep, cfg.Region, c.Creds.AccessKey, c.Creds.SecretKey, 16, c.CAFile); err != nil {
+	spec := benchSpec{Endpoint: c.Endpoint, Region: cfg.Region, AccessKey: c.Creds.AccessKey, SecretKey: c.Creds.SecretKey,
+		ServerPID: os.Getpid(), Duration: *dur, Only: splitList(*only), CAFile: c.CAFile}
+	spec.Edge = c.EdgeEndpoints[cfg.Region]
+	js, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("edge → region link: %s\n", cfg.EdgeLocalLink)
+	fmt.Printf("load generator: child process (%s bench --drive); server CPU = this process's (pid %d) CPU time per phase, from /proc/%d/stat\n",
+		filepath.Base(exe), os.Getpid(), os.Getpid())
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	child := exec.CommandContext(ctx, exe, "bench", "--drive")
+	child.Env = append(os.Environ(), benchDriveEnv+"="+string(js))
+	child.Stdout, child.Stderr = os.Stdout, os.Stderr
+	return child.Run()
+}
+
+// benchDriveEnv carries the benchSpec to the load generator.
+const benchDriveEnv = "MERIDIAN_BENCH_DRIVE"
+
+// benchSpec is what the load generator needs from the parent bench.
+type benchSpec struct {
+	Endpoint, Edge, CAFile string
+	Region                 string
+	AccessKey, SecretKey   string
+	ServerPID              int
+	Duration               time.Duration
+	Only                   []string
+}
+
+// driveBench is the load generator: it runs the phases against the
+// parent's cluster, metering the parent's CPU and its own.
+func driveBench(ctx context.Context) error {
+	var spec benchSpec
+	if err := json.Unmarshal([]byte(os.Getenv(benchDriveEnv)), &spec); err != nil {
+		return fmt.Errorf("bench --drive: $%s: %w", benchDriveEnv, err)
+	}
+	client := benchtool.NewClient(spec.Endpoint, spec.Region, spec.AccessKey, spec.SecretKey, 16)
+	bcfg := benchtool.Config{Bucket: "bench", Duration: spec.Duration, ListKeys: 10000, Out: os.Stdout, Only: spec.Only,
+		ServerCPU: benchtool.ProcCPU(spec.ServerPID), ClientCPU: benchtool.SelfCPU}
+	if spec.Edge != "" {
+		var err error
+		if bcfg.Edge, err = benchtool.NewTLSClient(spec.Edge, spec.Region, spec.AccessKey, spec.SecretKey, 16, spec.CAFile); err != nil {
 			return err
 		}
 	}
-	_, err = benchtool.Run(ctx, client, bcfg)
+	_, err := benchtool.Run(ctx, client, bcfg)
 	return err
 }
 

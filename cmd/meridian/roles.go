@@ -30,6 +30,7 @@ import (
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
 	"github.com/meridian-s3/meridian/storagesvc"
 )
 
@@ -459,6 +460,7 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.ClientKeyFile, "client-key", "", "edge client key (PEM)")
 	fs.StringVar(&cfg.RootCAFile, "ca", "", "CA (PEM) that signs the regional gateways' certificates")
 	domains := fs.String("domain", "s3.localhost", "domains for virtual-hosted-style requests (comma-separated)")
+	localLink := fs.String("local-link", string(cfg.LocalLink), "transport to this region's gateways: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3); other regions: quic")
 	cat := catalogFlags(fs)
 	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
 	obs := observabilityFlags(fs, "info", true, true)
@@ -469,6 +471,7 @@ func runEdge(ctx context.Context, args []string) error {
 	if cfg.Regions, err = parseRegions(*regions); err != nil {
 		return err
 	}
+	cfg.LocalLink = regionalclient.Transport(*localLink)
 	o, err := obs.start(ctx, "edge")
 	if err != nil {
 		return err

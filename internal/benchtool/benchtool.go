@@ -107,6 +107,32 @@ type Result struct {
 	Elapsed     time.Duration
 	P50, P99    time.Duration
 	Concurrency int
+	// ServerCPU and ClientCPU are the CPU time the server processes and
+	// the load generator spent during the phase (zero when not metered).
+	ServerCPU, ClientCPU time.Duration
+	Metered              bool
+}
+
+// ServerCPUPerOp is the server processes' CPU per completed operation.
+func (r Result) ServerCPUPerOp() time.Duration { return perOp(r.ServerCPU, r.Ops) }
+
+// ClientCPUPerOp is the load generator's CPU per completed operation.
+func (r Result) ClientCPUPerOp() time.Duration { return perOp(r.ClientCPU, r.Ops) }
+
+// ServerCPUPerMiB is the server processes' CPU per MiB of payload, 0 for
+// phases that move no payload.
+func (r Result) ServerCPUPerMiB() time.Duration {
+	if r.Bytes == 0 {
+		return 0
+	}
+	return time.Duration(float64(r.ServerCPU) / (float64(r.Bytes) / (1 << 20)))
+}
+
+func perOp(d time.Duration, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return d / time.Duration(n)
 }
 
 // OpsPerSec is completed operations per second.
@@ -117,12 +143,23 @@ func (r Result) MiBPerSec() float64 { return float64(r.Bytes) / (1 << 20) / r.El
 
 // String formats the result as one table row.
 func (r Result) String() string {
-	return fmt.Sprintf("| %-22s | %4d | %7d | %9.1f obj/s | %9.1f MiB/s | %8.2f ms | %8.2f ms | %d |",
-		r.Name, r.Concurrency, r.Ops, r.OpsPerSec(), r.MiBPerSec(), ms(r.P50), ms(r.P99), r.Errors)
+	cpu := "|                |                 |                |"
+	if r.Metered {
+		perMiB := "              —"
+		if r.Bytes > 0 {
+			perMiB = fmt.Sprintf("%8.3f ms/MiB", ms(r.ServerCPUPerMiB()))
+		}
+		cpu = fmt.Sprintf("| %8.3f ms/op | %s | %8.3f ms/op |", ms(r.ServerCPUPerOp()), perMiB, ms(r.ClientCPUPerOp()))
+	}
+	return fmt.Sprintf("| %-22s | %4d | %7d | %9.1f obj/s | %9.1f MiB/s | %8.2f ms | %8.2f ms | %d %s",
+		r.Name, r.Concurrency, r.Ops, r.OpsPerSec(), r.MiBPerSec(), ms(r.P50), ms(r.P99), r.Errors, cpu)
 }
 
-// Header is the table header matching String.
-const Header = "| phase                  | conc |     ops |   throughput  |    throughput  |      p50   |      p99   | errors |\n|---|---|---|---|---|---|---|---|"
+// Header is the table header matching String. "server CPU" is the CPU time
+// of the server processes (gateways, edge, metadata and storage nodes)
+// during the phase divided by its operations or payload MiB; "client CPU"
+// is the load generator's own.
+const Header = "| phase                  | conc |     ops |   throughput  |    throughput  |      p50   |      p99   | errors | server CPU/op | server CPU/MiB | client CPU/op |\n|---|---|---|---|---|---|---|---|---|---|---|"
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
@@ -178,6 +215,27 @@ type Config struct {
 	// Edge, when set, is a client for an edge in front of the same region:
 	// the "edge" phases compare it with the direct client.
 	Edge *Client
+	// ServerCPU, when set, meters the server processes (e.g. ProcCPU of
+	// the process hosting the cluster); ClientCPU meters the load
+	// generator (SelfCPU). Both only mean something when the two are
+	// separate processes.
+	ServerCPU, ClientCPU CPUMeter
+}
+
+// phase runs Phase between two readings of the CPU meters.
+func (c Config) phase(ctx context.Context, name string, conc, total int, dur time.Duration, bytesPerOp int64, op func(ctx context.Context, i int) error) Result {
+	if c.ServerCPU == nil || c.ClientCPU == nil {
+		return Phase(ctx, name, conc, total, dur, bytesPerOp, op)
+	}
+	s0, err1 := c.ServerCPU()
+	c0, err2 := c.ClientCPU()
+	r := Phase(ctx, name, conc, total, dur, bytesPerOp, op)
+	s1, err3 := c.ServerCPU()
+	c1, err4 := c.ClientCPU()
+	if err1 == nil && err2 == nil && err3 == nil && err4 == nil {
+		r.ServerCPU, r.ClientCPU, r.Metered = s1-s0, c1-c0, true
+	}
+	return r
 }
 
 func (c Config) wants(phase string) bool {
@@ -186,6 +244,17 @@ func (c Config) wants(phase string) bool {
 	}
 	for _, p := range c.Only {
 		if strings.EqualFold(p, phase) {
+			return true
+		}
+	}
+	return false
+}
+
+// wantsEdgeSize reports whether only some edge sizes were asked for
+// ("edge:16MiB") and size is one of them; size "" asks whether any was.
+func (c Config) wantsEdgeSize(size string) bool {
+	for _, p := range c.Only {
+		if s, ok := strings.CutPrefix(strings.ToLower(p), "edge:"); ok && (size == "" || s == strings.ToLower(size)) {
 			return true
 		}
 	}
@@ -202,6 +271,19 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 	emit := func(r Result) {
 		results = append(results, r)
 		fmt.Fprintln(cfg.Out, r.String())
+	}
+	var idleRate float64 // server CPU seconds per second with no load
+	if cfg.ServerCPU != nil {
+		// What the cluster burns with no load (Raft heartbeats, leases,
+		// background services): every phase's server CPU includes it.
+		idle := 2 * time.Second
+		if s0, err := cfg.ServerCPU(); err == nil {
+			time.Sleep(idle)
+			if s1, err := cfg.ServerCPU(); err == nil {
+				idleRate = (s1 - s0).Seconds() / idle.Seconds()
+				fmt.Fprintf(cfg.Out, "server CPU while idle: %.1f ms/s (included in every phase below)\n\n", ms(s1-s0)/idle.Seconds())
+			}
+		}
 	}
 	fmt.Fprintln(cfg.Out, Header)
 	for _, sz := range []struct {
@@ -223,7 +305,7 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 		payload := make([]byte, sz.size)
 		_, _ = rand.Read(payload)
 		var put atomic.Int64
-		r := Phase(ctx, "PUT "+sz.name, sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
+		r := cfg.phase(ctx, "PUT "+sz.name, sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
 			code, _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("/%s/%s/%08d", cfg.Bucket, sz.name, i), nil, payload)
 			if err == nil && code != 200 {
 				err = fmt.Errorf("status %d", code)
@@ -238,7 +320,7 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 		if n == 0 {
 			continue
 		}
-		emit(Phase(ctx, "GET "+sz.name, sz.conc, 1<<30, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
+		emit(cfg.phase(ctx, "GET "+sz.name, sz.conc, 1<<30, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
 			code, _, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/%s/%s/%08d", cfg.Bucket, sz.name, i%n), nil, nil)
 			if err == nil && code != 200 {
 				err = fmt.Errorf("status %d", code)
@@ -246,14 +328,15 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 			return err
 		}))
 	}
-	if cfg.Edge != nil && cfg.wants("edge") {
+	if cfg.Edge != nil && (cfg.wants("edge") || cfg.wantsEdgeSize("")) {
 		results = append(results, runEdge(ctx, c, cfg, emit)...)
+		compareTiers(cfg.Out, results, idleRate)
 	}
 	if !cfg.wants("list") {
 		return results, nil
 	}
 	// LIST: ListKeys small objects under their own prefix, then full scans.
-	fill := Phase(ctx, "PUT list keys (0 B)", 16, cfg.ListKeys, 10*time.Minute, 0, func(ctx context.Context, i int) error {
+	fill := cfg.phase(ctx, "PUT list keys (0 B)", 16, cfg.ListKeys, 10*time.Minute, 0, func(ctx context.Context, i int) error {
 		code, _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("/%s/list/%06d", cfg.Bucket, i), nil, []byte{})
 		if err == nil && code != 200 {
 			err = fmt.Errorf("status %d", code)
@@ -262,7 +345,7 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 	})
 	emit(fill)
 	var keys atomic.Int64
-	scan := Phase(ctx, "LIST full scan (pages)", 1, 1<<30, cfg.Duration, 0, func(ctx context.Context, i int) error {
+	scan := cfg.phase(ctx, "LIST full scan (pages)", 1, 1<<30, cfg.Duration, 0, func(ctx context.Context, i int) error {
 		token := ""
 		for {
 			q := url.Values{"list-type": {"2"}, "prefix": {"list/"}, "max-keys": {"1000"}}
@@ -300,6 +383,92 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 // throughput through the edge (compare with the direct rows above).
 func runEdge(ctx context.Context, direct *Client, cfg Config, emit func(Result)) []Result {
 	var out []Result
+	if !cfg.wantsEdgeSize("") { // "edge:<size>" runs only the named sizes
+		out = runEdgeSmall(ctx, direct, cfg, emit)
+	}
+	for _, sz := range []struct {
+		name       string
+		size, conc int
+		count      int
+	}{{"1MiB", 1 << 20, 8, 2000}, {"16MiB", 16 << 20, 4, 200}} {
+		if cfg.wantsEdgeSize("") && !cfg.wantsEdgeSize(sz.name) {
+			continue
+		}
+		payload := make([]byte, sz.size)
+		_, _ = rand.Read(payload)
+		var put atomic.Int64
+		r := cfg.phase(ctx, "PUT "+sz.name+" via edge", sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
+			code, _, err := cfg.Edge.Do(ctx, http.MethodPut, fmt.Sprintf("/%s/edge-%s/%08d", cfg.Bucket, sz.name, i), nil, payload)
+			if err == nil && code != 200 {
+				err = fmt.Errorf("status %d", code)
+			}
+			if err == nil {
+				put.Add(1)
+			}
+			return err
+		})
+		emit(r)
+		out = append(out, r)
+		n := int(put.Load())
+		if n == 0 {
+			continue
+		}
+		r = cfg.phase(ctx, "GET "+sz.name+" via edge", sz.conc, 1<<30, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
+			code, _, err := cfg.Edge.Do(ctx, http.MethodGet, fmt.Sprintf("/%s/edge-%s/%08d", cfg.Bucket, sz.name, i%n), nil, nil)
+			if err == nil && code != 200 {
+				err = fmt.Errorf("status %d", code)
+			}
+			return err
+		})
+		emit(r)
+		out = append(out, r)
+	}
+	return out
+}
+
+// compareTiers prints, for every large-object phase run both directly and
+// through the edge, the edge's throughput relative to direct and the server
+// CPU per MiB the edge path adds (issue 9's edge goals: ≥ 0.8× and ≤ 0.5×).
+// The CPU figures here are net of the cluster's idle CPU (idleRate CPU
+// seconds per second, measured before the phases), which would otherwise
+// weigh more on the slower tier.
+func compareTiers(out io.Writer, rs []Result, idleRate float64) {
+	net := func(r Result) time.Duration {
+		c := r.ServerCPU - time.Duration(idleRate*float64(r.Elapsed))
+		return time.Duration(float64(max(c, 0)) / (float64(r.Bytes) / (1 << 20)))
+	}
+	byName := map[string]Result{}
+	for _, r := range rs {
+		byName[r.Name] = r
+	}
+	header := false
+	for _, op := range []string{"PUT", "GET"} {
+		for _, sz := range []string{"1MiB", "16MiB"} {
+			d, ok1 := byName[op+" "+sz]
+			e, ok2 := byName[op+" "+sz+" via edge"]
+			if !ok1 || !ok2 || d.Ops == 0 || e.Ops == 0 {
+				continue
+			}
+			if !header {
+				fmt.Fprintln(out, "\n| tier comparison | edge/direct throughput | server CPU/MiB direct, net of idle | via edge | edge adds | added/direct |\n|---|---|---|---|---|---|")
+				header = true
+			}
+			row := fmt.Sprintf("| %s %s | %.2f× |", op, sz, e.MiBPerSec()/d.MiBPerSec())
+			if d.Metered && e.Metered {
+				dc, ec := net(d), net(e)
+				row += fmt.Sprintf(" %.3f ms | %.3f ms | %+.3f ms | %.2f× |", ms(dc), ms(ec), ms(ec-dc), float64(ec-dc)/float64(dc))
+			} else {
+				row += " — | — | — | — |"
+			}
+			fmt.Fprintln(out, row)
+		}
+	}
+}
+
+// runEdgeSmall measures the hop's added latency on a 4 KiB GET at
+// concurrency 1.
+func runEdgeSmall(ctx context.Context, direct *Client, cfg Config, emit func(Result)) []Result {
+	var out []Result
 	small := make([]byte, 4<<10)
 	_, _ = rand.Read(small)
 	const nSmall = 200
@@ -322,47 +491,13 @@ func runEdge(ctx context.Context, direct *Client, cfg Config, emit func(Result))
 		name string
 		c    *Client
 	}{{"GET 4KiB c1 direct", direct}, {"GET 4KiB c1 via edge", cfg.Edge}} {
-		r := Phase(ctx, p.name, 1, 3000, cfg.Duration, 4<<10, getSmall(p.c))
+		r := cfg.phase(ctx, p.name, 1, 3000, cfg.Duration, 4<<10, getSmall(p.c))
 		emit(r)
 		out = append(out, r)
 	}
 	if len(out) == 2 {
 		fmt.Fprintf(cfg.Out, "| edge hop adds          |      |         |               |                | %+8.2f ms | %+8.2f ms |   |\n",
 			ms(out[1].P50-out[0].P50), ms(out[1].P99-out[0].P99))
-	}
-	for _, sz := range []struct {
-		name       string
-		size, conc int
-		count      int
-	}{{"1MiB", 1 << 20, 8, 2000}, {"16MiB", 16 << 20, 4, 200}} {
-		payload := make([]byte, sz.size)
-		_, _ = rand.Read(payload)
-		var put atomic.Int64
-		r := Phase(ctx, "PUT "+sz.name+" via edge", sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
-			code, _, err := cfg.Edge.Do(ctx, http.MethodPut, fmt.Sprintf("/%s/edge-%s/%08d", cfg.Bucket, sz.name, i), nil, payload)
-			if err == nil && code != 200 {
-				err = fmt.Errorf("status %d", code)
-			}
-			if err == nil {
-				put.Add(1)
-			}
-			return err
-		})
-		emit(r)
-		out = append(out, r)
-		n := int(put.Load())
-		if n == 0 {
-			continue
-		}
-		r = Phase(ctx, "GET "+sz.name+" via edge", sz.conc, 1<<30, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
-			code, _, err := cfg.Edge.Do(ctx, http.MethodGet, fmt.Sprintf("/%s/edge-%s/%08d", cfg.Bucket, sz.name, i%n), nil, nil)
-			if err == nil && code != 200 {
-				err = fmt.Errorf("status %d", code)
-			}
-			return err
-		})
-		emit(r)
-		out = append(out, r)
 	}
 	return out
 }

@@ -55,6 +55,7 @@ import (
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/nodeview"
 	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
@@ -68,7 +69,10 @@ type Config struct {
 	// MoreRegions are further regions (each at BasePort+1000*i).
 	MoreRegions []string
 	// Edges runs one edge gateway per region.
-	Edges           bool
+	Edges bool
+	// EdgeLocalLink is each edge's transport to its own region's gateway
+	// ("" is the edge's default, HTTP/2 over TCP); other regions: QUIC.
+	EdgeLocalLink   regionalclient.Transport
 	BasePort        int
 	AZs             int // storage AZs (meta nodes use the first 3)
 	StoragePerAZ    int
@@ -432,6 +436,9 @@ func (c *Cluster) startEdge(run func(string, func(context.Context) error), ri in
 	}
 	ec := edge.DefaultConfig()
 	ec.Region, ec.Regions = region, links
+	if c.cfg.EdgeLocalLink != "" {
+		ec.LocalLink = c.cfg.EdgeLocalLink
+	}
 	ec.Listen = addr(c.cfg.base(ri) + 10)
 	ec.TLSCert, ec.ClientCert, ec.RootCAs = &srv, &client, ca.Pool()
 	ec.Domains = []string{"s3.localhost"}

@@ -39,8 +39,22 @@ type Config struct {
 	DownFor time.Duration
 	// MaxResponseHeaderBytes bounds a response header section.
 	MaxResponseHeaderBytes int
-	Logger                 *slog.Logger
+	// TCPRegions are the regions reached over HTTP/2 on mutual TLS over
+	// TCP instead of HTTP/3 over QUIC, at the same host:port — normally the
+	// edge's own region, where the hop is short and QUIC's per-packet cost
+	// is not repaid (docs/edge.md).
+	TCPRegions []string
+	Logger     *slog.Logger
 }
+
+// Transport names the protocol of a link to a gateway.
+type Transport string
+
+// The link's transports.
+const (
+	TransportQUIC Transport = "quic" // HTTP/3 over QUIC (UDP)
+	TransportTCP  Transport = "tcp"  // HTTP/2 over TLS over TCP
+)
 
 // DefaultConfig returns defaults; Regions and TLS must be set.
 func DefaultConfig() Config {
@@ -70,6 +84,11 @@ func (c Config) Validate() error {
 	if c.DialTimeout <= 0 || c.IdleTimeout <= 0 || c.KeepAlive <= 0 || c.KeepAlive >= c.IdleTimeout {
 		errs = append(errs, errors.New("regionalclient: DialTimeout, IdleTimeout must be positive and KeepAlive in (0, IdleTimeout)"))
 	}
+	for _, r := range c.TCPRegions {
+		if _, ok := c.Regions[r]; !ok {
+			errs = append(errs, fmt.Errorf("regionalclient: TCP region %q is not one of Regions", r))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -89,10 +108,51 @@ type pool struct {
 }
 
 type gateway struct {
-	addr string
-	tr   *http3.Transport
-	mu   sync.Mutex
-	down time.Time // last failure
+	addr  string
+	proto Transport
+	tr    roundTripCloser
+	mu    sync.Mutex
+	down  time.Time // last failure
+}
+
+// roundTripCloser is a link transport: an http3.Transport, or an
+// http.Transport behind tcpTransport.
+type roundTripCloser interface {
+	http.RoundTripper
+	Close() error
+}
+
+// tcpTransport adapts http.Transport (which has no Close) to the link.
+type tcpTransport struct{ *http.Transport }
+
+func (t tcpTransport) Close() error {
+	t.CloseIdleConnections()
+	return nil
+}
+
+// newTCPTransport is the same-region link: HTTP/2 over mutual TLS 1.3 with
+// large frames and windows and full-size TLS records.
+func newTCPTransport(cfg Config, tc *tls.Config) tcpTransport {
+	tc = tc.Clone()
+	tc.NextProtos = []string{"h2"}
+	tc.DynamicRecordSizingDisabled = true
+	protos := new(http.Protocols)
+	protos.SetHTTP2(true)
+	return tcpTransport{&http.Transport{
+		TLSClientConfig:        tc,
+		Protocols:              protos,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    cfg.DialTimeout,
+		IdleConnTimeout:        cfg.IdleTimeout,
+		MaxResponseHeaderBytes: int64(cfg.MaxResponseHeaderBytes),
+		DisableCompression:     true,
+		HTTP2: &http.HTTP2Config{
+			MaxReadFrameSize:              1 << 20,
+			MaxReceiveBufferPerConnection: 4<<20 - 1,
+			MaxReceiveBufferPerStream:     4<<20 - 1,
+			SendPingTimeout:               cfg.KeepAlive,
+		},
+	}}
 }
 
 // New builds a client. Connections are dialed on first use.
@@ -116,15 +176,25 @@ func New(cfg Config) (*Client, error) {
 		MaxConnectionReceiveWindow:     64 << 20,
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "regionalclient"), regions: map[string]*pool{}}
+	tcp := map[string]bool{}
+	for _, r := range cfg.TCPRegions {
+		tcp[r] = true
+	}
 	for r, addrs := range cfg.Regions {
 		p := &pool{}
 		for _, a := range addrs {
-			p.gateways = append(p.gateways, &gateway{addr: a, tr: &http3.Transport{
-				TLSClientConfig:        tc,
-				QUICConfig:             qc,
-				MaxResponseHeaderBytes: cfg.MaxResponseHeaderBytes,
-				DisableCompression:     true,
-			}})
+			g := &gateway{addr: a, proto: TransportQUIC}
+			if tcp[r] {
+				g.proto, g.tr = TransportTCP, newTCPTransport(cfg, tc)
+			} else {
+				g.tr = &http3.Transport{
+					TLSClientConfig:        tc,
+					QUICConfig:             qc,
+					MaxResponseHeaderBytes: cfg.MaxResponseHeaderBytes,
+					DisableCompression:     true,
+				}
+			}
+			p.gateways = append(p.gateways, g)
 		}
 		c.regions[r] = p
 	}
@@ -266,6 +336,15 @@ func (b *attemptBody) detach() int64 {
 	defer b.mu.Unlock()
 	b.detached = true
 	return b.n
+}
+
+// Transport reports how region is reached ("" for an unknown region).
+func (c *Client) Transport(region string) Transport {
+	p, ok := c.regions[region]
+	if !ok || len(p.gateways) == 0 {
+		return ""
+	}
+	return p.gateways[0].proto
 }
 
 // Gateways lists the gateway addresses of region.
