@@ -1,7 +1,9 @@
 // Package regionalclient is the edge's side of the edge → region link and
 // the protocol both sides share (docs/edge.md).
 //
-// The link is HTTP/3 over QUIC with mutual TLS. The edge authenticates the
+// The link is HTTP/3 over QUIC with mutual TLS to other regions and HTTP/2
+// over mutual TLS on TCP to the edge's own region (Config.TCPRegions;
+// docs/edge.md, "Transports"). The edge authenticates the
 // client's SigV4 request itself and forwards a plain request carrying the
 // authenticated principal in headers (HeaderPrincipal, HeaderAccessKey,
 // HeaderRequestID, HeaderChecksumAlgorithms). The body is the decoded object
@@ -13,7 +15,8 @@
 // from a peer whose verified certificate carries the URI SAN
 // "meridian://edge/<name>" (EdgeName).
 //
-// Client pools one QUIC connection per regional gateway (http3.Transport),
+// Client pools one connection per regional gateway (http3.Transport, or
+// http.Transport for a TCP region),
 // spreads requests over a region's gateways and retries a failed request once
 // on another gateway when that is safe (no body, or body not read yet).
 package regionalclient
