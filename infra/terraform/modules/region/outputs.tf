@@ -19,7 +19,7 @@ output "gateway_addresses" {
 }
 
 output "edge_links" {
-  description = "Regional gateways' HTTP/3 edge-link addresses (UDP), for the edges' --regions."
+  description = "Regional gateways' edge-link addresses (HTTP/3 on UDP for other regions' edges, HTTP/2 on TCP at the same port for this region's), for the edges' --regions."
   value       = [for g in local.gateway_list : "${local.host[g.id]}:${local.port[g.id].link}"]
 }
 
