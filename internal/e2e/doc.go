@@ -25,6 +25,8 @@
 // aws CLI, boto3, s3cmd), bad input, the 80 ms latency check (a
 // latencyproxy on one edge's QUIC path) and the large-object test (which
 // reads the edge's peak RSS from /proc). The heavy tests run sequentially.
+// TestLifecycle starts one region of that kind with a `meridian background`
+// process on the SQL catalog and MERIDIAN_TEST_DAY=2s (docs/lifecycle.md).
 // Environment:
 //
 //	MERIDIAN_BIN                      prebuilt binary (make test sets it)

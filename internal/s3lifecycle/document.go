@@ -93,7 +93,14 @@ func Render(c *Configuration) Document {
 			dr.Filter = &docFilter{ObjectSizeLessThan: f.SizeLessThan}
 		case FormAnd:
 			a := &docAnd{Tags: tags, ObjectSizeGreaterThan: f.SizeGreaterThan, ObjectSizeLessThan: f.SizeLessThan}
-			if prefix != "" {
+			others := len(tags)
+			if f.SizeGreaterThan != nil {
+				others++
+			}
+			if f.SizeLessThan != nil {
+				others++
+			}
+			if prefix != "" || others < 2 { // an empty <Prefix/> was sent as the second predicate
 				a.Prefix = &prefix
 			}
 			dr.Filter = &docFilter{And: a}
