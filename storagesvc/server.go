@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -55,6 +56,8 @@ func New(cfg Config) (*Server, error) {
 	log = log.With("component", "storagesvc", "node", cfg.NodeID)
 	capacity := cfg.CapacityBytes
 	if capacity == 0 {
+		// The folder may not exist yet on a first start: statfs needs it.
+		_ = os.MkdirAll(cfg.DataDir, 0o750)
 		var st syscall.Statfs_t
 		if err := syscall.Statfs(cfg.DataDir, &st); err == nil {
 			capacity = int64(st.Blocks) * st.Bsize

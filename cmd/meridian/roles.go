@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -604,17 +605,58 @@ func runDevCerts(_ context.Context, args []string) error {
 
 func runStatus(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	meta := fs.String("meta", os.Getenv("MERIDIAN_META"), "meta node addresses host:port,… [$MERIDIAN_META]")
+	meta := fs.String("meta", "", "meta node addresses host:port,… of one region (default: $MERIDIAN_META, or every region of $MERIDIAN_REGIONS)")
 	tf := nodeTLSFlags(fs, "an admin (or any internal role's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	node, err := mtls.Load(*tf.ca, *tf.cert, *tf.key)
+	// Without --meta, every region named in $MERIDIAN_REGIONS (dev.env
+	// writes it), each with its own metadata nodes and admin certificate
+	// ($MERIDIAN_META_<REGION>, $MERIDIAN_TLS_CERT_<REGION>, …): an admin
+	// certificate is valid in its own region only.
+	type target struct{ name, meta, cert, key string }
+	var targets []target
+	if regions := splitList(os.Getenv("MERIDIAN_REGIONS")); *meta == "" && len(regions) > 0 {
+		for _, r := range regions {
+			sfx := devcluster.EnvSuffix(r)
+			t := target{r, os.Getenv("MERIDIAN_META_" + sfx), os.Getenv("MERIDIAN_TLS_CERT_" + sfx), os.Getenv("MERIDIAN_TLS_KEY_" + sfx)}
+			if t.meta == "" || t.cert == "" || t.key == "" {
+				return fmt.Errorf("status: region %s: set MERIDIAN_META_%s, MERIDIAN_TLS_CERT_%s and MERIDIAN_TLS_KEY_%s (or give --meta)", r, sfx, sfx, sfx)
+			}
+			targets = append(targets, t)
+		}
+	} else {
+		if *meta == "" {
+			*meta = os.Getenv("MERIDIAN_META")
+		}
+		targets = []target{{"", *meta, *tf.cert, *tf.key}}
+	}
+	var failed []string
+	for i, t := range targets {
+		if i > 0 {
+			fmt.Println()
+		}
+		if err := printRegionStatus(ctx, t.meta, *tf.ca, t.cert, t.key); err != nil {
+			fmt.Printf("region %s: %v\n", t.name, err)
+			failed = append(failed, t.name)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("status: %d of %d regions unreachable", len(failed), len(targets))
+	}
+	return nil
+}
+
+// printRegionStatus prints one region: partitions and leaders, storage
+// nodes per AZ with used and capacity, AZ-loss tolerance, background leases
+// and workers.
+func printRegionStatus(ctx context.Context, meta, ca, cert, key string) error {
+	node, err := mtls.Load(ca, cert, key)
 	if err != nil {
-		return fmt.Errorf("status: --ca/--tls-cert/--tls-key: %w", err)
+		return fmt.Errorf("--ca/--tls-cert/--tls-key: %w", err)
 	}
 	mc := metaclient.DefaultConfig()
-	mc.Seeds = splitList(*meta)
+	mc.Seeds = splitList(meta)
 	mc.TLS = node
 	client, err := metaclient.New(mc)
 	if err != nil {
@@ -632,10 +674,49 @@ func runStatus(ctx context.Context, args []string) error {
 	for _, p := range st.Partitions {
 		fmt.Printf("  partition %d: replicas %v leader %s\n", p.ID, p.Replicas, p.Leader)
 	}
+	type azSum struct {
+		nodes, healthy int
+		used, capacity int64
+	}
+	azs := map[string]*azSum{}
+	var names []string
 	for _, n := range st.Storage {
-		fmt.Printf("  storage %-12s az %s %-21s healthy=%v used=%d/%d\n", n.ID, n.AZ, n.Addr, n.Healthy, n.UsedBytes, n.CapacityBytes)
+		a := azs[n.AZ]
+		if a == nil {
+			a = &azSum{}
+			azs[n.AZ] = a
+			names = append(names, n.AZ)
+		}
+		a.nodes++
+		if n.Healthy {
+			a.healthy++
+		}
+		a.used += n.UsedBytes
+		a.capacity += n.CapacityBytes
+	}
+	sort.Strings(names)
+	for _, az := range names {
+		a := azs[az]
+		fmt.Printf("  AZ %-6s %d storage nodes (%d healthy), used %s of %s\n", az, a.nodes, a.healthy, humanBytes(a.used), humanBytes(a.capacity))
+	}
+	for _, n := range st.Storage {
+		fmt.Printf("  storage %-12s az %s %-21s healthy=%v used=%s/%s\n", n.ID, n.AZ, n.Addr, n.Healthy, humanBytes(n.UsedBytes), humanBytes(n.CapacityBytes))
 	}
 	return printBackground(ctx, os.Stdout, client)
+}
+
+// humanBytes: 1536 → "1.5 KiB".
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // bodyTimeoutFlags declares the request body deadlines of an S3 listener.

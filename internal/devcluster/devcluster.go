@@ -171,6 +171,8 @@ type Region struct {
 	gateway    *regional.Gateway
 	bg         *background.Server // janitor; work leased per partition
 	admin      *adminapi.Server   // first region only
+	// adminCert and adminKey: this region's admin certificate (status).
+	adminCert, adminKey string
 }
 
 func azName(i int) string { return string(rune('a' + i)) }
@@ -281,6 +283,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	if ri == 0 {
 		c.AdminCert, c.AdminKey = adminCert, adminKey
 	}
+	r.adminCert, r.adminKey = adminCert, adminKey
 	gwNode, err := node(mtls.RoleGateway, "regional", "")
 	if err != nil {
 		return nil, err
@@ -548,6 +551,16 @@ func (c *Cluster) WriteEnv() (string, error) {
 	if c.AdminAPI != "" {
 		fmt.Fprintf(&b, "export MERIDIAN_ADMIN=%s\n", c.AdminAPI)
 	}
+	// Every region's metadata nodes and admin certificate, for `meridian
+	// status` over all regions (an admin certificate is region-scoped).
+	fmt.Fprintf(&b, "export MERIDIAN_REGIONS=%s\n", strings.Join(c.cfg.Regions(), ","))
+	for i, r := range c.regions {
+		suffix := EnvSuffix(r.Name)
+		certAbs, _ := filepath.Abs(r.adminCert)
+		keyAbs, _ := filepath.Abs(r.adminKey)
+		fmt.Fprintf(&b, "export MERIDIAN_META_%s=%s\nexport MERIDIAN_TLS_CERT_%s=%s\nexport MERIDIAN_TLS_KEY_%s=%s\n",
+			suffix, strings.Join(c.cfg.metaAddrs(i), ","), suffix, certAbs, suffix, keyAbs)
+	}
 	for _, kv := range [][2]string{{"MERIDIAN_CA", c.CAFile}, {"MERIDIAN_TLS_CERT", c.AdminCert}, {"MERIDIAN_TLS_KEY", c.AdminKey}} {
 		abs, _ := filepath.Abs(kv[1])
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], abs)
@@ -593,4 +606,10 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	return k, os.WriteFile(path, k, 0o600)
+}
+
+// EnvSuffix turns a region name into an environment variable suffix
+// (us-east-1 → US_EAST_1).
+func EnvSuffix(region string) string {
+	return strings.ToUpper(strings.ReplaceAll(region, "-", "_"))
 }
