@@ -173,6 +173,7 @@ func (s *Server) serveApply(w http.ResponseWriter, r *http.Request) int {
 		return s.writeRaftErr(w, g, raft.ErrNotLeader)
 	}
 	cmd.Time = time.Now()
+	cmd.Region = s.cfg.Region // part of the version ids the command assigns
 	data, err := json.Marshal(&cmd)
 	if err != nil {
 		return badRequest(w, err.Error())
@@ -209,7 +210,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 var readOps = map[string]struct{}{
 	"get": {}, "version": {}, "list": {}, "upload": {}, "uploads": {}, "parts": {}, "part": {},
 	"attempt": {}, "scan": {}, "scanparts": {}, "scanuploads": {}, "feed": {}, "garbage": {},
-	"background": {}, "shardscan": {}, "unreferenced": {},
+	"background": {}, "shardscan": {}, "unreferenced": {}, "latest": {}, "ver": {}, "versions": {},
 }
 
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, op string) int {
@@ -325,6 +326,24 @@ func read(g *group, op string, q *metapb.ReadRequest) (metapb.ReadResponse, int)
 			return bad(fmt.Sprintf("unreferenced checks at most %d shards", metastate.MaxRefCheck))
 		}
 		out.Shards = st.Unreferenced(q.Shards)
+	case "latest":
+		v, ok := st.Latest(q.Bucket, q.Key)
+		if !ok {
+			return notFound("object")
+		}
+		out.Version = &v
+	case "ver":
+		v, ok := st.GetVer(q.Bucket, q.Key, q.Ver)
+		if !ok {
+			return notFound("version")
+		}
+		out.Version = &v
+	case "versions":
+		if q.ListVersions == nil {
+			return bad("versions needs a ListVersionsRequest")
+		}
+		l := st.ListVersions(*q.ListVersions)
+		out.ListVersions = &l
 	}
 	return out, http.StatusOK
 }

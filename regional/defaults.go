@@ -154,8 +154,7 @@ func (g *Gateway) owner(req *request, id string) s3api.Owner {
 
 // objectFor loads the object an object-subresource request names: the
 // bucket checks, the ?versionId check every object handler makes
-// (checkVersionParam: never the current version for another id), then the
-// current version.
+// (checkVersionParam), then the named or current version (resolveVersion).
 func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersion, error) {
 	b, err := g.bucketFor(req)
 	if err != nil {
@@ -164,7 +163,7 @@ func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersio
 	if err := checkVersionParam(req.r.URL.Query(), b); err != nil {
 		return b, metapb.ObjectVersion{}, err
 	}
-	v, err := g.cfg.Meta.Get(req.r.Context(), req.mb, req.key)
+	v, err := g.resolveVersion(req, b)
 	return b, v, err
 }
 

@@ -65,7 +65,6 @@ func TestSubresourceDefaults(t *testing.T) {
 		{"DELETE", "/defaults/k?frobnicate", 501, "NotImplemented"},
 		{"DELETE", "/defaults/k?tagging&acl", 400, "InvalidRequest"},
 		{"GET", "/defaults?frobnicate", 501, "NotImplemented"},
-		{"GET", "/defaults?versions", 501, "NotImplemented"},
 	}
 	for _, tc := range tests {
 		code, out := w.do(tc.method, tc.path, nil, nil)

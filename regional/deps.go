@@ -18,6 +18,12 @@ type Meta interface {
 	// DeleteObject evaluates req.IfMatch and deletes in one Raft apply.
 	DeleteObject(ctx context.Context, req metapb.DeleteRequest) (metapb.Result, error)
 	Get(ctx context.Context, bucket, key string) (metapb.ObjectVersion, error)
+	// Latest is the key's newest record (a version or a delete marker);
+	// GetVer the one an S3 version id names; ListVersions merges all
+	// partitions (versioning.go).
+	Latest(ctx context.Context, bucket, key string) (metapb.ObjectVersion, error)
+	GetVer(ctx context.Context, bucket, key, ver string) (metapb.ObjectVersion, error)
+	ListVersions(ctx context.Context, req metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error)
 	List(ctx context.Context, req metapb.ListRequest) (metapb.ListResponse, error)
 
 	CreateUpload(ctx context.Context, u metapb.Upload) (metapb.Result, error)

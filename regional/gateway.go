@@ -271,6 +271,10 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.getBucketLifecycle
 	case s3route.DeleteBucketLifecycle:
 		return g.deleteBucketLifecycle
+	case s3route.PutBucketVersioning:
+		return g.putBucketVersioning
+	case s3route.ListObjectVersions:
+		return g.listObjectVersions
 	case s3route.ListObjects:
 		return g.listObjectsV1
 	case s3route.ListObjectsV2:

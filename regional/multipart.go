@@ -133,11 +133,13 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 		// 412 PreconditionFailed; the upload stays as it was).
 		IfMatch:     req.r.Header.Get("If-Match"),
 		IfNoneMatch: req.r.Header.Get("If-None-Match"),
+		Versioning:  versioningOf(b),
 	})
 	if err != nil {
 		return err
 	}
 	g.setExpiration(req.w, b, v) // lifecycle.go
+	setVersionHeader(req.w.Header(), b, &v)
 	return writeXML(req, http.StatusOK, s3api.CompleteMultipartUploadResult{
 		XMLNS: s3api.XMLNS, Location: "/" + req.bucket + "/" + req.key,
 		Bucket: req.bucket, Key: req.key, ETag: s3api.QuoteETag(v.ETag),

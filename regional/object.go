@@ -216,12 +216,14 @@ func (g *Gateway) putObject(req *request) error {
 		Object:      &v,
 		IfMatch:     s3api.UnquoteETag(req.r.Header.Get("If-Match")),
 		IfNoneMatch: s3api.UnquoteETag(req.r.Header.Get("If-None-Match")),
+		Versioning:  versioningOf(b),
 		Log:         req.log,
 	}, bi.commitBody(req))
 	if err != nil {
 		return err
 	}
 	g.setExpiration(req.w, b, v) // lifecycle.go
+	setVersionHeader(req.w.Header(), b, res.Version)
 	writeStored(req.w, res.ETag, res.Checksums)
 	return nil
 }
@@ -262,13 +264,14 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	if byPart && req.r.Header.Get("Range") != "" {
 		return s3api.ErrPartNumberWithRange()
 	}
-	v, err := g.cfg.Meta.Get(ctx, req.mb, req.key)
+	v, err := g.resolveVersion(req, b)
 	if err != nil {
 		return err
 	}
 	switch s3api.EvalConditions(req.r.Header, v.ETag, v.Created) {
 	case s3api.CondNotModified:
 		h := req.w.Header()
+		setVersionHeader(h, b, &v)
 		h.Set("ETag", s3api.QuoteETag(v.ETag))
 		h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
 		return s3err.New(s3err.NotModified)
@@ -312,6 +315,7 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
 	g.setExpiration(req.w, b, v) // lifecycle.go
+	setVersionHeader(h, b, &v)
 	if len(v.Parts) > 0 && byPart {
 		// S3 sends the part count only to a request that names a part.
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.Parts)))
@@ -411,14 +415,9 @@ func (g *Gateway) readRange(ctx context.Context, v *metapb.ObjectVersion, off, l
 	return nil
 }
 
-// checkVersionParam validates a versionId query parameter against the
-// bucket before anything is read or deleted (s3api.CheckVersionID).
-func checkVersionParam(q map[string][]string, b bucketsvc.Bucket) error {
-	id, present := s3api.VersionIDParam(q)
-	return s3api.CheckVersionID(id, present, b.Versioning != bucketsvc.VersioningOff)
-}
-
-// deleteObject removes the current version; absent keys answer 204 too.
+// deleteObject removes the current version (unversioned bucket), adds a
+// delete marker (versioned or suspended bucket), or removes the version
+// ?versionId names for good; absent keys and versions answer 204 too.
 // If-Match ("*" or ETags) is evaluated by metasvc in the apply that deletes:
 // 412 PreconditionFailed when it does not match, 404 NoSuchKey when the key
 // is absent, and nothing is deleted in either case (as S3 does).
@@ -436,14 +435,21 @@ func (g *Gateway) deleteObject(req *request) error {
 			return s3err.WithMessage(s3err.NotImplemented, "A header you provided implies functionality that is not implemented").With("Header", h)
 		}
 	}
-	if _, err := g.cfg.Meta.DeleteObject(req.r.Context(), metapb.DeleteRequest{
+	named, _ := s3api.VersionIDParam(req.r.URL.Query())
+	if b.Versioning == bucketsvc.VersioningOff {
+		named = "" // "null" on a bucket that never had versioning: the object itself
+	}
+	res, err := g.cfg.Meta.DeleteObject(req.r.Context(), metapb.DeleteRequest{
 		Bucket: req.mb, Key: req.key, IfMatch: req.r.Header.Get("If-Match"),
-	}); err != nil {
+		Version: named, Versioning: versioningOf(b), Owner: req.principal,
+	})
+	if err != nil {
 		if errors.Is(err, metaclient.ErrPrecondition) {
 			return s3err.New(s3err.PreconditionFailed).With("Condition", "If-Match")
 		}
 		return err
 	}
+	deleteHeaders(req.w.Header(), b, named, res)
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -458,11 +464,9 @@ func (g *Gateway) deleteObjects(req *request) error {
 	if err != nil {
 		return err
 	}
-	contentMD5 := req.r.Header.Get("Content-MD5")
-	var wantMD5 []byte
-	if contentMD5 != "" {
-		if wantMD5, err = base64.StdEncoding.DecodeString(contentMD5); err != nil || len(wantMD5) != md5.Size {
-			return s3err.New(s3err.InvalidDigest)
+	if v := req.r.Header.Get("Content-MD5"); v != "" {
+		if d, err := base64.StdEncoding.DecodeString(v); err != nil || len(d) != md5.Size {
+			return s3err.New(s3err.InvalidDigest) // before the body is read
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxDeleteBody+1))
@@ -472,16 +476,9 @@ func (g *Gateway) deleteObjects(req *request) error {
 	if len(body) > maxDeleteBody {
 		return s3err.New(s3err.MalformedXML)
 	}
-	// S3 requires an integrity check on every multi-object delete: a
-	// Content-MD5, or an x-amz-checksum-* (header or trailer) that the
-	// verifying body reader checked (its value is known once read to EOF).
-	if wantMD5 == nil && len(req.auth.Checksums()) == 0 {
-		return s3err.WithMessage(s3err.InvalidRequest, "Missing required header for this request: Content-MD5")
-	}
-	if wantMD5 != nil {
-		if sum := md5.Sum(body); !bytes.Equal(sum[:], wantMD5) {
-			return s3err.New(s3err.BadDigest)
-		}
+	// S3 requires an integrity check on every multi-object delete.
+	if err := checkContentMD5(req, body); err != nil {
+		return err
 	}
 	d, err := s3api.ParseDelete(body)
 	if err != nil {
@@ -494,19 +491,25 @@ func (g *Gateway) deleteObjects(req *request) error {
 			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(s3err.KeyTooLongError), Message: "Your key is too long"})
 			continue
 		}
-		if err := s3api.CheckVersionID(o.VersionID, o.VersionID != "", versioned); err != nil {
+		if err := s3api.CheckVersionID(o.VersionID, o.VersionID != "", versioned, metapb.ValidVersionID); err != nil {
 			e := s3err.As(err)
-			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(e.Code), Message: e.Message})
+			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, VersionID: o.VersionID, Code: string(e.Code), Message: e.Message})
 			continue
 		}
+		named := o.VersionID
+		if !versioned {
+			named = "" // "null" on a bucket that never had versioning: the object itself
+		}
 		// <ETag> is the per-object If-Match (conditional delete).
-		if _, err := g.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: req.mb, Key: o.Key, IfMatch: o.ETag}); err != nil {
+		r, err := g.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: req.mb, Key: o.Key, IfMatch: o.ETag,
+			Version: named, Versioning: versioningOf(b), Owner: req.principal})
+		if err != nil {
 			e := g.translate(req, err)
-			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, Code: string(e.Code), Message: e.Message})
+			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, VersionID: o.VersionID, Code: string(e.Code), Message: e.Message})
 			continue
 		}
 		if !d.Quiet {
-			res.Deleted = append(res.Deleted, s3api.DeletedObject{Key: o.Key})
+			res.Deleted = append(res.Deleted, deletedEntry(o.Key, b, named, r))
 		}
 	}
 	sort.Slice(res.Deleted, func(i, j int) bool { return res.Deleted[i].Key < res.Deleted[j].Key })

@@ -16,44 +16,8 @@ import (
 
 // testAWSCLI drives the region with the aws CLI (v1, botocore).
 func testAWSCLI(t *testing.T, r *Region) {
-	awsPath, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("MERIDIAN_ALLOW_NO_AWSCLI") == "1" {
-			t.Skip("aws CLI not on PATH and MERIDIAN_ALLOW_NO_AWSCLI=1")
-		}
-		t.Fatal("the aws CLI is not on PATH: install it (pip install awscli) or set MERIDIAN_ALLOW_NO_AWSCLI=1 to skip this test")
-	}
+	run := awsCLI(t, r)
 	dir := t.TempDir()
-	// No user config, profile or AWS_* variable can change the run.
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
-		"AWS_ACCESS_KEY_ID="+testAccessKey,
-		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
-		"AWS_DEFAULT_REGION="+testRegion,
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_PAGER=")
-	run := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, awsPath, append([]string{"--endpoint-url", r.Endpoint}, args...)...)
-		cmd.Env = env
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		start := time.Now()
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("aws %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, stderr.String())
-		}
-		t.Logf("aws %s (%v)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-		return string(out)
-	}
 
 	const bucket = "cli-bucket"
 	p := payload{Seed: 4242, Size: 50 * mib}
@@ -116,5 +80,48 @@ func testAWSCLI(t *testing.T, r *Region) {
 	_, err = r.Client().HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	if httpStatus(err) != 404 {
 		t.Errorf("HeadBucket after s3 rb: %v, want 404", err)
+	}
+}
+
+// awsCLI returns a runner of the aws CLI (v1, botocore) against the region,
+// isolated from the user's configuration; a failed command fails the test.
+func awsCLI(t *testing.T, r *Region) func(args ...string) string {
+	awsPath, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv("MERIDIAN_ALLOW_NO_AWSCLI") == "1" {
+			t.Skip("aws CLI not on PATH and MERIDIAN_ALLOW_NO_AWSCLI=1")
+		}
+		t.Fatal("the aws CLI is not on PATH: install it (pip install awscli) or set MERIDIAN_ALLOW_NO_AWSCLI=1 to skip this test")
+	}
+	dir := t.TempDir()
+	// No user config, profile or AWS_* variable can change the run.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"AWS_ACCESS_KEY_ID="+testAccessKey,
+		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
+		"AWS_DEFAULT_REGION="+testRegion,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_PAGER=")
+	return func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, awsPath, append([]string{"--endpoint-url", r.Endpoint}, args...)...)
+		cmd.Env = env
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		start := time.Now()
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aws %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		t.Logf("aws %s (%v)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+		return string(out)
 	}
 }

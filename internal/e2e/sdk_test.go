@@ -32,6 +32,8 @@ func TestS3(t *testing.T) {
 		testBucketIncarnation(t, r, r.Client(), r.ClientWith(otherAccessKey, otherSecretKey), "incarnation-direct")
 	})
 	t.Run("ConditionalDeletes", func(t *testing.T) { testConditionalDeletes(t, r.Client(), "conditional-direct") })
+	t.Run("Versioning", func(t *testing.T) { testVersioning(t, r) })
+	t.Run("VersioningCLI", func(t *testing.T) { testVersioningCLI(t, r) })
 }
 
 func testStatus(t *testing.T, r *Region) {

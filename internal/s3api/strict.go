@@ -78,12 +78,12 @@ func ErrPartNumberWithRange() error {
 const NullVersionID = "null"
 
 // CheckVersionID validates a versionId query parameter (or a DeleteObjects
-// <VersionId>) before anything is read or deleted. Meridian keeps one
-// version per key: on a bucket that never had versioning, S3 knows only
-// the "null" version, and any other id is 400 InvalidArgument. On a bucket
-// with versioning, ids other than "null" name versions Meridian does not
-// keep yet: NotImplemented, never the current object.
-func CheckVersionID(id string, present, versioned bool) error {
+// <VersionId>) before anything is read or deleted. On a bucket that never
+// had versioning, S3 knows only the "null" version, and any other id is 400
+// InvalidArgument. On a bucket with versioning (enabled or suspended), an id
+// that wellFormed refuses is 400 InvalidArgument too; a well-formed id that
+// names no version is the handler's 404 NoSuchVersion.
+func CheckVersionID(id string, present, versioned bool, wellFormed func(string) bool) error {
 	if !present || id == NullVersionID {
 		return nil
 	}
@@ -91,9 +91,14 @@ func CheckVersionID(id string, present, versioned bool) error {
 		return s3err.WithMessage(s3err.InvalidArgument, "Version id cannot be the empty string").
 			With("ArgumentName", "versionId").With("ArgumentValue", id)
 	}
-	if versioned {
-		return s3err.WithMessage(s3err.NotImplemented, "Meridian does not keep object versions yet; only the version id \"null\" can be addressed.")
+	if versioned && wellFormed(id) {
+		return nil
 	}
+	return ErrInvalidVersionID(id)
+}
+
+// ErrInvalidVersionID answers a version id that cannot name a version.
+func ErrInvalidVersionID(id string) error {
 	return s3err.WithMessage(s3err.InvalidArgument, "Invalid version id specified").
 		With("ArgumentName", "versionId").With("ArgumentValue", truncateArg(id))
 }

@@ -82,14 +82,17 @@ func TestCheckVersionID(t *testing.T) {
 		{"null", true, true, ""},
 		{"bogus", true, false, s3err.InvalidArgument},
 		{"", true, false, s3err.InvalidArgument},
-		{"3HL4kqtJlcpXroDTDmjVBH40Nrjfkd", true, true, s3err.NotImplemented},
+		{"3HL4kqtJlcpXroDT", true, true, ""},                                  // well-formed: the handler looks it up
+		{"3HL4kqtJlcpXroDT", true, false, s3err.InvalidArgument},              // never on an unversioned bucket
+		{"3HL4kqtJlcpXroDTDmjVBH40Nrjfkd", true, true, s3err.InvalidArgument}, // malformed
 	}
+	wellFormed := func(id string) bool { return len(id) == 16 }
 	for _, tc := range tests {
-		if got := s3code(CheckVersionID(tc.id, tc.present, tc.version)); got != tc.want {
+		if got := s3code(CheckVersionID(tc.id, tc.present, tc.version, wellFormed)); got != tc.want {
 			t.Errorf("CheckVersionID(%q,%v,%v) = %q, want %q", tc.id, tc.present, tc.version, got, tc.want)
 		}
 	}
-	if e := s3err.As(CheckVersionID("bogus", true, false)); e.Message != "Invalid version id specified" || e.Status != 400 {
+	if e := s3err.As(CheckVersionID("bogus", true, false, wellFormed)); e.Message != "Invalid version id specified" || e.Status != 400 {
 		t.Errorf("message %q status %d", e.Message, e.Status)
 	}
 }

@@ -214,23 +214,32 @@ type DeleteResult struct {
 	Errors  []DeleteError   `xml:"Error"`
 }
 
-// DeletedObject is one <Deleted> of DeleteResult.
+// DeletedObject is one <Deleted> of DeleteResult. On a versioned bucket
+// VersionId names the version removed (or the marker created), and
+// DeleteMarker/DeleteMarkerVersionId say a delete marker was created or
+// removed.
 type DeletedObject struct {
-	Key string `xml:"Key"`
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 }
 
 // DeleteError is one <Error> of DeleteResult.
 type DeleteError struct {
-	Key     string `xml:"Key"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
 }
 
-// VersioningConfiguration answers GetBucketVersioning.
+// VersioningConfiguration answers GetBucketVersioning and is the body of
+// PutBucketVersioning (ParseVersioningConfiguration).
 type VersioningConfiguration struct {
-	XMLName xml.Name `xml:"VersioningConfiguration"`
-	XMLNS   string   `xml:"xmlns,attr"`
-	Status  string   `xml:"Status,omitempty"`
+	XMLName   xml.Name `xml:"VersioningConfiguration"`
+	XMLNS     string   `xml:"xmlns,attr,omitempty"`
+	Status    string   `xml:"Status,omitempty"`
+	MfaDelete string   `xml:"MfaDelete,omitempty"`
 }
 
 // WriteXML writes v as an S3 XML document with the given status.

@@ -48,6 +48,8 @@ const (
 	NoSuchBucket                        Code = "NoSuchBucket"
 	NoSuchKey                           Code = "NoSuchKey"
 	NoSuchUpload                        Code = "NoSuchUpload"
+	NoSuchVersion                       Code = "NoSuchVersion"
+	IllegalVersioningConfiguration      Code = "IllegalVersioningConfigurationException"
 	NotImplemented                      Code = "NotImplemented"
 	NotModified                         Code = "NotModified"
 	OperationAborted                    Code = "OperationAborted"
@@ -117,6 +119,8 @@ var registry = map[Code]entry{
 	MissingSecurityHeader:               {http.StatusBadRequest, "Your request is missing a required header."},
 	NoSuchBucket:                        {http.StatusNotFound, "The specified bucket does not exist"},
 	NoSuchKey:                           {http.StatusNotFound, "The specified key does not exist."},
+	NoSuchVersion:                       {http.StatusNotFound, "The specified version does not exist."},
+	IllegalVersioningConfiguration:      {http.StatusBadRequest, "The Versioning element must be specified"},
 	NoSuchUpload:                        {http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
 	NotImplemented:                      {http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"},
 	NotModified:                         {http.StatusNotModified, "Not Modified"},

@@ -11,7 +11,7 @@ type ShardSwap struct {
 }
 
 // ReplaceShardsRequest swaps rebuilt shards into a committed record: the
-// key's current version VersionID, or, when UploadID is set, the COMMITTED
+// key's committed version (current or noncurrent) with record id VersionID, or, when UploadID is set, the COMMITTED
 // part attempt (UploadID, Number, Attempt). It is a compare-and-swap: it
 // applies only if the record still exists in that state and every Old is
 // still in place (a swap whose New is already in place counts as done, so
@@ -37,6 +37,7 @@ type ShardCursor struct {
 	Parts    bool   `json:"parts,omitempty"` // in the part attempts
 	Bucket   string `json:"bucket,omitempty"`
 	Key      string `json:"key,omitempty"`
+	Ver      string `json:"ver,omitempty"` // the version of Key (versions are walked newest first)
 	UploadID string `json:"uid,omitempty"`
 	Number   int    `json:"n,omitempty"`
 	Attempt  string `json:"att,omitempty"`

@@ -18,7 +18,7 @@ const (
 	StateUnknown      State = 0
 	StatePreparing    State = 1 // shards being written; never visible to readers
 	StateCommitted    State = 2 // visible
-	StateDeleteMarker State = 3 // reserved for versioned buckets
+	StateDeleteMarker State = 3 // a delete marker (versioned or suspended buckets): no data
 )
 
 func (s State) String() string {
@@ -71,10 +71,18 @@ type PartInfo struct {
 
 // ObjectVersion is one version of one key. Key of the record: (Bucket, Key, VersionID).
 type ObjectVersion struct {
-	Format      int               `json:"fmt"`
-	Bucket      string            `json:"bucket"`
-	Key         string            `json:"key"`
-	VersionID   string            `json:"vid"` // time-ordered, unique; preserved by replication
+	Format    int    `json:"fmt"`
+	Bucket    string `json:"bucket"`
+	Key       string `json:"key"`
+	VersionID string `json:"vid"` // record id chosen by the writer: unique, names the shards ("<vid>.<seg>.<idx>"); never shown to clients
+	// Ver is the S3 version id, assigned by the partition when the record
+	// is committed (metastate/version.go): 16 characters that sort by commit
+	// time, unique across regions, kept identical when replicated. Records
+	// committed before versioning existed get one on restore.
+	Ver string `json:"ver,omitempty"`
+	// Null marks the key's null version (unversioned or suspended bucket):
+	// clients see the version id "null". At most one per key.
+	Null        bool              `json:"null,omitempty"`
 	State       State             `json:"state"`
 	Token       string            `json:"token,omitempty"` // idempotency token of the PUT
 	Size        int64             `json:"size"`
@@ -144,6 +152,11 @@ type FeedEntry struct {
 	Key       string    `json:"key"`
 	VersionID string    `json:"vid"`
 	Time      time.Time `json:"time"`
+	// Ver is the S3 version id the entry concerns (the committed version,
+	// the new delete marker, or the permanently deleted version); Null marks
+	// the null version.
+	Ver  string `json:"ver,omitempty"`
+	Null bool   `json:"null,omitempty"`
 }
 
 // Garbage is a set of shards no committed record references any more (an
@@ -193,6 +206,9 @@ const (
 type Command struct {
 	Type CommandType `json:"t"`
 	Time time.Time   `json:"time"`
+	// Region is the leader's region, set with Time: it is part of every
+	// version id the command assigns (unique across regions).
+	Region string `json:"region,omitempty"`
 
 	Prepare        *PrepareRequest        `json:"prepare,omitempty"`
 	Commit         *CommitRequest         `json:"commit,omitempty"`
@@ -283,6 +299,10 @@ type CommitRequest struct {
 	Final       ObjectVersion `json:"final"`
 	IfMatch     string        `json:"ifmatch,omitempty"`
 	IfNoneMatch string        `json:"ifnonematch,omitempty"`
+	// Versioning is the bucket's mode at write time: Enabled keeps the
+	// replaced current version as a noncurrent version; Off and Suspended
+	// replace the key's null version (garbage).
+	Versioning Versioning `json:"versioning,omitempty"`
 }
 
 // AbortRequest removes a PREPARING version (failed write, or the janitor).
@@ -301,10 +321,21 @@ type AbortRequest struct {
 // IfMatch (an ETag list or "*") is evaluated against the current version in
 // the same apply: absent key → ErrNotFound, no match → ErrPrecondition, and
 // nothing is deleted.
+//
+// Versioned buckets: with Version set ("null" or a version id) that one
+// version (object or delete marker) is removed permanently, whatever the
+// mode; Result.Version is it, and when it was the newest the next one
+// becomes current. An absent version succeeds with no Version. Without
+// Version, Versioning Enabled adds a delete marker (Result.Version, State
+// DELETE_MARKER) and keeps every version; Suspended removes the null
+// version and adds a null delete marker; Off removes the null version.
 type DeleteRequest struct {
-	Bucket  string `json:"bucket"`
-	Key     string `json:"key"`
-	IfMatch string `json:"ifmatch,omitempty"`
+	Bucket     string     `json:"bucket"`
+	Key        string     `json:"key"`
+	IfMatch    string     `json:"ifmatch,omitempty"`
+	Version    string     `json:"version,omitempty"`
+	Versioning Versioning `json:"versioning,omitempty"`
+	Owner      string     `json:"owner,omitempty"` // of a new delete marker
 }
 
 // CreateUploadRequest starts a multipart upload. Idempotent on Upload.Token.
@@ -357,6 +388,8 @@ type CompleteUploadRequest struct {
 	// on an existing key → ErrPrecondition. The upload is left untouched.
 	IfMatch     string `json:"ifmatch,omitempty"`
 	IfNoneMatch string `json:"ifnonematch,omitempty"`
+	// Versioning: as CommitRequest.Versioning.
+	Versioning Versioning `json:"versioning,omitempty"`
 }
 
 // AbortPartRequest removes a PREPARING part attempt (failed part write, or

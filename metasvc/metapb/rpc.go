@@ -35,6 +35,9 @@ import "time"
 //	shardscan: Cursor, Max                    → ShardScan (committed records with shards)
 //	unreferenced: Shards                      → Shards (those no record of the
 //	         partition references, on one consistent state; docs/gc-safety.md)
+//	latest:  Bucket, Key                      → Version (newest committed record: object or delete marker)
+//	ver:     Bucket, Key, Ver ("null" or id)  → Version (that version or delete marker)
+//	versions: ListVersions                    → ListVersions
 type ReadRequest struct {
 	Bucket      string              `json:"bucket,omitempty"`
 	Key         string              `json:"key,omitempty"`
@@ -50,6 +53,9 @@ type ReadRequest struct {
 	ListParts   *ListPartsRequest   `json:"lparts,omitempty"`
 	Cursor      *ShardCursor        `json:"cursor,omitempty"`
 	Shards      []ShardRef          `json:"shards,omitempty"` // unreferenced: the copies to check (Node, ID)
+
+	Ver          string               `json:"ver,omitempty"`
+	ListVersions *ListVersionsRequest `json:"lversions,omitempty"`
 }
 
 // ReadResponse answers a ReadRequest. Err is empty on success, else a
@@ -69,7 +75,9 @@ type ReadResponse struct {
 	PartList   []Part               `json:"part_list,omitempty"`
 	UploadList []Upload             `json:"upload_list,omitempty"`
 
-	Shards      []ShardRef   `json:"shards,omitempty"`      // unreferenced
+	Shards       []ShardRef            `json:"shards,omitempty"` // unreferenced
+	ListVersions *ListVersionsResponse `json:"versions_list,omitempty"`
+
 	Leases      []Lease      `json:"leases,omitempty"`      // background
 	Checkpoints []Checkpoint `json:"checkpoints,omitempty"` // background
 

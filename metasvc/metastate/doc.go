@@ -10,10 +10,18 @@
 // All records live in ordered B-trees (github.com/google/btree, generic,
 // with lazy copy-on-write Clone):
 //
-//   - cur (bucket, key) → the key's current COMMITTED version. Its byte
-//     order is the listing order: List seeks to max(prefix, StartAfter)
-//     and, at each rolled-up common prefix, seeks past the prefix's range,
-//     so a page costs O((entries + prefixes) · log n), never a bucket scan.
+//   - vers (bucket, key, Ver descending) → every committed record of a key:
+//     the current version, noncurrent versions and delete markers, newest
+//     first. ListVersions walks it like List walks cur.
+//   - cur (bucket, key) → the key's current version: the newest record in
+//     vers when it is not a delete marker (the same pointer; no entry when
+//     the newest is a marker). Its byte order is the listing order: List
+//     seeks to max(prefix, StartAfter) and, at each rolled-up common
+//     prefix, seeks past the prefix's range, so a page costs
+//     O((entries + prefixes) · log n), never a bucket scan, and never steps
+//     over old versions or markers.
+//   - nulls (bucket, key) → the key's null version or null delete marker
+//     (an index of vers; at most one per key).
 //   - prep (bucket, key, version id) → PREPARING versions (placement chosen,
 //     shards being written). Several may exist per key (concurrent PUTs).
 //   - uploads (bucket, key, upload id) and parts (bucket, key, upload id,
@@ -23,9 +31,34 @@
 //   - tokens (bucket, key, kind, token) and its expiry index.
 //   - feed (seq) with the consumers' acknowledged positions, and garbage (id).
 //
-// Buckets are unversioned: committing a version replaces the key's current
-// one, which is removed (and its shards queued as garbage). GetVersion
-// finds the current version or a PREPARING one by id.
+// # Versions
+//
+// Every committed record gets its S3 version id (Ver) in the apply that
+// commits it (version.go): 16 URL-safe characters encoding 8 bytes of Unix
+// nanoseconds — the command's time, or one more than the last id this
+// partition assigned when the leader's clock did not move forward — and 4
+// bytes of FNV-1a of the leader's region (Command.Region). Ids of a key
+// therefore grow in commit order, sort by time across regions, and differ
+// between regions; a replica keeps its source's id. The writer-chosen
+// VersionID stays the record id (shard names, idempotency); clients never
+// see it.
+//
+// Commit and CompleteUpload carry the bucket's versioning mode (read by the
+// gateway from the catalog at write time). Enabled: the new version is
+// added and the previous current one stays in vers, noncurrent, its shards
+// referenced. Off and Suspended: the new version is the key's null version
+// and replaces the previous null version (removed, shards queued as
+// "overwritten"), leaving other versions alone. Delete without a version id:
+// Off removes the null version ("deleted"); Enabled adds a delete marker;
+// Suspended removes the null version and adds a null delete marker. Delete
+// with a version id ("null" or an id) removes that record for good
+// ("deleted"); when it was the newest, the next record becomes current (or
+// none, if that is a marker). A bucket whose partition holds any record in
+// vers — markers included — cannot be sealed (not empty, as in S3).
+//
+// GetVersion finds a record by its VersionID (committed, marker or
+// PREPARING); GetVer by its S3 version id; Latest returns the newest
+// record, marker or not (GET answers 404 with x-amz-delete-marker).
 //
 // Records in the trees are immutable: every change inserts a fresh record,
 // so a snapshot's cloned trees and the live trees can share them. Apply
@@ -69,13 +102,14 @@
 // # Garbage and the fence (invariant 4: nothing referenced is deleted)
 //
 // A shard becomes garbage only when the record that referenced it leaves
-// the state in the same Apply: an overwritten or deleted current version
-// ("overwritten", "deleted"), an aborted PREPARE or part attempt
+// the state in the same Apply: a replaced null version or a permanently
+// deleted version ("overwritten", "deleted"; a noncurrent version stays
+// referenced until it is deleted by id), an aborted PREPARE or part attempt
 // ("aborted"), a replaced part ("replaced"), parts not listed in a
 // completion or belonging to an aborted upload ("unlisted part", "upload
 // aborted"), and planned shards a commit did not use ("unused"). So every
-// planned shard is referenced by exactly one of: a current version, a
-// PREPARING version, a part attempt, or a garbage entry (the tests check
+// planned shard is referenced by exactly one of: a committed version in
+// vers (current or noncurrent), a PREPARING version, a part attempt, or a garbage entry (the tests check
 // this accounting over random histories).
 //
 // Why a queued shard is never referenced again:
@@ -104,8 +138,10 @@
 //
 // # Change feed
 //
-// Every committed visible change (Commit, CompleteUpload, Delete of an
-// existing key) appends FeedEntry{Seq: next}. AckFeed registers a consumer
+// Every committed visible change appends FeedEntry{Seq: next} with the
+// version's Ver and Null: FeedPut (Commit, CompleteUpload), FeedMarker (a
+// delete marker was added), FeedDelete (a version was removed for good, or
+// the null version of an unversioned bucket was deleted). AckFeed registers a consumer
 // (or advances it; positions never move back or beyond the last seq) and
 // entries ≤ min over registered consumers are dropped. With no consumer at
 // most FeedRetainNoConsumer entries are kept.
@@ -136,15 +172,19 @@
 // # Snapshots
 //
 // Snapshot clones the trees (O(1) per tree, copy-on-write; the consumer map
-// is copied); WriteTo streams the clone while Applies continue. Format v2
-// (v1, without bucket seals, is still restored):
+// is copied); WriteTo streams the clone while Applies continue. Format v4
+// (v1–v3 are still restored: their frame-2 records become null versions
+// with an id from their commit time):
 //
-//	header  = "MRDNMETA" uint32be(2)
+//	header  = "MRDNMETA" uint32be(4)
 //	frame   = kind:u8 uvarint(len) payload[len]        payload = JSON record
 //	kinds   = 1 meta (counters, record counts) — always first
-//	          2 current version  3 PREPARING version  4 upload  5 part
-//	          6 token  7 feed entry  8 consumer  9 garbage
-//	          10 bucket seal (v2 only; meta counts them in "seals")
+//	          2 current version (v1–v3 only)  3 PREPARING version  4 upload
+//	          5 part  6 token  7 feed entry  8 consumer  9 garbage
+//	          10 bucket seal (v2+; meta counts them in "seals")
+//	          11 lease  12 checkpoint (v3+)
+//	          13 committed version or delete marker (v4+; meta "versions",
+//	             "ver_clock"; cur and nulls are rebuilt from them)
 //	trailer = 0xFF uint32be(CRC-32C of every preceding byte and the 0xFF)
 //
 // Frames are written in tree order (consumers sorted), and JSON sorts map

@@ -37,14 +37,22 @@ func (t *trees) healTarget(r *metapb.ReplaceShardsRequest) (healTarget, bool) {
 			t.parts.ReplaceOrInsert(c)
 		}}, true
 	}
-	v := t.current(r.Bucket, r.Key)
-	if v == nil || v.VersionID != r.VersionID || v.State != metapb.StateCommitted {
+	v := t.byRecordID(r.Bucket, r.Key, r.VersionID) // current or noncurrent
+	if v == nil || v.State != metapb.StateCommitted {
 		return healTarget{}, false
 	}
 	return healTarget{segs: v.Segments, install: func(segs []metapb.Segment) {
 		c := cloneVersion(v)
 		c.Segments = segs
-		t.cur.ReplaceOrInsert(c)
+		// The copy takes the record's place in vers and in the indexes
+		// that point at it (version.go).
+		t.vers.ReplaceOrInsert(c)
+		if t.nullOf(v.Bucket, v.Key) == v {
+			t.nulls.ReplaceOrInsert(c)
+		}
+		if t.current(v.Bucket, v.Key) == v {
+			t.cur.ReplaceOrInsert(c)
+		}
 		// A token whose outcome is the current record follows it (the
 		// snapshot writes such a token as done_current).
 		for _, kind := range []tokenKind{tokObject, tokComplete} {
@@ -127,9 +135,9 @@ func (t *trees) replaceShards(now time.Time, r *metapb.ReplaceShardsRequest) met
 const shardScanVisits = 8
 
 // ScanShards returns up to max (≤0: 1000) committed records that hold
-// shards after cursor c — current versions in (bucket, key) order, then
-// COMMITTED part attempts — without inline bytes, and the cursor to resume
-// from. The scrubber's walk.
+// shards after cursor c — committed versions, current and noncurrent, in
+// (bucket, key, newest first) order, then COMMITTED part attempts — without
+// inline bytes, and the cursor to resume from. The scrubber's walk.
 func (s *State) ScanShards(c metapb.ShardCursor, max int) metapb.ShardScanResponse {
 	max = clampMax(max)
 	visits := max * shardScanVisits
@@ -154,15 +162,15 @@ func (s *State) ScanShards(c metapb.ShardCursor, max int) metapb.ShardScanRespon
 	full := func() bool { return len(out.Records) >= max || visits <= 0 }
 	out.Next = c
 	if !c.Parts {
-		pivot := &metapb.ObjectVersion{Bucket: c.Bucket, Key: c.Key}
-		s.t.cur.AscendGreaterOrEqual(pivot, func(v *metapb.ObjectVersion) bool {
-			if c.Bucket != "" || c.Key != "" {
-				if v.Bucket == c.Bucket && v.Key == c.Key {
-					return true // strictly after the cursor
-				}
+		// A cursor without Ver (from before versions) sorts after every
+		// version of its key: the walk resumes at the next key, as before.
+		pivot := &metapb.ObjectVersion{Bucket: c.Bucket, Key: c.Key, Ver: c.Ver}
+		s.t.vers.AscendGreaterOrEqual(pivot, func(v *metapb.ObjectVersion) bool {
+			if (c.Bucket != "" || c.Key != "") && v.Bucket == c.Bucket && v.Key == c.Key && v.Ver == c.Ver {
+				return true // strictly after the cursor
 			}
 			visits--
-			out.Next = metapb.ShardCursor{Bucket: v.Bucket, Key: v.Key}
+			out.Next = metapb.ShardCursor{Bucket: v.Bucket, Key: v.Key, Ver: v.Ver}
 			if v.State == metapb.StateCommitted && hasShards(v.Segments) {
 				out.Records = append(out.Records, metapb.ShardRecord{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID,
 					Size: v.Size, Scheme: v.Scheme, Segments: strip(v.Segments)})

@@ -210,7 +210,7 @@ func (t *trees) abortUpload(now time.Time, r *metapb.AbortUploadRequest) metapb.
 	return metapb.Result{Upload: cloneUpload(u)}
 }
 
-func (t *trees) completeUpload(now time.Time, r *metapb.CompleteUploadRequest) metapb.Result {
+func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteUploadRequest) metapb.Result {
 	if r.Bucket == "" || r.Key == "" || r.UploadID == "" {
 		return errResult(metapb.ErrBadRequest, "complete upload: bucket, key and upload id are required")
 	}
@@ -220,7 +220,7 @@ func (t *trees) completeUpload(now time.Time, r *metapb.CompleteUploadRequest) m
 	}
 	u := t.upload(r.Bucket, r.Key, r.UploadID)
 	if u == nil {
-		if c := t.current(r.Bucket, r.Key); c != nil && r.VersionID != "" && c.VersionID == r.VersionID {
+		if c := t.byRecordID(r.Bucket, r.Key, r.VersionID); c != nil && r.VersionID != "" {
 			return metapb.Result{Version: cloneVersion(c), Existed: true}
 		}
 		if res, ok := t.fenced(r.Bucket); ok {
@@ -275,7 +275,7 @@ func (t *trees) completeUpload(now time.Time, r *metapb.CompleteUploadRequest) m
 			return errResult(metapb.ErrEntityTooSmall, fmt.Sprintf("complete upload: part %d (#%d) is %d bytes, under the %d minimum", p.Number, i+1, p.Size, metapb.MinPartSize))
 		}
 	}
-	if c := t.current(r.Bucket, r.Key); t.preparing(r.Bucket, r.Key, r.VersionID) != nil || (c != nil && c.VersionID == r.VersionID) {
+	if t.preparing(r.Bucket, r.Key, r.VersionID) != nil || t.byRecordID(r.Bucket, r.Key, r.VersionID) != nil {
 		return errResult(metapb.ErrConflict, "complete upload: version id already in use")
 	}
 
@@ -317,9 +317,9 @@ func (t *trees) completeUpload(now time.Time, r *metapb.CompleteUploadRequest) m
 	}
 	v.Size = off
 	t.removeUpload(u, "unlisted part", keep, now)
-	replaced := t.install(v, now)
+	replaced := t.install(v, r.Versioning, region, now)
 	t.markDone(tokComplete, v, now)
-	seq := t.appendFeed(metapb.FeedPut, v.Bucket, v.Key, v.VersionID, now)
+	seq := t.appendFeedVer(metapb.FeedPut, v, now)
 	res := metapb.Result{Version: cloneVersion(v), Seq: seq}
 	if replaced != nil {
 		res.Replaced = cloneVersion(replaced)

@@ -68,22 +68,22 @@ func (t *trees) objectRetry(bucket, key, tok, vid string) (metapb.Result, bool) 
 	if p := t.preparing(bucket, key, vid); p != nil {
 		return metapb.Result{Version: cloneVersion(p), Existed: true}, true
 	}
-	if c := t.current(bucket, key); c != nil && c.VersionID == vid {
+	if c := t.byRecordID(bucket, key, vid); c != nil {
 		return metapb.Result{Version: cloneVersion(c), Existed: true}, true
 	}
 	return metapb.Result{}, false
 }
 
-// outcome returns the full current record when done is still current,
-// else the summary.
+// outcome returns the full record when done is still kept (current or
+// noncurrent), else the summary.
 func (t *trees) outcome(done *metapb.ObjectVersion) *metapb.ObjectVersion {
-	if c := t.current(done.Bucket, done.Key); c != nil && c.VersionID == done.VersionID {
+	if c := t.byRecordID(done.Bucket, done.Key, done.VersionID); c != nil {
 		return cloneVersion(c)
 	}
 	return cloneVersion(done)
 }
 
-func (t *trees) commit(now time.Time, r *metapb.CommitRequest) metapb.Result {
+func (t *trees) commit(now time.Time, region string, r *metapb.CommitRequest) metapb.Result {
 	bucket, key, vid := r.Bucket, r.Key, r.VersionID
 	if bucket == "" {
 		bucket = r.Final.Bucket
@@ -100,8 +100,8 @@ func (t *trees) commit(now time.Time, r *metapb.CommitRequest) metapb.Result {
 	cur := t.current(bucket, key)
 	// Idempotent retries first: a committed version answers Existed even if
 	// its condition would now fail against itself.
-	if cur != nil && cur.VersionID == vid {
-		return metapb.Result{Version: cloneVersion(cur), Existed: true}
+	if c := t.byRecordID(bucket, key, vid); c != nil {
+		return metapb.Result{Version: cloneVersion(c), Existed: true}
 	}
 	if e := t.getToken(bucket, key, tokObject, r.Final.Token); e != nil && e.Done != nil {
 		return metapb.Result{Version: t.outcome(e.Done), Existed: true}
@@ -137,9 +137,9 @@ func (t *trees) commit(now time.Time, r *metapb.CommitRequest) metapb.Result {
 			v.Size = int64(len(v.Inline))
 		}
 	}
-	replaced := t.install(v, now)
+	replaced := t.install(v, r.Versioning, region, now)
 	t.markDone(tokObject, v, now)
-	seq := t.appendFeed(metapb.FeedPut, bucket, key, vid, now)
+	seq := t.appendFeedVer(metapb.FeedPut, v, now)
 	res := metapb.Result{Version: cloneVersion(v), Seq: seq}
 	if replaced != nil {
 		res.Replaced = cloneVersion(replaced)
@@ -175,20 +175,6 @@ func fillFromPrepared(v, p *metapb.ObjectVersion) {
 		v.Checksums = cloneMap(p.Checksums)
 	}
 	v.PreparedAt = p.PreparedAt
-}
-
-// install makes v the key's current version; the replaced one (returned)
-// has its segments queued as garbage.
-func (t *trees) install(v *metapb.ObjectVersion, now time.Time) *metapb.ObjectVersion {
-	old, had := t.cur.ReplaceOrInsert(v)
-	t.bytes += v.Size
-	if !had {
-		return nil
-	}
-	t.bytes -= old.Size
-	t.queueGarbage("overwritten", old.Bucket, old.Key, old.Segments, now)
-	t.retire(old)
-	return old
 }
 
 // condOK evaluates If-Match / If-None-Match against the current version.
@@ -229,13 +215,13 @@ func (t *trees) abort(now time.Time, r *metapb.AbortRequest) metapb.Result {
 		t.queueGarbage("aborted", p.Bucket, p.Key, p.Segments, now)
 		return metapb.Result{Version: cloneVersion(p)}
 	}
-	if c := t.current(r.Bucket, r.Key); c != nil && c.VersionID == r.VersionID {
+	if c := t.byRecordID(r.Bucket, r.Key, r.VersionID); c != nil {
 		return errResult(metapb.ErrConflict, fmt.Sprintf("abort: version %q of %q is committed", r.VersionID, r.Key))
 	}
 	return metapb.Result{}
 }
 
-func (t *trees) delete(now time.Time, r *metapb.DeleteRequest) metapb.Result {
+func (t *trees) delete(now time.Time, region string, r *metapb.DeleteRequest) metapb.Result {
 	if r.Bucket == "" || r.Key == "" {
 		return errResult(metapb.ErrBadRequest, "delete: bucket and key are required")
 	}
@@ -248,15 +234,23 @@ func (t *trees) delete(now time.Time, r *metapb.DeleteRequest) metapb.Result {
 			return errResult(metapb.ErrPrecondition, "delete: If-Match does not match the current version")
 		}
 	}
-	if c == nil {
+	if r.Version != "" || r.Versioning != metapb.VersioningOff {
+		return t.deleteVersioned(now, region, r)
+	}
+	// Unversioned bucket: the null version goes.
+	n := t.nullOf(r.Bucket, r.Key)
+	if l := t.latest(r.Bucket, r.Key); l != nil && l != n {
+		// The key has versions: the caller read a status from before
+		// versioning was enabled. Nothing is deleted; a retry reads the
+		// bucket again.
+		return errResult(metapb.ErrConflict, "delete: the key has versions; the bucket is versioned")
+	}
+	if n == nil {
 		return metapb.Result{}
 	}
-	t.cur.Delete(c)
-	t.bytes -= c.Size
-	t.queueGarbage("deleted", c.Bucket, c.Key, c.Segments, now)
-	t.retire(c)
-	seq := t.appendFeed(metapb.FeedDelete, c.Bucket, c.Key, c.VersionID, now)
-	return metapb.Result{Version: cloneVersion(c), Seq: seq}
+	t.removeVersion(n, "deleted", now)
+	seq := t.appendFeedVer(metapb.FeedDelete, n, now)
+	return metapb.Result{Version: cloneVersion(n), Seq: seq}
 }
 
 // ---- copies ----

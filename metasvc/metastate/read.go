@@ -30,11 +30,13 @@ func (s *State) Get(bucket, key string) (metapb.ObjectVersion, bool) {
 	return *cloneVersion(v), true
 }
 
-// GetVersion returns a version of the key in any state (a deep copy).
+// GetVersion returns a record of the key by its writer-chosen VersionID, in
+// any state (a deep copy): committed (current or not), delete marker, or
+// PREPARING.
 func (s *State) GetVersion(bucket, key, versionID string) (metapb.ObjectVersion, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if v := s.t.current(bucket, key); v != nil && v.VersionID == versionID {
+	if v := s.t.byRecordID(bucket, key, versionID); v != nil {
 		return *cloneVersion(v), true
 	}
 	if v := s.t.preparing(bucket, key, versionID); v != nil {
@@ -389,7 +391,7 @@ func (s *State) Stats() Stats {
 	defer s.mu.RUnlock()
 	t := s.t
 	return Stats{
-		Objects: t.cur.Len(), Bytes: t.bytes, Preparing: t.prep.Len(), Uploads: t.uploads.Len(),
+		Objects: t.cur.Len(), Versions: t.vers.Len(), Bytes: t.bytes, Preparing: t.prep.Len(), Uploads: t.uploads.Len(),
 		Parts: t.parts.Len(), PreparingParts: t.preparingParts, Tokens: t.tokens.Len(),
 		FeedLen: t.feed.Len(), FeedConsumers: len(t.consumer), Garbage: t.garbage.Len(),
 		Seals:       t.seals.Len(),

@@ -11,7 +11,7 @@ import "github.com/meridian-s3/meridian/metasvc/metapb"
 //     names until the COMMIT;
 //   - a garbage entry names id, on any node: the janitor's garbage phase
 //     deletes it after the grace that protects reads in flight;
-//   - a committed record (the key's current version, a committed part
+//   - a committed record (a version, current or noncurrent, a committed part
 //     attempt) names exactly (node, id): after the COMMIT the record names
 //     the nodes that hold the shards, and nothing adds a node for an id
 //     later except the healer's swap, which writes first and swaps within
@@ -27,7 +27,7 @@ import "github.com/meridian-s3/meridian/metasvc/metapb"
 // shard ids on any node (PREPARING records and garbage).
 func (t *trees) eachShardHolder(fn func(loose bool, segs []metapb.Segment)) {
 	t.prep.Ascend(func(v *metapb.ObjectVersion) bool { fn(true, v.Segments); return true })
-	t.cur.Ascend(func(v *metapb.ObjectVersion) bool { fn(false, v.Segments); return true })
+	t.vers.Ascend(func(v *metapb.ObjectVersion) bool { fn(false, v.Segments); return true }) // current and noncurrent versions
 	t.parts.Ascend(func(p *metapb.Part) bool { fn(p.State == metapb.StatePreparing, p.Segments); return true })
 	t.garbage.Ascend(func(g *metapb.Garbage) bool { fn(true, g.Segments); return true })
 }

@@ -36,10 +36,11 @@ func (t *trees) fenced(bucket string) (metapb.Result, bool) {
 	return metapb.Result{}, false
 }
 
-// hasObjects reports whether the partition holds a committed object of bucket.
+// hasObjects reports whether the partition holds a committed version or
+// delete marker of bucket (S3 deletes only a bucket without any version).
 func (t *trees) hasObjects(bucket string) bool {
 	found := false
-	t.cur.AscendGreaterOrEqual(&metapb.ObjectVersion{Bucket: bucket}, func(v *metapb.ObjectVersion) bool {
+	t.vers.AscendGreaterOrEqual(&metapb.ObjectVersion{Bucket: bucket}, func(v *metapb.ObjectVersion) bool {
 		found = v.Bucket == bucket
 		return false
 	})

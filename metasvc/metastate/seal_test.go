@@ -190,10 +190,13 @@ func asV1(t *testing.T, v2 []byte) []byte {
 func TestSnapshotSealsRoundTripAndV1(t *testing.T) {
 	h := newHarness(t)
 	h.put("b/inc1", "k", "v1", 1)
-	before := snapBytes(t, h.s)
+	var v3 bytes.Buffer
+	if _, err := h.s.Snapshot().writeFormat(&v3, SnapshotFormatV3); err != nil {
+		t.Fatal(err)
+	}
 
 	// v1 (written before seals existed) still restores.
-	old := asV1(t, before)
+	old := asV1(t, v3.Bytes())
 	s1 := New()
 	if err := s1.Restore(bytes.NewReader(old)); err != nil {
 		t.Fatalf("restore v1: %v", err)

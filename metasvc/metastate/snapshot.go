@@ -24,6 +24,7 @@ const (
 	SnapshotFormatV1  = 1 // frames 1–9
 	SnapshotFormatV2  = 2 // adds frame 10 (bucket seals) and meta.seals
 	SnapshotFormatV3  = 3 // adds frames 11, 12 (background leases, checkpoints) and meta.clock/leases/checkpoints
+	SnapshotFormatV4  = 4 // versions: frame 13 (every committed version and delete marker) replaces frame 2; meta.versions/ver_clock
 	maxFramePayload   = 256 << 20
 	frameMeta         = 1
 	frameCurrent      = 2
@@ -35,6 +36,7 @@ const (
 	frameConsumer     = 8
 	frameGarbage      = 9
 	frameSeal         = 10 // v2
+	frameVersion      = 13 // v4
 	frameTrailer      = 0xFF
 	snapshotBufferLen = 64 << 10
 )
@@ -54,7 +56,9 @@ type snapMeta struct {
 	Feed          int    `json:"feed"`
 	Consumers     int    `json:"consumers"`
 	Garbage       int    `json:"garbage"`
-	Seals         int    `json:"seals,omitempty"` // v2
+	Seals         int    `json:"seals,omitempty"`     // v2
+	Versions      int    `json:"versions,omitempty"`  // v4
+	VerClock      int64  `json:"ver_clock,omitempty"` // v4
 	// Background records (lease.go); absent in snapshots taken before them.
 	Clock       int64 `json:"clock,omitempty"`
 	Leases      int   `json:"leases,omitempty"`
@@ -131,20 +135,35 @@ func (sw *snapWriter) frame(kind byte, v any) {
 
 // WriteTo streams the snapshot in the versioned, checksummed format.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	return sn.writeFormat(w, SnapshotFormatV4)
+}
+
+// writeFormat writes format v4, or (tests of the old decoders) v3, which
+// can hold only null current versions: frame 2 instead of frame 13.
+func (sn *Snapshot) writeFormat(w io.Writer, format uint32) (int64, error) {
 	t := sn.t
 	sw := &snapWriter{w: bufio.NewWriterSize(w, snapshotBufferLen), crc: crc32.New(castagnoli)}
 	var hdr [12]byte
 	copy(hdr[:], snapMagic)
-	binary.BigEndian.PutUint32(hdr[8:], SnapshotFormatV3)
+	binary.BigEndian.PutUint32(hdr[8:], format)
 	sw.raw(hdr[:])
-	sw.frame(frameMeta, snapMeta{
+	meta := snapMeta{
 		LastApplied: t.lastApplied, NextSeq: t.nextSeq, NextGarbageID: t.nextGarbageID,
 		Current: t.cur.Len(), Preparing: t.prep.Len(), Uploads: t.uploads.Len(), Parts: t.parts.Len(),
 		Tokens: t.tokens.Len(), Feed: t.feed.Len(), Consumers: len(t.consumer), Garbage: t.garbage.Len(),
-		Seals: t.seals.Len(),
+		Seals: t.seals.Len(), Versions: t.vers.Len(), VerClock: t.verClock,
 		Clock: t.bg.clock, Leases: len(t.bg.leases), Checkpoints: len(t.bg.checkpoints),
-	})
-	t.cur.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(frameCurrent, v); return sw.err == nil })
+	}
+	if format < SnapshotFormatV4 {
+		meta.Versions, meta.VerClock = 0, 0
+	}
+	sw.frame(frameMeta, meta)
+	if format < SnapshotFormatV4 {
+		t.cur.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(frameCurrent, v); return sw.err == nil })
+	} else {
+		// cur and nulls are indexes of vers: rebuilt on restore.
+		t.vers.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(frameVersion, v); return sw.err == nil })
+	}
 	t.prep.Ascend(func(v *metapb.ObjectVersion) bool { sw.frame(framePreparing, v); return sw.err == nil })
 	t.uploads.Ascend(func(u *metapb.Upload) bool { sw.frame(frameUpload, u); return sw.err == nil })
 	t.parts.Ascend(func(p *metapb.Part) bool { sw.frame(framePart, p); return sw.err == nil })
@@ -239,7 +258,7 @@ func readSnapshot(r io.Reader) (*trees, error) {
 		return nil, corrupt("bad magic %q", hdr[:8])
 	}
 	version := binary.BigEndian.Uint32(hdr[8:])
-	if version < SnapshotFormatV1 || version > SnapshotFormatV3 {
+	if version < SnapshotFormatV1 || version > SnapshotFormatV4 {
 		return nil, fmt.Errorf("%w: version %d", ErrSnapshotFormat, version)
 	}
 	t := newTrees()
@@ -288,12 +307,25 @@ func readSnapshot(r io.Reader) (*trees, error) {
 		if (kind == frameLease || kind == frameCheckpoint) && version < SnapshotFormatV3 {
 			return nil, corrupt("background frame in a v%d snapshot", version)
 		}
+		if kind == frameVersion && version < SnapshotFormatV4 {
+			return nil, corrupt("version frame in a v%d snapshot", version)
+		}
+		if kind == frameCurrent && version >= SnapshotFormatV4 {
+			return nil, corrupt("current-version frame in a v%d snapshot", version)
+		}
 		if err := t.decodeFrame(kind, payload, &meta, &tokens); err != nil {
 			return nil, err
 		}
 	}
 	if meta == nil {
 		return nil, corrupt("no meta frame")
+	}
+	if version >= SnapshotFormatV4 {
+		if err := t.indexVersions(meta.VerClock); err != nil {
+			return nil, err
+		}
+	} else {
+		t.verClock = max(t.verClock, meta.VerClock)
 	}
 	// Tokens last: a DoneCurrent outcome points at the current record.
 	for _, st := range tokens {
@@ -310,7 +342,7 @@ func readSnapshot(r io.Reader) (*trees, error) {
 		}
 		t.expiry.ReplaceOrInsert(e)
 	}
-	if meta.Current != t.cur.Len() || meta.Preparing != t.prep.Len() || meta.Uploads != t.uploads.Len() ||
+	if (version >= SnapshotFormatV4 && meta.Versions != t.vers.Len()) || meta.Current != t.cur.Len() || meta.Preparing != t.prep.Len() || meta.Uploads != t.uploads.Len() ||
 		meta.Parts != t.parts.Len() || meta.Tokens != t.tokens.Len() || meta.Feed != t.feed.Len() ||
 		meta.Consumers != len(t.consumer) || meta.Garbage != t.garbage.Len() || meta.Seals != t.seals.Len() ||
 		meta.Leases != len(t.bg.leases) || meta.Checkpoints != len(t.bg.checkpoints) {
@@ -353,12 +385,32 @@ func (t *trees) decodeFrame(kind byte, p []byte, meta **snapMeta, tokens *[]snap
 			return corrupt("version: %v", err)
 		}
 		if kind == frameCurrent {
+			// v1–v3: the only record of its key, from before versioning:
+			// the null version, with a version id from its commit time.
+			at := v.CommittedAt
+			if at.IsZero() {
+				at = v.Created
+			}
+			v.Ver, v.Null = EncodeVer(at.UnixNano(), ""), true
+			t.verClock = max(t.verClock, at.UnixNano())
 			_, had := t.cur.ReplaceOrInsert(v)
 			t.bytes += v.Size
+			t.vers.ReplaceOrInsert(v)
+			t.nulls.ReplaceOrInsert(v)
 			return dup(had, "current")
 		}
 		_, had := t.prep.ReplaceOrInsert(v)
 		return dup(had, "preparing")
+	case frameVersion:
+		v := new(metapb.ObjectVersion)
+		if err := json.Unmarshal(p, v); err != nil {
+			return corrupt("version: %v", err)
+		}
+		if _, ok := DecodeVer(v.Ver); !ok || (v.State != metapb.StateCommitted && v.State != metapb.StateDeleteMarker) {
+			return corrupt("version record with id %q in state %v", v.Ver, v.State)
+		}
+		_, had := t.vers.ReplaceOrInsert(v)
+		return dup(had, "version")
 	case frameUpload:
 		u := new(metapb.Upload)
 		if err := json.Unmarshal(p, u); err != nil {
@@ -421,4 +473,32 @@ func (t *trees) decodeFrame(kind byte, p []byte, meta **snapMeta, tokens *[]snap
 		return corrupt("unknown frame kind %d", kind)
 	}
 	return nil
+}
+
+// indexVersions rebuilds cur and nulls from vers (v4 restore) and checks
+// what they rely on: one null version per key, ids not after the clock.
+func (t *trees) indexVersions(clock int64) error {
+	var err error
+	prevBucket, prevKey, first := "", "", true
+	t.vers.Ascend(func(v *metapb.ObjectVersion) bool {
+		newest := first || v.Bucket != prevBucket || v.Key != prevKey
+		first, prevBucket, prevKey = false, v.Bucket, v.Key
+		if newest && !v.IsDeleteMarker() {
+			t.cur.ReplaceOrInsert(v)
+			t.bytes += v.Size
+		}
+		if v.Null {
+			if _, had := t.nulls.ReplaceOrInsert(v); had {
+				err = corrupt("two null versions of %q", v.Key)
+				return false
+			}
+		}
+		if at, _ := DecodeVer(v.Ver); at.UnixNano() > clock {
+			err = corrupt("version id %q after the version clock", v.Ver)
+			return false
+		}
+		return true
+	})
+	t.verClock = clock
+	return err
 }

@@ -21,7 +21,7 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 	keys := []string{"a", "a/b", "a/c", "日本", "z/é", "q"}
 	now := t0
 	var cmds []*metapb.Command
-	var vids, uids []string
+	var vids, uids, vers []string
 	upKey := map[string]string{}
 	type partRef struct {
 		u, k, att, tag string
@@ -39,6 +39,11 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 		k := keys[rng.Intn(len(keys))]
 		c := &metapb.Command{Time: now}
 		id := fmt.Sprintf("%06d", i)
+		// The bucket's versioning mode, and which commands name a version,
+		// follow i (not rng), so the rest of the seeded history stays as
+		// it was: unversioned, then enabled, suspended, enabled again.
+		mode := [...]metapb.Versioning{metapb.VersioningOff, metapb.VersioningEnabled, metapb.VersioningSuspended, metapb.VersioningEnabled}[(i/100)%4]
+		vers = append(vers, EncodeVer(now.UnixNano(), "")) // the id a commit at this time gets (mostly)
 		switch rng.Intn(13) {
 		case 0, 1:
 			vids = append(vids, "v"+id)
@@ -50,13 +55,20 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 			if rng.Intn(3) == 0 {
 				c.Commit.IfNoneMatch = "*"
 			}
+			c.Commit.Versioning = mode
 		case 4:
 			c.Type, c.Commit = metapb.CmdCommit, &metapb.CommitRequest{Bucket: "b", Key: k, VersionID: "i" + id,
-				Final: metapb.ObjectVersion{Inline: []byte(id), Token: fmt.Sprintf("t%d", rng.Intn(20))}}
+				Final: metapb.ObjectVersion{Inline: []byte(id), Token: fmt.Sprintf("t%d", rng.Intn(20))}, Versioning: mode}
 		case 5:
 			c.Type, c.Abort = metapb.CmdAbort, &metapb.AbortRequest{Bucket: "b", Key: k, VersionID: pick(vids)}
 		case 6:
-			c.Type, c.Delete = metapb.CmdDelete, &metapb.DeleteRequest{Bucket: "b", Key: k}
+			c.Type, c.Delete = metapb.CmdDelete, &metapb.DeleteRequest{Bucket: "b", Key: k, Versioning: mode}
+			switch i % 3 { // permanent deletes: of the null version, or of an id that may exist
+			case 1:
+				c.Delete.Version = metapb.NullVersion
+			case 2:
+				c.Delete.Version = vers[(i*7919)%len(vers)]
+			}
 		case 7:
 			uids = append(uids, "u"+id)
 			upKey["u"+id] = k
@@ -91,7 +103,7 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 				k = uk
 			}
 			c.Type, c.CompleteUpload = metapb.CmdCompleteUpload, &metapb.CompleteUploadRequest{Bucket: "b", Key: k, UploadID: u, VersionID: "m" + id,
-				Token: fmt.Sprintf("m%d", rng.Intn(5)), Parts: []metapb.CompletePart{{Number: 1, ETag: "pe"}, {Number: 2, ETag: "pe"}}}
+				Token: fmt.Sprintf("m%d", rng.Intn(5)), Parts: []metapb.CompletePart{{Number: 1, ETag: "pe"}, {Number: 2, ETag: "pe"}}, Versioning: mode}
 			if rng.Intn(2) == 0 {
 				c.CompleteUpload.Parts = []metapb.CompletePart{{Number: 1 + rng.Intn(3), ETag: "pe"}}
 			}

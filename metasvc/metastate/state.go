@@ -59,6 +59,7 @@ type token struct {
 // Stats counts a state's records.
 type Stats struct {
 	Objects        int   // committed current versions
+	Versions       int   // committed versions and delete markers, current or not
 	Bytes          int64 // sum of their sizes
 	Preparing      int   // PREPARING object versions
 	Uploads        int   // in-progress multipart uploads
@@ -76,7 +77,9 @@ type Stats struct {
 // immutable once inserted: a change replaces the pointer, never the
 // record's contents, so a Clone (snapshot) shares records safely.
 type trees struct {
-	cur      *btree.BTreeG[*metapb.ObjectVersion] // (bucket, key): current COMMITTED version
+	cur      *btree.BTreeG[*metapb.ObjectVersion] // (bucket, key): current COMMITTED version (never a delete marker)
+	vers     *btree.BTreeG[*metapb.ObjectVersion] // (bucket, key, ver desc): every committed version and delete marker
+	nulls    *btree.BTreeG[*metapb.ObjectVersion] // (bucket, key): the key's null version or marker (index of vers)
 	prep     *btree.BTreeG[*metapb.ObjectVersion] // (bucket, key, vid): PREPARING versions
 	uploads  *btree.BTreeG[*metapb.Upload]        // (bucket, key, uid)
 	parts    *btree.BTreeG[*metapb.Part]          // (bucket, key, uid, number, attempt)
@@ -91,6 +94,7 @@ type trees struct {
 	lastApplied   uint64
 	nextSeq       uint64 // next feed seq (starts at 1)
 	nextGarbageID uint64 // next garbage id (starts at 1)
+	verClock      int64  // Unix nanoseconds of the last assigned version id (version.go)
 
 	bytes          int64 // sum of cur sizes (derived)
 	preparingParts int   // derived
@@ -99,6 +103,8 @@ type trees struct {
 func newTrees() *trees {
 	return &trees{
 		cur:           btree.NewG(btreeDegree, lessCur),
+		vers:          btree.NewG(btreeDegree, lessVers),
+		nulls:         btree.NewG(btreeDegree, lessCur),
 		prep:          btree.NewG(btreeDegree, lessVersion),
 		uploads:       btree.NewG(btreeDegree, lessUpload),
 		parts:         btree.NewG(btreeDegree, lessPart),
@@ -118,6 +124,8 @@ func newTrees() *trees {
 func (t *trees) clone() *trees {
 	c := *t
 	c.cur = t.cur.Clone()
+	c.vers = t.vers.Clone()
+	c.nulls = t.nulls.Clone()
 	c.prep = t.prep.Clone()
 	c.uploads = t.uploads.Clone()
 	c.parts = t.parts.Clone()
@@ -246,7 +254,7 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		}
 	case metapb.CmdCommit:
 		if cmd.Commit != nil {
-			return t.commit(now, cmd.Commit)
+			return t.commit(now, cmd.Region, cmd.Commit)
 		}
 	case metapb.CmdAbort:
 		if cmd.Abort != nil {
@@ -254,7 +262,7 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		}
 	case metapb.CmdDelete:
 		if cmd.Delete != nil {
-			return t.delete(now, cmd.Delete)
+			return t.delete(now, cmd.Region, cmd.Delete)
 		}
 	case metapb.CmdCreateUpload:
 		if cmd.CreateUpload != nil {
@@ -274,7 +282,7 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		}
 	case metapb.CmdCompleteUpload:
 		if cmd.CompleteUpload != nil {
-			return t.completeUpload(now, cmd.CompleteUpload)
+			return t.completeUpload(now, cmd.Region, cmd.CompleteUpload)
 		}
 	case metapb.CmdAbortUpload:
 		if cmd.AbortUpload != nil {

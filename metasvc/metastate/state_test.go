@@ -564,9 +564,10 @@ func TestVisibleIffCommittedRandom(t *testing.T) {
 }
 
 // checkNoLeakedShards asserts the GC accounting: every shard ever planned
-// is referenced by exactly one of: a current version, a PREPARING version,
-// a part attempt, or a garbage entry — never by two (no referenced shard
-// is garbage) and never by none (no leak).
+// is referenced by exactly one of: a committed version (current or
+// noncurrent), a PREPARING version, a part attempt, or a garbage entry —
+// never by two (no referenced shard is garbage) and never by none (no
+// leak). It also checks the version indexes (checkVersionIndexes).
 func checkNoLeakedShards(t *testing.T, s *State) {
 	t.Helper()
 	owner := map[shardID]string{}
@@ -583,7 +584,8 @@ func checkNoLeakedShards(t *testing.T, s *State) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	s.t.cur.Ascend(func(v *metapb.ObjectVersion) bool { claim("current "+v.Key, v.Segments); return true })
+	checkVersionIndexes(t, s.t)
+	s.t.vers.Ascend(func(v *metapb.ObjectVersion) bool { claim("version "+v.Key+"@"+v.Ver, v.Segments); return true })
 	s.t.prep.Ascend(func(v *metapb.ObjectVersion) bool { claim("preparing "+v.Key, v.Segments); return true })
 	s.t.parts.Ascend(func(p *metapb.Part) bool { claim("part", p.Segments); return true })
 	s.t.garbage.Ascend(func(g *metapb.Garbage) bool { claim("garbage "+g.Reason, g.Segments); return true })
@@ -614,5 +616,47 @@ func checkNoLeakedShards(t *testing.T, s *State) {
 		if un := s.Unreferenced(all[lo:min(lo+MaxRefCheck, len(all))]); len(un) != 0 {
 			t.Fatalf("Unreferenced calls referenced shards orphans: %v", un)
 		}
+	}
+}
+
+// checkVersionIndexes: cur holds exactly each key's newest record when it is
+// not a delete marker (the same pointer), nulls exactly each key's null
+// record, ids are unique and not after the version clock, and markers carry
+// no data. The caller holds the lock.
+func checkVersionIndexes(t *testing.T, tr *trees) {
+	t.Helper()
+	curs, nulls := 0, 0
+	var bytes int64
+	prevB, prevK, first := "", "", true
+	tr.vers.Ascend(func(v *metapb.ObjectVersion) bool {
+		newest := first || v.Bucket != prevB || v.Key != prevK
+		first, prevB, prevK = false, v.Bucket, v.Key
+		c := tr.current(v.Bucket, v.Key)
+		if newest && !v.IsDeleteMarker() {
+			if c != v {
+				t.Fatalf("%s/%s: cur %p is not the newest record %p", v.Bucket, v.Key, c, v)
+			}
+			curs++
+			bytes += v.Size
+		}
+		if newest && v.IsDeleteMarker() && c != nil {
+			t.Fatalf("%s/%s: cur set while the newest record is a delete marker", v.Bucket, v.Key)
+		}
+		if v.Null {
+			nulls++
+			if tr.nullOf(v.Bucket, v.Key) != v {
+				t.Fatalf("%s/%s: null index misses %s", v.Bucket, v.Key, v.Ver)
+			}
+		}
+		if at, ok := DecodeVer(v.Ver); !ok || at.UnixNano() > tr.verClock {
+			t.Fatalf("%s/%s: bad version id %q", v.Bucket, v.Key, v.Ver)
+		}
+		if v.IsDeleteMarker() && (len(v.Segments) > 0 || len(v.Inline) > 0 || v.Size != 0) {
+			t.Fatalf("%s/%s: delete marker with data", v.Bucket, v.Key)
+		}
+		return true
+	})
+	if curs != tr.cur.Len() || nulls != tr.nulls.Len() || bytes != tr.bytes {
+		t.Fatalf("indexes: cur %d/%d, nulls %d/%d, bytes %d/%d", curs, tr.cur.Len(), nulls, tr.nulls.Len(), bytes, tr.bytes)
 	}
 }

@@ -98,6 +98,9 @@ type Target struct {
 	// IfMatch / IfNoneMatch are the COMMIT's conditions (objects only),
 	// evaluated by metasvc in the apply that commits.
 	IfMatch, IfNoneMatch string
+	// Versioning is the bucket's versioning mode, read at write time
+	// (objects only): the COMMIT keeps or replaces the previous version by it.
+	Versioning metapb.Versioning
 	// Part is an UploadPart attempt (Bucket, Key, UploadID, Number,
 	// Attempt, Size, Created set by the caller).
 	Part *metapb.Part
