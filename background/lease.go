@@ -36,6 +36,10 @@ type leaser struct {
 	// a partition before the waiting process asked, and the two could
 	// trade it back and forth for many rounds on a loaded machine.
 	givenBack map[int]time.Time
+	// onAcquire, if set, is told after a round that acquired a lease
+	// (workers start a pass over the new partition without waiting out
+	// their interval).
+	onAcquire func()
 }
 
 func newLeaser(cfg *Config, m *metrics) *leaser {
@@ -143,6 +147,9 @@ func (l *leaser) round(ctx context.Context) {
 			}
 			if !ok || h.epoch != res.Lease.Epoch {
 				l.cfg.Logger.Info("background: lease acquired", "partition", p, "epoch", res.Lease.Epoch)
+				if l.onAcquire != nil {
+					defer l.onAcquire() // after the lease is recorded and the lock released
+				}
 			}
 			l.held[p] = held{epoch: res.Lease.Epoch, validUntil: sent.Add(l.cfg.LeaseTTL - l.cfg.ClockMargin)}
 		case errors.Is(err, metaclient.ErrConflict):

@@ -61,6 +61,11 @@ func New(cfg Config) (*Server, error) {
 		s.nodes.onDead = func(string) { w.kick() } // queue the dead node's shards now
 		s.workers = append(s.workers, w)
 	}
+	s.leases.onAcquire = func() {
+		for _, w := range s.workers {
+			w.kick()
+		}
+	}
 	return s, nil
 }
 

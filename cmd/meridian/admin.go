@@ -26,9 +26,12 @@ import (
 // --catalog/--sql, directly on a catalog no server holds open.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets")
+		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | durability")
 	}
 	sub := args[0]
+	if sub == "durability" {
+		return runDurability(ctx, args[1:])
+	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	cat := catalogFlags(fs)
 	name := fs.String("name", "", "account display name (create-account, create-key)")

@@ -29,8 +29,8 @@ const (
 )
 
 // startBackground starts a `meridian background` process on r (killed at
-// test end) with a metrics listener.
-func startBackground(t *testing.T, r *Region, id string) *Proc {
+// test end) with a metrics listener; extra flags are appended.
+func startBackground(t *testing.T, r *Region, id string, extra ...string) *Proc {
 	t.Helper()
 	ports := freePorts(t, 1)
 	p := &Proc{Name: id, Role: "background", Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]),
@@ -38,7 +38,7 @@ func startBackground(t *testing.T, r *Region, id string) *Proc {
 		args: append([]string{"background", "--region", testRegion, "--id", id, "--meta", strings.Join(r.MetaAddrs, ","),
 			"--lease-ttl", bgLeaseTTL.String(), "--lease-renew", "500ms", "--clock-margin", "500ms", "--interval", "200ms",
 			"--prepare-timeout", bgPrepareTimeout.String(), "--metrics-listen", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--log-level", "info"},
-			r.tlsArgs("background")...)}
+			append(r.tlsArgs("background"), extra...)...)}
 	if err := p.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,452 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
+)
+
+// scrubReport is the part of `meridian admin durability --json` the tests read.
+type scrubReport struct {
+	Partitions int   `json:"partitions"`
+	Scanned    int   `json:"partitions_scanned"`
+	InPass     int64 `json:"records_in_current_passes"`
+	HealQueue  int64 `json:"heal_queue"`
+	Rebuilt    int64 `json:"bytes_rebuilt"`
+	Examined   int64 `json:"shards_examined"`
+	Missing    int64 `json:"shards_missing"`
+	Corrupt    int64 `json:"shards_corrupt"`
+	Healed     int64 `json:"shards_healed"`
+	Total      struct {
+		Objects    int64 `json:"objects"`
+		Full       int64 `json:"full"`
+		Degraded   int64 `json:"degraded"`
+		AtRisk     int64 `json:"at_risk"`
+		Lost       int64 `json:"lost"`
+		AZTolerant bool  `json:"az_loss_tolerant"`
+	} `json:"total"`
+}
+
+func durabilityReport(t *testing.T, r *Region) (scrubReport, string) {
+	t.Helper()
+	args := append([]string{"admin", "durability", "--json", "--meta", strings.Join(r.MetaAddrs, ",")}, r.tlsArgs("admin")...)
+	out, err := exec.Command(meridianBin, args...).Output()
+	var rep scrubReport
+	if err != nil {
+		t.Logf("admin durability: %v", err)
+		return rep, ""
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("admin durability output: %v\n%s", err, out)
+	}
+	return rep, string(out)
+}
+
+// shardLoc is where a shard's record lies in a volume file.
+type shardLoc struct {
+	file     string
+	dataOff  int64 // offset of the first block's data
+	dataLen  int64
+	blockLen int64
+}
+
+// volumeShards parses a storage node's volume files (docs/storage-format.md)
+// and returns the last put record of every shard id.
+func volumeShards(t *testing.T, dir string) map[string]shardLoc {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "vol-*.log"))
+	sort.Strings(files)
+	out := map[string]shardLoc{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := int64(16)
+		for off+24 <= int64(len(b)) {
+			if binary.LittleEndian.Uint32(b[off:]) != 0x4345524D {
+				break
+			}
+			flags := b[off+5]
+			idLen := int64(binary.LittleEndian.Uint16(b[off+6:]))
+			dataLen := int64(binary.LittleEndian.Uint64(b[off+8:]))
+			bs := int64(binary.LittleEndian.Uint32(b[off+16:]))
+			id := string(b[off+24 : off+24+idLen])
+			nb := int64(0)
+			if bs > 0 {
+				nb = (dataLen + bs - 1) / bs
+			}
+			if flags == 1 {
+				out[id] = shardLoc{file: f, dataOff: off + 24 + idLen, dataLen: dataLen, blockLen: bs}
+			} else if flags == 2 {
+				delete(out, id)
+			}
+			off += 24 + idLen + dataLen + 4*nb + 16
+		}
+	}
+	return out
+}
+
+// flipAt flips one byte of a shard: where picks a block's first byte, its
+// last byte, a byte inside, or a byte of the block's stored CRC.
+func flipAt(t *testing.T, loc shardLoc, rng *rand.Rand, where int) int64 {
+	t.Helper()
+	nb := (loc.dataLen + loc.blockLen - 1) / loc.blockLen
+	blk := rng.Int63n(nb)
+	blen := min(loc.blockLen, loc.dataLen-blk*loc.blockLen)
+	start := loc.dataOff + blk*(loc.blockLen+4)
+	var pos int64
+	switch where % 4 {
+	case 0:
+		pos = start
+	case 1:
+		pos = start + blen - 1
+	case 2:
+		pos = start + 1 + rng.Int63n(max(1, blen-2))
+	case 3:
+		pos = start + blen + rng.Int63n(4) // the block's CRC
+	}
+	f, err := os.OpenFile(loc.file, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var one [1]byte
+	if _, err := f.ReadAt(one[:], pos); err != nil {
+		t.Fatal(err)
+	}
+	one[0] ^= byte(1 + rng.Intn(255))
+	if _, err := f.WriteAt(one[:], pos); err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
+
+// records lists every committed record with shards (all partitions).
+func records(t *testing.T, meta *metaclient.Client) []metapb.ShardRecord {
+	t.Helper()
+	var out []metapb.ShardRecord
+	for p := 0; p < meta.Partitions(); p++ {
+		c := metapb.ShardCursor{}
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			sc, err := meta.ScanShards(ctx, p, c, 500)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, sc.Records...)
+			c = sc.Next
+			if sc.Done {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// verifyAll checks every shard of every record on its node; it returns the
+// records with fewer than 14 healthy shards.
+func verifyAll(t *testing.T, r *Region, meta *metaclient.Client) (bad []string) {
+	t.Helper()
+	sc := storageclient.NewTLS(r.NodeTLS("background"))
+	addr := map[string]string{}
+	for _, p := range r.Storage {
+		addr[p.Name] = p.Addr
+	}
+	for _, rec := range records(t, meta) {
+		for _, seg := range rec.Segments {
+			ok := 0
+			for _, sh := range seg.Shards {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				v, err := sc.Verify(ctx, addr[sh.Node], sh.ID)
+				cancel()
+				if err == nil && v.OK {
+					ok++
+				}
+			}
+			if ok != len(seg.Shards) || ok != 14 {
+				bad = append(bad, fmt.Sprintf("%s: %d/%d", rec.Key, ok, len(seg.Shards)))
+			}
+		}
+	}
+	return bad
+}
+
+// reader GETs (whole and ranged) random objects until stop and checks the
+// SHA-256 of every body against the bytes PUT; it counts reads and
+// failures. A failed request is allowed (an error is not a corrupt byte);
+// a wrong byte is not.
+type reader struct {
+	reads, errs, wrong atomic.Int64
+	mu                 sync.Mutex
+	firstWrong         string
+}
+
+func (rd *reader) run(ctx context.Context, c *s3.Client, bucket string, objs map[string][]byte, seed int64) {
+	keys := make([]string, 0, len(objs))
+	for k := range objs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	rng := rand.New(rand.NewSource(seed))
+	for ctx.Err() == nil {
+		k := keys[rng.Intn(len(keys))]
+		want := objs[k]
+		in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)}
+		lo, hi := 0, len(want)
+		if rng.Intn(2) == 0 {
+			lo = rng.Intn(len(want))
+			hi = lo + 1 + rng.Intn(min(len(want)-lo, 200<<10))
+			in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", lo, hi-1))
+		}
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		out, err := c.GetObject(rctx, in)
+		var body []byte
+		if err == nil {
+			body, err = io.ReadAll(out.Body)
+			out.Body.Close()
+		}
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				rd.errs.Add(1)
+			}
+			continue
+		}
+		rd.reads.Add(1)
+		if sha256.Sum256(body) != sha256.Sum256(want[lo:hi]) {
+			rd.wrong.Add(1)
+			rd.mu.Lock()
+			if rd.firstWrong == "" {
+				rd.firstWrong = fmt.Sprintf("%s [%d,%d): %d bytes", k, lo, hi, len(body))
+			}
+			rd.mu.Unlock()
+		}
+	}
+}
+
+// TestScrubCorruption: bytes flipped in shard files of 50 objects across
+// nodes (data and parity shards; first, last and inner bytes of blocks and
+// the block CRCs) are all found by one scrub pass — the count reported
+// equals the count injected — and healed; GETs and range GETs running
+// throughout never return a wrong byte (SHA-256 of every read).
+func TestScrubCorruption(t *testing.T) {
+	r := StartRegion(t, Options{Partitions: 4})
+	c := r.Client()
+	ctx := context.Background()
+	const bucket = "scrub"
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(42))
+	objs := map[string][]byte{}
+	for i := 0; i < 50; i++ {
+		b := make([]byte, 700<<10+rng.Intn(900<<10)) // 2–3 stripes: shards of 2–3 blocks
+		rng.Read(b)
+		k := fmt.Sprintf("obj-%02d", i)
+		objs[k] = b
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: bytes.NewReader(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = r.MetaAddrs
+	mc.TLS = r.NodeTLS("admin")
+	meta, err := metaclient.New(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	recs := records(t, meta)
+	if len(recs) != 50 {
+		t.Fatalf("%d records with shards, want 50", len(recs))
+	}
+	// Inject: one shard per object (index i%14: every data and parity
+	// index), a second one in every fifth object.
+	locs := map[string]map[string]shardLoc{}
+	for _, p := range r.Storage {
+		locs[p.Name] = volumeShards(t, filepath.Join(r.Dir, p.Name))
+	}
+	injected := 0
+	nodesHit := map[string]bool{}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Key < recs[j].Key })
+	for i, rec := range recs {
+		idx := []int{i % 14}
+		if i%5 == 0 {
+			idx = append(idx, (i+7)%14)
+		}
+		for n, j := range idx {
+			sh := rec.Segments[0].Shards[j]
+			loc, ok := locs[sh.Node][sh.ID]
+			if !ok {
+				t.Fatalf("shard %s not found in %s's volumes", sh.ID, sh.Node)
+			}
+			flipAt(t, loc, rng, i+n)
+			injected++
+			nodesHit[sh.Node] = true
+		}
+	}
+	t.Logf("injected %d corrupt shards on %d nodes", injected, len(nodesHit))
+
+	// Readers run from now until the heal is confirmed.
+	rctx, stopReaders := context.WithCancel(ctx)
+	var rd reader
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); rd.run(rctx, r.Client(), bucket, objs, int64(g)) }()
+	}
+	defer func() { stopReaders(); wg.Wait() }()
+
+	// One pass (a long interval: no second pass) finds them all and heals.
+	start := time.Now()
+	bg := startBackground(t, r, "bg-scrub", "--scrub-interval", "1h", "--scrub-rate", "0", "--heal-rate", "0")
+	var rep scrubReport
+	var raw string
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		rep, raw = durabilityReport(t, r)
+		if rep.Scanned == rep.Partitions && rep.Partitions > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no complete scrub pass after 90 s:\n%s", raw)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	pass := time.Since(start)
+	t.Logf("one scrub pass over %d shards in %v: found %d corrupt, %d missing; healed %d; %d bytes rebuilt",
+		rep.Examined, pass.Round(time.Millisecond), rep.Corrupt, rep.Missing, rep.Healed, rep.Rebuilt)
+	if rep.Corrupt != int64(injected) || rep.Missing != 0 {
+		t.Fatalf("scrub found %d corrupt and %d missing shards, injected %d corrupt\n%s", rep.Corrupt, rep.Missing, injected, raw)
+	}
+	if rep.Healed != int64(injected) || rep.HealQueue != 0 {
+		t.Fatalf("healed %d of %d, heal queue %d\n%s", rep.Healed, injected, rep.HealQueue, raw)
+	}
+	if rep.Total.Objects != 50 || rep.Total.Full != 50 || !rep.Total.AZTolerant {
+		t.Fatalf("report after the heal: %+v\n%s", rep.Total, raw)
+	}
+	if bad := verifyAll(t, r, meta); len(bad) > 0 {
+		t.Fatalf("records with damaged shards after the heal: %v", bad)
+	}
+	time.Sleep(time.Second) // a little more reading of the healed objects
+	stopReaders()
+	wg.Wait()
+	t.Logf("%d GETs (whole and ranged) during scrub and heal: %d wrong bytes, %d errors", rd.reads.Load(), rd.wrong.Load(), rd.errs.Load())
+	if rd.wrong.Load() > 0 {
+		t.Fatalf("%d reads served wrong bytes; first: %s", rd.wrong.Load(), rd.firstWrong)
+	}
+	if rd.reads.Load() == 0 {
+		t.Fatal("no read succeeded")
+	}
+	_ = bg
+}
+
+// TestScrubNodeWiped: a storage node stopped, its data deleted and started
+// empty is refilled: every object is back to 14/14 shards within a bound,
+// and the durability report goes degraded → full.
+func TestScrubNodeWiped(t *testing.T) {
+	r := StartRegion(t, Options{Partitions: 4})
+	c := r.Client()
+	ctx := context.Background()
+	const bucket = "wiped"
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(9))
+	const n = 30
+	for i := 0; i < n; i++ {
+		b := make([]byte, 100<<10+rng.Intn(300<<10))
+		rng.Read(b)
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(fmt.Sprintf("o%02d", i)), Body: bytes.NewReader(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = r.MetaAddrs
+	mc.TLS = r.NodeTLS("admin")
+	meta, err := metaclient.New(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	startBackground(t, r, "bg-heal", "--scrub-interval", "500ms", "--dead-after", "1h", "--scrub-rate", "0", "--heal-rate", "0")
+	waitReport := func(what string, timeout time.Duration, ok func(scrubReport) bool) (scrubReport, time.Duration) {
+		t.Helper()
+		begin := time.Now()
+		for {
+			rep, raw := durabilityReport(t, r)
+			if ok(rep) {
+				return rep, time.Since(begin)
+			}
+			if time.Since(begin) > timeout {
+				t.Fatalf("timed out after %v waiting for %s:\n%s", timeout, what, raw)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	waitReport("all full", 60*time.Second, func(s scrubReport) bool {
+		return s.Scanned == s.Partitions && s.Total.Objects == n && s.Total.Full == n
+	})
+	victim := r.Storage[5]
+	held := 0
+	for _, rec := range records(t, meta) {
+		for _, sh := range rec.Segments[0].Shards {
+			if sh.Node == victim.Name {
+				held++
+			}
+		}
+	}
+	r.Stop(victim)
+	if err := os.RemoveAll(filepath.Join(r.Dir, victim.Name)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stopped %s (held %d shards) and deleted its data", victim.Name, held)
+	rep, _ := waitReport("degraded objects while the node is down", 60*time.Second, func(s scrubReport) bool {
+		return s.Total.Degraded > 0 && s.Total.Lost == 0
+	})
+	t.Logf("report while down: %d full, %d degraded, %d at risk, %d lost", rep.Total.Full, rep.Total.Degraded, rep.Total.AtRisk, rep.Total.Lost)
+	if err := victim.start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	rep, _ = waitReport("every object back to 14/14", 90*time.Second, func(s scrubReport) bool {
+		return s.Total.Objects == n && s.Total.Full == n && s.Total.Degraded == 0
+	})
+	t.Logf("full redundancy %v after the empty node started (%d shards healed in the last passes, %d bytes rebuilt)",
+		time.Since(restarted).Round(time.Millisecond), rep.Healed, rep.Rebuilt)
+	if bad := verifyAll(t, r, meta); len(bad) > 0 {
+		t.Fatalf("records short of shards: %v", bad)
+	}
+	// Every object still reads back (the gateway reads the healed records).
+	for i := 0; i < n; i++ {
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(fmt.Sprintf("o%02d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, out.Body)
+		out.Body.Close()
+	}
+}
