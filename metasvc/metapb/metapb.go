@@ -280,9 +280,10 @@ type PrepareRequest struct {
 	Version ObjectVersion `json:"version"` // State is set to PREPARING by the FSM
 }
 
-// CommitRequest makes a version visible, atomically replacing the key's
-// current committed version (returned as Result.Replaced and queued as
-// Garbage). Two forms:
+// CommitRequest makes a version visible, atomically making it the key's
+// current version (the previous one is returned as Result.Replaced; it is
+// queued as Garbage when it was the null version of an unversioned or
+// suspended bucket, else kept as a noncurrent version; Versioning). Two forms:
 //   - VersionID names a PREPARING record: it becomes COMMITTED with the
 //     fields from Final (size, etag, checksums, segment CRCs…).
 //   - No PREPARING record and Final has no Segments (inline object): the

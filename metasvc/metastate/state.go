@@ -397,7 +397,7 @@ func (t *trees) retire(v *metapb.ObjectVersion) {
 // summary is the small copy of a committed version a token remembers.
 func summary(v *metapb.ObjectVersion) *metapb.ObjectVersion {
 	return &metapb.ObjectVersion{
-		Format: v.Format, Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, State: v.State,
+		Format: v.Format, Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, Ver: v.Ver, Null: v.Null, State: v.State,
 		Token: v.Token, Size: v.Size, ETag: v.ETag, Created: v.Created, Owner: v.Owner,
 		CommittedAt: v.CommittedAt, PreparedAt: v.PreparedAt,
 	}
