@@ -161,6 +161,9 @@ func TestBackground(t *testing.T) {
 		}
 	})
 
+	var noncurrentKept func(t *testing.T)
+	t.Run("NoncurrentVersionsKept", func(t *testing.T) { noncurrentKept = startNoncurrentKept(ctx, t, r, c) }) // versioning_test.go
+
 	t.Run("OverwriteReclaimed", func(t *testing.T) {
 		before := shardIDs(t, r)
 		for i := 0; i < 3; i++ {
@@ -172,6 +175,13 @@ func TestBackground(t *testing.T) {
 		waitUntil(t, "overwritten versions' shards to be reclaimed", 90*time.Second, func() bool {
 			return len(newShards(before, shardIDs(t, r))) == 14
 		})
+	})
+
+	t.Run("NoncurrentVersionsAfterGrace", func(t *testing.T) {
+		if noncurrentKept == nil {
+			t.Skip("NoncurrentVersionsKept did not run")
+		}
+		noncurrentKept(t)
 	})
 
 	t.Run("Status", func(t *testing.T) {
