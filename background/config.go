@@ -64,6 +64,10 @@ type Config struct {
 	// LifecycleDay is the length of a lifecycle day (0: 24 h); tests
 	// shorten it (MERIDIAN_TEST_DAY). The gateways must use the same.
 	LifecycleDay time.Duration
+	// LifecycleInterval is the least time between two lifecycle walks of a
+	// partition (0: LifecycleDay/24, i.e. hourly): how late after its
+	// midnight an expiration may run.
+	LifecycleInterval time.Duration
 	// Orphans, if set, turns on the janitor's orphan scan (orphans.go,
 	// docs/gc-safety.md); Meta must then implement OrphanMeta.
 	Orphans ShardNodes
@@ -180,6 +184,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GarbageGrace < 0 {
 		errs = append(errs, errors.New("background: GarbageGrace must not be negative"))
+	}
+	if c.LifecycleInterval < 0 {
+		errs = append(errs, errors.New("background: LifecycleInterval must not be negative"))
 	}
 	if c.LifecycleDay < 0 {
 		errs = append(errs, errors.New("background: LifecycleDay must not be negative"))

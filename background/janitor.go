@@ -50,7 +50,7 @@ func (j *janitor) Step(ctx context.Context, p int, cursor string, valid func() b
 		if err != nil || more {
 			return phasePrepares, n, false, err
 		}
-		return phaseLifecycle, n, false, nil // then bucket lifecycle rules (lifecycle.go)
+		return j.afterPrepares(p), n, false, nil // bucket lifecycle rules when due (lifecycle.go), else garbage
 	case phaseGarbage:
 		n, more, err := j.reclaim(ctx, p, valid)
 		if j.orphans == nil || more || err != nil {
@@ -67,6 +67,7 @@ func (j *janitor) Step(ctx context.Context, p int, cursor string, valid func() b
 	if cur, ok := parseLCCursor(cursor); ok { // lifecycle.go
 		next, n, done, err := j.lifecycleStep(ctx, p, cur, valid)
 		if done && err == nil {
+			j.lifecycleDone(p)
 			return phaseGarbage, n, false, nil
 		}
 		return next.String(), n, false, err

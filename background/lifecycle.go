@@ -67,11 +67,40 @@ func parseLCCursor(s string) (lcCursor, bool) {
 }
 
 // lcBuckets caches the buckets of this region that have enabled rules,
-// sorted by name.
+// sorted by name, and when each partition's last lifecycle walk ended.
 type lcBuckets struct {
 	mu      sync.Mutex
 	fetched time.Time
 	list    []bucketsvc.Bucket
+	last    map[int]time.Time // partition → end of its last complete walk (this process)
+}
+
+// afterPrepares is the phase after the abandoned PREPAREs in p: the
+// lifecycle walk when LifecycleInterval passed since p's last complete
+// walk by this process (a new holder walks at once), else the garbage
+// queue. Rules act at day granularity; walking every object of every
+// bucket with rules on each 2 s janitor pass would cost a full listing
+// per pass for nothing.
+func (j *janitor) afterPrepares(p int) string {
+	if j.cfg.Catalog == nil {
+		return phaseGarbage
+	}
+	j.lc.mu.Lock()
+	defer j.lc.mu.Unlock()
+	if t, ok := j.lc.last[p]; ok && j.now().Sub(t) < j.cfg.LifecycleInterval {
+		return phaseGarbage
+	}
+	return phaseLifecycle
+}
+
+// lifecycleDone records the end of a complete walk of p.
+func (j *janitor) lifecycleDone(p int) {
+	j.lc.mu.Lock()
+	defer j.lc.mu.Unlock()
+	if j.lc.last == nil {
+		j.lc.last = map[int]time.Time{}
+	}
+	j.lc.last[p] = j.now()
 }
 
 func (j *janitor) lifecycleBuckets(ctx context.Context) ([]bucketsvc.Bucket, error) {

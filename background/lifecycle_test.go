@@ -1,6 +1,42 @@
 package background
 
-import "testing"
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+)
+
+type noBuckets struct{}
+
+func (noBuckets) ListBuckets(context.Context, string) ([]bucketsvc.Bucket, error) { return nil, nil }
+
+// TestLifecycleInterval: a partition's lifecycle walk runs again only
+// LifecycleInterval after its last complete walk; without a catalog never.
+func TestLifecycleInterval(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	j := &janitor{cfg: &Config{Catalog: noBuckets{}, LifecycleInterval: time.Hour}, now: func() time.Time { return now }}
+	if got := j.afterPrepares(3); got != phaseLifecycle {
+		t.Fatalf("first pass: %q", got)
+	}
+	j.lifecycleDone(3)
+	now = now.Add(59 * time.Minute)
+	if got := j.afterPrepares(3); got != phaseGarbage {
+		t.Fatalf("59 min later: %q", got)
+	}
+	if got := j.afterPrepares(4); got != phaseLifecycle {
+		t.Fatalf("another partition: %q", got)
+	}
+	now = now.Add(time.Minute)
+	if got := j.afterPrepares(3); got != phaseLifecycle {
+		t.Fatalf("an hour later: %q", got)
+	}
+	j.cfg.Catalog = nil
+	if got := j.afterPrepares(5); got != phaseGarbage {
+		t.Fatalf("no catalog: %q", got)
+	}
+}
 
 // TestLifecycleCursor: the lifecycle phase's checkpoint cursor round-trips
 // (keys may hold the separator), and other phases' cursors are not read

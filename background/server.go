@@ -46,6 +46,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LifecycleDay == 0 {
 		cfg.LifecycleDay = s3lifecycle.Day
 	}
+	if cfg.LifecycleInterval == 0 {
+		cfg.LifecycleInterval = cfg.LifecycleDay / 24
+	}
 	cfg.Logger = cfg.Logger.With("background", cfg.ID)
 	s := &Server{cfg: cfg, ready: make(chan struct{}), release: true}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

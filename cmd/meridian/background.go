@@ -34,6 +34,7 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a storage node without heartbeats for this long is dead: its shards are rebuilt elsewhere")
 	noScrub := fs.Bool("no-scrub", false, "run no scrubber/healer")
 	cat := catalogFlags(fs) // optional: the lifecycle rules (docs/lifecycle.md)
+	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", 0, "least time between two lifecycle walks of a partition (0: a lifecycle day / 24)")
 	fs.DurationVar(&cfg.OrphanMinAge, "orphan-min-age", cfg.OrphanMinAge, "an unreferenced shard is deleted only once its node has held it this long (> --prepare-timeout + --garbage-grace; docs/gc-safety.md)")
 	fs.DurationVar(&cfg.OrphanInterval, "orphan-interval", cfg.OrphanInterval, "how often each storage node is scanned for orphan shards")
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
