@@ -117,6 +117,7 @@ func runDev(ctx context.Context, args []string) error {
 	obs := observabilityFlags(fs, "warn", true, false)
 	pprofAddr := fs.String("pprof-listen", "", "host:port serving Go's /debug/pprof (heap, goroutine profiles; default: off)")
 	memLimit := fs.String("memory-limit", "448MiB", "soft memory limit of the process (Go's GOMEMLIMIT, which takes precedence when set; 0: none)")
+	metricsAddr := fs.String("metrics-listen", "", "host:port serving every node's Prometheus metrics on /metrics (labels region, node), and /healthz and /readyz (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,6 +142,14 @@ func runDev(ctx context.Context, args []string) error {
 	if cfg.LifecycleDay, err = lifecycleDay(cfg.Logger); err != nil {
 		return err
 	}
+	devHealth := &health{}
+	if *metricsAddr != "" {
+		regs := newNodeRegistries()
+		cfg.Registry = regs.For
+		if err := serveGatherer(ctx, *metricsAddr, regs, o.log, devHealth); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("meridian dev: starting %s in %s …\n", strings.Join(cfg.Regions(), " and "), cfg.DataDir)
 	c, err := devcluster.Start(ctx, cfg)
 	if err != nil {
@@ -151,6 +160,7 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	devHealth.readyWhen(func() bool { return true })
 	fmt.Printf("\nMeridian is running: regions %s, each %d AZs, %d storage nodes, %d partitions.\n\n",
 		strings.Join(cfg.Regions(), ", "), cfg.AZs, cfg.AZs*cfg.StoragePerAZ, cfg.Partitions)
 	for _, r := range c.Regions() {

@@ -1,6 +1,7 @@
 package devcluster
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"time"
 
@@ -14,13 +15,14 @@ import (
 // startBackground builds a region's background server (one per region in
 // the dev deployment; several may run per region in production).
 func startBackground(region string, meta *metaclient.Client, data *objectio.Engine, shards *storageclient.Client, nodes func() []metapb.StorageNode,
-	catalog background.Catalog, lifecycleDay time.Duration, log *slog.Logger) (*background.Server, error) {
+	catalog background.Catalog, lifecycleDay time.Duration, reg *prometheus.Registry, log *slog.Logger) (*background.Server, error) {
 	bc := background.DefaultConfig()
 	bc.Region = region
 	bc.ID = region + "/background"
 	bc.Meta, bc.Data, bc.Catalog, bc.Logger = meta, data, catalog, log
 	bc.Shards, bc.Nodes = background.RegionShards{Client: shards, Engine: data}, nodes
 	bc.LifecycleDay = lifecycleDay
+	bc.Registry = reg
 	bc.Orphans = shards // the janitor's orphan scan (docs/gc-safety.md)
 	return background.New(bc)
 }

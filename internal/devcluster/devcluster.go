@@ -32,6 +32,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"os"
@@ -72,7 +73,11 @@ type Config struct {
 	Edges bool
 	// EdgeLocalLink is each edge's transport to its own region's gateway
 	// ("" is the edge's default, HTTP/2 over TCP); other regions: QUIC.
-	EdgeLocalLink   regionalclient.Transport
+	EdgeLocalLink regionalclient.Transport
+	// Registry, when set, gives each node its own metrics registry
+	// (`meridian dev --metrics-listen` serves them all, labelled by region
+	// and node); nil: no metrics.
+	Registry        func(region, node string) *prometheus.Registry
 	BasePort        int
 	AZs             int // storage AZs (meta nodes use the first 3)
 	StoragePerAZ    int
@@ -299,6 +304,9 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		mc.DataDir = filepath.Join(regionDir, p.ID)
 		mc.Region, mc.Partitions, mc.Peers, mc.Bootstrap = name, cfg.Partitions, peers, true
 		mc.Logger = log // metasvc adds its node id
+		if reg := c.registry(name, p.ID); reg != nil {
+			mc.Registry = reg
+		}
 		mc.TracerProvider = cfg.TracerProvider
 		if mc.TLS, err = node(mtls.RoleMeta, p.ID, p.AZ); err != nil {
 			return nil, err
@@ -341,6 +349,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			r.registrars = append(r.registrars, reg)
 			sc.Registrar = reg
 			sc.Logger = log // storagesvc adds its node id
+			sc.Registry = c.registry(name, id)
 			s, err := storagesvc.New(sc)
 			if err != nil {
 				return nil, err
@@ -367,6 +376,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.Domains = []string{"localhost", "s3.localhost"}
 	gc.InlineThreshold = cfg.InlineThreshold
 	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, cfg.Logger // the gateway adds part and region
+	gc.Registry = c.registry(name, "regional")
 	gc.LifecycleDay = cfg.LifecycleDay
 	gc.TracerProvider = c.cfg.TracerProvider
 	if cfg.Edges {
@@ -411,7 +421,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	if err != nil {
 		return nil, err
 	}
-	if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, c.catalog, cfg.LifecycleDay, log); err != nil {
+	if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, c.catalog, cfg.LifecycleDay, c.registry(name, "background"), log); err != nil {
 		return nil, err
 	}
 	run(name+"/background", r.bg.Run)
@@ -447,6 +457,7 @@ func (c *Cluster) startEdge(run func(string, func(context.Context) error), ri in
 	ec.Domains = []string{"s3.localhost"}
 	ec.Catalog = c.catalog
 	ec.Logger = c.cfg.Logger // the edge adds part and region
+	ec.Registry = c.registry(region, "edge")
 	ec.TracerProvider = c.cfg.TracerProvider
 	e, err := edge.New(ec)
 	if err != nil {
@@ -612,4 +623,12 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 // (us-east-1 → US_EAST_1).
 func EnvSuffix(region string) string {
 	return strings.ToUpper(strings.ReplaceAll(region, "-", "_"))
+}
+
+// registry is node's own metrics registry, or nil without Config.Registry.
+func (c *Cluster) registry(region, node string) *prometheus.Registry {
+	if c.cfg.Registry == nil {
+		return nil
+	}
+	return c.cfg.Registry(region, node)
 }
