@@ -50,6 +50,11 @@ func TestGlobal(t *testing.T) {
 	t.Run("ConditionalDeletes", func(t *testing.T) {
 		testConditionalDeletes(t, g.Client(g.Edges["us-east-1"], testAccessKey, testSecretKey), "conditional-edge")
 	})
+	// Version ids, delete-marker headers and ListObjectVersions through
+	// edge → QUIC → region (versioning_test.go).
+	t.Run("Versioning", func(t *testing.T) {
+		testVersioning(t, g.Client(g.Edges["us-east-1"], testAccessKey, testSecretKey), "versioned-edge")
+	})
 	// The 2 GiB PUT and GET through edge → QUIC → region, with the
 	// edge's peak RSS bounded (≈1–2 minutes here).
 	t.Run("LargeObject", func(t *testing.T) { testLargeObject(t, g, 2<<30) })

@@ -32,7 +32,7 @@ func TestS3(t *testing.T) {
 		testBucketIncarnation(t, r, r.Client(), r.ClientWith(otherAccessKey, otherSecretKey), "incarnation-direct")
 	})
 	t.Run("ConditionalDeletes", func(t *testing.T) { testConditionalDeletes(t, r.Client(), "conditional-direct") })
-	t.Run("Versioning", func(t *testing.T) { testVersioning(t, r) })
+	t.Run("Versioning", func(t *testing.T) { testVersioning(t, r.Client(), "versioned") })
 	t.Run("VersioningCLI", func(t *testing.T) { testVersioningCLI(t, r) })
 }
 

@@ -20,13 +20,12 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// testVersioning drives S3 versioning with aws-sdk-go-v2 against a region
-// with 8 metadata partitions (docs/versioning.md).
-func testVersioning(t *testing.T, r *Region) {
+// testVersioning drives S3 versioning with aws-sdk-go-v2 (c: to a region
+// with 8 metadata partitions, directly or through an edge) in a new bucket
+// (docs/versioning.md).
+func testVersioning(t *testing.T, c *s3.Client, bucket string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := r.Client()
-	const bucket = "versioned"
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
