@@ -85,10 +85,11 @@ func runMain(m *testing.M) int {
 
 // Options shape a region.
 type Options struct {
-	AZs             int   // storage AZs (meta nodes live in the first 3); default 4
-	PerAZ           int   // storage nodes per AZ; default 4
-	Partitions      int   // metadata partitions; default 8
-	InlineThreshold int64 // 0: the gateway's default
+	AZs             int      // storage AZs (meta nodes live in the first 3); default 4
+	PerAZ           int      // storage nodes per AZ; default 4
+	Partitions      int      // metadata partitions; default 8
+	InlineThreshold int64    // 0: the gateway's default
+	StorageArgs     []string // extra flags of every `meridian storage`
 }
 
 func (o *Options) defaults() {
@@ -358,7 +359,7 @@ func StartRegion(t testing.TB, opts Options) *Region {
 			r.Storage = append(r.Storage, &Proc{Name: id, Role: RoleStorage, AZ: azName(az), Addr: a,
 				log: filepath.Join(logDir, id+".log"),
 				args: append([]string{"storage", "--id", id, "--az", azName(az), "--data", filepath.Join(r.Dir, id),
-					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, r.tlsArgs(id)...)})
+					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, append(r.tlsArgs(id), opts.StorageArgs...)...)})
 		}
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[pi])
