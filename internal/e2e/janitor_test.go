@@ -414,7 +414,7 @@ func TestJanitorSpace(t *testing.T) {
 		last = fmt.Sprintf("garbage entries %d, unreferenced shards %d, disk %d bytes, live %d bytes (%.2f×)", g, len(un), disk, live, float64(disk)/float64(live))
 		return g == 0 && len(un) == 0 && live > 0 && float64(disk) <= 1.25*float64(live)
 	}, func() string { return "bytes on disk within 25% of live bytes: " + last })
-	t.Logf("bytes on disk %d (%.1f MiB) vs live shard bytes %d (%.1f MiB): %.3f×; before reclaim and compaction %d (%.1f MiB, %.2f×); settled in %v",
+	t.Logf("bytes on disk %d (%.1f MiB) vs live shard bytes %d (%.1f MiB): %.3f×; at the end of the operations %d (%.1f MiB, %.2f×); settled in %v",
 		disk, float64(disk)/(1<<20), live, float64(live)/(1<<20), float64(disk)/float64(live), written, float64(written)/(1<<20),
 		float64(written)/float64(live), time.Since(settle).Round(100*time.Millisecond))
 	// Every object still reads back whole.
