@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/internal/s3replication"
 )
 
 // Sentinel errors.
@@ -78,15 +79,6 @@ type ErasureScheme struct {
 	Parity int `json:"parity"`
 }
 
-// ReplicationRule copies matching objects to another region (later issue).
-type ReplicationRule struct {
-	ID                string `json:"id"`
-	Prefix            string `json:"prefix,omitempty"`
-	DestinationRegion string `json:"destination_region"`
-	DestinationBucket string `json:"destination_bucket"`
-	Enabled           bool   `json:"enabled"`
-}
-
 // Bucket is a catalog entry. Name is globally unique (invariant 7).
 //
 // Incarnation is the bucket's identity (invariant 11): an immutable id given
@@ -102,7 +94,9 @@ type Bucket struct {
 	Versioning  VersioningState   `json:"versioning,omitempty"`
 	Scheme      ErasureScheme     `json:"scheme"`
 	Policy      string            `json:"policy,omitempty"` // bucket policy JSON
-	Replication []ReplicationRule `json:"replication,omitempty"`
+	// Replication is the bucket's replication configuration (nil: none),
+	// as PutBucketReplication validated it (internal/s3replication).
+	Replication *s3replication.Configuration `json:"replication,omitempty"`
 	// Lifecycle is the bucket's lifecycle configuration (nil: none), as
 	// PutBucketLifecycleConfiguration validated it (docs/lifecycle.md).
 	Lifecycle *s3lifecycle.Configuration `json:"lifecycle,omitempty"`

@@ -51,8 +51,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		// Meridian does not encrypt at rest yet, so it does not claim
 		// S3's default SSE-S3 configuration either.
 		return g.bucketNotFound(s3err.SSEConfigNotFound)
-	case s3route.GetBucketReplication:
-		return g.getBucketReplication
 	case s3route.GetBucketWebsite:
 		return g.bucketNotFound(s3err.NoSuchWebsiteConfiguration)
 	case s3route.GetObjectLockConfiguration:
@@ -118,19 +116,6 @@ func (g *Gateway) getBucketPolicy(op s3route.Operation) handler {
 		}
 		return notImplemented(op)(req)
 	}
-}
-
-// getBucketReplication: no rules → ReplicationConfigurationNotFoundError;
-// rules in the catalog are not rendered as S3 XML yet.
-func (g *Gateway) getBucketReplication(req *request) error {
-	b, err := g.bucketFor(req)
-	if err != nil {
-		return err
-	}
-	if len(b.Replication) > 0 {
-		return notImplemented(s3route.GetBucketReplication)(req)
-	}
-	return s3err.New(s3err.ReplicationConfigNotFound).With("BucketName", req.bucket)
 }
 
 // getBucketAcl: the owner's implicit FULL_CONTROL grant, S3's ACL of a

@@ -39,7 +39,7 @@ func TestSubresourceDefaults(t *testing.T) {
 		{"GET", "/defaults?cors", 404, "NoSuchCORSConfiguration"},
 		{"GET", "/defaults?lifecycle", 404, "NoSuchLifecycleConfiguration"},
 		{"GET", "/defaults?encryption", 404, "ServerSideEncryptionConfigurationNotFoundError"},
-		{"GET", "/defaults?replication", 404, "ReplicationConfigurationNotFoundError"},
+		{"GET", "/defaults?replication", 404, "ReplicationConfigurationNotFoundError"}, // regional/replication.go
 		{"GET", "/defaults?website", 404, "NoSuchWebsiteConfiguration"},
 		{"GET", "/defaults?object-lock", 404, "ObjectLockConfigurationNotFoundError"},
 		{"GET", "/defaults?publicAccessBlock", 404, "NoSuchPublicAccessBlockConfiguration"},

@@ -273,6 +273,12 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.deleteBucketLifecycle
 	case s3route.PutBucketVersioning:
 		return g.putBucketVersioning
+	case s3route.PutBucketReplication:
+		return g.putBucketReplication // replication.go
+	case s3route.GetBucketReplication:
+		return g.getBucketReplication
+	case s3route.DeleteBucketReplication:
+		return g.deleteBucketReplication
 	case s3route.ListObjectVersions:
 		return g.listObjectVersions
 	case s3route.ListObjects:

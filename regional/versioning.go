@@ -119,9 +119,16 @@ func (g *Gateway) putBucketVersioning(req *request) error {
 		if cur.Incarnation != b.Incarnation {
 			return bucketsvc.ErrNoSuchBucket // deleted and re-created meanwhile
 		}
+		if cur.Replication != nil && bucketsvc.VersioningState(status) != bucketsvc.VersioningEnabled {
+			return errReplicationNeedsVersioning
+		}
 		cur.Versioning = bucketsvc.VersioningState(status)
 		return nil
 	})
+	if errors.Is(err, errReplicationNeedsVersioning) {
+		// As S3: a replicated bucket's versioning cannot be suspended.
+		return s3err.WithMessage(s3err.InvalidBucketState, "A replication configuration is present on this bucket, so the versioning state cannot be changed.")
+	}
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3replication"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 )
 
@@ -152,9 +153,10 @@ func sampleBucket(name, owner string) bucketsvc.Bucket {
 		Versioning: bucketsvc.VersioningEnabled,
 		Scheme:     bucketsvc.ErasureScheme{Data: 10, Parity: 4},
 		Policy:     `{"Version":"2012-10-17","Statement":[]}`,
-		Replication: []bucketsvc.ReplicationRule{
-			{ID: "r1", Prefix: "logs/", DestinationRegion: "us-east-1", DestinationBucket: name + "-copy", Enabled: true},
-		},
+		Replication: &s3replication.Configuration{Role: "arn:aws:iam::1:role/replication", Rules: []s3replication.Rule{
+			{ID: "r1", Priority: 1, Enabled: true, V2: true, DeleteMarkers: true, Filter: s3replication.Filter{Form: "prefix", Prefix: "logs/"},
+				Destination: s3replication.Destination{Bucket: name + "-copy"}},
+		}},
 		Created: time.Date(2025, 1, 2, 3, 4, 5, 678901000, time.UTC),
 	}
 }
@@ -172,9 +174,6 @@ func equalBucket(a, b bucketsvc.Bucket) bool {
 		b.Incarnation = a.Incarnation
 	}
 	a.Created, b.Created = time.Time{}, time.Time{}
-	if len(a.Replication) == 0 && len(b.Replication) == 0 {
-		a.Replication, b.Replication = nil, nil
-	}
 	return reflect.DeepEqual(a, b)
 }
 
@@ -207,7 +206,7 @@ func testBuckets(t *testing.T, s bucketsvc.Store) {
 		t.Fatal(err)
 	}
 	got, err = s.GetBucket(ctx, minimal.Name)
-	if err != nil || got.Created.IsZero() || got.Policy != "" || len(got.Replication) != 0 || got.Versioning != bucketsvc.VersioningOff {
+	if err != nil || got.Created.IsZero() || got.Policy != "" || got.Replication != nil || got.Versioning != bucketsvc.VersioningOff {
 		t.Fatalf("GetBucket(minimal) = %+v, %v", got, err)
 	}
 	for _, n := range []string{"zebra", "apple", "mango"} {
@@ -289,7 +288,7 @@ func testUpdateBucket(t *testing.T, s bucketsvc.Store) {
 	err := s.UpdateBucket(ctx, "logs", func(b *bucketsvc.Bucket) error {
 		b.Versioning = bucketsvc.VersioningSuspended
 		b.Policy = ""
-		b.Replication = append(b.Replication, bucketsvc.ReplicationRule{ID: "r2", DestinationRegion: "ap-south-1", DestinationBucket: "x"})
+		b.Replication.Rules = append(b.Replication.Rules, s3replication.Rule{ID: "r2", Priority: 2, Destination: s3replication.Destination{Bucket: "x"}})
 		return nil
 	})
 	if err != nil {
@@ -298,7 +297,8 @@ func testUpdateBucket(t *testing.T, s bucketsvc.Store) {
 	got, _ := s.GetBucket(ctx, "logs")
 	want := b
 	want.Versioning, want.Policy = bucketsvc.VersioningSuspended, ""
-	want.Replication = append(append([]bucketsvc.ReplicationRule(nil), b.Replication...), bucketsvc.ReplicationRule{ID: "r2", DestinationRegion: "ap-south-1", DestinationBucket: "x"})
+	want.Replication = &s3replication.Configuration{Role: b.Replication.Role,
+		Rules: append(append([]s3replication.Rule(nil), b.Replication.Rules...), s3replication.Rule{ID: "r2", Priority: 2, Destination: s3replication.Destination{Bucket: "x"}})}
 	if !equalBucket(got, want) {
 		t.Fatalf("after update: %+v\nwant %+v", got, want)
 	}
@@ -401,7 +401,10 @@ func testConcurrentUpdates(t *testing.T, s bucketsvc.Store) {
 			for i := range each {
 				errs <- s.UpdateBucket(ctx, "counter", func(b *bucketsvc.Bucket) error {
 					b.Scheme.Parity++
-					b.Replication = append(b.Replication, bucketsvc.ReplicationRule{ID: fmt.Sprintf("w%d-%d", w, i), DestinationRegion: "r", DestinationBucket: "d"})
+					if b.Replication == nil {
+						b.Replication = &s3replication.Configuration{}
+					}
+					b.Replication.Rules = append(b.Replication.Rules, s3replication.Rule{ID: fmt.Sprintf("w%d-%d", w, i), Destination: s3replication.Destination{Bucket: "d"}})
 					return nil
 				})
 			}
@@ -418,11 +421,11 @@ func testConcurrentUpdates(t *testing.T, s bucketsvc.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Scheme.Parity != workers*each || len(got.Replication) != workers*each {
-		t.Fatalf("after %d increments: parity %d, %d rules — updates were lost", workers*each, got.Scheme.Parity, len(got.Replication))
+	if got.Scheme.Parity != workers*each || got.Replication == nil || len(got.Replication.Rules) != workers*each {
+		t.Fatalf("after %d increments: parity %d, %v rules — updates were lost", workers*each, got.Scheme.Parity, got.Replication)
 	}
 	seen := map[string]bool{}
-	for _, r := range got.Replication {
+	for _, r := range got.Replication.Rules {
 		if seen[r.ID] {
 			t.Fatalf("rule %s applied twice", r.ID)
 		}

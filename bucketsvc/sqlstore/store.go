@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/secretcrypt"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/internal/s3replication"
 )
 
 // Errors.
@@ -386,20 +388,22 @@ func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 		}
 	}
 	b.Versioning, b.Created = bucketsvc.VersioningState(versioning), b.Created.UTC()
-	if err := json.Unmarshal(replication, &b.Replication); err != nil {
-		return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: replication rules: %w", b.Name, err)
-	}
-	if len(b.Replication) == 0 {
-		b.Replication = nil
+	// The column predates the configuration: '[]' (its default) or null
+	// means none; an object is a configuration.
+	if t := strings.TrimSpace(string(replication)); t != "" && t != "[]" && t != "null" {
+		if err := json.Unmarshal(replication, &b.Replication); err != nil {
+			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: replication configuration: %w", b.Name, err)
+		}
 	}
 	return b, nil
 }
 
-func replicationJSON(rules []bucketsvc.ReplicationRule) (string, error) {
-	if rules == nil {
-		rules = []bucketsvc.ReplicationRule{}
+// replicationJSON is the replication column's value: '[]' for none.
+func replicationJSON(c *s3replication.Configuration) (string, error) {
+	if c == nil {
+		return "[]", nil
 	}
-	raw, err := json.Marshal(rules)
+	raw, err := json.Marshal(c)
 	return string(raw), err
 }
 
@@ -485,7 +489,6 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 			return err
 		}
 		b := old
-		b.Replication = append([]bucketsvc.ReplicationRule(nil), old.Replication...)
 		if err := fn(&b); err != nil {
 			return err
 		}

@@ -41,7 +41,7 @@ var rules = []rule{
 
 func init() {
 	// Shared internal packages must not pull in any part.
-	for _, p := range []string{"internal/s3api", "internal/s3err", "internal/s3lifecycle", "internal/s3route", "internal/s3checksum", "internal/sigv4", "internal/quorum", "internal/telemetry", "internal/latencyproxy", "internal/mtls", "internal/devca"} {
+	for _, p := range []string{"internal/s3api", "internal/s3err", "internal/s3lifecycle", "internal/s3replication", "internal/s3route", "internal/s3checksum", "internal/sigv4", "internal/quorum", "internal/telemetry", "internal/latencyproxy", "internal/mtls", "internal/devca"} {
 		rules = append(rules, rule{From: p, Deny: []string{"edge", "regional", "background", "metasvc", "storagesvc", "bucketsvc"},
 			Why: "shared protocol and helper packages are used by several parts and must not depend on any"})
 	}

@@ -91,6 +91,36 @@ func TestDevEnvOperator(t *testing.T) {
 		if out := run("admin", "list-buckets"); !strings.Contains(out, "ops-made-bucket") || !strings.Contains(out, key.AccountID) {
 			t.Fatalf("list-buckets:\n%s", out)
 		}
+		// Replication configuration through the stock CLI (docs/replication.md).
+		aws := func(args ...string) (string, error) {
+			c := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", endpoint, "s3api"}, args...)...)
+			c.Env = cli.Env
+			out, err := c.CombinedOutput()
+			return string(out), err
+		}
+		for _, b := range []string{"repl-src", "repl-dst"} {
+			if out, err := aws("create-bucket", "--bucket", b); err != nil {
+				t.Fatalf("create %s: %v\n%s", b, err, out)
+			}
+		}
+		rule := `{"Role":"arn:aws:iam::1:role/r","Rules":[{"ID":"all","Priority":1,"Status":"Enabled","Filter":{"Prefix":""},"DeleteMarkerReplication":{"Status":"Enabled"},"Destination":{"Bucket":"arn:aws:s3:::repl-dst"}}]}`
+		if out, err := aws("put-bucket-replication", "--bucket", "repl-src", "--replication-configuration", rule); err == nil || !strings.Contains(out, "InvalidRequest") {
+			t.Fatalf("replication on an unversioned bucket: %v\n%s", err, out)
+		}
+		for _, b := range []string{"repl-src", "repl-dst"} {
+			if out, err := aws("put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled"); err != nil {
+				t.Fatalf("versioning %s: %v\n%s", b, err, out)
+			}
+		}
+		if out, err := aws("put-bucket-replication", "--bucket", "repl-src", "--replication-configuration", rule); err != nil {
+			t.Fatalf("put-bucket-replication: %v\n%s", err, out)
+		}
+		if out, err := aws("get-bucket-replication", "--bucket", "repl-src"); err != nil || !strings.Contains(out, "arn:aws:s3:::repl-dst") || !strings.Contains(out, `"Priority": 1`) {
+			t.Fatalf("get-bucket-replication: %v\n%s", err, out)
+		}
+		if out, err := aws("delete-bucket-replication", "--bucket", "repl-src"); err != nil {
+			t.Fatalf("delete-bucket-replication: %v\n%s", err, out)
+		}
 	}
 	run("admin", "revoke-key", "--access-key", key.AccessKey)
 	// Without the admin certificate the API refuses.

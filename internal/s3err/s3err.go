@@ -32,6 +32,7 @@ const (
 	InvalidAccessKeyID                  Code = "InvalidAccessKeyId"
 	InvalidArgument                     Code = "InvalidArgument"
 	InvalidBucketName                   Code = "InvalidBucketName"
+	InvalidBucketState                  Code = "InvalidBucketState"
 	InvalidDigest                       Code = "InvalidDigest"
 	InvalidPart                         Code = "InvalidPart"
 	InvalidPartOrder                    Code = "InvalidPartOrder"
@@ -104,6 +105,7 @@ var registry = map[Code]entry{
 	InvalidAccessKeyID:                  {http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records."},
 	InvalidArgument:                     {http.StatusBadRequest, "Invalid Argument"},
 	InvalidBucketName:                   {http.StatusBadRequest, "The specified bucket is not valid."},
+	InvalidBucketState:                  {http.StatusConflict, "The request is not valid with the current state of the bucket."},
 	InvalidDigest:                       {http.StatusBadRequest, "The Content-MD5 you specified is not valid."},
 	InvalidPart:                         {http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."},
 	InvalidPartOrder:                    {http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."},
