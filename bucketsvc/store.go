@@ -87,13 +87,13 @@ type ErasureScheme struct {
 // never sees an earlier incarnation's data. Buckets created before
 // incarnations existed have "" (the legacy incarnation, keyed by name).
 type Bucket struct {
-	Name        string            `json:"name"`
-	Incarnation string            `json:"incarnation,omitempty"`
-	Owner       string            `json:"owner"` // account id
-	Region      string            `json:"region"`
-	Versioning  VersioningState   `json:"versioning,omitempty"`
-	Scheme      ErasureScheme     `json:"scheme"`
-	Policy      string            `json:"policy,omitempty"` // bucket policy JSON
+	Name        string          `json:"name"`
+	Incarnation string          `json:"incarnation,omitempty"`
+	Owner       string          `json:"owner"` // account id
+	Region      string          `json:"region"`
+	Versioning  VersioningState `json:"versioning,omitempty"`
+	Scheme      ErasureScheme   `json:"scheme"`
+	Policy      string          `json:"policy,omitempty"` // bucket policy JSON
 	// Replication is the bucket's replication configuration (nil: none),
 	// as PutBucketReplication validated it (internal/s3replication).
 	Replication *s3replication.Configuration `json:"replication,omitempty"`

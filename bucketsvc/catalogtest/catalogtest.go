@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
-	"github.com/meridian-s3/meridian/internal/s3replication"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/internal/s3replication"
 )
 
 // Run runs the contract suite. newStore must return a fresh, empty store
