@@ -34,7 +34,7 @@ type Meta interface {
 	ReplaceShards(ctx context.Context, r metapb.ReplaceShardsRequest) (metapb.Result, error)
 
 	// Lifecycle rules (lifecycle.go).
-	ListPartition(ctx context.Context, partition int, q metapb.ListRequest) (metapb.ListResponse, error)
+	ListVersionsPartition(ctx context.Context, partition int, q metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error)
 	ListUploadsPartition(ctx context.Context, partition int, q metapb.ListUploadsRequest) (metapb.ListUploadsResponse, error)
 	DeleteObject(ctx context.Context, r metapb.DeleteRequest) (metapb.Result, error)
 	AbortUpload(ctx context.Context, r metapb.AbortUploadRequest) (metapb.Result, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,15 +18,22 @@ import (
 
 // The janitor's lifecycle phase (docs/lifecycle.md, "Execution"): in each
 // partition it leases, for every bucket of this region with enabled rules,
-// it walks the bucket's current versions hashed to the partition and
-// expires those a rule has made due, then its in-progress multipart uploads
-// and aborts those past DaysAfterInitiation. What is due is decided by the
-// pure s3lifecycle.Evaluate / AbortOf; this file only walks and acts.
+// it walks the bucket's versions hashed to the partition (every version of a
+// key lives in the key's partition; key ascending, newest first) and
+// executes what the rules made due — expire a current version (a delete, or
+// a delete marker in a versioned bucket), delete a noncurrent version,
+// remove an expired object delete marker — then its in-progress multipart
+// uploads, aborting those past DaysAfterInitiation. What is due is decided
+// by the pure s3lifecycle.Evaluate / AbortOf; this file walks and acts.
 //
-// The cursor "lifecycle|<bucket>|<o or u>|<upload id>|<key>" names the
-// bucket, the listing (objects, uploads) and the position in it, so a
-// takeover resumes there (buckets are visited in name order; a bucket that
-// lost its rules or was deleted meanwhile is skipped to the next name).
+// The cursor "lifecycle|<bucket>|o|<version walk state>|<key>" or
+// "lifecycle|<bucket>|u|<upload id>|<key>" names the bucket, the listing and
+// the position in it, so a takeover resumes there (buckets are visited in
+// name order; a bucket that lost its rules or was deleted meanwhile is
+// skipped to the next name). The version walk state carries what a key's
+// later versions need from its earlier ones when a page ends inside a key:
+// the last version id listed, how many versions of the key were seen, the
+// last one's creation time (when its successor became noncurrent).
 
 // Catalog is the part of the bucket catalog the lifecycle phase reads
 // (bucketsvc.Store implements it).
@@ -35,23 +43,35 @@ type Catalog interface {
 
 const phaseLifecycle = "lifecycle"
 
+// errLeaseLost ends a step whose lease became invalid before an action.
+var errLeaseLost = errors.New("background: lease lost")
+
 // lcBucketsTTL bounds how stale the janitor's view of the catalog's rules
 // may be (a new configuration acts within it, a deleted one stops).
 const lcBucketsTTL = 5 * time.Second
 
 type lcCursor struct {
-	bucket   string
-	uploads  bool // walking uploads (else objects)
+	bucket  string
+	uploads bool   // walking uploads (else versions)
+	key     string // last key listed (KeyMarker)
+	// uploads: the last upload id listed.
 	uploadID string
-	key      string
+	// versions, when a page ended inside key: the last version listed, the
+	// versions of key seen so far and the last one's creation time.
+	ver         string
+	seen        int
+	lastCreated time.Time
+	marker      bool // the key's newest version is a delete marker
 }
 
 func (c lcCursor) String() string {
-	kind := "o"
+	kind, pos := "o", ""
 	if c.uploads {
-		kind = "u"
+		kind, pos = "u", c.uploadID
+	} else if c.ver != "" {
+		pos = c.ver + ";" + strconv.Itoa(c.seen) + ";" + strconv.FormatInt(c.lastCreated.UnixNano(), 10) + ";" + strconv.FormatBool(c.marker)
 	}
-	return strings.Join([]string{phaseLifecycle, c.bucket, kind, c.uploadID, c.key}, "|")
+	return strings.Join([]string{phaseLifecycle, c.bucket, kind, pos, c.key}, "|")
 }
 
 // parseLCCursor reads a lifecycle cursor; ok is false for another phase's.
@@ -63,7 +83,18 @@ func parseLCCursor(s string) (lcCursor, bool) {
 	if len(f) != 5 {
 		return lcCursor{}, true // phase start
 	}
-	return lcCursor{bucket: f[1], uploads: f[2] == "u", uploadID: f[3], key: f[4]}, true
+	c := lcCursor{bucket: f[1], uploads: f[2] == "u", key: f[4]}
+	if c.uploads {
+		c.uploadID = f[3]
+	} else if p := strings.Split(f[3], ";"); len(p) == 4 {
+		seen, err1 := strconv.Atoi(p[1])
+		ns, err2 := strconv.ParseInt(p[2], 10, 64)
+		marker, err3 := strconv.ParseBool(p[3])
+		if err1 == nil && err2 == nil && err3 == nil {
+			c.ver, c.seen, c.lastCreated, c.marker = p[0], seen, time.Unix(0, ns).UTC(), marker
+		}
+	}
+	return c, true
 }
 
 // lcBuckets caches the buckets of this region that have enabled rules,
@@ -147,7 +178,10 @@ func (j *janitor) lifecycleStep(ctx context.Context, p int, cur lcCursor, valid 
 	now := j.now()
 	if !cur.uploads {
 		var more bool
-		n, more, cur.key, err = j.expireObjects(ctx, p, b, rules, cur.key, now, valid)
+		n, more, cur, err = j.expireVersions(ctx, p, b, rules, cur, now, valid)
+		if errors.Is(err, errLeaseLost) {
+			return cur, n, false, nil
+		}
 		if err != nil || more {
 			return cur, n, false, err
 		}
@@ -165,62 +199,131 @@ func (j *janitor) lifecycleStep(ctx context.Context, p int, cur lcCursor, valid 
 	return lcCursor{bucket: buckets[i+1].Name}, n, false, nil
 }
 
-// expiresCurrent reports whether any rule expires current versions.
-func expiresCurrent(rules []s3lifecycle.Rule) bool {
+// versioningOf is the mode a delete command carries for bucket b.
+func versioningOf(b bucketsvc.Bucket) metapb.Versioning {
+	switch b.Versioning {
+	case bucketsvc.VersioningEnabled:
+		return metapb.VersioningEnabled
+	case bucketsvc.VersioningSuspended:
+		return metapb.VersioningSuspended
+	}
+	return metapb.VersioningOff
+}
+
+// walksVersions reports whether any rule acts on versions (expiration of
+// current versions, noncurrent versions, expired delete markers).
+func walksVersions(rules []s3lifecycle.Rule) bool {
 	for _, r := range rules {
-		if r.Expiration != nil && (r.Expiration.Days > 0 || r.Expiration.Date != nil) {
+		if r.Expiration != nil || r.Noncurrent != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// expireObjects walks up to Batch current versions of b in p after
-// startAfter and deletes those due. more: the listing continues after
-// last.
-func (j *janitor) expireObjects(ctx context.Context, p int, b bucketsvc.Bucket, rules []s3lifecycle.Rule, startAfter string,
-	now time.Time, valid func() bool) (n int, more bool, last string, err error) {
-	if !expiresCurrent(rules) {
-		return 0, false, "", nil
+// lcKey is the walk's knowledge of the key being walked.
+type lcKey struct {
+	key         string
+	seen        int       // versions of key listed so far (newest first)
+	lastVer     string    // S3 version id of the last one
+	lastCreated time.Time // and its creation time
+	marker      bool      // the newest version is a delete marker
+}
+
+// expireVersions walks up to Batch versions of b in p from the cursor and
+// executes the actions due. more: the listing continues from next.
+func (j *janitor) expireVersions(ctx context.Context, p int, b bucketsvc.Bucket, rules []s3lifecycle.Rule, cur lcCursor,
+	now time.Time, valid func() bool) (n int, more bool, next lcCursor, err error) {
+	next = cur
+	if !walksVersions(rules) {
+		return 0, false, next, nil
 	}
-	if b.Versioning != bucketsvc.VersioningOff {
-		// Expiring a current version of a versioned bucket writes a delete
-		// marker; the record model gains markers with versioning (issue 8).
-		// Until then such buckets keep their objects (docs/lifecycle.md).
-		return 0, false, "", nil
-	}
-	resp, err := j.cfg.Meta.ListPartition(ctx, p, metapb.ListRequest{Bucket: b.MetaKey(), StartAfter: startAfter, MaxKeys: j.cfg.Batch})
+	resp, err := j.cfg.Meta.ListVersionsPartition(ctx, p, metapb.ListVersionsRequest{Bucket: b.MetaKey(),
+		KeyMarker: cur.key, VersionMarker: cur.ver, MaxKeys: j.cfg.Batch})
 	if err != nil {
-		return 0, false, startAfter, fmt.Errorf("list %s: %w", b.Name, err)
+		return 0, false, next, fmt.Errorf("list versions %s: %w", b.Name, err)
 	}
-	last = startAfter
+	k := lcKey{}
+	if cur.ver != "" { // the page continues a key
+		k = lcKey{key: cur.key, seen: cur.seen, lastVer: cur.ver, lastCreated: cur.lastCreated, marker: cur.marker}
+	}
+	act := func(d s3lifecycle.Decision, req metapb.DeleteRequest) error {
+		if !d.Due(now) {
+			return nil
+		}
+		if !valid() {
+			return errLeaseLost
+		}
+		req.Bucket, req.Versioning, req.Owner = b.MetaKey(), versioningOf(b), b.Owner
+		_, err := j.cfg.Meta.DeleteObject(ctx, req)
+		switch {
+		case errors.Is(err, metaclient.ErrPrecondition), errors.Is(err, metaclient.ErrNotFound):
+			return nil // changed since the listing: the next walk decides again
+		case err != nil:
+			return fmt.Errorf("lifecycle %s %s/%s: %w", d.Action, b.Name, req.Key, err)
+		}
+		n++
+		if d.Action == s3lifecycle.ExpireCurrent {
+			j.m.lcExpired.Inc()
+		} else {
+			j.m.lcVersions.Inc()
+		}
+		j.cfg.Logger.Info("lifecycle: "+d.Action.String(), "partition", p, "bucket", b.Name, "key", req.Key,
+			"version", req.Version, "rule", d.RuleID, "due", d.At)
+		return nil
+	}
+	// finish decides what needed the whole key: an expired object delete
+	// marker is the key's only version.
+	finish := func(k lcKey) error {
+		if k.marker && k.seen == 1 {
+			d := s3lifecycle.Evaluate(rules, s3lifecycle.Version{Key: k.key, Created: k.lastCreated, IsLatest: true,
+				DeleteMarker: true, OnlyVersion: true}, j.cfg.LifecycleDay)
+			if d.Action == s3lifecycle.RemoveDeleteMarker {
+				return act(d, metapb.DeleteRequest{Key: k.key, Version: k.lastVer})
+			}
+		}
+		return nil
+	}
 	for _, e := range resp.Entries {
 		v := e.Version
 		if v == nil {
 			continue
 		}
-		d := s3lifecycle.Evaluate(rules, s3lifecycle.Version{Key: v.Key, Size: v.Size, Created: v.Created, IsLatest: true}, j.cfg.LifecycleDay)
-		if d.Action == s3lifecycle.ExpireCurrent && d.Due(now) {
-			if !valid() {
-				return n, false, last, nil
+		if v.Key != k.key || k.seen == 0 {
+			if err := finish(k); err != nil {
+				return n, false, next, err
 			}
-			// If-Match: the version evaluated is the one deleted; an
-			// overwrite since the listing keeps its new version.
-			_, err := j.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: v.Bucket, Key: v.Key, IfMatch: v.ETag})
-			switch {
-			case errors.Is(err, metaclient.ErrPrecondition), errors.Is(err, metaclient.ErrNotFound):
-			case err != nil:
-				return n, false, last, fmt.Errorf("expire %s/%s: %w", b.Name, v.Key, err)
-			default:
-				n++
-				j.m.lcExpired.Inc()
-				j.cfg.Logger.Info("lifecycle: expired object", "partition", p, "bucket", b.Name, "key", v.Key,
-					"rule", d.RuleID, "due", d.At, "created", v.Created)
+			k = lcKey{key: v.Key}
+		}
+		ev := s3lifecycle.Version{Key: v.Key, Size: v.Size, Created: v.Created, DeleteMarker: v.IsDeleteMarker()}
+		switch {
+		case e.Latest:
+			k.marker = v.IsDeleteMarker()
+			if !k.marker {
+				ev.IsLatest = true
+				d := s3lifecycle.Evaluate(rules, ev, j.cfg.LifecycleDay)
+				if d.Action == s3lifecycle.ExpireCurrent {
+					// If-Match: the version evaluated is the one expired.
+					err = act(d, metapb.DeleteRequest{Key: v.Key, IfMatch: v.ETag})
+				}
+			}
+		default:
+			ev.NoncurrentSince, ev.NewerNoncurrent = k.lastCreated, max(0, k.seen-1)
+			if d := s3lifecycle.Evaluate(rules, ev, j.cfg.LifecycleDay); d.Action == s3lifecycle.DeleteNoncurrent {
+				err = act(d, metapb.DeleteRequest{Key: v.Key, Version: v.S3VersionID()})
 			}
 		}
-		last = v.Key
+		if err != nil {
+			return n, false, next, err
+		}
+		k.seen++
+		k.lastVer, k.lastCreated = v.S3VersionID(), v.Created
+		next = lcCursor{bucket: b.Name, key: k.key, ver: k.lastVer, seen: k.seen, lastCreated: k.lastCreated, marker: k.marker}
 	}
-	return n, resp.Truncated, last, nil
+	if resp.Truncated {
+		return n, true, next, nil
+	}
+	return n, false, next, finish(k)
 }
 
 // abortUploads walks up to Batch in-progress uploads of b in p after the

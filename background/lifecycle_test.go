@@ -47,6 +47,8 @@ func TestLifecycleCursor(t *testing.T) {
 		{bucket: "photos"},
 		{bucket: "photos", key: "a|b|c"},
 		{bucket: "photos", uploads: true, uploadID: "0123abcd", key: "up/|x"},
+		{bucket: "photos", key: "k;|", ver: "0123456789ABCDEF", seen: 3, lastCreated: time.Unix(1700000000, 123456789).UTC()},
+		{bucket: "photos", key: "m", ver: "null", seen: 1, lastCreated: time.Unix(1, 0).UTC(), marker: true},
 	} {
 		got, ok := parseLCCursor(c.String())
 		if !ok || got != c {

@@ -22,8 +22,9 @@ type metrics struct {
 	rebuiltBytes  prometheus.Counter
 
 	// Lifecycle rules (lifecycle.go).
-	lcExpired prometheus.Counter
-	lcAborted prometheus.Counter
+	lcExpired  prometheus.Counter
+	lcVersions prometheus.Counter
+	lcAborted  prometheus.Counter
 
 	orphanScanned   prometheus.Counter
 	orphansDeleted  prometheus.Counter
@@ -47,6 +48,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		}),
 		lcExpired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_background_lifecycle_expired_total", Help: "Objects expired by bucket lifecycle rules.",
+		}),
+		lcVersions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_background_lifecycle_versions_deleted_total", Help: "Noncurrent versions and expired delete markers removed by bucket lifecycle rules.",
 		}),
 		lcAborted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_background_lifecycle_uploads_aborted_total", Help: "Incomplete multipart uploads aborted by bucket lifecycle rules.",
@@ -80,7 +84,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, m.lcExpired, m.lcAborted, statusCollector{s},
+		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, m.lcExpired, m.lcVersions, m.lcAborted, statusCollector{s},
 			m.orphanScanned, m.orphansDeleted, m.orphanBytes, m.orphanNodeScans,
 			m.scrubVerified, m.scrubFound, m.healed, m.healFailures, m.rebuiltBytes, durabilityCollector{s})
 	}

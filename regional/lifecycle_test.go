@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -212,4 +213,70 @@ func TestLifecycleExecution(t *testing.T) {
 	// remain (inline, no shards).
 	w.settle(0)
 	t.Logf("shards before %d, after 0; expired and aborted in %v", before, time.Since(start).Round(time.Millisecond))
+}
+
+// TestLifecycleVersioned: with versioning enabled and a 1 s day, the
+// janitor expires a current version by writing a delete marker (the data
+// stays as a noncurrent version), deletes noncurrent versions past
+// NoncurrentDays beyond the NewerNoncurrentVersions newest, and removes a
+// delete marker once it is the key's only version (ExpiredObjectDeleteMarker).
+func TestLifecycleVersioned(t *testing.T) {
+	w := newWorldWith(t, func(c *regional.Config) { c.LifecycleDay = time.Second })
+	w.mustStatus(200, "PUT", "/lcver", nil, nil)
+	vc := []byte(`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>`)
+	w.mustStatus(200, "PUT", "/lcver?versioning", vc, md5Header(vc))
+	for i := 0; i < 3; i++ {
+		w.mustStatus(200, "PUT", "/lcver/nc/a", random(100), nil)
+	}
+	w.mustStatus(200, "PUT", "/lcver/cur/a", random(100), nil)
+	w.mustStatus(200, "PUT", "/lcver/mk/a", random(100), nil)
+	w.mustStatus(204, "DELETE", "/lcver/mk/a", nil, nil) // a marker over one noncurrent version
+	doc := `<LifecycleConfiguration>` +
+		`<Rule><ID>nc</ID><Filter><Prefix>nc/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>` +
+		`<Rule><ID>cur</ID><Filter><Prefix>cur/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>` +
+		`<Rule><ID>mk-nc</ID><Filter><Prefix>mk/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>` +
+		`<Rule><ID>mk-marker</ID><Filter><Prefix>mk/</Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>` +
+		`</LifecycleConfiguration>`
+	w.mustStatus(200, "PUT", "/lcver?lifecycle", []byte(doc), md5Header([]byte(doc)))
+
+	type entry struct {
+		Key      string `xml:"Key"`
+		IsLatest bool   `xml:"IsLatest"`
+	}
+	var list struct {
+		Versions []entry `xml:"Version"`
+		Markers  []entry `xml:"DeleteMarker"`
+	}
+	state := func() string {
+		list.Versions, list.Markers = nil, nil
+		if err := xml.Unmarshal(w.mustStatus(200, "GET", "/lcver?versions", nil, nil), &list); err != nil {
+			t.Fatal(err)
+		}
+		count := map[string]int{}
+		for _, v := range list.Versions {
+			count[v.Key+" version"]++
+		}
+		for _, m := range list.Markers {
+			if m.IsLatest {
+				count[m.Key+" latest-marker"]++
+			} else {
+				count[m.Key+" marker"]++
+			}
+		}
+		return fmt.Sprint(count)
+	}
+	// nc/a keeps its current and one noncurrent version; cur/a gets a
+	// latest delete marker over its data; mk/a loses its noncurrent version
+	// and then its marker.
+	want := fmt.Sprint(map[string]int{"nc/a version": 2, "cur/a version": 1, "cur/a latest-marker": 1})
+	deadline := time.Now().Add(30 * time.Second)
+	for got := state(); got != want; got = state() {
+		if time.Now().After(deadline) {
+			t.Fatalf("versions after 30 s: %s, want %s", got, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, _ := w.do("GET", "/lcver/cur/a", nil, nil); code != 404 {
+		t.Fatalf("GET of an expired current version: %d, want 404 (delete marker)", code)
+	}
 }

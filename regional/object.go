@@ -314,7 +314,9 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	h.Set("ETag", s3api.QuoteETag(v.ETag))
 	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
-	g.setExpiration(req.w, b, v) // lifecycle.go
+	if q.Get("versionId") == "" { // the current version: what Expiration acts on
+		g.setExpiration(req.w, b, v) // lifecycle.go
+	}
 	setVersionHeader(h, b, &v)
 	if len(v.Parts) > 0 && byPart {
 		// S3 sends the part count only to a request that names a part.

@@ -6,12 +6,13 @@ import (
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
-// ListPartition lists one partition's current versions of a bucket (the
-// keys of that bucket hashed to it), in key order from q.StartAfter. The
-// background janitor walks partitions it leases this way.
-func (c *Client) ListPartition(ctx context.Context, partition int, q metapb.ListRequest) (metapb.ListResponse, error) {
-	r, err := c.read(ctx, partition, "list", metapb.ReadRequest{List: &q})
-	return deref(r.List), err
+// ListVersionsPartition lists one partition's versions and delete markers
+// of a bucket (every version of a key lives in the key's partition), key
+// ascending then newest first, from the markers. The background janitor
+// walks the partitions it leases this way (lifecycle rules).
+func (c *Client) ListVersionsPartition(ctx context.Context, partition int, q metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error) {
+	r, err := c.read(ctx, partition, "versions", metapb.ReadRequest{ListVersions: &q})
+	return deref(r.ListVersions), err
 }
 
 // ListUploadsPartition lists one partition's in-progress uploads of a
