@@ -117,6 +117,7 @@ func runBench(ctx context.Context, args []string) error {
 	level := fs.String("log-level", "error", "log level of the private cluster")
 	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,list,edge; default all")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the cluster's process (not the load generator) to this file")
+	withBackground := fs.Bool("background", false, "run the background servers (janitor, scrubber, lifecycle) too; off by default so that server CPU is the data path's")
 	localLink := fs.String("local-link", "tcp", "the edge's transport to the region's gateway: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3)")
 	drive := fs.Bool("drive", false, "internal: be the load generator of a parent bench ($"+benchDriveEnv+")")
 	if err := fs.Parse(args); err != nil {
@@ -126,6 +127,7 @@ func runBench(ctx context.Context, args []string) error {
 		return driveBench(ctx)
 	}
 	cfg.EdgeLocalLink = regionalclient.Transport(*localLink)
+	cfg.NoBackground = !*withBackground
 	if cfg.DataDir == "" {
 		d, err := os.MkdirTemp("", "meridian-bench")
 		if err != nil {
@@ -161,7 +163,7 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("edge → region link: %s\n", cfg.EdgeLocalLink)
+	fmt.Printf("edge → region link: %s; background servers: %v\n", cfg.EdgeLocalLink, *withBackground)
 	fmt.Printf("load generator: child process (%s bench --drive); server CPU = this process's (pid %d) CPU time per phase, from /proc/%d/stat\n",
 		filepath.Base(exe), os.Getpid(), os.Getpid())
 	if *cpuprofile != "" {

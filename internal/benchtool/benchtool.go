@@ -111,6 +111,23 @@ type Result struct {
 	// the load generator spent during the phase (zero when not metered).
 	ServerCPU, ClientCPU time.Duration
 	Metered              bool
+	lat                  []time.Duration // sorted; for merge
+}
+
+// merge adds the operations of o (a later slice of the same workload) to r.
+func (r Result) merge(o Result) Result {
+	if r.Concurrency == 0 {
+		return o
+	}
+	lat := append(append([]time.Duration(nil), r.lat...), o.lat...)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	m := Result{Name: r.Name, Ops: r.Ops + o.Ops, Errors: r.Errors + o.Errors, Bytes: r.Bytes + o.Bytes,
+		Elapsed: r.Elapsed + o.Elapsed, Concurrency: r.Concurrency,
+		ServerCPU: r.ServerCPU + o.ServerCPU, ClientCPU: r.ClientCPU + o.ClientCPU, Metered: r.Metered && o.Metered, lat: lat}
+	if len(lat) > 0 {
+		m.P50, m.P99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	return m
 }
 
 // ServerCPUPerOp is the server processes' CPU per completed operation.
@@ -196,7 +213,7 @@ func Phase(ctx context.Context, name string, conc, total int, dur time.Duration,
 		all = append(all, l...)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	r := Result{Name: name, Ops: len(all), Errors: int(errs.Load()), Elapsed: el, Concurrency: conc, Bytes: int64(len(all)) * bytesPerOp}
+	r := Result{Name: name, Ops: len(all), Errors: int(errs.Load()), Elapsed: el, Concurrency: conc, Bytes: int64(len(all)) * bytesPerOp, lat: all}
 	if len(all) > 0 {
 		r.P50 = all[len(all)/2]
 		r.P99 = all[min(len(all)-1, len(all)*99/100)]
@@ -281,7 +298,7 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 			time.Sleep(idle)
 			if s1, err := cfg.ServerCPU(); err == nil {
 				idleRate = (s1 - s0).Seconds() / idle.Seconds()
-				fmt.Fprintf(cfg.Out, "server CPU while idle: %.1f ms/s (included in every phase below)\n\n", ms(s1-s0)/idle.Seconds())
+				fmt.Fprintf(cfg.Out, "server CPU while idle: %.1f ms/s (included in every phase below); load average %s\n\n", ms(s1-s0)/idle.Seconds(), loadAverage())
 			}
 		}
 	}
@@ -331,6 +348,7 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 	if cfg.Edge != nil && (cfg.wants("edge") || cfg.wantsEdgeSize("")) {
 		results = append(results, runEdge(ctx, c, cfg, emit)...)
 		compareTiers(cfg.Out, results, idleRate)
+		fmt.Fprintf(cfg.Out, "load average %s\n", loadAverage())
 	}
 	if !cfg.wants("list") {
 		return results, nil
@@ -394,40 +412,102 @@ func runEdge(ctx context.Context, direct *Client, cfg Config, emit func(Result))
 		if cfg.wantsEdgeSize("") && !cfg.wantsEdgeSize(sz.name) {
 			continue
 		}
-		payload := make([]byte, sz.size)
-		_, _ = rand.Read(payload)
-		var put atomic.Int64
-		r := cfg.phase(ctx, "PUT "+sz.name+" via edge", sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
-			code, _, err := cfg.Edge.Do(ctx, http.MethodPut, fmt.Sprintf("/%s/edge-%s/%08d", cfg.Bucket, sz.name, i), nil, payload)
-			if err == nil && code != 200 {
-				err = fmt.Errorf("status %d", code)
-			}
-			if err == nil {
-				put.Add(1)
-			}
-			return err
-		})
-		emit(r)
-		out = append(out, r)
-		n := int(put.Load())
-		if n == 0 {
-			continue
-		}
-		r = cfg.phase(ctx, "GET "+sz.name+" via edge", sz.conc, 1<<30, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
-			code, _, err := cfg.Edge.Do(ctx, http.MethodGet, fmt.Sprintf("/%s/edge-%s/%08d", cfg.Bucket, sz.name, i%n), nil, nil)
-			if err == nil && code != 200 {
-				err = fmt.Errorf("status %d", code)
-			}
-			return err
-		})
-		emit(r)
-		out = append(out, r)
+		out = append(out, runTiers(ctx, direct, cfg, emit, sz.name, sz.size, sz.conc, sz.count)...)
 	}
 	return out
 }
 
-// compareTiers prints, for every large-object phase run both directly and
-// through the edge, the edge's throughput relative to direct and the server
+// tierRounds is how many alternating slices of each tier a tier
+// comparison runs: on a shared machine, what else runs changes from one
+// second to the next, and alternating gives both tiers the same mix.
+const tierRounds = 4
+
+// runTiers measures PUT and then GET of one size directly and through the
+// edge, in tierRounds alternating slices per tier (direct, edge, direct,
+// edge, …) that add up to cfg.Duration per tier. The rows are "… direct
+// (alt)" and "… via edge"; compareTiers pairs them.
+func runTiers(ctx context.Context, direct *Client, cfg Config, emit func(Result), name string, size, conc, count int) []Result {
+	payload := make([]byte, size)
+	_, _ = rand.Read(payload)
+	slice := cfg.Duration / tierRounds
+	tiers := []struct {
+		suffix string
+		c      *Client
+	}{{"direct (alt)", direct}, {"via edge", cfg.Edge}}
+	var next atomic.Int64
+	var stored atomic.Int64 // keys 0..stored-1 hold the payload (written in order by index)
+	var written sync.Map
+	var out []Result
+	for _, op := range []string{"PUT", "GET"} {
+		var acc [2]Result
+		for round := 0; round < tierRounds; round++ {
+			for t, tier := range tiers {
+				c := tier.c
+				var r Result
+				if op == "PUT" {
+					r = cfg.phase(ctx, "", conc, count, slice, int64(size), func(ctx context.Context, _ int) error {
+						i := next.Add(1) - 1
+						code, _, err := c.Do(ctx, http.MethodPut, fmt.Sprintf("/%s/tier-%s/%08d", cfg.Bucket, name, i), nil, payload)
+						if err == nil && code != 200 {
+							err = fmt.Errorf("status %d", code)
+						}
+						if err == nil {
+							written.Store(i, true)
+						}
+						return err
+					})
+				} else {
+					n := stored.Load()
+					r = cfg.phase(ctx, "", conc, 1<<30, slice, int64(size), func(ctx context.Context, i int) error {
+						code, _, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/%s/tier-%s/%08d", cfg.Bucket, name, int64(i)%n), nil, nil)
+						if err == nil && code != 200 {
+							err = fmt.Errorf("status %d", code)
+						}
+						return err
+					})
+				}
+				acc[t] = acc[t].merge(r)
+			}
+		}
+		if op == "PUT" {
+			// GETs read the prefix of keys that were all stored.
+			n := int64(0)
+			for ; ; n++ {
+				if _, ok := written.Load(n); !ok {
+					break
+				}
+			}
+			stored.Store(n)
+			if n == 0 {
+				fmt.Fprintf(cfg.Out, "tier comparison of %s skipped: no PUT succeeded\n", name)
+				return out
+			}
+		}
+		for t, tier := range tiers {
+			acc[t].Name = op + " " + name + " " + tier.suffix
+			emit(acc[t])
+			out = append(out, acc[t])
+		}
+	}
+	return out
+}
+
+// loadAverage is the machine's 1/5/15-minute load average: the figures of
+// a run on a shared machine mean little without it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// compareTiers prints, for every large-object workload run in alternating
+// slices directly and through the edge (runTiers), the edge's throughput relative to direct and the server
 // CPU per MiB the edge path adds (issue 9's edge goals: ≥ 0.8× and ≤ 0.5×).
 // The CPU figures here are net of the cluster's idle CPU (idleRate CPU
 // seconds per second, measured before the phases), which would otherwise
@@ -444,7 +524,7 @@ func compareTiers(out io.Writer, rs []Result, idleRate float64) {
 	header := false
 	for _, op := range []string{"PUT", "GET"} {
 		for _, sz := range []string{"1MiB", "16MiB"} {
-			d, ok1 := byName[op+" "+sz]
+			d, ok1 := byName[op+" "+sz+" direct (alt)"]
 			e, ok2 := byName[op+" "+sz+" via edge"]
 			if !ok1 || !ok2 || d.Ops == 0 || e.Ops == 0 {
 				continue

@@ -83,6 +83,9 @@ type Config struct {
 	StoragePerAZ    int
 	Partitions      int
 	InlineThreshold int64
+	// NoBackground leaves out the background servers (janitor, scrubber,
+	// lifecycle): `meridian bench` measures the data path alone.
+	NoBackground bool
 	// LifecycleDay is the length of a lifecycle day for every gateway and
 	// background server (0: 24 h; tests shorten it, docs/lifecycle.md).
 	LifecycleDay time.Duration
@@ -403,28 +406,30 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	}
 	// The background server has its own identity (role background), its
 	// own metadata client and storage client.
-	bgNode, err := node(mtls.RoleBackground, "background", "")
-	if err != nil {
-		return nil, err
+	if !cfg.NoBackground {
+		bgNode, err := node(mtls.RoleBackground, "background", "")
+		if err != nil {
+			return nil, err
+		}
+		bmc := mcc
+		bmc.Partitions, bmc.TLS = cfg.Partitions, bgNode
+		bgMeta, err := metaclient.New(bmc)
+		if err != nil {
+			return nil, err
+		}
+		r.registrars = append(r.registrars, bgMeta)
+		boc := oc
+		bgShards := storageclient.NewTLS(bgNode)
+		boc.Client = bgShards
+		bgEngine, err := objectio.New(boc)
+		if err != nil {
+			return nil, err
+		}
+		if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, c.catalog, cfg.LifecycleDay, c.registry(name, "background"), log); err != nil {
+			return nil, err
+		}
+		run(name+"/background", r.bg.Run)
 	}
-	bmc := mcc
-	bmc.Partitions, bmc.TLS = cfg.Partitions, bgNode
-	bgMeta, err := metaclient.New(bmc)
-	if err != nil {
-		return nil, err
-	}
-	r.registrars = append(r.registrars, bgMeta)
-	boc := oc
-	bgShards := storageclient.NewTLS(bgNode)
-	boc.Client = bgShards
-	bgEngine, err := objectio.New(boc)
-	if err != nil {
-		return nil, err
-	}
-	if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, c.catalog, cfg.LifecycleDay, c.registry(name, "background"), log); err != nil {
-		return nil, err
-	}
-	run(name+"/background", r.bg.Run)
 	r.Endpoint = "http://" + r.gateway.Addr()
 	if cfg.Edges {
 		r.EdgeLink = r.gateway.EdgeAddr()
