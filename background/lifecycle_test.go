@@ -117,7 +117,7 @@ func TestLifecycleVersionWalkPages(t *testing.T) {
 		ver("a", "a3", at(30), false, false),
 		ver("a", "a2", at(20), false, false),
 		ver("a", "a1", at(10), false, false),
-		ver("b", "b1", at(0), true, true), // lone marker: removed
+		ver("b", "b1", at(0), true, true),  // lone marker: removed
 		ver("c", "c2", at(50), true, true), // marker over a version: kept
 		ver("c", "c1", at(5), false, false),
 		ver("d", "d1", at(1), false, true), // old current: expired
