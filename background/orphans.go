@@ -90,7 +90,7 @@ func (o *orphanScan) step(ctx context.Context, p int, cursor string, valid func(
 	if rest, ok := strings.CutPrefix(cursor, phaseOrphans+"/"); ok {
 		node, after, _ = strings.Cut(rest, "/")
 	}
-	all, err := o.meta.StorageNodes(ctx)
+	all, err := o.storageNodes(ctx)
 	if err != nil {
 		return cursor, 0, false, fmt.Errorf("orphan scan: storage nodes: %w", err)
 	}
@@ -135,6 +135,17 @@ func (o *orphanScan) step(ctx context.Context, p int, cursor string, valid func(
 		return phaseOrphans + "/" + cur.ID + "/" + nodeDone, n, false, nil
 	}
 	return phaseOrphans + "/" + cur.ID + "/" + last, n, false, nil
+}
+
+// storageNodes is the control plane's node list: the server's cached view
+// when it has one (Config.Nodes, refreshed every second), else one RPC.
+func (o *orphanScan) storageNodes(ctx context.Context) ([]metapb.StorageNode, error) {
+	if o.cfg.Nodes != nil {
+		if ns := o.cfg.Nodes(); len(ns) > 0 {
+			return ns, nil
+		}
+	}
+	return o.meta.StorageNodes(ctx)
 }
 
 func (o *orphanScan) due(node string) bool {
@@ -188,7 +199,7 @@ func (o *orphanScan) page(ctx context.Context, node metapb.StorageNode, after st
 	deleted := 0
 	for _, c := range cands {
 		if !valid() { // R6: the lease is still ours before each delete
-			return deleted, last, false, nil
+			return deleted, after, true, nil // the next holder lists this page again
 		}
 		if err := o.nodes.Delete(ctx, node.Addr, c.ID); err != nil {
 			return deleted, last, false, fmt.Errorf("delete orphan %s on %s: %w", c.ID, node.ID, err)
