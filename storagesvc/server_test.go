@@ -216,6 +216,9 @@ func TestAPI(t *testing.T) {
 	if err != nil || len(lr.Shards) != 2 || !lr.Truncated || lr.Shards[0].ID != "big" || lr.Shards[1].ID != "empty" {
 		t.Fatalf("List = %+v, %v", lr, err)
 	}
+	if lr.Shards[0].AgeNanos <= 0 { // the orphan scan's age (docs/gc-safety.md)
+		t.Fatalf("List carries no shard age: %+v", lr.Shards[0])
+	}
 	lr, err = c.List(ctx, n.addr, "", "empty", 2)
 	if err != nil || len(lr.Shards) != 1 || lr.Truncated || lr.Shards[0].ID != "small" {
 		t.Fatalf("List page 2 = %+v, %v", lr, err)
@@ -239,6 +242,10 @@ func TestAPI(t *testing.T) {
 	if err != nil || st.NodeID != "n1" || st.AZ != "az-a" || st.Addr != n.addr || st.Shards != 2 || st.UsedBytes <= int64(len(big)) || st.CapacityBytes <= 0 {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
+	// The deleted 4 KiB shard is dead space; the big one is live.
+	if st.LiveBytes <= int64(len(big)) || st.DeadBytes < int64(len(small)) || st.DeadBytes > 2*int64(len(small)) {
+		t.Fatalf("Status live %d, dead %d bytes: want live > %d, dead ≈ %d", st.LiveBytes, st.DeadBytes, len(big), len(small))
+	}
 	hc := httpsClient(t, identity(mtls.RoleAdmin, "admin", ""))
 	for _, p := range []string{"/healthz", "/readyz"} {
 		resp, err := hc.Get("https://" + n.addr + p)
@@ -253,7 +260,8 @@ func TestAPI(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`meridian_storage_requests_total{code="201",node="n1",op="put"} 3`, "meridian_storage_used_bytes", "meridian_storage_request_seconds_bucket"} {
+	for _, want := range []string{`meridian_storage_requests_total{code="201",node="n1",op="put"} 3`, "meridian_storage_used_bytes",
+		"meridian_storage_live_bytes", "meridian_storage_dead_bytes", "meridian_storage_request_seconds_bucket"} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("metrics lack %q", want)
 		}
