@@ -53,7 +53,7 @@ const (
 )
 
 // orphanPage is the number of shards listed per step.
-const orphanPage = 1000
+const orphanPage = 5000 // = metastate.MaxRefCheck: one reference check per partition per page
 
 // orphanScan keeps, per node, when its last complete scan ended (local,
 // not checkpointed: a restarted server scans again, which is only work).
