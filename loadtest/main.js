@@ -98,14 +98,29 @@ export function setup() {
     ensureBucket(edge1, B.replSrc, cfg.region);
     ensureBucket(edge2, B.replDst, cfg.region2);
     const vers = '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>';
-    const v1 = edge1.request('PUT', B.replSrc, undefined, { query: { versioning: '' }, body: vers });
-    const v2 = edge2.request('PUT', B.replDst, undefined, { query: { versioning: '' }, body: vers });
+    const vmd5 = { 'Content-MD5': crypto.md5(vers, 'base64') };
+    const v1 = edge1.request('PUT', B.replSrc, undefined, { query: { versioning: '' }, body: vers, headers: vmd5 });
+    const v2 = edge2.request('PUT', B.replDst, undefined, { query: { versioning: '' }, body: vers, headers: vmd5 });
     const rule = `<ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Role>arn:aws:iam::000000000000:role/meridian</Role><Rule><ID>k6</ID><Priority>1</Priority><Status>Enabled</Status><Filter><Prefix></Prefix></Filter><DeleteMarkerReplication><Status>Enabled</Status></DeleteMarkerReplication><Destination><Bucket>arn:aws:s3:::${B.replDst}</Bucket></Destination></Rule></ReplicationConfiguration>`;
     const md5 = crypto.md5(rule, 'base64');
     const rr = edge1.request('PUT', B.replSrc, undefined, { query: { replication: '' }, body: rule, headers: { 'Content-MD5': md5 } });
     replication = v1.status === 200 && v2.status === 200 && rr.status === 200;
+    if (replication) {
+      // A configuration may be accepted by a deployment whose replicator is
+      // not running (or not built): probe once before measuring.
+      const probe = edge1.put(B.replSrc, 'probe', 'probe');
+      replication = false;
+      for (let t0 = Date.now(); probe.status === 200 && Date.now() - t0 < 15000; sleep(0.2)) {
+        if (edge2.head(B.replDst, 'probe', { op: 'probe' }, [200, 404]).status === 200) {
+          replication = true;
+          break;
+        }
+      }
+    }
     if (!replication) {
-      console.warn(`replication scenario: the deployment does not replicate (versioning ${v1.status}/${v2.status}, replication ${rr.status}); no lag is measured`);
+      const msg = `replication scenario: the deployment does not replicate (versioning ${v1.status}/${v2.status}, replication configuration ${rr.status}, no replica of a probe within 15 s)`;
+      if (__ENV.REPL_REQUIRED === '1') throw new Error(msg);
+      console.warn(msg + '; no lag is measured (REPL_REQUIRED=1 makes this fatal)');
     }
   }
   return { replication };

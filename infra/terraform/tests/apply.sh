@@ -62,7 +62,14 @@ aws --endpoint-url "$e1" s3api create-bucket --bucket "$bucket-us" >/dev/null
 [ "$(aws --endpoint-url "$e1" s3api get-bucket-location --bucket "$bucket-us" --query LocationConstraint --output text)" = None ]
 echo small | aws --endpoint-url "$e2" s3 cp - "s3://$bucket-us/small" >/dev/null
 [ "$(aws --endpoint-url "$e1" s3 cp "s3://$bucket-us/small" -)" = small ]
-aws --endpoint-url "$e1" s3 rm "s3://$bucket-us/small" >/dev/null
-aws --endpoint-url "$e2" s3api delete-bucket --bucket "$bucket-us"
+# A replication rule from the first region's bucket to the second's
+# (configuration only: the replicator is not built yet, docs/replication.md).
+aws --endpoint-url "$e1" s3api put-bucket-versioning --bucket "$bucket-us" --versioning-configuration Status=Enabled
+aws --endpoint-url "$e2" s3api put-bucket-versioning --bucket "$bucket" --versioning-configuration Status=Enabled
+aws --endpoint-url "$e2" s3api put-bucket-replication --bucket "$bucket-us" --replication-configuration \
+	'{"Role":"arn:aws:iam::1:role/r","Rules":[{"ID":"to-eu","Priority":1,"Status":"Enabled","Filter":{"Prefix":""},"DeleteMarkerReplication":{"Status":"Enabled"},"Destination":{"Bucket":"arn:aws:s3:::'"$bucket"'"}}]}'
+[ "$(aws --endpoint-url "$e1" s3api get-bucket-replication --bucket "$bucket-us" --query 'ReplicationConfiguration.Rules[0].Destination.Bucket' --output text)" = "arn:aws:s3:::$bucket" ]
+aws --endpoint-url "$e1" s3api delete-bucket-replication --bucket "$bucket-us"
+aws --endpoint-url "$e1" s3api delete-object --bucket "$bucket-us" --key small >/dev/null
 set +x
 echo "examples/local serves S3 through both edges"
