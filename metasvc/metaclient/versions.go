@@ -89,3 +89,4 @@ func MergeVersions(resps []metapb.ListVersionsResponse, max int) metapb.ListVers
 	}
 	return out
 }
+

@@ -143,3 +143,68 @@ func TestMemoryPerObject(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+// benchVersioned: 100k keys in a versioned bucket, each with 3 versions;
+// every other key's newest record is a delete marker.
+func benchVersioned(b *testing.B) *State {
+	s := New()
+	idx := uint64(0)
+	now := t0
+	for v := 0; v < 3; v++ {
+		for i := 0; i < 100000; i++ {
+			idx++
+			now = now.Add(time.Microsecond)
+			s.Apply(idx, &metapb.Command{Type: metapb.CmdCommit, Time: now, Commit: &metapb.CommitRequest{
+				Bucket: "bench", Key: fmt.Sprintf("dir%03d/obj%07d", i%100, i), VersionID: fmt.Sprintf("v%d-%d", i, v),
+				Final:      metapb.ObjectVersion{Size: 1000, ETag: "0123456789abcdef0123456789abcdef"},
+				Versioning: metapb.VersioningEnabled}})
+		}
+	}
+	for i := 0; i < 100000; i += 2 {
+		idx++
+		s.Apply(idx, &metapb.Command{Type: metapb.CmdDelete, Time: now, Delete: &metapb.DeleteRequest{
+			Bucket: "bench", Key: fmt.Sprintf("dir%03d/obj%07d", i%100, i), Versioning: metapb.VersioningEnabled}})
+	}
+	return s
+}
+
+// BenchmarkLatestVersioned: the GET path (newest record, marker or not).
+func BenchmarkLatestVersioned(b *testing.B) {
+	s := benchVersioned(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := (i * 7919) % 100000
+		if _, ok := s.Latest("bench", fmt.Sprintf("dir%03d/obj%07d", j%100, j)); !ok {
+			b.Fatal("missing")
+		}
+	}
+}
+
+// BenchmarkListPage1000Versioned: ListObjects over 350k records (300k
+// versions, 50k markers) costs what it costs over 100k current objects:
+// cur holds current versions only.
+func BenchmarkListPage1000Versioned(b *testing.B) {
+	s := benchVersioned(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := s.List(metapb.ListRequest{Bucket: "bench", Prefix: "dir04", MaxKeys: 1000})
+		if len(r.Entries) != 1000 || !r.Truncated { // dir04 is 10 dirs of 1000 keys, half deleted
+			b.Fatal(len(r.Entries), r.Truncated)
+		}
+	}
+}
+
+// BenchmarkListVersionsPage1000: one ListObjectVersions page (one partition).
+func BenchmarkListVersionsPage1000(b *testing.B) {
+	s := benchVersioned(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := s.ListVersions(metapb.ListVersionsRequest{Bucket: "bench", Prefix: "dir04", MaxKeys: 1000})
+		if len(r.Entries) != 1000 || !r.Truncated {
+			b.Fatal(len(r.Entries))
+		}
+	}
+}
