@@ -33,7 +33,9 @@ const lcDay = 2 * time.Second
 // and store nothing; the janitor expires objects by days under a prefix and
 // by a past date, leaves a disabled rule's and unmatched objects alone (a
 // Tag-filter rule on every key selects none: objects carry no tags), and
-// aborts an incomplete multipart upload.
+// aborts an incomplete multipart upload. In a versioned bucket an expired
+// current version becomes a delete marker and noncurrent versions beyond
+// NewerNoncurrentVersions are deleted.
 func TestLifecycle(t *testing.T) {
 	awsPath, err := exec.LookPath("aws")
 	if err != nil {
@@ -221,6 +223,53 @@ func TestLifecycle(t *testing.T) {
 	if v := bgMetric(t, bg, "meridian_background_lifecycle_expired_total"); v != float64(len(expired)) {
 		t.Errorf("meridian_background_lifecycle_expired_total = %v, want %d", v, len(expired))
 	}
+
+	// A versioned bucket: an expired current version becomes a delete
+	// marker over its data; noncurrent versions past NoncurrentDays beyond
+	// the newest one are deleted.
+	const vbucket = "lc-e2e-versioned"
+	for _, args := range [][]string{
+		{"s3api", "create-bucket", "--bucket", vbucket},
+		{"s3api", "put-bucket-versioning", "--bucket", vbucket, "--versioning-configuration", "Status=Enabled"},
+	} {
+		if out, serr, err := cli(args...); err != nil {
+			t.Fatalf("%v: %v\n%s%s", args, err, out, serr)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(vbucket), Key: aws.String("nc/a"), Body: bytes.NewReader(make([]byte, 100))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(vbucket), Key: aws.String("cur/a"), Body: bytes.NewReader(make([]byte, 100))}); err != nil {
+		t.Fatal(err)
+	}
+	vdoc := `{"Rules":[
+		{"ID":"nc","Filter":{"Prefix":"nc/"},"Status":"Enabled","NoncurrentVersionExpiration":{"NoncurrentDays":1,"NewerNoncurrentVersions":1}},
+		{"ID":"cur","Filter":{"Prefix":"cur/"},"Status":"Enabled","Expiration":{"Days":1}}]}`
+	if _, serr, err := cli("s3api", "put-bucket-lifecycle-configuration", "--bucket", vbucket, "--lifecycle-configuration", lcFile("versioned", vdoc)); err != nil {
+		t.Fatalf("put-bucket-lifecycle-configuration (versioned): %v %s", err, serr)
+	}
+	versions := func() string {
+		lv, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(vbucket)})
+		if err != nil {
+			t.Fatalf("ListObjectVersions: %v", err)
+		}
+		count := map[string]int{}
+		for _, v := range lv.Versions {
+			count[aws.ToString(v.Key)+" version"]++
+		}
+		for _, m := range lv.DeleteMarkers {
+			count[fmt.Sprintf("%s marker latest=%v", aws.ToString(m.Key), aws.ToBool(m.IsLatest))]++
+		}
+		return fmt.Sprint(count)
+	}
+	wantV := fmt.Sprint(map[string]int{"nc/a version": 2, "cur/a version": 1, "cur/a marker latest=true": 1})
+	vstart := time.Now()
+	waitUntilf(t, 60*time.Second, func() bool { return versions() == wantV }, func() string {
+		return fmt.Sprintf("versioned bucket after 60 s: %s, want %s", versions(), wantV)
+	})
+	t.Logf("versioned bucket: 1 delete marker written, 1 noncurrent version deleted %v after the configuration", time.Since(vstart).Round(time.Millisecond))
 
 	// Delete: gone, and GET answers NoSuchLifecycleConfiguration again.
 	if _, serr, err := cli("s3api", "delete-bucket-lifecycle", "--bucket", bucket); err != nil {
