@@ -32,6 +32,10 @@ type Meta interface {
 	// Scrubber (scrub.go).
 	ScanShards(ctx context.Context, partition int, c metapb.ShardCursor, max int) (metapb.ShardScanResponse, error)
 	ReplaceShards(ctx context.Context, r metapb.ReplaceShardsRequest) (metapb.Result, error)
+	// Healer (healer.go): versions readers found damaged.
+	Suspects(ctx context.Context, partition int, max int) ([]metapb.Suspect, error)
+	AckSuspects(ctx context.Context, partition int, sps []metapb.Suspect) error
+	GetVersion(ctx context.Context, bucket, key, versionID string) (metapb.ObjectVersion, error)
 
 	// Lifecycle rules (lifecycle.go).
 	ListVersionsPartition(ctx context.Context, partition int, q metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error)

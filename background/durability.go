@@ -146,6 +146,8 @@ type PartitionReport struct {
 	// Pending is the number of damaged shards of the current pass not
 	// (yet) healed: the heal queue.
 	Pending int64 `json:"pending"`
+	// InPass: a pass is in progress (Current is partial).
+	InPass bool `json:"in_pass,omitempty"`
 }
 
 func decodeReport(s string) (*PartitionReport, error) {
@@ -190,6 +192,9 @@ type Durability struct {
 	HealQueue int64
 	// Rebuilt: bytes rebuilt in current and last passes.
 	Rebuilt int64
+	// Reads: what the healer found and did for versions readers reported
+	// (GETs that had to reconstruct), all time.
+	Reads PassStats
 }
 
 // CheckpointReader reads partitions' background records (metaclient).
@@ -209,10 +214,19 @@ func ReadDurability(ctx context.Context, meta CheckpointReader, bucket string) (
 		}
 		var rep *PartitionReport
 		for _, c := range cps {
-			if c.Worker == scrubberName {
+			switch c.Worker {
+			case scrubberName:
 				if rep, err = decodeReport(c.Report); err != nil {
 					return d, fmt.Errorf("partition %d: %w", p, err)
 				}
+			case healerName:
+				var hs PassStats
+				if c.Report != "" {
+					if err := json.Unmarshal([]byte(c.Report), &hs); err != nil {
+						return d, fmt.Errorf("partition %d: healer report: %w", p, err)
+					}
+				}
+				d.Reads.add(&hs)
 			}
 		}
 		if rep == nil {

@@ -122,7 +122,7 @@ func (s *scrubber) Step(ctx context.Context, p int, cursor string, valid func() 
 		s.reports[p] = rep
 	}
 	if cursor == "" {
-		rep.PassStarted, rep.Current, rep.Pending = time.Now().UTC(), PassStats{}, 0
+		rep.PassStarted, rep.Current, rep.Pending, rep.InPass = time.Now().UTC(), PassStats{}, 0, true
 	}
 	s.mu.Unlock()
 	if cursor != "" {
@@ -167,7 +167,7 @@ func (s *scrubber) Step(ctx context.Context, p int, cursor string, valid func() 
 	rep.Pending += pending
 	if scan.Done {
 		last := rep.Current
-		rep.Last, rep.LastEnded = &last, time.Now().UTC()
+		rep.Last, rep.LastEnded, rep.InPass = &last, time.Now().UTC(), false
 	}
 	s.mu.Unlock()
 	if scan.Done {
@@ -200,6 +200,7 @@ func (s *scrubber) scrubRecord(ctx context.Context, rec metapb.ShardRecord, vali
 			continue
 		}
 		states := s.verifySegment(ctx, view, seg, st)
+		found := append([]shardState(nil), states...) // verdicts, for the counters
 		healthy, bad := 0, 0
 		for _, x := range states {
 			switch x {
@@ -210,7 +211,20 @@ func (s *scrubber) scrubRecord(ctx context.Context, rec metapb.ShardRecord, vali
 			}
 		}
 		if bad > 0 && healthy >= k && valid() {
-			healed, refs := s.healSegment(ctx, view, rec, si, seg, states, st)
+			healed, refs, elsewhere := s.healSegment(ctx, view, rec, si, seg, states, st)
+			for _, i := range elsewhere {
+				// Healed by another worker (the healer or the scrubber)
+				// between our verify and our swap: it counted the damage.
+				switch states[i] {
+				case stMissing:
+					st.Missing--
+				case stCorrupt:
+					st.Corrupt--
+				}
+				states[i], found[i] = stHealthy, stHealthy
+				healthy++
+				bad--
+			}
 			if healed {
 				seg.Shards = refs
 				for i := range states {
@@ -220,6 +234,14 @@ func (s *scrubber) scrubRecord(ctx context.Context, rec metapb.ShardRecord, vali
 				}
 				healthy += bad
 				bad = 0
+			}
+		}
+		for _, x := range found {
+			switch x {
+			case stMissing:
+				s.m.scrubFound.WithLabelValues("missing").Inc()
+			case stCorrupt:
+				s.m.scrubFound.WithLabelValues("corrupt").Inc()
 			}
 		}
 		left += int64(bad)
@@ -313,10 +335,8 @@ func (s *scrubber) verifySegment(ctx context.Context, view nodeState, seg metapb
 			st.Verified++
 		case stMissing:
 			st.Missing++
-			s.m.scrubFound.WithLabelValues("missing").Inc()
 		case stCorrupt:
 			st.Corrupt++
-			s.m.scrubFound.WithLabelValues("corrupt").Inc()
 		case stUnknown:
 			st.Unreachable++
 		}
@@ -333,14 +353,14 @@ func (s *scrubber) verifySegment(ctx context.Context, view nodeState, seg metapb
 // them into the record. It returns whether the record now holds them, and
 // the segment's refs after the swap.
 func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.ShardRecord, si int, seg metapb.Segment,
-	states []shardState, st *PassStats) (bool, []metapb.ShardRef) {
+	states []shardState, st *PassStats) (healed bool, refs []metapb.ShardRef, elsewhere []int) {
 	var healthyNodes []metapb.StorageNode
 	for _, n := range view.nodes {
 		if n.Healthy && !view.dead[n.ID] {
 			healthyNodes = append(healthyNodes, n)
 		}
 	}
-	refs := append([]metapb.ShardRef(nil), seg.Shards...)
+	refs = append([]metapb.ShardRef(nil), seg.Shards...)
 	src := metapb.Segment{Offset: seg.Offset, Size: seg.Size, Shards: append([]metapb.ShardRef(nil), seg.Shards...)}
 	var badIdx []int
 	for i, x := range states {
@@ -367,7 +387,7 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 			n, err := placement.Replacement(refs, i, healthyNodes, rec.Scheme.Parity, placement.HashString(old.ID+stamp), exclude)
 			if err != nil {
 				s.healFailed(st, rec, len(badIdx), fmt.Errorf("place shard %d: %w", i, err))
-				return false, nil
+				return false, nil, nil
 			}
 			t.Node, t.AZ = n.ID, n.AZ
 		}
@@ -379,7 +399,7 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 	for _, t := range targets {
 		size += t.Size
 		if err := s.healLim.wait(ctx, t.Node, t.Size); err != nil {
-			return false, nil
+			return false, nil, nil
 		}
 	}
 	nsrc := 0
@@ -387,7 +407,7 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 		if r.Node != "" && nsrc < rec.Scheme.Data {
 			nsrc++
 			if err := s.healLim.wait(ctx, r.Node, r.Size); err != nil {
-				return false, nil
+				return false, nil, nil
 			}
 		}
 	}
@@ -396,7 +416,7 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 	cancel()
 	if err != nil {
 		s.healFailed(st, rec, len(targets), fmt.Errorf("rebuild: %w", err))
-		return false, nil
+		return false, nil, nil
 	}
 	swaps := make([]metapb.ShardSwap, len(built))
 	for j, b := range built {
@@ -409,10 +429,10 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 	case errors.Is(err, metaclient.ErrConflict):
 		st.Superseded += int64(len(built))
 		s.cfg.Logger.Info("scrubber: record changed during heal; rebuilt shards queued as garbage", "bucket", rec.Bucket, "key", rec.Key)
-		return false, nil
+		return false, nil, s.healedElsewhere(ctx, rec, si, seg, built)
 	case err != nil:
 		s.healFailed(st, rec, len(built), fmt.Errorf("swap: %w", err))
-		return false, nil
+		return false, nil, nil
 	}
 	out := append([]metapb.ShardRef(nil), seg.Shards...)
 	for _, b := range built {
@@ -423,7 +443,28 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 	s.m.healed.Add(float64(len(built)))
 	s.m.rebuiltBytes.Add(float64(size))
 	s.cfg.Logger.Info("scrubber: healed", "bucket", rec.Bucket, "key", rec.Key, "segment", si, "shards", len(built), "bytes", size)
-	return true, out
+	return true, out, nil
+}
+
+// healedElsewhere returns the indexes of built whose shard the record no
+// longer names as it did when verified (another worker healed them), after
+// a refused swap.
+func (s *scrubber) healedElsewhere(ctx context.Context, rec metapb.ShardRecord, si int, seg metapb.Segment, built []metapb.ShardRef) []int {
+	if rec.VersionID == "" {
+		return nil
+	}
+	v, err := s.cfg.Meta.GetVersion(ctx, rec.Bucket, rec.Key, rec.VersionID)
+	if err != nil || si >= len(v.Segments) || len(v.Segments[si].Shards) != len(seg.Shards) {
+		return nil // gone or unreadable: nothing to say
+	}
+	var out []int
+	for _, b := range built {
+		now, was := v.Segments[si].Shards[b.Index], seg.Shards[b.Index]
+		if now.Node != was.Node || now.ID != was.ID {
+			out = append(out, b.Index)
+		}
+	}
+	return out
 }
 
 func (s *scrubber) healFailed(st *PassStats, rec metapb.ShardRecord, n int, err error) {

@@ -353,3 +353,43 @@ func TestScrubHealSupersededByOverwrite(t *testing.T) {
 		t.Fatalf("rebuilt shard not queued as garbage: %+v", g)
 	}
 }
+
+// TestHealerSuspect: a version reported by a reader (metapb.Suspect) is
+// healed by the healer within its short interval while the scrubber is
+// idle between passes, and the suspect is acknowledged.
+func TestHealerSuspect(t *testing.T) {
+	cl := metasvctest.Start(t, metasvctest.Options{Partitions: 2})
+	meta := cl.Client()
+	f := newFakeRegion(t)
+	v := f.put(t, meta, "bk/1", "k", "v1", bytes.Repeat([]byte("s"), 60<<10))
+	cfg := scrubConfig("bg-H", meta, f, t)
+	cfg.ScrubInterval = time.Hour
+	reg := prometheus.NewRegistry()
+	cfg.Registry = reg
+	s := start(t, cfg)
+	waitFor(t, "the first scrub pass", 20*time.Second, func() bool { _, n := sumReports(s); return n == 2 })
+	sh := v.Segments[0].Shards[2]
+	f.store.Rot(sh.Node+":1", sh.ID)
+	if err := meta.Suspect(context.Background(), metapb.Suspect{Bucket: "bk/1", Key: "k", VersionID: "v1", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, "the suspect healed", 10*time.Second, func() bool {
+		cur, err := meta.Get(context.Background(), "bk/1", "k")
+		return err == nil && cur.Segments[0].Shards[2].ID != sh.ID
+	})
+	waitFor(t, "the suspect acknowledged", 5*time.Second, func() bool {
+		n := 0
+		for p := 0; p < meta.Partitions(); p++ {
+			sps, _ := meta.Suspects(context.Background(), p, 10)
+			n += len(sps)
+		}
+		return n == 0
+	})
+	if _, n := sumReports(s); n != 2 {
+		t.Fatalf("scrub passes %d", n)
+	}
+	if got := metricValue(t, reg, "meridian_scrub_shards_damaged_total", map[string]string{"kind": "corrupt"}); got != 1 {
+		t.Fatalf("corrupt found %v, want 1 (by the healer, not a scrub pass)", got)
+	}
+	t.Logf("suspect healed %v after it was reported", took)
+}

@@ -62,7 +62,7 @@ func New(cfg Config) (*Server, error) {
 		s.scrub = newScrubber(&s.cfg, s.m, s.nodes)
 		w := newWorker(s.scrub, &s.cfg, s.leases, s.m)
 		s.nodes.onDead = func(string) { w.kick(true) } // queue the dead node's shards now
-		s.workers = append(s.workers, w)
+		s.workers = append(s.workers, w, newWorker(newHealer(s.scrub), &s.cfg, s.leases, s.m))
 	}
 	s.leases.onAcquire = func() {
 		for _, w := range s.workers {

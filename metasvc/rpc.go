@@ -141,6 +141,8 @@ func commandKey(c *metapb.Command) (bucket, key string, ok bool) {
 		return c.AbortUpload.Bucket, c.AbortUpload.Key, true
 	case c.ReplaceShards != nil:
 		return c.ReplaceShards.Bucket, c.ReplaceShards.Key, true
+	case c.Suspect != nil && len(c.Suspect.Add) > 0:
+		return c.Suspect.Add[0].Bucket, c.Suspect.Add[0].Key, true
 	}
 	return "", "", false
 }
@@ -210,7 +212,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 var readOps = map[string]struct{}{
 	"get": {}, "version": {}, "list": {}, "upload": {}, "uploads": {}, "parts": {}, "part": {},
 	"attempt": {}, "scan": {}, "scanparts": {}, "scanuploads": {}, "feed": {}, "garbage": {},
-	"background": {}, "shardscan": {}, "unreferenced": {}, "latest": {}, "ver": {}, "versions": {},
+	"background": {}, "shardscan": {}, "suspects": {}, "unreferenced": {}, "latest": {}, "ver": {}, "versions": {},
 }
 
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, op string) int {
@@ -321,6 +323,8 @@ func read(g *group, op string, q *metapb.ReadRequest) (metapb.ReadResponse, int)
 		}
 		sc := st.ScanShards(c, q.Max)
 		out.ShardScan = &sc
+	case "suspects":
+		out.Suspects = st.Suspects(q.Max)
 	case "unreferenced":
 		if len(q.Shards) > metastate.MaxRefCheck {
 			return bad(fmt.Sprintf("unreferenced checks at most %d shards", metastate.MaxRefCheck))

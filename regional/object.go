@@ -23,6 +23,7 @@ import (
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/commit"
+	"github.com/meridian-s3/meridian/regional/objectio"
 )
 
 // IdempotencyHeader is Meridian's explicit idempotency header; AWS SDKs'
@@ -384,8 +385,30 @@ func (l *lazyHeader) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// readRange streams [off, off+length) of a version to w.
+// suspecter is the optional capability of Meta to report a version a read
+// found damaged to the healer (metaclient implements it).
+type suspecter interface {
+	Suspect(ctx context.Context, sp metapb.Suspect) error
+}
+
+// readRange streams [off, off+length) of a version to w. A read that had
+// to reconstruct (a shard failed, was corrupt or missing) reports the
+// version to the healer once the bytes are sent (docs/background.md).
 func (g *Gateway) readRange(ctx context.Context, v *metapb.ObjectVersion, off, length int64, w io.Writer) error {
+	if sp, ok := g.cfg.Meta.(suspecter); ok && len(v.Segments) > 0 {
+		var rep *objectio.ReadReport
+		ctx, rep = objectio.WithReadReport(ctx)
+		defer func() {
+			if !rep.Degraded() {
+				return
+			}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if err := sp.Suspect(sctx, metapb.Suspect{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, Reason: "degraded read"}); err != nil {
+				g.log.WarnContext(ctx, "regional: could not report a degraded read to the healer", "bucket", v.Bucket, "key", v.Key, "err", err)
+			}
+		}()
+	}
 	if v.Inline != nil || len(v.Segments) == 0 {
 		if off+length > int64(len(v.Inline)) {
 			return fmt.Errorf("regional: inline object %s shorter than its size", v.VersionID)

@@ -82,6 +82,14 @@ type DurabilityPart struct {
 	Parts, Full, Degraded, AtRisk, Lost int64
 }
 
+// ReadsReported is what the healer found in versions GETs reported.
+type ReadsReported struct {
+	Missing int64 `json:"shards_missing"`
+	Corrupt int64 `json:"shards_corrupt"`
+	Healed  int64 `json:"shards_healed"`
+	Rebuilt int64 `json:"bytes_rebuilt"`
+}
+
 // DurabilityReport is what `admin durability --json` prints.
 type DurabilityReport struct {
 	Region          string                        `json:"region"`
@@ -100,6 +108,7 @@ type DurabilityReport struct {
 	Unreachable     int64                         `json:"shards_unreachable"`
 	Healed          int64                         `json:"shards_healed"`
 	HealFailed      int64                         `json:"heal_failed"`
+	ReadsReported   ReadsReported                 `json:"reported_by_reads"`
 	Total           DurabilityClasses             `json:"total"`
 	Buckets         map[string]*DurabilityClasses `json:"buckets"`
 }
@@ -129,7 +138,8 @@ func durabilityJSON(d background.Durability, region string, tolerant bool, note 
 		LastPassRecords: d.LastPassRecords, RegionTolerant: tolerant, Note: note, HealQueue: d.HealQueue,
 		BytesRebuilt: d.Rebuilt, Examined: d.Stats.Shards, Missing: d.Stats.Missing, Corrupt: d.Stats.Corrupt,
 		Unreachable: d.Stats.Unreachable, Healed: d.Stats.Healed, HealFailed: d.Stats.HealFailed,
-		Total: *classesOf(d.Totals, tolerant), Buckets: map[string]*DurabilityClasses{}}
+		Total: *classesOf(d.Totals, tolerant), Buckets: map[string]*DurabilityClasses{},
+		ReadsReported: ReadsReported{Missing: d.Reads.Missing, Corrupt: d.Reads.Corrupt, Healed: d.Reads.Healed, Rebuilt: d.Reads.BytesRebuilt}}
 	if !d.Oldest.IsZero() {
 		t := d.Oldest
 		r.OldestPass = &t
@@ -153,8 +163,10 @@ func printDurability(w io.Writer, r DurabilityReport) {
 		fmt.Fprintf(w, " (%s)", r.Note)
 	}
 	fmt.Fprintf(w, "\nheal queue: %d shards; bytes rebuilt: %d\n", r.HealQueue, r.BytesRebuilt)
-	fmt.Fprintf(w, "last passes: %d shards examined, %d missing, %d corrupt, %d unreachable, %d healed, %d heal failures\n\n",
+	fmt.Fprintf(w, "last passes: %d shards examined, %d missing, %d corrupt, %d unreachable, %d healed, %d heal failures\n",
 		r.Examined, r.Missing, r.Corrupt, r.Unreachable, r.Healed, r.HealFailed)
+	fmt.Fprintf(w, "reported by degraded GETs (all time): %d missing, %d corrupt, %d healed, %d bytes rebuilt\n\n",
+		r.ReadsReported.Missing, r.ReadsReported.Corrupt, r.ReadsReported.Healed, r.ReadsReported.Rebuilt)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "BUCKET\tOBJECTS\tBYTES\tFULL 14/14\tDEGRADED\tAT RISK (k)\tLOST (<k)\tAZ-LOSS TOLERANT\t")
 	row := func(name string, c *DurabilityClasses) {

@@ -1,5 +1,7 @@
 package metapb
 
+import "time"
+
 // ---- Healing: compare-and-swap of a record's shard map (background/). ----
 
 // ShardSwap replaces one shard of a segment: the shard at Old.Index must
@@ -65,3 +67,25 @@ type ShardScanResponse struct {
 	Next    ShardCursor   `json:"next"`
 	Done    bool          `json:"done,omitempty"`
 }
+
+// Suspect names a committed version a reader found damaged (a GET that had
+// to reconstruct): the healer verifies and heals it without waiting for the
+// next scrub pass. Key: (Bucket, Key, VersionID).
+type Suspect struct {
+	Bucket    string    `json:"bucket"`
+	Key       string    `json:"key"`
+	VersionID string    `json:"vid"`
+	Reason    string    `json:"reason,omitempty"`
+	Time      time.Time `json:"time"` // state-machine clock when added
+}
+
+// SuspectRequest adds suspects (gateways) or acknowledges handled ones
+// (the healer). A partition keeps at most MaxSuspects; adds beyond are
+// dropped (the scrub pass still finds the damage).
+type SuspectRequest struct {
+	Add []Suspect `json:"add,omitempty"`
+	Ack []Suspect `json:"ack,omitempty"`
+}
+
+// MaxSuspects bounds a partition's suspect list.
+const MaxSuspects = 10000

@@ -196,6 +196,7 @@ const (
 	CmdLease         // background work lease (background.go)
 	CmdCheckpoint    // background worker checkpoint (background.go)
 	CmdReplaceShards // healer: compare-and-swap of a record's shards (heal.go)
+	CmdSuspect       // readers report damaged versions to the healer (heal.go)
 
 	CmdLimit // one past the last command type: add new types above it
 )
@@ -228,6 +229,7 @@ type Command struct {
 	Lease          *LeaseRequest          `json:"lease,omitempty"`
 	Checkpoint     *CheckpointRequest     `json:"ckpt,omitempty"`
 	ReplaceShards  *ReplaceShardsRequest  `json:"rshards,omitempty"`
+	Suspect        *SuspectRequest        `json:"suspect,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else

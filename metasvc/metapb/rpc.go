@@ -33,6 +33,7 @@ import "time"
 //	garbage: Max                              → Garbage
 //	background: (nothing)                     → Leases, Checkpoints
 //	shardscan: Cursor, Max                    → ShardScan (committed records with shards)
+//	suspects: Max                             → Suspects
 //	unreferenced: Shards                      → Shards (those no record of the
 //	         partition references, on one consistent state; docs/gc-safety.md)
 //	latest:  Bucket, Key                      → Version (newest committed record: object or delete marker)
@@ -82,6 +83,7 @@ type ReadResponse struct {
 	Checkpoints []Checkpoint `json:"checkpoints,omitempty"` // background
 
 	ShardScan *ShardScanResponse `json:"shardscan,omitempty"`
+	Suspects  []Suspect          `json:"suspects,omitempty"`
 }
 
 // RPCError is the body of a 4xx/5xx RPC answer that is not a Result/ReadResponse:

@@ -2,6 +2,7 @@ package metastate
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -203,6 +204,58 @@ func (s *State) ScanShards(c metapb.ShardCursor, max int) metapb.ShardScanRespon
 	})
 	if !full() {
 		out.Done = true
+	}
+	return out
+}
+
+// suspect adds and acknowledges suspects (metapb.SuspectRequest). An add
+// of a known suspect keeps the first; adds beyond MaxSuspects are dropped.
+func (t *trees) suspect(now time.Time, r *metapb.SuspectRequest) metapb.Result {
+	b := &t.bg
+	for _, sp := range r.Ack {
+		delete(b.suspects, suspectKey{sp.Bucket, sp.Key, sp.VersionID})
+	}
+	for _, sp := range r.Add {
+		if sp.Bucket == "" || sp.Key == "" || sp.VersionID == "" {
+			return errResult(metapb.ErrBadRequest, "suspect: bucket, key and version id are required")
+		}
+		k := suspectKey{sp.Bucket, sp.Key, sp.VersionID}
+		if _, had := b.suspects[k]; had || len(b.suspects) >= metapb.MaxSuspects {
+			continue
+		}
+		sp.Time = now
+		b.suspects[k] = sp
+	}
+	return metapb.Result{}
+}
+
+func (b *bgState) sortedSuspects() []metapb.Suspect {
+	out := make([]metapb.Suspect, 0, len(b.suspects))
+	for _, sp := range b.suspects {
+		out = append(out, sp)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		x, y := out[i], out[j]
+		if x.Bucket != y.Bucket {
+			return x.Bucket < y.Bucket
+		}
+		if x.Key != y.Key {
+			return x.Key < y.Key
+		}
+		return x.VersionID < y.VersionID
+	})
+	return out
+}
+
+// Suspects returns up to max (≤0: 1000) suspects in (bucket, key,
+// version) order.
+func (s *State) Suspects(max int) []metapb.Suspect {
+	max = clampMax(max)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := s.t.bg.sortedSuspects()
+	if len(out) > max {
+		out = out[:max]
 	}
 	return out
 }

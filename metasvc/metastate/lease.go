@@ -17,11 +17,14 @@ type bgState struct {
 	// against it, never against a replica's own clock.
 	clock       int64
 	leases      map[string]metapb.Lease
-	checkpoints map[string]metapb.Checkpoint // by worker name
+	checkpoints map[string]metapb.Checkpoint  // by worker name
+	suspects    map[suspectKey]metapb.Suspect // heal.go
 }
 
+type suspectKey struct{ bucket, key, vid string }
+
 func newBG() bgState {
-	return bgState{leases: map[string]metapb.Lease{}, checkpoints: map[string]metapb.Checkpoint{}}
+	return bgState{leases: map[string]metapb.Lease{}, checkpoints: map[string]metapb.Checkpoint{}, suspects: map[suspectKey]metapb.Suspect{}}
 }
 
 func (b bgState) clone() bgState {
@@ -32,6 +35,10 @@ func (b bgState) clone() bgState {
 	}
 	for k, v := range b.checkpoints {
 		c.checkpoints[k] = v
+	}
+	c.suspects = make(map[suspectKey]metapb.Suspect, len(b.suspects))
+	for k, v := range b.suspects {
+		c.suspects[k] = v
 	}
 	return c
 }
@@ -162,6 +169,7 @@ func (s *State) Background() (leases []metapb.Lease, checkpoints []metapb.Checkp
 const (
 	frameLease      = 11 // v3
 	frameCheckpoint = 12 // v3
+	frameSuspect    = 14 // v4 (heal.go)
 )
 
 // writeBG writes the background records in name order (deterministic bytes).
@@ -181,6 +189,9 @@ func (sw *snapWriter) writeBG(b *bgState) {
 	sort.Strings(names)
 	for _, k := range names {
 		sw.frame(frameCheckpoint, b.checkpoints[k])
+	}
+	for _, sp := range b.sortedSuspects() {
+		sw.frame(frameSuspect, sp)
 	}
 }
 
@@ -204,6 +215,16 @@ func (b *bgState) decodeFrame(kind byte, p []byte) error {
 			return corrupt("duplicate or unnamed checkpoint")
 		}
 		b.checkpoints[c.Worker] = c
+	case frameSuspect:
+		var sp metapb.Suspect
+		if err := json.Unmarshal(p, &sp); err != nil {
+			return corrupt("suspect: %v", err)
+		}
+		k := suspectKey{sp.Bucket, sp.Key, sp.VersionID}
+		if _, had := b.suspects[k]; had {
+			return corrupt("duplicate suspect")
+		}
+		b.suspects[k] = sp
 	}
 	return nil
 }

@@ -63,6 +63,7 @@ type snapMeta struct {
 	Clock       int64 `json:"clock,omitempty"`
 	Leases      int   `json:"leases,omitempty"`
 	Checkpoints int   `json:"checkpoints,omitempty"`
+	Suspects    int   `json:"suspects,omitempty"`
 }
 
 type snapToken struct {
@@ -152,7 +153,7 @@ func (sn *Snapshot) writeFormat(w io.Writer, format uint32) (int64, error) {
 		Current: t.cur.Len(), Preparing: t.prep.Len(), Uploads: t.uploads.Len(), Parts: t.parts.Len(),
 		Tokens: t.tokens.Len(), Feed: t.feed.Len(), Consumers: len(t.consumer), Garbage: t.garbage.Len(),
 		Seals: t.seals.Len(), Versions: t.vers.Len(), VerClock: t.verClock,
-		Clock: t.bg.clock, Leases: len(t.bg.leases), Checkpoints: len(t.bg.checkpoints),
+		Clock: t.bg.clock, Leases: len(t.bg.leases), Checkpoints: len(t.bg.checkpoints), Suspects: len(t.bg.suspects),
 	}
 	if format < SnapshotFormatV4 {
 		meta.Versions, meta.VerClock = 0, 0
@@ -304,6 +305,9 @@ func readSnapshot(r io.Reader) (*trees, error) {
 		if kind == frameSeal && version < SnapshotFormatV2 {
 			return nil, corrupt("seal frame in a v%d snapshot", version)
 		}
+		if kind == frameSuspect && version < SnapshotFormatV4 {
+			return nil, corrupt("suspect frame in a v%d snapshot", version)
+		}
 		if (kind == frameLease || kind == frameCheckpoint) && version < SnapshotFormatV3 {
 			return nil, corrupt("background frame in a v%d snapshot", version)
 		}
@@ -345,7 +349,7 @@ func readSnapshot(r io.Reader) (*trees, error) {
 	if (version >= SnapshotFormatV4 && meta.Versions != t.vers.Len()) || meta.Current != t.cur.Len() || meta.Preparing != t.prep.Len() || meta.Uploads != t.uploads.Len() ||
 		meta.Parts != t.parts.Len() || meta.Tokens != t.tokens.Len() || meta.Feed != t.feed.Len() ||
 		meta.Consumers != len(t.consumer) || meta.Garbage != t.garbage.Len() || meta.Seals != t.seals.Len() ||
-		meta.Leases != len(t.bg.leases) || meta.Checkpoints != len(t.bg.checkpoints) {
+		meta.Leases != len(t.bg.leases) || meta.Checkpoints != len(t.bg.checkpoints) || meta.Suspects != len(t.bg.suspects) {
 		return nil, corrupt("record counts differ from the meta frame")
 	}
 	t.lastApplied, t.nextSeq, t.nextGarbageID = meta.LastApplied, meta.NextSeq, meta.NextGarbageID
@@ -467,7 +471,7 @@ func (t *trees) decodeFrame(kind byte, p []byte, meta **snapMeta, tokens *[]snap
 		}
 		_, had := t.seals.ReplaceOrInsert(b)
 		return dup(had, "seal")
-	case frameLease, frameCheckpoint:
+	case frameLease, frameCheckpoint, frameSuspect:
 		return t.bg.decodeFrame(kind, p)
 	default:
 		return corrupt("unknown frame kind %d", kind)

@@ -304,6 +304,10 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		if cmd.AckGarbage != nil {
 			return t.ackGarbage(cmd.AckGarbage)
 		}
+	case metapb.CmdSuspect:
+		if cmd.Suspect != nil {
+			return t.suspect(now, cmd.Suspect)
+		}
 	case metapb.CmdReplaceShards:
 		if cmd.ReplaceShards != nil {
 			return t.replaceShards(now, cmd.ReplaceShards)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -143,4 +144,26 @@ func (e *Engine) regenerateMany(ctx context.Context, c *erasure.Codec, view node
 // floor rate of 1 MiB/s (plus a minute): a stuck rebuild ends.
 func HealDeadline(size int64) time.Duration {
 	return time.Minute + time.Duration(size/(1<<20))*time.Second
+}
+
+// ReadReport tells a caller of Read whether the read had to reconstruct
+// (a data shard failed, was corrupt, missing or too slow): the gateway then
+// reports the version to the healer. Attach one with WithReadReport.
+type ReadReport struct{ degraded atomic.Bool }
+
+type readReportKey struct{}
+
+// WithReadReport returns ctx carrying a fresh ReadReport.
+func WithReadReport(ctx context.Context) (context.Context, *ReadReport) {
+	r := &ReadReport{}
+	return context.WithValue(ctx, readReportKey{}, r), r
+}
+
+// Degraded reports whether a read under the report reconstructed a window.
+func (r *ReadReport) Degraded() bool { return r != nil && r.degraded.Load() }
+
+func markDegraded(ctx context.Context) {
+	if r, ok := ctx.Value(readReportKey{}).(*ReadReport); ok {
+		r.degraded.Store(true)
+	}
 }

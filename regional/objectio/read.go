@@ -2,6 +2,7 @@ package objectio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -182,7 +183,13 @@ func (r *segReader) fetch(ctx context.Context, first, n, from, to int64) ([][]by
 		if res.Started[pos] && !res.OK[pos] {
 			r.penalty[idx]++
 			r.e.m.shardGetFailures.Add(1)
+			if e := res.Errs[pos]; e != nil && !errors.Is(e, context.Canceled) && !errors.Is(e, context.DeadlineExceeded) {
+				markDegraded(ctx) // failed, corrupt or missing: not just slower than a hedge
+			}
 		}
+	}
+	if len(cand) < c.N() {
+		markDegraded(ctx) // a shard without a usable node
 	}
 	r.e.m.hedged.Add(int64(max(0, started-c.K)))
 	if err != nil {
@@ -254,6 +261,9 @@ func (r *segReader) fetchNarrow(ctx context.Context, j, from, to int64) [][]byte
 			if res.Started[pos] && !res.OK[pos] {
 				r.penalty[idx]++
 				r.e.m.shardGetFailures.Add(1)
+				if e := res.Errs[pos]; e != nil && !errors.Is(e, context.Canceled) && !errors.Is(e, context.DeadlineExceeded) {
+					markDegraded(ctx)
+				}
 			}
 		}
 		return nil
