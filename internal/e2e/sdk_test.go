@@ -34,6 +34,7 @@ func TestS3(t *testing.T) {
 	t.Run("ConditionalDeletes", func(t *testing.T) { testConditionalDeletes(t, r.Client(), "conditional-direct") })
 	t.Run("Versioning", func(t *testing.T) { testVersioning(t, r.Client(), "versioned") })
 	t.Run("VersioningCLI", func(t *testing.T) { testVersioningCLI(t, r) })
+	t.Run("VersioningBadInput", func(t *testing.T) { testVersioningBadInput(t, r) })
 }
 
 func testStatus(t *testing.T, r *Region) {

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,6 +157,8 @@ func testVersioning(t *testing.T, c *s3.Client, bucket string) {
 	if aws.ToInt64(lv.Versions[1].Size) != int64(len(v1Body)) {
 		t.Fatalf("v1 listed with size %d", aws.ToInt64(lv.Versions[1].Size))
 	}
+
+	testVersionedMultipart(ctx, t, c, bucket)
 
 	// Permanent deletes: the marker, then the current version; the
 	// previous one becomes current and its shards are still there.
@@ -403,5 +407,94 @@ func startNoncurrentKept(ctx context.Context, t *testing.T, r *Region, c *s3.Cli
 				t.Fatalf("version %s reads back wrong (%v)", v.id, err)
 			}
 		}
+	}
+}
+
+// testVersioningBadInput: bad PutBucketVersioning bodies and
+// ListObjectVersions markers get S3's errors, and nothing is stored.
+func testVersioningBadInput(t *testing.T, r *Region) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const bucket = "versioned-bad"
+	if _, err := r.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	md5b64 := func(b []byte) string { s := md5.Sum(b); return base64.StdEncoding.EncodeToString(s[:]) }
+	cfg := func(status string) []byte {
+		return []byte(`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>` + status + `</Status></VersioningConfiguration>`)
+	}
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		md5    bool
+		status int
+		code   string
+	}{
+		{"no Content-MD5", cfg("Enabled"), false, 400, "InvalidRequest"},
+		{"bad status", cfg("Off"), true, 400, "IllegalVersioningConfigurationException"},
+		{"not XML", []byte("<VersioningConfiguration><Status>Enabled"), true, 400, "MalformedXML"},
+		{"wrong root", []byte("<Versioning><Status>Enabled</Status></Versioning>"), true, 400, "MalformedXML"},
+	} {
+		req := r.rawRequest("PUT", "/"+bucket+"?versioning", tc.body)
+		if tc.md5 {
+			req.Header.Set("Content-MD5", md5b64(tc.body))
+		}
+		status, _, body := r.signedDo(req, tc.body)
+		if status != tc.status || !bytes.Contains(body, []byte("<Code>"+tc.code+"</Code>")) {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, status, body, tc.status, tc.code)
+		}
+	}
+	status, _, body := r.signedDo(r.rawRequest("GET", "/"+bucket+"?versioning", nil), nil)
+	if status != 200 || bytes.Contains(body, []byte("<Status>")) {
+		t.Errorf("after refused configurations: %d %s", status, body)
+	}
+	for _, q := range []string{"versions&version-id-marker=AAAAAAAAAAAAAAAA", "versions&key-marker=a&version-id-marker=bad", "versions&max-keys=-1", "versions&encoding-type=xml"} {
+		status, _, body := r.signedDo(r.rawRequest("GET", "/"+bucket+"?"+q, nil), nil)
+		if status != 400 || !bytes.Contains(body, []byte("<Code>InvalidArgument</Code>")) {
+			t.Errorf("GET ?%s: %d %s, want 400 InvalidArgument", q, status, body)
+		}
+	}
+}
+
+// testVersionedMultipart: CompleteMultipartUpload in a versioned bucket
+// answers a version id, and the previous version stays readable.
+func testVersionedMultipart(ctx context.Context, t *testing.T, c *s3.Client, bucket string) {
+	before, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("mp"), Body: strings.NewReader("before")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	for i, size := range []int{5 << 20, 1} {
+		out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String("mp"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(bytes.Repeat([]byte{'m'}, size))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	done, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := aws.ToString(done.VersionId); id == "" || id == "null" || !(id > aws.ToString(before.VersionId)) {
+		t.Fatalf("CompleteMultipartUpload answered version %q after %q", id, aws.ToString(before.VersionId))
+	}
+	h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("mp")})
+	if err != nil || aws.ToString(h.VersionId) != aws.ToString(done.VersionId) || aws.ToInt64(h.ContentLength) != 5<<20+1 {
+		t.Fatalf("head after complete: %+v %v", h, err)
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("mp"), VersionId: before.VersionId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(b) != "before" {
+		t.Fatalf("the version before the multipart one reads %q", b)
 	}
 }
