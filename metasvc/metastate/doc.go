@@ -185,6 +185,7 @@
 //	          11 lease  12 checkpoint (v3+)
 //	          13 committed version or delete marker (v4+; meta "versions",
 //	             "ver_clock"; cur and nulls are rebuilt from them)
+//	          14 heal suspect (v4+, heal.go)
 //	trailer = 0xFF uint32be(CRC-32C of every preceding byte and the 0xFF)
 //
 // Frames are written in tree order (consumers sorted), and JSON sorts map
