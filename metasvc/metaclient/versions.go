@@ -89,4 +89,3 @@ func MergeVersions(resps []metapb.ListVersionsResponse, max int) metapb.ListVers
 	}
 	return out
 }
-
