@@ -103,6 +103,7 @@ type DurabilityReport struct {
 	HealQueue       int64                         `json:"heal_queue"`
 	BytesRebuilt    int64                         `json:"bytes_rebuilt"`
 	Examined        int64                         `json:"shards_examined"`
+	VerifyBytes     int64                         `json:"bytes_verified"`
 	Missing         int64                         `json:"shards_missing"`
 	Corrupt         int64                         `json:"shards_corrupt"`
 	Unreachable     int64                         `json:"shards_unreachable"`
@@ -136,7 +137,7 @@ func classesOf(b background.BucketDurability, regionTolerant bool) *DurabilityCl
 func durabilityJSON(d background.Durability, region string, tolerant bool, note string) DurabilityReport {
 	r := DurabilityReport{Region: region, Partitions: d.Partitions, Scanned: d.Scanned, InPass: d.InPass,
 		LastPassRecords: d.LastPassRecords, RegionTolerant: tolerant, Note: note, HealQueue: d.HealQueue,
-		BytesRebuilt: d.Rebuilt, Examined: d.Stats.Shards, Missing: d.Stats.Missing, Corrupt: d.Stats.Corrupt,
+		BytesRebuilt: d.Rebuilt, Examined: d.Stats.Shards, VerifyBytes: d.Stats.VerifyBytes, Missing: d.Stats.Missing, Corrupt: d.Stats.Corrupt,
 		Unreachable: d.Stats.Unreachable, Healed: d.Stats.Healed, HealFailed: d.Stats.HealFailed,
 		Total: *classesOf(d.Totals, tolerant), Buckets: map[string]*DurabilityClasses{},
 		ReadsReported: ReadsReported{Missing: d.Reads.Missing, Corrupt: d.Reads.Corrupt, Healed: d.Reads.Healed, Rebuilt: d.Reads.BytesRebuilt}}
@@ -163,8 +164,8 @@ func printDurability(w io.Writer, r DurabilityReport) {
 		fmt.Fprintf(w, " (%s)", r.Note)
 	}
 	fmt.Fprintf(w, "\nheal queue: %d shards; bytes rebuilt: %d\n", r.HealQueue, r.BytesRebuilt)
-	fmt.Fprintf(w, "last passes: %d shards examined, %d missing, %d corrupt, %d unreachable, %d healed, %d heal failures\n",
-		r.Examined, r.Missing, r.Corrupt, r.Unreachable, r.Healed, r.HealFailed)
+	fmt.Fprintf(w, "last passes: %d shards examined (%d bytes verified), %d missing, %d corrupt, %d unreachable, %d healed, %d heal failures\n",
+		r.Examined, r.VerifyBytes, r.Missing, r.Corrupt, r.Unreachable, r.Healed, r.HealFailed)
 	fmt.Fprintf(w, "reported by degraded GETs (all time): %d missing, %d corrupt, %d healed, %d bytes rebuilt\n\n",
 		r.ReadsReported.Missing, r.ReadsReported.Corrupt, r.ReadsReported.Healed, r.ReadsReported.Rebuilt)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)

@@ -35,6 +35,7 @@ type scrubReport struct {
 	HealQueue  int64 `json:"heal_queue"`
 	Rebuilt    int64 `json:"bytes_rebuilt"`
 	Examined   int64 `json:"shards_examined"`
+	Verified   int64 `json:"bytes_verified"`
 	Missing    int64 `json:"shards_missing"`
 	Corrupt    int64 `json:"shards_corrupt"`
 	Healed     int64 `json:"shards_healed"`
@@ -396,8 +397,8 @@ func TestScrubCorruption(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	pass := time.Since(start)
-	t.Logf("one scrub pass over %d shards in %v: found %d corrupt, %d missing , healed %d; the healer, from degraded GETs' reports, found %d corrupt, healed %d; %d bytes rebuilt",
-		rep.Examined, pass.Round(time.Millisecond), rep.Corrupt, rep.Missing, rep.Healed, rep.Reads.Corrupt, rep.Reads.Healed, rep.Rebuilt)
+	t.Logf("one scrub pass over %d shards (%d bytes verified) in %v: found %d corrupt, %d missing , healed %d; the healer, from degraded GETs' reports, found %d corrupt, healed %d; %d bytes rebuilt",
+		rep.Examined, rep.Verified, pass.Round(time.Millisecond), rep.Corrupt, rep.Missing, rep.Healed, rep.Reads.Corrupt, rep.Reads.Healed, rep.Rebuilt)
 	if found := rep.Corrupt + rep.Reads.Corrupt; found != int64(injected) || rep.Missing+rep.Reads.Missing != 0 {
 		t.Fatalf("found %d corrupt (pass %d + reported by reads %d) and %d missing shards, injected %d corrupt\n%s",
 			found, rep.Corrupt, rep.Reads.Corrupt, rep.Missing+rep.Reads.Missing, injected, raw)
@@ -536,6 +537,12 @@ func TestScrubNodeWiped(t *testing.T) {
 		time.Since(restarted).Round(time.Millisecond), rep.Healed, rep.Rebuilt)
 	if bad := verifyAll(t, r, meta); len(bad) > 0 {
 		t.Fatalf("records short of shards: %v", bad)
+	}
+	args := append([]string{"admin", "durability", "--meta", strings.Join(r.MetaAddrs, ",")}, r.tlsArgs("admin")...)
+	if out, err := exec.Command(meridianBin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("admin durability: %v\n%s", err, out)
+	} else {
+		t.Logf("meridian admin durability:\n%s", out)
 	}
 	// Every object still reads back (the gateway reads the healed records).
 	for i := 0; i < n; i++ {

@@ -169,6 +169,17 @@
 // docs/background.md states the clock assumption. Snapshot format v3 adds
 // their frames (11, 12) and the clock.
 //
+// # Healing (heal.go)
+//
+// CmdReplaceShards swaps rebuilt shards into a committed version (current
+// or noncurrent) or COMMITTED part attempt by compare-and-swap on the
+// replaced shards' (node, id); the replaced shards are queued as garbage
+// ("healed"), and a refused swap queues the rebuilt shards the record does
+// not name ("heal superseded") in the same apply, so the accounting above
+// holds. ScanShards walks the committed records holding shards for the
+// scrubber. CmdSuspect keeps a bounded set of versions readers found
+// damaged (bgState, snapshot frame 14) for the healer.
+//
 // # Snapshots
 //
 // Snapshot clones the trees (O(1) per tree, copy-on-write; the consumer map
