@@ -325,6 +325,11 @@ func testVersioningCLI(t *testing.T, r *Region) {
 	if len(vs) != 2 || vs[0].(map[string]any)["VersionId"] != v2 || vs[0].(map[string]any)["IsLatest"] != true {
 		t.Fatalf("list-object-versions: %v", lv)
 	}
+	// botocore's paginator follows NextKeyMarker/NextVersionIdMarker.
+	paged := jsonOf(run("s3api", "list-object-versions", "--bucket", bucket, "--page-size", "1"))
+	if pv, _ := paged["Versions"].([]any); len(pv) != 2 || pv[1].(map[string]any)["VersionId"] != v1 {
+		t.Fatalf("list-object-versions --page-size 1: %v", paged)
+	}
 	dst := filepath.Join(dir, "out.txt")
 	got := jsonOf(run("s3api", "get-object", "--bucket", bucket, "--key", "doc", "--version-id", v1, dst))
 	if b, err := os.ReadFile(dst); err != nil || string(b) != "one" || got["VersionId"] != v1 {
