@@ -70,6 +70,9 @@ type Config struct {
 	// gains nothing from QUIC and pays for it per packet) or TransportQUIC.
 	// Other regions are always reached over QUIC (docs/edge.md).
 	LocalLink regionalclient.Transport
+	// LocalLinkConns is the number of HTTP/2 connections to each gateway of
+	// Region when LocalLink is TransportTCP.
+	LocalLinkConns int
 	// MaxHeaderBytes bounds the request header section.
 	MaxHeaderBytes int
 	// BodyIdleTimeout: a request body that sends no byte for this long is
@@ -101,6 +104,7 @@ func DefaultConfig() Config {
 		NegativeTTL:     2 * time.Second,
 		LinkDialTimeout: 5 * time.Second,
 		LocalLink:       regionalclient.TransportTCP,
+		LocalLinkConns:  1,
 		MaxHeaderBytes:  64 << 10,
 		ShutdownTimeout: 10 * time.Second,
 
@@ -128,6 +132,9 @@ func (c Config) Validate() error {
 	}
 	if c.Listen == "" {
 		add("Listen is required")
+	}
+	if c.LocalLinkConns < 1 || c.LocalLinkConns > 64 {
+		add(fmt.Sprintf("LocalLinkConns %d is not in 1..64", c.LocalLinkConns))
 	}
 	if c.LocalLink != regionalclient.TransportTCP && c.LocalLink != regionalclient.TransportQUIC {
 		add(fmt.Sprintf("LocalLink %q is not %q or %q", c.LocalLink, regionalclient.TransportTCP, regionalclient.TransportQUIC))

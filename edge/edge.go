@@ -92,7 +92,7 @@ func New(cfg Config) (*Server, error) {
 	lc.TLS = &tls.Config{Certificates: []tls.Certificate{clientCert}, RootCAs: roots, MinVersion: tls.VersionTLS13}
 	lc.DialTimeout = cfg.LinkDialTimeout
 	if cfg.LocalLink == regionalclient.TransportTCP {
-		lc.TCPRegions = []string{cfg.Region}
+		lc.TCPRegions, lc.TCPConns = []string{cfg.Region}, cfg.LocalLinkConns
 	}
 	lc.Logger = s.log
 	if s.link, err = regionalclient.New(lc); err != nil {

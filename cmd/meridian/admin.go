@@ -119,6 +119,7 @@ func runBench(ctx context.Context, args []string) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the cluster's process (not the load generator) to this file")
 	withBackground := fs.Bool("background", false, "run the background servers (janitor, scrubber, lifecycle) too; off by default so that server CPU is the data path's")
 	localLink := fs.String("local-link", "tcp", "the edge's transport to the region's gateway: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3)")
+	fs.IntVar(&cfg.EdgeLinkConns, "link-conns", 1, "HTTP/2 connections from the edge to each gateway of its region (--local-link tcp)")
 	drive := fs.Bool("drive", false, "internal: be the load generator of a parent bench ($"+benchDriveEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -163,7 +164,7 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("edge → region link: %s; background servers: %v\n", cfg.EdgeLocalLink, *withBackground)
+	fmt.Printf("edge → region link: %s (%d connection(s) per gateway over tcp); background servers: %v\n", cfg.EdgeLocalLink, cfg.EdgeLinkConns, *withBackground)
 	fmt.Printf("load generator: child process (%s bench --drive); server CPU = this process's (pid %d) CPU time per phase, from /proc/%d/stat\n",
 		filepath.Base(exe), os.Getpid(), os.Getpid())
 	if *cpuprofile != "" {

@@ -472,6 +472,7 @@ func runEdge(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.RootCAFile, "ca", "", "CA (PEM) that signs the regional gateways' certificates")
 	domains := fs.String("domain", "s3.localhost", "domains for virtual-hosted-style requests (comma-separated)")
 	localLink := fs.String("local-link", string(cfg.LocalLink), "transport to this region's gateways: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3); other regions: quic")
+	fs.IntVar(&cfg.LocalLinkConns, "local-link-conns", cfg.LocalLinkConns, "HTTP/2 connections to each gateway of this region (--local-link tcp)")
 	cat := catalogFlags(fs)
 	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
 	obs := observabilityFlags(fs, "info", true, true)

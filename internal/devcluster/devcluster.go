@@ -74,6 +74,9 @@ type Config struct {
 	// EdgeLocalLink is each edge's transport to its own region's gateway
 	// ("" is the edge's default, HTTP/2 over TCP); other regions: QUIC.
 	EdgeLocalLink regionalclient.Transport
+	// EdgeLinkConns is the number of HTTP/2 connections per gateway on that
+	// link (0: the edge's default).
+	EdgeLinkConns int
 	// Registry, when set, gives each node its own metrics registry
 	// (`meridian dev --metrics-listen` serves them all, labelled by region
 	// and node); nil: no metrics.
@@ -456,6 +459,9 @@ func (c *Cluster) startEdge(run func(string, func(context.Context) error), ri in
 	ec.Region, ec.Regions = region, links
 	if c.cfg.EdgeLocalLink != "" {
 		ec.LocalLink = c.cfg.EdgeLocalLink
+	}
+	if c.cfg.EdgeLinkConns > 0 {
+		ec.LocalLinkConns = c.cfg.EdgeLinkConns
 	}
 	ec.Listen = addr(c.cfg.base(ri) + 10)
 	ec.TLSCert, ec.ClientCert, ec.RootCAs = &srv, &client, ca.Pool()

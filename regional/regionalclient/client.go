@@ -44,7 +44,11 @@ type Config struct {
 	// edge's own region, where the hop is short and QUIC's per-packet cost
 	// is not repaid (docs/edge.md).
 	TCPRegions []string
-	Logger     *slog.Logger
+	// TCPConns is the number of HTTP/2 connections to each gateway of a TCP
+	// region, used round robin (each connection's frames are read, and
+	// decrypted, by one goroutine at either end).
+	TCPConns int
+	Logger   *slog.Logger
 }
 
 // Transport names the protocol of a link to a gateway.
@@ -64,6 +68,7 @@ func DefaultConfig() Config {
 		KeepAlive:              15 * time.Second,
 		DownFor:                5 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
+		TCPConns:               1,
 	}
 }
 
@@ -83,6 +88,9 @@ func (c Config) Validate() error {
 	}
 	if c.DialTimeout <= 0 || c.IdleTimeout <= 0 || c.KeepAlive <= 0 || c.KeepAlive >= c.IdleTimeout {
 		errs = append(errs, errors.New("regionalclient: DialTimeout, IdleTimeout must be positive and KeepAlive in (0, IdleTimeout)"))
+	}
+	if len(c.TCPRegions) > 0 && (c.TCPConns < 1 || c.TCPConns > 64) {
+		errs = append(errs, fmt.Errorf("regionalclient: TCPConns %d is not in 1..64", c.TCPConns))
 	}
 	for _, r := range c.TCPRegions {
 		if _, ok := c.Regions[r]; !ok {
@@ -127,6 +135,32 @@ type tcpTransport struct{ *http.Transport }
 
 func (t tcpTransport) Close() error {
 	t.CloseIdleConnections()
+	return nil
+}
+
+// tcpPool spreads requests over several HTTP/2 connections to one gateway
+// (one http.Transport each, so each holds its own connection).
+type tcpPool struct {
+	next atomic.Uint64
+	trs  []tcpTransport
+}
+
+func newTCPPool(cfg Config, tc *tls.Config) *tcpPool {
+	p := &tcpPool{}
+	for i := 0; i < max(1, cfg.TCPConns); i++ {
+		p.trs = append(p.trs, newTCPTransport(cfg, tc))
+	}
+	return p
+}
+
+func (p *tcpPool) RoundTrip(r *http.Request) (*http.Response, error) {
+	return p.trs[p.next.Add(1)%uint64(len(p.trs))].RoundTrip(r)
+}
+
+func (p *tcpPool) Close() error {
+	for _, t := range p.trs {
+		_ = t.Close()
+	}
 	return nil
 }
 
@@ -185,7 +219,7 @@ func New(cfg Config) (*Client, error) {
 		for _, a := range addrs {
 			g := &gateway{addr: a, proto: TransportQUIC}
 			if tcp[r] {
-				g.proto, g.tr = TransportTCP, newTCPTransport(cfg, tc)
+				g.proto, g.tr = TransportTCP, newTCPPool(cfg, tc)
 			} else {
 				g.tr = &http3.Transport{
 					TLSClientConfig:        tc,

@@ -2,7 +2,11 @@ package regionalclient
 
 import (
 	"crypto/tls"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -41,6 +45,49 @@ func TestTransportPerRegion(t *testing.T) {
 				if got := c.Transport(r); got != want {
 					t.Errorf("Transport(%s) = %q, want %q", r, got, want)
 				}
+			}
+		})
+	}
+}
+
+// TCPConns spreads a TCP region's requests over that many HTTP/2
+// connections to the gateway.
+func TestTCPConnsSpreadRequests(t *testing.T) {
+	for _, conns := range []int{1, 3} {
+		t.Run(fmt.Sprint(conns), func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.ProtoMajor != 2 {
+					t.Errorf("request over %s, want HTTP/2", r.Proto)
+				}
+				mu.Lock()
+				seen[r.RemoteAddr] = true
+				mu.Unlock()
+			}))
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+			defer srv.Close()
+			cfg := DefaultConfig()
+			cfg.Regions = map[string][]string{"r": {srv.Listener.Addr().String()}}
+			cfg.TCPRegions, cfg.TCPConns = []string{"r"}, conns
+			cfg.TLS = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs,
+				GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &tls.Certificate{}, nil }}
+			c, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			for i := 0; i < 3*conns; i++ {
+				req, _ := http.NewRequest(http.MethodGet, "/", nil)
+				resp, err := c.Do(req, "r")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if len(seen) != conns {
+				t.Fatalf("%d connections used, want %d", len(seen), conns)
 			}
 		})
 	}
