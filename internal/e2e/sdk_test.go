@@ -35,6 +35,7 @@ func TestS3(t *testing.T) {
 	t.Run("Versioning", func(t *testing.T) { testVersioning(t, r.Client(), "versioned") })
 	t.Run("VersioningCLI", func(t *testing.T) { testVersioningCLI(t, r) })
 	t.Run("VersioningBadInput", func(t *testing.T) { testVersioningBadInput(t, r) })
+	t.Run("VersioningBoto3", func(t *testing.T) { testVersioningBoto3(t, r) })
 }
 
 func testStatus(t *testing.T, r *Region) {

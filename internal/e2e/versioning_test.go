@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -501,5 +502,61 @@ func testVersionedMultipart(ctx context.Context, t *testing.T, c *s3.Client, buc
 	out.Body.Close()
 	if string(b) != "before" {
 		t.Fatalf("the version before the multipart one reads %q", b)
+	}
+}
+
+// versioningBoto3Script drives the versioning calls of boto3 by name.
+const versioningBoto3Script = `
+import sys
+import boto3
+from botocore.config import Config
+
+endpoint, ak, sk, bucket = sys.argv[1:5]
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+s3.create_bucket(Bucket=bucket)
+assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+ids = [s3.put_object(Bucket=bucket, Key="k", Body=b"v%d" % i)["VersionId"] for i in range(3)]
+assert len(set(ids)) == 3 and ids == sorted(ids), ids
+assert s3.get_object(Bucket=bucket, Key="k", VersionId=ids[0])["Body"].read() == b"v0"
+marker = s3.delete_object(Bucket=bucket, Key="k")
+assert marker["DeleteMarker"] and marker["VersionId"] > ids[2], marker
+try:
+    s3.head_object(Bucket=bucket, Key="k")
+    raise SystemExit("head_object through a delete marker succeeded")
+except s3.exceptions.ClientError as e:
+    h = e.response["ResponseMetadata"]
+    assert h["HTTPStatusCode"] == 404 and h["HTTPHeaders"].get("x-amz-delete-marker") == "true", h
+seen = []
+for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 1}):
+    seen += [("M", m["VersionId"], m["IsLatest"]) for m in page.get("DeleteMarkers", [])]
+    seen += [("V", v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])]
+assert seen == [("M", marker["VersionId"], True)] + [("V", i, False) for i in reversed(ids)], seen
+s3.delete_object(Bucket=bucket, Key="k", VersionId=marker["VersionId"])
+assert s3.get_object(Bucket=bucket, Key="k")["VersionId"] == ids[2]
+r = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": i} for i in ids]})
+assert sorted(d["VersionId"] for d in r["Deleted"]) == sorted(ids), r
+assert "Versions" not in s3.list_object_versions(Bucket=bucket)
+s3.delete_bucket(Bucket=bucket)
+print("boto3 versioning ok")
+`
+
+// testVersioningBoto3 runs versioningBoto3Script against the region.
+func testVersioningBoto3(t *testing.T, r *Region) {
+	needClient(t, "python3 with boto3", func() error {
+		if out, err := exec.Command("python3", "-c", "import boto3").CombinedOutput(); err != nil {
+			return fmt.Errorf("import boto3: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	})
+	script := filepath.Join(t.TempDir(), "versioning_boto3.py")
+	if err := os.WriteFile(script, []byte(versioningBoto3Script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runTool(t, cleanEnv(), "python3", script, r.Endpoint, testAccessKey, testSecretKey, "versioned-boto3")
+	if !strings.Contains(out, "boto3 versioning ok") {
+		t.Errorf("boto3 script output: %q", out)
 	}
 }
