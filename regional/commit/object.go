@@ -103,5 +103,34 @@ func (c *Coordinator) writeLarge(ctx context.Context, log *slog.Logger, v metapb
 		}
 		return v, fenced(err)
 	}
+	c.reportShort(ctx, log, *res.Version)
 	return *res.Version, nil
+}
+
+// suspecter is Meta's optional capability to hand a version to the healer
+// (metaclient implements it).
+type suspecter interface {
+	Suspect(ctx context.Context, sp metapb.Suspect) error
+}
+
+// reportShort hands a version committed with fewer than k+m shards (write
+// quorum reached without them) to the healer at once (docs/background.md).
+func (c *Coordinator) reportShort(ctx context.Context, log *slog.Logger, v metapb.ObjectVersion) {
+	sp, ok := c.Meta.(suspecter)
+	if !ok {
+		return
+	}
+	for _, seg := range v.Segments {
+		for _, sh := range seg.Shards {
+			if sh.Node != "" {
+				continue
+			}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+			if err := sp.Suspect(sctx, metapb.Suspect{Bucket: v.Bucket, Key: v.Key, VersionID: v.VersionID, Reason: "committed short of shards"}); err != nil {
+				log.Warn("could not report a short write to the healer", "version", v.VersionID, "err", err)
+			}
+			return
+		}
+	}
 }
