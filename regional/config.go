@@ -44,8 +44,9 @@ type Config struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: no metrics; the process serves the registry (cmd: --metrics-listen)
 
-	// EdgeListen is the UDP host:port of the HTTP/3 listener for edge
-	// traffic (regional/edgelink.go, docs/edge.md); "" disables it.
+	// EdgeListen is the host:port of the edge link (regional/edgelink.go,
+	// docs/edge.md): HTTP/3 on UDP and HTTP/2 on TCP at the same port (port
+	// 0: one kernel-chosen port for both); "" disables it.
 	EdgeListen string
 	// EdgeTLS is the edge listener's TLS config: server certificate,
 	// ClientCAs and ClientAuth = tls.RequireAndVerifyClientCert. TLS 1.3

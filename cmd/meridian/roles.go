@@ -312,7 +312,7 @@ func runRegional(ctx context.Context, args []string) error {
 	meta := fs.String("meta", "", "meta node addresses host:port,…")
 	cat := catalogFlags(fs)
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
-	fs.StringVar(&cfg.EdgeListen, "edge-listen", "", "UDP host:port of the HTTP/3 edge link (serves --tls-cert; edges' client certificates must chain to --client-ca)")
+	fs.StringVar(&cfg.EdgeListen, "edge-listen", "", "host:port of the edge link: HTTP/3 on UDP for other regions' edges, HTTP/2 on TCP (same port) for this region's (serves --tls-cert; edges' client certificates must chain to --client-ca)")
 	tf := nodeTLSFlags(fs, "this gateway's (role gateway; also the edge link's server)")
 	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates (default: --ca)")
 	adminListen := fs.String("admin-listen", "", "host:port of the admin API (bucketsvc/adminapi: mutual TLS, admin certificates of this region only; default: off)")

@@ -10,7 +10,7 @@
 //	+100..    meta nodes
 //	+200..    storage nodes
 //
-//	+1        regional gateway's edge link (HTTP/3, UDP)
+//	+1        regional gateway's edge link (HTTP/3 on UDP, HTTP/2 on TCP)
 //	+10       edge gateway (HTTPS)
 //
 // Every region shares one catalog (the embedded store, in-process) and one
@@ -171,7 +171,7 @@ type Cluster struct {
 type Region struct {
 	Name     string
 	Endpoint string // regional gateway, plain HTTP
-	EdgeLink string // regional gateway's HTTP/3 edge link (UDP), "" without edges
+	EdgeLink string // regional gateway's edge link (UDP and TCP), "" without edges
 	metas    []*metasvc.Server
 	storages []*storagesvc.Server
 	meta     *metaclient.Client

@@ -24,7 +24,7 @@ var (
 
 // Config configures a Client.
 type Config struct {
-	// Regions maps a region to its regional gateways' edge (UDP) addresses.
+	// Regions maps a region to its regional gateways' edge-link addresses (host:port: UDP for QUIC, TCP for TCPRegions).
 	Regions map[string][]string
 	// TLS holds the edge client certificate and the RootCAs that sign the
 	// regional gateways' certificates. MinVersion is raised to TLS 1.3.
