@@ -411,6 +411,10 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 			}
 		}
 	}
+	// The rebuilt shards are unreferenced from their first byte until the
+	// swap: the swap must apply within half the orphan scan's minimum age
+	// (docs/gc-safety.md, R5), else it is refused and they become garbage.
+	notAfter := time.Now().Add(s.cfg.OrphanMinAge / 2)
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.HealTimeout+time.Duration(float64(size)/float64(max(s.cfg.HealRate, 1<<20))*float64(time.Second)))
 	built, err := s.cfg.Shards.RebuildShards(hctx, rec.Scheme, src, targets)
 	cancel()
@@ -423,7 +427,7 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 		swaps[j] = metapb.ShardSwap{Old: seg.Shards[b.Index], New: b}
 	}
 	req := metapb.ReplaceShardsRequest{Bucket: rec.Bucket, Key: rec.Key, VersionID: rec.VersionID, UploadID: rec.UploadID,
-		Number: rec.Number, Attempt: rec.Attempt, Segment: si, Swaps: swaps}
+		Number: rec.Number, Attempt: rec.Attempt, Segment: si, Swaps: swaps, NotAfter: notAfter}
 	_, err = s.cfg.Meta.ReplaceShards(ctx, req)
 	switch {
 	case errors.Is(err, metaclient.ErrConflict):

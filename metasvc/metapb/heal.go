@@ -30,6 +30,11 @@ type ReplaceShardsRequest struct {
 	Attempt   string      `json:"att,omitempty"`
 	Segment   int         `json:"seg"` // index into the record's Segments
 	Swaps     []ShardSwap `json:"swaps"`
+	// NotAfter, if set, refuses the swap (like a conflict: the new shards
+	// are queued as garbage) when the command's time is past it: the new
+	// shards were written unreferenced, and the orphan scan may delete an
+	// unreferenced shard once it is OrphanMinAge old (docs/gc-safety.md, R5).
+	NotAfter time.Time `json:"not_after,omitempty"`
 }
 
 // ShardCursor is a position in a partition's committed records for a scan:

@@ -91,6 +91,9 @@ func (t *trees) replaceShards(now time.Time, r *metapb.ReplaceShardsRequest) met
 	if !ok {
 		return refuse("record no longer committed", nil)
 	}
+	if !r.NotAfter.IsZero() && now.After(r.NotAfter) {
+		return refuse("past its deadline "+r.NotAfter.UTC().Format(time.RFC3339Nano), h.segs)
+	}
 	if r.Segment < 0 || r.Segment >= len(h.segs) {
 		return refuse(fmt.Sprintf("no segment %d", r.Segment), h.segs)
 	}

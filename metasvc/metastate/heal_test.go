@@ -3,6 +3,7 @@ package metastate
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
@@ -68,6 +69,16 @@ func TestReplaceShardsCases(t *testing.T) {
 			s1.New.Index = 1
 			return req(v, s0, s1)
 		}, wantErr: metapb.ErrConflict, wantShard: "v1-1-0", garbage: map[string]int{"heal superseded": 1}},
+		{name: "past its deadline", before: func(h *harness, v metapb.ObjectVersion) metapb.ReplaceShardsRequest {
+			r := req(v, swapOf(v, 1, 0, "n9", "v1-1-0.h1"))
+			r.NotAfter = h.now // the command's time is later
+			return r
+		}, wantErr: metapb.ErrConflict, wantShard: "v1-1-0", garbage: map[string]int{"heal superseded": 1}},
+		{name: "before its deadline", before: func(h *harness, v metapb.ObjectVersion) metapb.ReplaceShardsRequest {
+			r := req(v, swapOf(v, 1, 0, "n9", "v1-1-0.h1"))
+			r.NotAfter = h.now.Add(time.Minute)
+			return r
+		}, wantShard: "v1-1-0.h1", garbage: map[string]int{"healed": 1}},
 		{name: "no such segment", before: func(h *harness, v metapb.ObjectVersion) metapb.ReplaceShardsRequest {
 			r := req(v, swapOf(v, 1, 0, "n9", "v1-1-0.h1"))
 			r.Segment = 5
