@@ -2,6 +2,8 @@ package s3api
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -138,4 +140,25 @@ func ParseCreateBucketConfiguration(body []byte) (string, error) {
 		return "", s3err.New(s3err.InvalidLocationConstraint).With("LocationConstraint", c.LocationConstraint)
 	}
 	return c.LocationConstraint, nil
+}
+
+// UnknownElements, as a struct field tagged `xml:",any"`, collects the
+// elements a schema does not name: a configuration document with any is
+// MalformedXML, as S3 validates bodies against its schema.
+type UnknownElements []struct {
+	XMLName xml.Name
+}
+
+// NewRuleID returns a rule ID not in taken and adds it (S3 generates one for
+// a configuration rule sent without an ID).
+func NewRuleID(taken map[string]bool) string {
+	for {
+		var b [20]byte
+		_, _ = rand.Read(b[:])
+		id := strings.TrimRight(base32.StdEncoding.EncodeToString(b[:]), "=")
+		if !taken[id] {
+			taken[id] = true
+			return id
+		}
+	}
 }

@@ -1,8 +1,6 @@
 package s3lifecycle
 
 import (
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/xml"
 	"fmt"
 	"strings"
@@ -18,77 +16,73 @@ import (
 // Unknown catches elements the schema does not have (AWS validates the
 // body against its schema and answers MalformedXML).
 
-type unknownElems []struct {
-	XMLName xml.Name
-}
-
 type xmlConfig struct {
-	XMLName xml.Name     `xml:"LifecycleConfiguration"`
-	Rules   []xmlRule    `xml:"Rule"`
-	Unknown unknownElems `xml:",any"`
+	XMLName xml.Name              `xml:"LifecycleConfiguration"`
+	Rules   []xmlRule             `xml:"Rule"`
+	Unknown s3api.UnknownElements `xml:",any"`
 }
 
 type xmlRule struct {
-	ID                             *string           `xml:"ID"`
-	Status                         *string           `xml:"Status"`
-	Prefix                         *string           `xml:"Prefix"`
-	Filter                         *xmlFilter        `xml:"Filter"`
-	Expiration                     *xmlExpiration    `xml:"Expiration"`
-	Transitions                    []xmlTransition   `xml:"Transition"`
-	NoncurrentVersionTransitions   []xmlTransition   `xml:"NoncurrentVersionTransition"`
-	NoncurrentVersionExpiration    *xmlNoncurrentExp `xml:"NoncurrentVersionExpiration"`
-	AbortIncompleteMultipartUpload *xmlAbort         `xml:"AbortIncompleteMultipartUpload"`
-	Unknown                        unknownElems      `xml:",any"`
+	ID                             *string               `xml:"ID"`
+	Status                         *string               `xml:"Status"`
+	Prefix                         *string               `xml:"Prefix"`
+	Filter                         *xmlFilter            `xml:"Filter"`
+	Expiration                     *xmlExpiration        `xml:"Expiration"`
+	Transitions                    []xmlTransition       `xml:"Transition"`
+	NoncurrentVersionTransitions   []xmlTransition       `xml:"NoncurrentVersionTransition"`
+	NoncurrentVersionExpiration    *xmlNoncurrentExp     `xml:"NoncurrentVersionExpiration"`
+	AbortIncompleteMultipartUpload *xmlAbort             `xml:"AbortIncompleteMultipartUpload"`
+	Unknown                        s3api.UnknownElements `xml:",any"`
 }
 
 type xmlTag struct {
-	Key     *string      `xml:"Key"`
-	Value   *string      `xml:"Value"`
-	Unknown unknownElems `xml:",any"`
+	Key     *string               `xml:"Key"`
+	Value   *string               `xml:"Value"`
+	Unknown s3api.UnknownElements `xml:",any"`
 }
 
 type xmlAnd struct {
-	Prefix                *string      `xml:"Prefix"`
-	Tags                  []xmlTag     `xml:"Tag"`
-	ObjectSizeGreaterThan *int64       `xml:"ObjectSizeGreaterThan"`
-	ObjectSizeLessThan    *int64       `xml:"ObjectSizeLessThan"`
-	Unknown               unknownElems `xml:",any"`
+	Prefix                *string               `xml:"Prefix"`
+	Tags                  []xmlTag              `xml:"Tag"`
+	ObjectSizeGreaterThan *int64                `xml:"ObjectSizeGreaterThan"`
+	ObjectSizeLessThan    *int64                `xml:"ObjectSizeLessThan"`
+	Unknown               s3api.UnknownElements `xml:",any"`
 }
 
 type xmlFilter struct {
-	Prefix                *string      `xml:"Prefix"`
-	Tags                  []xmlTag     `xml:"Tag"`
-	And                   *xmlAnd      `xml:"And"`
-	ObjectSizeGreaterThan *int64       `xml:"ObjectSizeGreaterThan"`
-	ObjectSizeLessThan    *int64       `xml:"ObjectSizeLessThan"`
-	Unknown               unknownElems `xml:",any"`
+	Prefix                *string               `xml:"Prefix"`
+	Tags                  []xmlTag              `xml:"Tag"`
+	And                   *xmlAnd               `xml:"And"`
+	ObjectSizeGreaterThan *int64                `xml:"ObjectSizeGreaterThan"`
+	ObjectSizeLessThan    *int64                `xml:"ObjectSizeLessThan"`
+	Unknown               s3api.UnknownElements `xml:",any"`
 }
 
 type xmlExpiration struct {
-	Days                      *int64       `xml:"Days"`
-	Date                      *string      `xml:"Date"`
-	ExpiredObjectDeleteMarker *bool        `xml:"ExpiredObjectDeleteMarker"`
-	Unknown                   unknownElems `xml:",any"`
+	Days                      *int64                `xml:"Days"`
+	Date                      *string               `xml:"Date"`
+	ExpiredObjectDeleteMarker *bool                 `xml:"ExpiredObjectDeleteMarker"`
+	Unknown                   s3api.UnknownElements `xml:",any"`
 }
 
 type xmlTransition struct {
-	Days                    *int64       `xml:"Days"`
-	Date                    *string      `xml:"Date"`
-	NoncurrentDays          *int64       `xml:"NoncurrentDays"`
-	NewerNoncurrentVersions *int64       `xml:"NewerNoncurrentVersions"`
-	StorageClass            *string      `xml:"StorageClass"`
-	Unknown                 unknownElems `xml:",any"`
+	Days                    *int64                `xml:"Days"`
+	Date                    *string               `xml:"Date"`
+	NoncurrentDays          *int64                `xml:"NoncurrentDays"`
+	NewerNoncurrentVersions *int64                `xml:"NewerNoncurrentVersions"`
+	StorageClass            *string               `xml:"StorageClass"`
+	Unknown                 s3api.UnknownElements `xml:",any"`
 }
 
 type xmlNoncurrentExp struct {
-	NoncurrentDays          *int64       `xml:"NoncurrentDays"`
-	NewerNoncurrentVersions *int64       `xml:"NewerNoncurrentVersions"`
-	Unknown                 unknownElems `xml:",any"`
+	NoncurrentDays          *int64                `xml:"NoncurrentDays"`
+	NewerNoncurrentVersions *int64                `xml:"NewerNoncurrentVersions"`
+	Unknown                 s3api.UnknownElements `xml:",any"`
 }
 
 type xmlAbort struct {
-	DaysAfterInitiation *int64       `xml:"DaysAfterInitiation"`
-	Unknown             unknownElems `xml:",any"`
+	DaysAfterInitiation *int64                `xml:"DaysAfterInitiation"`
+	Unknown             s3api.UnknownElements `xml:",any"`
 }
 
 // transitionClasses are the storage classes S3 accepts as a transition
@@ -150,24 +144,10 @@ func Parse(body []byte) (*Configuration, error) {
 	}
 	for i := range cfg.Rules {
 		if cfg.Rules[i].ID == "" {
-			cfg.Rules[i].ID = newRuleID(ids)
+			cfg.Rules[i].ID = s3api.NewRuleID(ids)
 		}
 	}
 	return cfg, nil
-}
-
-// newRuleID returns an ID no rule in ids has (S3 generates one for a rule
-// sent without an ID).
-func newRuleID(ids map[string]bool) string {
-	for {
-		var b [20]byte
-		rand.Read(b[:])
-		id := strings.TrimRight(base32.StdEncoding.EncodeToString(b[:]), "=")
-		if !ids[id] {
-			ids[id] = true
-			return id
-		}
-	}
 }
 
 func parseRule(x *xmlRule) (Rule, error) {

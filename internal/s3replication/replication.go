@@ -12,8 +12,6 @@
 package s3replication
 
 import (
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/xml"
 	"fmt"
 	"strings"
@@ -123,63 +121,59 @@ func (c *Configuration) Destinations() []string {
 
 // ---- the request document ----
 
-type unknownElems []struct {
-	XMLName xml.Name
-}
-
 type xmlStatus struct {
-	Status  *string      `xml:"Status"`
-	Unknown unknownElems `xml:",any"`
+	Status  *string               `xml:"Status"`
+	Unknown s3api.UnknownElements `xml:",any"`
 }
 
 type xmlTag struct {
-	Key     *string      `xml:"Key"`
-	Value   *string      `xml:"Value"`
-	Unknown unknownElems `xml:",any"`
+	Key     *string               `xml:"Key"`
+	Value   *string               `xml:"Value"`
+	Unknown s3api.UnknownElements `xml:",any"`
 }
 
 type xmlAnd struct {
-	Prefix  *string      `xml:"Prefix"`
-	Tags    []xmlTag     `xml:"Tag"`
-	Unknown unknownElems `xml:",any"`
+	Prefix  *string               `xml:"Prefix"`
+	Tags    []xmlTag              `xml:"Tag"`
+	Unknown s3api.UnknownElements `xml:",any"`
 }
 
 type xmlFilter struct {
-	Prefix  *string      `xml:"Prefix"`
-	Tags    []xmlTag     `xml:"Tag"`
-	And     *xmlAnd      `xml:"And"`
-	Unknown unknownElems `xml:",any"`
+	Prefix  *string               `xml:"Prefix"`
+	Tags    []xmlTag              `xml:"Tag"`
+	And     *xmlAnd               `xml:"And"`
+	Unknown s3api.UnknownElements `xml:",any"`
 }
 
 type xmlDestination struct {
-	Bucket                   *string      `xml:"Bucket"`
-	Account                  *string      `xml:"Account"`
-	StorageClass             *string      `xml:"StorageClass"`
-	AccessControlTranslation *struct{}    `xml:"AccessControlTranslation"`
-	EncryptionConfiguration  *struct{}    `xml:"EncryptionConfiguration"`
-	ReplicationTime          *struct{}    `xml:"ReplicationTime"`
-	Metrics                  *struct{}    `xml:"Metrics"`
-	Unknown                  unknownElems `xml:",any"`
+	Bucket                   *string               `xml:"Bucket"`
+	Account                  *string               `xml:"Account"`
+	StorageClass             *string               `xml:"StorageClass"`
+	AccessControlTranslation *struct{}             `xml:"AccessControlTranslation"`
+	EncryptionConfiguration  *struct{}             `xml:"EncryptionConfiguration"`
+	ReplicationTime          *struct{}             `xml:"ReplicationTime"`
+	Metrics                  *struct{}             `xml:"Metrics"`
+	Unknown                  s3api.UnknownElements `xml:",any"`
 }
 
 type xmlRule struct {
-	ID                        *string         `xml:"ID"`
-	Priority                  *int            `xml:"Priority"`
-	Status                    *string         `xml:"Status"`
-	Prefix                    *string         `xml:"Prefix"`
-	Filter                    *xmlFilter      `xml:"Filter"`
-	Destination               *xmlDestination `xml:"Destination"`
-	DeleteMarkerReplication   *xmlStatus      `xml:"DeleteMarkerReplication"`
-	ExistingObjectReplication *xmlStatus      `xml:"ExistingObjectReplication"`
-	SourceSelectionCriteria   *struct{}       `xml:"SourceSelectionCriteria"`
-	Unknown                   unknownElems    `xml:",any"`
+	ID                        *string               `xml:"ID"`
+	Priority                  *int                  `xml:"Priority"`
+	Status                    *string               `xml:"Status"`
+	Prefix                    *string               `xml:"Prefix"`
+	Filter                    *xmlFilter            `xml:"Filter"`
+	Destination               *xmlDestination       `xml:"Destination"`
+	DeleteMarkerReplication   *xmlStatus            `xml:"DeleteMarkerReplication"`
+	ExistingObjectReplication *xmlStatus            `xml:"ExistingObjectReplication"`
+	SourceSelectionCriteria   *struct{}             `xml:"SourceSelectionCriteria"`
+	Unknown                   s3api.UnknownElements `xml:",any"`
 }
 
 type xmlConfig struct {
-	XMLName xml.Name     `xml:"ReplicationConfiguration"`
-	Role    *string      `xml:"Role"`
-	Rules   []xmlRule    `xml:"Rule"`
-	Unknown unknownElems `xml:",any"`
+	XMLName xml.Name              `xml:"ReplicationConfiguration"`
+	Role    *string               `xml:"Role"`
+	Rules   []xmlRule             `xml:"Rule"`
+	Unknown s3api.UnknownElements `xml:",any"`
 }
 
 func malformed() error { return s3err.New(s3err.MalformedXML) }
@@ -241,22 +235,10 @@ func Parse(body []byte) (*Configuration, error) {
 	}
 	for i := range cfg.Rules {
 		if cfg.Rules[i].ID == "" {
-			cfg.Rules[i].ID = newRuleID(ids)
+			cfg.Rules[i].ID = s3api.NewRuleID(ids)
 		}
 	}
 	return cfg, nil
-}
-
-func newRuleID(ids map[string]bool) string {
-	for {
-		var b [20]byte
-		_, _ = rand.Read(b[:])
-		id := strings.TrimRight(base32.StdEncoding.EncodeToString(b[:]), "=")
-		if !ids[id] {
-			ids[id] = true
-			return id
-		}
-	}
 }
 
 func parseStatus(s *xmlStatus) (bool, error) {

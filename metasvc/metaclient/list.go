@@ -143,41 +143,49 @@ func (c *Client) fanoutSome(ctx context.Context, parts []int, fn func(ctx contex
 // MergeLists merges per-partition listings (each sorted by name) into one,
 // cut at max entries.
 func MergeLists(resps []metapb.ListResponse, max int) metapb.ListResponse {
-	out := metapb.ListResponse{Entries: []metapb.ListEntry{}}
-	idx := make([]int, len(resps))
+	lists := make([][]metapb.ListEntry, len(resps))
+	trunc := false
+	for p, r := range resps {
+		lists[p], trunc = r.Entries, trunc || r.Truncated
+	}
+	entries, t := mergeByName(lists, trunc, max, func(e metapb.ListEntry) (string, bool) { return e.Name(), e.Version == nil })
+	return metapb.ListResponse{Entries: entries, Truncated: t}
+}
+
+// mergeByName merges per-partition entry lists, each ordered by name
+// (entries of one name come from one partition, so their order is kept),
+// into one cut at max entries. name returns an entry's sort name and
+// whether it is a common prefix: the same prefix from several partitions
+// appears once. truncated is whether any partition was cut.
+func mergeByName[E any](lists [][]E, truncated bool, max int, name func(E) (string, bool)) ([]E, bool) {
+	out := []E{}
+	idx := make([]int, len(lists))
+	lastName, lastPrefix := "", false
 	for {
-		best := -1
-		for p, r := range resps {
-			if idx[p] >= len(r.Entries) {
+		best, bestName := -1, ""
+		for p, l := range lists {
+			if idx[p] >= len(l) {
 				continue
 			}
-			if best < 0 || r.Entries[idx[p]].Name() < resps[best].Entries[idx[best]].Name() {
-				best = p
+			if n, _ := name(l[idx[p]]); best < 0 || n < bestName {
+				best, bestName = p, n
 			}
 		}
 		if best < 0 {
-			break
+			return out, truncated
 		}
-		e := resps[best].Entries[idx[best]]
+		e := lists[best][idx[best]]
 		idx[best]++
-		if n := len(out.Entries); n > 0 {
-			last := out.Entries[n-1]
-			if last.Version == nil && e.Version == nil && last.Prefix == e.Prefix {
-				continue // the same common prefix from another partition
-			}
+		n, isPrefix := name(e)
+		if len(out) > 0 && isPrefix && lastPrefix && n == lastName {
+			continue // the same common prefix from another partition
 		}
-		if len(out.Entries) == max {
-			out.Truncated = true
-			return out
+		if len(out) == max {
+			return out, true
 		}
-		out.Entries = append(out.Entries, e)
+		out = append(out, e)
+		lastName, lastPrefix = n, isPrefix
 	}
-	for _, r := range resps {
-		if r.Truncated {
-			out.Truncated = true
-		}
-	}
-	return out
 }
 
 // ListUploads lists in-progress uploads over all partitions, merged like List:

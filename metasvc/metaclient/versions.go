@@ -53,39 +53,11 @@ func (c *Client) ListVersions(ctx context.Context, q metapb.ListVersionsRequest)
 // truncated returned max entries, so every merged entry up to the cut is
 // final.
 func MergeVersions(resps []metapb.ListVersionsResponse, max int) metapb.ListVersionsResponse {
-	out := metapb.ListVersionsResponse{Entries: []metapb.VersionEntry{}}
-	idx := make([]int, len(resps))
-	for {
-		best := -1
-		for p, r := range resps {
-			if idx[p] >= len(r.Entries) {
-				continue
-			}
-			if best < 0 || r.Entries[idx[p]].Name() < resps[best].Entries[idx[best]].Name() {
-				best = p
-			}
-		}
-		if best < 0 {
-			break
-		}
-		e := resps[best].Entries[idx[best]]
-		idx[best]++
-		if n := len(out.Entries); n > 0 {
-			last := out.Entries[n-1]
-			if last.Version == nil && e.Version == nil && last.Prefix == e.Prefix {
-				continue // the same common prefix from another partition
-			}
-		}
-		if len(out.Entries) == max {
-			out.Truncated = true
-			return out
-		}
-		out.Entries = append(out.Entries, e)
+	lists := make([][]metapb.VersionEntry, len(resps))
+	trunc := false
+	for p, r := range resps {
+		lists[p], trunc = r.Entries, trunc || r.Truncated
 	}
-	for _, r := range resps {
-		if r.Truncated {
-			out.Truncated = true
-		}
-	}
-	return out
+	entries, t := mergeByName(lists, trunc, max, func(e metapb.VersionEntry) (string, bool) { return e.Name(), e.Version == nil })
+	return metapb.ListVersionsResponse{Entries: entries, Truncated: t}
 }
