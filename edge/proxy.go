@@ -167,7 +167,18 @@ func (s *Server) proxy(req *request) error {
 			req.log.Warn("home region unreachable", "home_region", bucket.Region, "err", err)
 			return s3err.WithMessage(s3err.ServiceUnavailable, "The bucket's home region could not be reached.")
 		}
-		stale, head := staleBucket(resp)
+		stale, head, err := staleBucket(resp)
+		if err != nil {
+			// The region's error answer was cut off (typically the link
+			// stream reset because this edge's own body deadline passed):
+			// answer with an S3 error of our own, never a truncated one.
+			_ = resp.Body.Close()
+			if ctx.Err() != nil || req.body.TimedOut() {
+				return fmt.Errorf("edge: answer from %s cut off: %w", bucket.Region, err)
+			}
+			req.log.Warn("home region's error answer cut off", "home_region", bucket.Region, "err", err)
+			return s3err.WithMessage(s3err.ServiceUnavailable, "The bucket's home region could not be reached.")
+		}
 		if !stale {
 			// staleBucket may have read an error body to look at its code:
 			// relay those bytes first.
@@ -266,21 +277,28 @@ func forwardHeaders(in http.Header) http.Header {
 const maxErrorPeek = 64 << 10
 
 // staleBucket reports whether resp is an S3 error saying the region does
-// not have the bucket (NoSuchBucket, PermanentRedirect). It reads at most a
-// small error document, returned in head for relaying.
-func staleBucket(resp *http.Response) (bool, []byte) {
+// not have the bucket (NoSuchBucket, PermanentRedirect). Every error answer
+// (status 400 and up, not HEAD) is read first, up to a small bound, and
+// returned in head for relaying: an error document is relayed whole or not
+// at all (err), so a link cut off after the status line never reaches the
+// client as an error status with a truncated body.
+func staleBucket(resp *http.Response) (stale bool, head []byte, err error) {
+	if resp.StatusCode < 400 && resp.StatusCode != http.StatusMovedPermanently {
+		return false, nil, nil
+	}
+	if resp.Request != nil && resp.Request.Method == http.MethodHead {
+		return resp.StatusCode == http.StatusNotFound && resp.Header.Get("x-amz-error-code") == "NoSuchBucket", nil, nil
+	}
+	head, err = io.ReadAll(io.LimitReader(resp.Body, maxErrorPeek))
+	if err != nil {
+		return false, nil, err
+	}
 	switch resp.StatusCode {
 	case http.StatusNotFound, http.StatusMovedPermanently, http.StatusInternalServerError:
 		// PermanentRedirect has no registered status in s3err yet (500).
-	default:
-		return false, nil
+		stale = bytes.Contains(head, []byte("<Code>NoSuchBucket</Code>")) || bytes.Contains(head, []byte("<Code>PermanentRedirect</Code>"))
 	}
-	if resp.Request != nil && resp.Request.Method == http.MethodHead {
-		return resp.StatusCode == http.StatusNotFound && resp.Header.Get("x-amz-error-code") == "NoSuchBucket", nil
-	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorPeek))
-	stale := bytes.Contains(head, []byte("<Code>NoSuchBucket</Code>")) || bytes.Contains(head, []byte("<Code>PermanentRedirect</Code>"))
-	return stale, head
+	return stale, head, nil
 }
 
 // relay copies the region's answer to the client, streaming the body.
