@@ -22,11 +22,11 @@ deps:
 	@bash scripts/install-test-deps.sh
 
 ## test: every test that CI runs (unit, integration with real processes, real S3 clients).
-# The process-level suites (internal/e2e: up to ~40 processes) run alone after
+# The process-level suites (testbed/e2e: up to ~40 processes) run alone after
 # the others, so they do not starve each other's Raft timers on 2 cores.
 test: deps build vet fuzz-short
-	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /internal/e2e)
-	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -timeout $(TEST_TIMEOUT) ./internal/e2e/...
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /testbed/e2e)
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -timeout $(TEST_TIMEOUT) ./testbed/e2e/...
 	$(MAKE) --no-print-directory terraform-test
 	$(MAKE) --no-print-directory loadtest-smoke
 
@@ -65,7 +65,7 @@ bench-go:
 
 ## soak: long fault suites kept out of `make test`.
 soak: build
-	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_SOAK=1 $(GO) test -p 1 -timeout 60m -run 'Soak' ./internal/e2e/...
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_SOAK=1 $(GO) test -p 1 -timeout 60m -run 'Soak' ./testbed/e2e/...
 
 ## fuzz: every Go fuzz target for FUZZTIME each (seeds: testdata/fuzz/ of each package).
 # Invariant of every target: no input panics; every rejection is an S3 error.

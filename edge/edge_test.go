@@ -21,11 +21,11 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/meridian-s3/meridian/edge"
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 func randBytes(seed uint64, n int) []byte {

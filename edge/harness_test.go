@@ -21,7 +21,6 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -29,6 +28,7 @@ import (
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/regional/objectio/objectiotest"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 const (

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 // The regional gateway's edge link (HTTP/3 and HTTP/2) has its own body

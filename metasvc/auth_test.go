@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/metasvctest"
 	"github.com/meridian-s3/meridian/metasvc/raftmux"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 // TestRPCAuthorization calls every RPC route with a certificate of every

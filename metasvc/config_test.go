@@ -4,9 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 func TestConfigValidate(t *testing.T) {

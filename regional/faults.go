@@ -10,7 +10,7 @@ import (
 
 // EnvTestFaults names the environment variable from which `meridian
 // regional` builds Config.BeforeCommit, for process-level tests
-// (internal/e2e) that must pause a PUT between its shard writes and its
+// (testbed/e2e) that must pause a PUT between its shard writes and its
 // COMMIT. It is a test-only hook: it can only delay requests, only for keys
 // under an explicit prefix, at most MaxTestCommitDelay, and the gateway logs
 // a warning at start when it is set. Never set it in production.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL server binaries the SQL catalog tests need
-# (internal/pgtest runs a private server from initdb/pg_ctl/postgres).
+# (testbed/pgtest runs a private server from initdb/pg_ctl/postgres).
 # Idempotent: does nothing when working binaries are already present.
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need beyond Go: the PostgreSQL server
 # binaries (scripts/install-postgres.sh) and s3cmd, one of the real S3
-# clients internal/e2e drives through an edge. The aws CLI (v1) and boto3
+# clients testbed/e2e drives through an edge. The aws CLI (v1) and boto3
 # come from pip (pip install awscli boto3) and are only checked here.
 # Idempotent: installs nothing that is already present, and runs
 # apt-get update only when a package has to be installed and apt's lists
@@ -44,5 +44,5 @@ missing=()
 command -v aws >/dev/null 2>&1 || missing+=("aws CLI (pip install awscli)")
 command -v python3 >/dev/null 2>&1 && python3 -c 'import boto3' >/dev/null 2>&1 || missing+=("boto3 (pip install boto3)")
 if [ "${#missing[@]}" -gt 0 ]; then
-	echo "install-test-deps.sh: also needed by internal/e2e, not installed by this script: ${missing[*]}" >&2
+	echo "install-test-deps.sh: also needed by testbed/e2e, not installed by this script: ${missing[*]}" >&2
 fi

@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/storagesvc/shardstore"
 	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 	"github.com/meridian-s3/meridian/storagesvc/storagepb"
+	"github.com/meridian-s3/meridian/testbed/devca"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/adminapi"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 type fixture struct {

@@ -17,7 +17,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc/catalogtest"
 	"github.com/meridian-s3/meridian/bucketsvc/secretcrypt"
 	"github.com/meridian-s3/meridian/bucketsvc/sqlstore"
-	"github.com/meridian-s3/meridian/internal/pgtest"
+	"github.com/meridian-s3/meridian/testbed/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -15,10 +15,10 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/adminapi"
-	"github.com/meridian-s3/meridian/internal/benchtool"
-	"github.com/meridian-s3/meridian/internal/devcluster"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
+	"github.com/meridian-s3/meridian/testbed/benchtool"
+	"github.com/meridian-s3/meridian/testbed/devcluster"
 )
 
 // runAdmin: catalog administration — through the admin API of a running

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meridian-s3/meridian/internal/benchtool"
+	"github.com/meridian-s3/meridian/testbed/benchtool"
 )
 
 // runLoad drives a mixed PUT+GET load against a running deployment (the

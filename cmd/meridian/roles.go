@@ -23,8 +23,6 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/bucketsvc/sqlstore"
 	"github.com/meridian-s3/meridian/edge"
-	"github.com/meridian-s3/meridian/internal/devca"
-	"github.com/meridian-s3/meridian/internal/devcluster"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/metasvc"
@@ -33,6 +31,8 @@ import (
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 	"github.com/meridian-s3/meridian/storagesvc"
+	"github.com/meridian-s3/meridian/testbed/devca"
+	"github.com/meridian-s3/meridian/testbed/devcluster"
 )
 
 func splitList(s string) []string {
@@ -367,7 +367,7 @@ func runRegional(ctx context.Context, args []string) error {
 		return err
 	}
 	if spec := os.Getenv(regional.EnvTestFaults); spec != "" {
-		// Test-only fault injection (internal/e2e); see regional/faults.go.
+		// Test-only fault injection (testbed/e2e); see regional/faults.go.
 		if cfg.BeforeCommit, err = regional.ParseTestFaults(spec); err != nil {
 			return err
 		}

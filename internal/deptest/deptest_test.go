@@ -1,10 +1,14 @@
 // Package deptest enforces the import direction of docs/design.md: edge →
 // regional/bucketsvc clients; regional → metasvc/storagesvc/bucketsvc
-// clients; background → clients; nothing imports edge or background.
+// clients; background → clients; nothing imports edge or background;
+// internal/ imports no part (nor do its tests); testbed/ serves only the
+// binary and tests.
 package deptest
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -39,13 +43,11 @@ var rules = []rule{
 		Why: "the catalog is global and stands alone"},
 }
 
-func init() {
-	// Shared internal packages must not pull in any part.
-	for _, p := range []string{"internal/s3api", "internal/s3err", "internal/s3lifecycle", "internal/s3replication", "internal/s3route", "internal/s3checksum", "internal/sigv4", "internal/quorum", "internal/telemetry", "internal/latencyproxy", "internal/mtls", "internal/devca"} {
-		rules = append(rules, rule{From: p, Deny: []string{"edge", "regional", "background", "metasvc", "storagesvc", "bucketsvc"},
-			Why: "shared protocol and helper packages are used by several parts and must not depend on any"})
-	}
-}
+// parts are the top-level folders that are deployable parts of the product.
+var parts = []string{"edge", "regional", "background", "metasvc", "storagesvc", "bucketsvc"}
+
+// folders must exist: a rule that names a missing folder checks nothing.
+var folders = []string{"edge", "regional", "background", "metasvc", "storagesvc", "bucketsvc", "internal", "testbed", "cmd/meridian", "infra/terraform", "loadtest", "docs"}
 
 // wire packages hold no logic and import nothing of the project.
 var wirePackages = []string{"metasvc/metapb", "storagesvc/storagepb"}
@@ -55,10 +57,20 @@ func under(pkg, prefix string) bool {
 }
 
 func TestImportDirection(t *testing.T) {
+	for _, f := range folders {
+		if st, err := os.Stat(filepath.Join("..", "..", f)); err != nil || !st.IsDir() {
+			t.Errorf("folder %s is missing: the layout rules name it", f)
+		}
+	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/meridian-s3/meridian/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
+	testOut, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}`, "github.com/meridian-s3/meridian/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, testOut)
+	}
+	checkShared(t, string(out), string(testOut))
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
@@ -108,7 +120,7 @@ func TestImportDirection(t *testing.T) {
 			continue
 		}
 		pkg := strings.TrimPrefix(fields[0], mod)
-		if under(pkg, "cmd") || under(pkg, "internal/devcluster") || under(pkg, "edge") || under(pkg, "background") || strings.HasSuffix(pkg, "_test") || strings.Contains(pkg, "e2e") {
+		if under(pkg, "cmd") || under(pkg, "testbed/devcluster") || under(pkg, "edge") || under(pkg, "background") || strings.HasSuffix(pkg, "_test") || strings.Contains(pkg, "e2e") {
 			continue
 		}
 		for _, imp := range fields[1:] {
@@ -119,6 +131,63 @@ func TestImportDirection(t *testing.T) {
 		}
 	}
 }
+
+// checkShared states the one rule for internal/: its packages are shared
+// protocol libraries, so neither they nor their tests import a part, and
+// their code imports nothing outside internal/ (tests may use testbed/'s
+// helpers). And testbed/ — dev and test harnesses — is imported only by
+// the binary, by testbed/ itself and by tests, never by a part's code.
+func checkShared(t *testing.T, code, tests string) {
+	t.Helper()
+	internalPkgs := 0
+	each := func(list string, f func(pkg, dep string)) {
+		for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) == 0 || !strings.HasPrefix(fields[0], mod) {
+				continue
+			}
+			pkg := strings.TrimPrefix(fields[0], mod)
+			for _, imp := range fields[1:] {
+				if strings.HasPrefix(imp, mod) {
+					f(pkg, strings.TrimPrefix(imp, mod))
+				}
+			}
+		}
+	}
+	for _, line := range strings.Split(code, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && under(strings.TrimPrefix(f[0], mod), "internal") {
+			internalPkgs++
+		}
+	}
+	if internalPkgs < 5 {
+		t.Fatalf("only %d packages under internal/: the package list is wrong", internalPkgs)
+	}
+	partOf := func(dep string) string {
+		for _, p := range parts {
+			if under(dep, p) {
+				return p
+			}
+		}
+		return ""
+	}
+	each(code, func(pkg, dep string) {
+		if under(pkg, "internal") && !under(dep, "internal") {
+			t.Errorf("%s imports %s: internal/ holds shared libraries that import nothing outside internal/", pkg, dep)
+		}
+		if under(dep, "testbed") && !under(pkg, "testbed") && !under(pkg, "cmd") && !testHelper(pkg) {
+			t.Errorf("%s imports %s: testbed/ is for the binary's dev roles and for tests, never a part's code", pkg, dep)
+		}
+	})
+	each(tests, func(pkg, dep string) {
+		if under(pkg, "internal") && partOf(dep) != "" {
+			t.Errorf("a test of %s imports %s: internal/ is tested without any part", pkg, dep)
+		}
+	})
+}
+
+// testHelper: a part's package of test fakes and servers (metasvctest,
+// objectiotest) is test code under another name.
+func testHelper(pkg string) bool { return strings.HasSuffix(filepath.Base(pkg), "test") }
 
 func TestRuleMatching(t *testing.T) {
 	tests := []struct {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 func TestParseURI(t *testing.T) {

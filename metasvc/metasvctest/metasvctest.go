@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 // Options tune a cluster.

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meridian-s3/meridian/internal/devca"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/storagesvc/storageclient"
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 var _ objectio.ShardClient = (*storageclient.Client)(nil)

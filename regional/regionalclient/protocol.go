@@ -38,7 +38,7 @@ const QueryPrepareDelete = "meridian-prepare-delete"
 const PayloadModeEdge = "EDGE"
 
 // EdgeURIPrefix starts the URI SAN that marks an edge certificate
-// ("meridian://edge/<name>", see internal/devca).
+// ("meridian://edge/<name>", see testbed/devca).
 const EdgeURIPrefix = "meridian://edge/"
 
 // MaxRequestIDLen bounds a forwarded request id.

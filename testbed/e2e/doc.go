@@ -18,7 +18,7 @@
 // Every test starts at most one region, except the global tier's tests
 // (global_*_test.go): StartGlobal runs two regions (us-east-1, eu-west-1)
 // whose regional gateways serve HTTP/3 edge links, a private PostgreSQL
-// (internal/pgtest) holding the shared bucket catalog, a dev CA from
+// (testbed/pgtest) holding the shared bucket catalog, a dev CA from
 // `meridian devcerts` and an edge process per region; clients reach the
 // edges at https://localhost:port trusting the dev CA. TestGlobal shares one
 // such deployment between the CreateBucket race, the real clients (Go SDK,

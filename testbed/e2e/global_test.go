@@ -23,9 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/meridian-s3/meridian/internal/latencyproxy"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/sigv4"
+	"github.com/meridian-s3/meridian/testbed/latencyproxy"
 )
 
 // TestGlobal shares one two-region deployment (us-east-1 and eu-west-1,

@@ -28,7 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/meridian-s3/meridian/internal/pgtest"
+	"github.com/meridian-s3/meridian/testbed/pgtest"
 )
 
 // The global harness: several regions of real processes (as StartRegion
