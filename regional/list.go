@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
@@ -34,11 +35,31 @@ func encodingParam(q url.Values) (bool, error) {
 	return false, s3err.WithMessage(s3err.InvalidArgument, "Invalid Encoding Method specified in Request").With("ArgumentName", "encoding-type")
 }
 
+// encodeName applies S3's encoding-type=url to a name in a listing: every
+// byte but the unreserved characters (A–Z a–z 0–9 - . _ ~) and "/" is
+// percent-encoded with upper-case hex, so a space is %20 and "+" is %2B,
+// and "/" — the usual delimiter and prefix separator — stays as it is.
+// (url.QueryEscape would turn "/" into %2F and a space into "+", which no
+// client decodes back as S3 meant.)
 func encodeName(s string, enc bool) string {
 	if !enc {
 		return s
 	}
-	return url.QueryEscape(s)
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
 }
 
 // listPage fetches one page of a bucket listing merged over all partitions.
