@@ -29,6 +29,10 @@ func readSmallBody(req *request, max int64) ([]byte, error) {
 
 func (s *Server) listBuckets(req *request) error {
 	ctx := req.r.Context()
+	page, err := s3api.ParseListBucketsPage(req.r.URL.Query())
+	if err != nil {
+		return err
+	}
 	buckets, err := s.cfg.Catalog.ListBuckets(ctx, req.principal)
 	if err != nil {
 		return err
@@ -37,10 +41,16 @@ func (s *Server) listBuckets(req *request) error {
 	if acct, err := s.cfg.Catalog.GetAccount(ctx, req.principal); err == nil {
 		res.Owner.DisplayName = acct.DisplayName
 	}
-	for _, b := range buckets {
-		res.Buckets = append(res.Buckets, s3api.BucketInfo{Name: b.Name, CreationDate: s3api.ISOTime(b.Created), BucketRegion: b.Region})
-	}
+	page.Fill(&res, bucketEntries(buckets))
 	return writeXML(req, http.StatusOK, res)
+}
+
+func bucketEntries(bs []bucketsvc.Bucket) []s3api.BucketEntry {
+	out := make([]s3api.BucketEntry, len(bs))
+	for i, b := range bs {
+		out[i] = s3api.BucketEntry{Name: b.Name, Region: b.Region, Created: b.Created}
+	}
+	return out
 }
 
 // createBucket: the LocationConstraint (default: this edge's region) picks

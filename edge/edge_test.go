@@ -137,6 +137,47 @@ func TestSDKThroughEdge(t *testing.T) {
 	if err != nil || len(lb.Buckets) != 2 {
 		t.Fatalf("ListBuckets: %v %+v", err, lb)
 	}
+
+	// ListBuckets paging and filters: max-buckets, continuation-token,
+	// prefix, bucket-region.
+	for _, n := range []string{"page-a", "page-b", "page-c", "page-d", "page-e"} {
+		createBucket(t, c, n, "")
+	}
+	var names []string
+	var pages int
+	in := &s3.ListBucketsInput{MaxBuckets: aws.Int32(2), Prefix: aws.String("page-")}
+	for {
+		lb, err := c.ListBuckets(ctx, in)
+		if err != nil {
+			t.Fatalf("ListBuckets page %d: %v", pages, err)
+		}
+		pages++
+		if aws.ToString(lb.Prefix) != "page-" {
+			t.Errorf("Prefix %q echoed, want page-", aws.ToString(lb.Prefix))
+		}
+		for _, b := range lb.Buckets {
+			names = append(names, aws.ToString(b.Name))
+		}
+		if lb.ContinuationToken == nil {
+			break
+		}
+		in.ContinuationToken = lb.ContinuationToken
+	}
+	if got := strings.Join(names, ","); got != "page-a,page-b,page-c,page-d,page-e" || pages != 3 {
+		t.Errorf("paged ListBuckets: %s in %d pages, want page-a…page-e in 3", got, pages)
+	}
+	lb, err = c.ListBuckets(ctx, &s3.ListBucketsInput{BucketRegion: aws.String("eu-west-1")})
+	if err != nil || len(lb.Buckets) != 1 || aws.ToString(lb.Buckets[0].Name) != "home-eu" {
+		t.Errorf("ListBuckets bucket-region=eu-west-1: %v %+v", err, lb)
+	}
+	for _, bad := range []int32{0, 10001} {
+		if _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: aws.Int32(bad)}); apiCode(err) != "InvalidArgument" {
+			t.Errorf("max-buckets=%d: %v, want InvalidArgument", bad, err)
+		}
+	}
+	if _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{ContinuationToken: aws.String("!!!")}); apiCode(err) != "InvalidArgument" {
+		t.Errorf("bad continuation-token: %v, want InvalidArgument", err)
+	}
 }
 
 // signedPut builds a PUT signed for aws-chunked with a trailer; tamper edits

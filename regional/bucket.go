@@ -13,6 +13,10 @@ import (
 
 func (g *Gateway) listBuckets(req *request) error {
 	ctx := req.r.Context()
+	page, err := s3api.ParseListBucketsPage(req.r.URL.Query())
+	if err != nil {
+		return err
+	}
 	buckets, err := g.cfg.Catalog.ListBuckets(ctx, req.principal)
 	if err != nil {
 		return err
@@ -21,9 +25,11 @@ func (g *Gateway) listBuckets(req *request) error {
 	if acct, err := g.cfg.Catalog.GetAccount(ctx, req.principal); err == nil {
 		res.Owner.DisplayName = acct.DisplayName
 	}
-	for _, b := range buckets {
-		res.Buckets = append(res.Buckets, s3api.BucketInfo{Name: b.Name, CreationDate: s3api.ISOTime(b.Created), BucketRegion: b.Region})
+	entries := make([]s3api.BucketEntry, len(buckets))
+	for i, b := range buckets {
+		entries[i] = s3api.BucketEntry{Name: b.Name, Region: b.Region, Created: b.Created}
 	}
+	page.Fill(&res, entries)
 	return writeXML(req, http.StatusOK, res)
 }
 

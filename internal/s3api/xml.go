@@ -30,8 +30,12 @@ type Owner struct {
 type ListAllMyBucketsResult struct {
 	XMLName xml.Name     `xml:"ListAllMyBucketsResult"`
 	XMLNS   string       `xml:"xmlns,attr"`
-	Owner   Owner        `xml:"Owner"`
 	Buckets []BucketInfo `xml:"Buckets>Bucket"`
+	Owner   Owner        `xml:"Owner"`
+	// ContinuationToken is the token of the next page (only when the
+	// listing was cut at max-buckets); Prefix echoes the request's prefix.
+	ContinuationToken string `xml:"ContinuationToken,omitempty"`
+	Prefix            string `xml:"Prefix,omitempty"`
 }
 
 // BucketInfo is one bucket in ListAllMyBucketsResult.
