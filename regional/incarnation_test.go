@@ -1,6 +1,7 @@
 package regional_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
@@ -215,6 +216,21 @@ func TestConditionalDeleteAndComplete(t *testing.T) {
 	w.mustStatus(204, "DELETE", "/cond/k", nil, map[string]string{"If-Match": etag})
 	w.mustStatus(404, "GET", "/cond/k", nil, nil)
 
+	// PUT If-Match on an absent key: 404 NoSuchKey (inline and sharded
+	// bodies), nothing stored; on a present key a mismatch is 412.
+	for _, size := range []int{5, 3 << 20} {
+		if code, body := w.do("PUT", "/cond/k", bytes.Repeat([]byte("x"), size), map[string]string{"If-Match": etag}); code != 404 || s3code(body) != "NoSuchKey" {
+			t.Fatalf("PUT If-Match (%d bytes) on absent key: %d %s", size, code, body)
+		}
+		w.mustStatus(404, "GET", "/cond/k", nil, nil)
+	}
+	w.mustStatus(200, "PUT", "/cond/k", []byte("hello"), nil)
+	if code, body := w.do("PUT", "/cond/k", []byte("other"), map[string]string{"If-Match": `"0123"`}); code != 412 || s3code(body) != "PreconditionFailed" {
+		t.Fatalf("PUT If-Match mismatch: %d %s", code, body)
+	}
+	w.mustStatus(200, "PUT", "/cond/k", []byte("hello"), map[string]string{"If-Match": etag})
+	w.mustStatus(204, "DELETE", "/cond/k", nil, nil)
+
 	// DeleteObjects: per-object ETag.
 	w.mustStatus(200, "PUT", "/cond/a", []byte("hello"), nil)
 	w.mustStatus(200, "PUT", "/cond/b", []byte("hello"), nil)
@@ -242,6 +258,10 @@ func TestConditionalDeleteAndComplete(t *testing.T) {
 	w.mustStatus(200, "POST", "/cond/m?uploadId="+uid, cbody, map[string]string{"If-None-Match": "*"})
 	partSum := md5.Sum([]byte("part-one"))
 	mEtag := fmt.Sprintf(`"%x-1"`, md5.Sum(partSum[:]))
+	// Completing it again answers the same completion, as S3 does.
+	if again := string(w.mustStatus(200, "POST", "/cond/m?uploadId="+uid, cbody, nil)); !strings.Contains(again, strings.Trim(mEtag, `"`)) {
+		t.Fatalf("repeated complete: %s, want ETag %s", again, mEtag)
+	}
 
 	uid2, cbody2 := upload("m")
 	if code, body := w.do("POST", "/cond/m?uploadId="+uid2, cbody2, map[string]string{"If-None-Match": "*"}); code != 412 || s3code(body) != "PreconditionFailed" {

@@ -97,6 +97,7 @@ type ObjectVersion struct {
 	Inline      []byte            `json:"inline,omitempty"`    // whole object when small; then Segments is empty
 	Segments    []Segment         `json:"segs,omitempty"`      //
 	Parts       []PartInfo        `json:"parts,omitempty"`     // multipart objects only
+	UploadID    string            `json:"upid,omitempty"`      // the multipart upload completed into this version (a repeated Complete answers it)
 	Replication string            `json:"repl,omitempty"`      // replication status (later issues)
 	PreparedAt  time.Time         `json:"prepared,omitempty"`  // leader time of PREPARE (janitor backstop age)
 	CommittedAt time.Time         `json:"committed,omitempty"` // leader time of COMMIT

@@ -223,6 +223,12 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		if c := t.byRecordID(r.Bucket, r.Key, r.VersionID); c != nil && r.VersionID != "" {
 			return metapb.Result{Version: cloneVersion(c), Existed: true}
 		}
+		// A repeated Complete of an upload that was completed (by another
+		// request, not a retry) answers that completion, as S3 does, while
+		// the version it made exists and the list names the same parts.
+		if c := t.completedFrom(r); c != nil {
+			return metapb.Result{Version: cloneVersion(c), Existed: true}
+		}
 		if res, ok := t.fenced(r.Bucket); ok {
 			return res
 		}
@@ -284,7 +290,7 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		State: metapb.StateCommitted, Token: r.Token, ETag: MultipartETag(etags(listed)),
 		Checksums: cloneMap(r.Checksums), ContentType: u.ContentType, Headers: cloneMap(u.Headers),
 		UserMeta: cloneMap(u.UserMeta), Owner: u.Owner, Created: r.Created, Scheme: u.Scheme,
-		PreparedAt: u.Initiated, CommittedAt: now,
+		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID,
 	}
 	if v.Created.IsZero() {
 		v.Created = now
@@ -325,6 +331,25 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		res.Replaced = cloneVersion(replaced)
 	}
 	return res
+}
+
+// completedFrom finds the version of r's key that completing r.UploadID
+// made, if its parts are exactly those r lists (numbers and ETags).
+func (t *trees) completedFrom(r *metapb.CompleteUploadRequest) *metapb.ObjectVersion {
+	var found *metapb.ObjectVersion
+	t.keyVersions(r.Bucket, r.Key, func(v *metapb.ObjectVersion) bool {
+		if v.UploadID != r.UploadID || v.State != metapb.StateCommitted || len(v.Parts) != len(r.Parts) {
+			return true
+		}
+		for i, p := range v.Parts {
+			if p.Number != r.Parts[i].Number || !strings.EqualFold(strings.Trim(r.Parts[i].ETag, `"`), strings.Trim(p.ETag, `"`)) {
+				return true
+			}
+		}
+		found = v
+		return false
+	})
+	return found
 }
 
 func etags(parts []*metapb.Part) []string {

@@ -141,6 +141,25 @@ func TestCompleteUploadHappy(t *testing.T) {
 	if r3.Err != "" || !r3.Existed {
 		t.Fatalf("retry by vid: %+v", r3)
 	}
+	// A second, separate Complete (new token, new version id) of the
+	// completed upload answers the same completion when it lists the same
+	// parts; other lists still find no upload.
+	same := []metapb.CompletePart{{Number: 1, ETag: md5hex(data[0])}, {Number: 2, ETag: `"` + md5hex(data[1]) + `"`}, {Number: 3, ETag: md5hex(data[2])}}
+	r4 := h.complete("k", "u1", "mpv-again", "tok-again", same...)
+	if r4.Err != "" || !r4.Existed || r4.Version.VersionID != "mpv" || r4.Version.ETag != wantETag {
+		t.Fatalf("repeated complete: %+v", r4)
+	}
+	for name, parts := range map[string][]metapb.CompletePart{
+		"fewer parts": same[:2],
+		"other etag":  {same[0], same[1], {Number: 3, ETag: "00"}},
+	} {
+		if r := h.complete("k", "u1", "mpv-x", "tok-x-"+name, parts...); r.Err != metapb.ErrNoSuchUpload {
+			t.Fatalf("%s: %+v, want NoSuchUpload", name, r)
+		}
+	}
+	if r := h.complete("k", "u-never", "mpv-y", "tok-y", same...); r.Err != metapb.ErrNoSuchUpload {
+		t.Fatalf("other upload id: %+v, want NoSuchUpload", r)
+	}
 	if feed := h.s.ReadFeed(0, 0); len(feed) != 2 || feed[1].VersionID != "mpv" || feed[1].Op != metapb.FeedPut {
 		t.Fatalf("feed %+v", feed)
 	}

@@ -113,6 +113,10 @@ func (t *trees) commit(now time.Time, region string, r *metapb.CommitRequest) me
 	if p == nil && len(r.Final.Segments) > 0 {
 		return errResult(metapb.ErrConflict, fmt.Sprintf("commit: no PREPARING version %q of %q (aborted?)", vid, key))
 	}
+	if r.IfMatch != "" && cur == nil {
+		// S3: If-Match on a key that does not exist is 404 NoSuchKey.
+		return errResult(metapb.ErrNotFound, "commit: no such key (If-Match)")
+	}
 	if !condOK(cur, r.IfMatch, r.IfNoneMatch) {
 		return errResult(metapb.ErrPrecondition, "commit: precondition failed")
 	}

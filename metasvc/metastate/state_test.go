@@ -333,8 +333,8 @@ func TestConditionalCommit(t *testing.T) {
 		{"if-match same etag", true, `"e-old"`, "", ""},
 		{"if-match list", true, `"a", "e-old"`, "", ""},
 		{"if-match other", true, `"zzz"`, "", metapb.ErrPrecondition},
-		{"if-match on absent", false, `"e-old"`, "", metapb.ErrPrecondition},
-		{"if-match * on absent", false, "*", "", metapb.ErrPrecondition},
+		{"if-match on absent", false, `"e-old"`, "", metapb.ErrNotFound}, // S3: 404 NoSuchKey
+		{"if-match * on absent", false, "*", "", metapb.ErrNotFound},
 		{"if-match * on present", true, "*", "", ""},
 	}
 	for _, tc := range cases {

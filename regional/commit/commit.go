@@ -145,7 +145,7 @@ func fenced(err error) error {
 func Refused(err error) bool {
 	return errors.Is(err, metaclient.ErrPrecondition) || errors.Is(err, metaclient.ErrConflict) ||
 		errors.Is(err, metaclient.ErrBucketSealed) || errors.Is(err, metaclient.ErrBucketGone) ||
-		errors.Is(err, metaclient.ErrNoSuchUpload)
+		errors.Is(err, metaclient.ErrNoSuchUpload) || errors.Is(err, metaclient.ErrNotFound)
 }
 
 // PartShardPrefix is the shard id prefix of a part attempt:
