@@ -9,13 +9,13 @@ package regional
 import (
 	"bytes"
 	"crypto/md5"
-	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -27,12 +27,9 @@ func (g *Gateway) putBucketLifecycle(req *request) error {
 	if _, err := g.bucketFor(req); err != nil {
 		return err
 	}
-	var wantMD5 []byte
-	if v := req.r.Header.Get("Content-MD5"); v != "" {
-		var err error
-		if wantMD5, err = base64.StdEncoding.DecodeString(v); err != nil || len(wantMD5) != md5.Size {
-			return s3err.New(s3err.InvalidDigest)
-		}
+	wantMD5, err := s3api.ContentMD5(req.r.Header)
+	if err != nil {
+		return err
 	}
 	body, err := io.ReadAll(io.LimitReader(req.auth.Body, s3lifecycle.MaxBody+1))
 	if err != nil {

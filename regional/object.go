@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -81,13 +80,11 @@ func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 	}
 	bi := &bodyInfo{size: size, md5h: newAsyncHash(md5.New()), auth: req.auth.Checksums}
 	context.AfterFunc(r.Context(), bi.md5h.stop) // never leak the hasher goroutine
-	if v := r.Header.Get("Content-MD5"); v != "" {
-		d, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(d) != md5.Size {
-			return nil, s3err.New(s3err.InvalidDigest)
-		}
-		bi.md5 = d
+	d, err := s3api.ContentMD5(r.Header)
+	if err != nil {
+		return nil, err
 	}
+	bi.md5 = d
 	body := req.auth.Body
 	bi.reader = io.TeeReader(io.LimitReader(body, size), bi.md5h)
 	// finish reads the body to its end so that the verifying reader checks
@@ -489,10 +486,8 @@ func (g *Gateway) deleteObjects(req *request) error {
 	if err != nil {
 		return err
 	}
-	if v := req.r.Header.Get("Content-MD5"); v != "" {
-		if d, err := base64.StdEncoding.DecodeString(v); err != nil || len(d) != md5.Size {
-			return s3err.New(s3err.InvalidDigest) // before the body is read
-		}
+	if _, err := s3api.ContentMD5(req.r.Header); err != nil {
+		return err // before the body is read
 	}
 	body, err := io.ReadAll(io.LimitReader(req.auth.Body, maxDeleteBody+1))
 	if err != nil {

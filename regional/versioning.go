@@ -3,7 +3,6 @@ package regional
 import (
 	"bytes"
 	"crypto/md5"
-	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -258,16 +257,15 @@ func deletedEntry(key string, b bucketsvc.Bucket, named string, res metapb.Resul
 // x-amz-checksum-* (header or trailer) that the verifying body reader
 // checked (its value is known once the body was read to EOF).
 func checkContentMD5(req *request, body []byte) error {
-	v := req.r.Header.Get("Content-MD5")
-	if v == "" {
+	want, err := s3api.ContentMD5(req.r.Header)
+	if err != nil {
+		return err
+	}
+	if want == nil {
 		if len(req.auth.Checksums()) == 0 {
 			return s3err.WithMessage(s3err.InvalidRequest, "Missing required header for this request: Content-MD5")
 		}
 		return nil
-	}
-	want, err := base64.StdEncoding.DecodeString(v)
-	if err != nil || len(want) != md5.Size {
-		return s3err.New(s3err.InvalidDigest)
 	}
 	if sum := md5.Sum(body); !bytes.Equal(sum[:], want) {
 		return s3err.New(s3err.BadDigest)

@@ -283,7 +283,7 @@ func (v *Verifier) parseHeader(r *http.Request, az string) (signed, error) {
 			return s, unsignedHeaders("x-amz-date")
 		}
 	} else if d := r.Header.Get("Date"); d != "" {
-		t, err := http.ParseTime(d)
+		t, err := ParseHTTPDate(d)
 		if err != nil {
 			return s, accessDenied("AWS authentication requires a valid Date or x-amz-date header")
 		}
@@ -570,4 +570,21 @@ func (v *Verifier) signingKey(accessKey, secret, date, region string) []byte {
 	v.keys[ck] = keyCacheEntry{secret: secret, key: key}
 	v.mu.Unlock()
 	return key
+}
+
+// dateLayouts are the Date header forms clients send: RFC 1123 with GMT
+// (the HTTP form), with a numeric zone (Python's email.utils.formatdate,
+// which botocore uses: "-0000"), RFC 850 and asctime.
+var dateLayouts = []string{http.TimeFormat, time.RFC1123Z, time.RFC1123, time.RFC850, time.ANSIC}
+
+// ParseHTTPDate parses a Date header in any of the forms S3 accepts.
+func ParseHTTPDate(d string) (time.Time, error) {
+	var err error
+	for _, l := range dateLayouts {
+		var t time.Time
+		if t, err = time.Parse(l, d); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, err
 }
