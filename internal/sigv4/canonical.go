@@ -144,7 +144,7 @@ func canonicalQuery(rawQuery, skip string) string {
 // headerValue returns the canonical value of the (lower-case) header name
 // in r: values joined with ",", each trimmed with inner runs of spaces
 // collapsed. Host, Content-Length and Transfer-Encoding come from the
-// fields net/http moves them to.
+// fields net/http moves them to, and Expect from what HTTP/2 removed.
 func headerValue(r *http.Request, name string) string {
 	var vals []string
 	switch name {
@@ -163,6 +163,14 @@ func headerValue(r *http.Request, name string) string {
 		vals = r.Header.Values("Transfer-Encoding")
 		if len(vals) == 0 {
 			vals = r.TransferEncoding
+		}
+	case "expect":
+		vals = r.Header.Values("Expect")
+		if len(vals) == 0 && r.ProtoMajor >= 2 {
+			// net/http's HTTP/2 server answers "Expect: 100-continue"
+			// itself and deletes the header; it is the only value it
+			// deletes, so a client that signed it (curl does) sent that.
+			return "100-continue"
 		}
 	default:
 		vals = lookupHeader(r.Header, name)
