@@ -143,6 +143,8 @@ func commandKey(c *metapb.Command) (bucket, key string, ok bool) {
 		return c.ReplaceShards.Bucket, c.ReplaceShards.Key, true
 	case c.Suspect != nil && len(c.Suspect.Add) > 0:
 		return c.Suspect.Add[0].Bucket, c.Suspect.Add[0].Key, true
+	case c.PutTags != nil:
+		return c.PutTags.Bucket, c.PutTags.Key, true
 	}
 	return "", "", false
 }

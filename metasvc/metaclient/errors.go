@@ -26,6 +26,10 @@ var (
 	// ErrUnavailable: no leader answered within MaxAttempts.
 	ErrUnavailable = errors.New("metaclient: unavailable")
 	ErrConfig      = errors.New("metaclient: invalid config")
+	// ErrMethodNotAllowed: PutTags named a delete marker.
+	ErrMethodNotAllowed = errors.New("metaclient: not allowed on a delete marker")
+	// ErrBadDigest: CompleteUpload's claimed checksum differs from the computed one.
+	ErrBadDigest = errors.New("metaclient: checksum mismatch")
 )
 
 var codeErrors = map[string]error{
@@ -41,6 +45,8 @@ var codeErrors = map[string]error{
 	metapb.ErrBucketSealed:     ErrBucketSealed,
 	metapb.ErrBucketGone:       ErrBucketGone,
 	metapb.ErrUnavailable:      ErrUnavailable,
+	metapb.ErrMethodNotAllowed: ErrMethodNotAllowed,
+	metapb.ErrBadDigest:        ErrBadDigest,
 }
 
 // ResultError is a domain error answered by the metadata service.

@@ -67,6 +67,9 @@ type PartInfo struct {
 	Number int    `json:"n"`
 	Size   int64  `json:"size"`
 	ETag   string `json:"etag"` // quoted-less hex MD5 of the part
+	// Checksums of the part as uploaded ("CRC32" … → base64), kept for
+	// GetObjectAttributes' ObjectParts (tagging.go, checksums).
+	Checksums map[string]string `json:"cks,omitempty"`
 }
 
 // ObjectVersion is one version of one key. Key of the record: (Bucket, Key, VersionID).
@@ -101,6 +104,14 @@ type ObjectVersion struct {
 	Replication string            `json:"repl,omitempty"`      // replication status (later issues)
 	PreparedAt  time.Time         `json:"prepared,omitempty"`  // leader time of PREPARE (janitor backstop age)
 	CommittedAt time.Time         `json:"committed,omitempty"` // leader time of COMMIT
+	// Tags are the object tags (x-amz-tagging, PutObjectTagging): at most
+	// MaxObjectTags, validated by the gateway; changed in place by
+	// CmdPutTags (tagging.go). Nil: no tags.
+	Tags map[string]string `json:"tags,omitempty"`
+	// ChecksumType is how Checksums were computed: ChecksumFullObject
+	// (over the whole object; "" means the same) or ChecksumComposite
+	// (over the parts' checksums, "<base64>-<parts>"; multipart only).
+	ChecksumType string `json:"cktype,omitempty"`
 }
 
 // Upload is an in-progress multipart upload. Key: (Bucket, Key, UploadID).
@@ -117,6 +128,11 @@ type Upload struct {
 	Owner       string            `json:"owner,omitempty"`
 	Initiated   time.Time         `json:"initiated"`
 	Scheme      Scheme            `json:"scheme"`
+	// ChecksumType is x-amz-checksum-type at create (ChecksumComposite or
+	// ChecksumFullObject; "" = the algorithm's default).
+	ChecksumType string `json:"cktype,omitempty"`
+	// Tags (x-amz-tagging at create) are given to the object at Complete.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Part is one uploaded part. Key: (Bucket, Key, UploadID, Number). A part is
@@ -198,6 +214,7 @@ const (
 	CmdCheckpoint    // background worker checkpoint (background.go)
 	CmdReplaceShards // healer: compare-and-swap of a record's shards (heal.go)
 	CmdSuspect       // readers report damaged versions to the healer (heal.go)
+	CmdPutTags       // replace a committed version's tags (tagging.go)
 
 	CmdLimit // one past the last command type: add new types above it
 )
@@ -231,6 +248,7 @@ type Command struct {
 	Checkpoint     *CheckpointRequest     `json:"ckpt,omitempty"`
 	ReplaceShards  *ReplaceShardsRequest  `json:"rshards,omitempty"`
 	Suspect        *SuspectRequest        `json:"suspect,omitempty"`
+	PutTags        *PutTagsRequest        `json:"puttags,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else
@@ -367,6 +385,9 @@ type CommitPartRequest struct {
 type CompletePart struct {
 	Number int    `json:"n"`
 	ETag   string `json:"etag"` // quotes stripped
+	// Checksums the client listed for the part (Checksum<ALG> elements);
+	// each must equal the part's stored checksum (ErrInvalidPart).
+	Checksums map[string]string `json:"cks,omitempty"`
 }
 
 // CompleteUploadRequest turns an upload's listed parts into one committed
@@ -385,6 +406,10 @@ type CompleteUploadRequest struct {
 	Token     string            `json:"token,omitempty"`
 	Parts     []CompletePart    `json:"parts"`
 	Created   time.Time         `json:"created"`
+	// Checksums are full-object checksums the client claims (x-amz-checksum-*
+	// on Complete); the computed multipart checksum of that algorithm must
+	// equal them (ErrBadDigest). The object's checksum is computed by the
+	// apply from the parts (tagging.go in metastate: multipartChecksum).
 	Checksums map[string]string `json:"cks,omitempty"`
 	// IfMatch / IfNoneMatch condition the completion on the key's current
 	// version, in the same apply (after the idempotency check): IfMatch on an

@@ -45,24 +45,7 @@ func (t *trees) healTarget(r *metapb.ReplaceShardsRequest) (healTarget, bool) {
 	return healTarget{segs: v.Segments, install: func(segs []metapb.Segment) {
 		c := cloneVersion(v)
 		c.Segments = segs
-		// The copy takes the record's place in vers and in the indexes
-		// that point at it (version.go).
-		t.vers.ReplaceOrInsert(c)
-		if t.nullOf(v.Bucket, v.Key) == v {
-			t.nulls.ReplaceOrInsert(c)
-		}
-		if t.current(v.Bucket, v.Key) == v {
-			t.cur.ReplaceOrInsert(c)
-		}
-		// A token whose outcome is the current record follows it (the
-		// snapshot writes such a token as done_current).
-		for _, kind := range []tokenKind{tokObject, tokComplete} {
-			if e := t.getToken(v.Bucket, v.Key, kind, v.Token); e != nil && e.Done == v {
-				ne := *e
-				ne.Done = c
-				t.putToken(&ne)
-			}
-		}
+		t.replaceRecord(v, c) // tagging.go
 	}}, true
 }
 

@@ -281,6 +281,10 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 			return errResult(metapb.ErrEntityTooSmall, fmt.Sprintf("complete upload: part %d (#%d) is %d bytes, under the %d minimum", p.Number, i+1, p.Size, metapb.MinPartSize))
 		}
 	}
+	cks, ckType, code, msg := multipartChecksum(u, r, listed)
+	if code != "" {
+		return errResult(code, msg)
+	}
 	if t.preparing(r.Bucket, r.Key, r.VersionID) != nil || t.byRecordID(r.Bucket, r.Key, r.VersionID) != nil {
 		return errResult(metapb.ErrConflict, "complete upload: version id already in use")
 	}
@@ -288,9 +292,9 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 	v := &metapb.ObjectVersion{
 		Format: metapb.FormatV1, Bucket: u.Bucket, Key: u.Key, VersionID: r.VersionID,
 		State: metapb.StateCommitted, Token: r.Token, ETag: MultipartETag(etags(listed)),
-		Checksums: cloneMap(r.Checksums), ContentType: u.ContentType, Headers: cloneMap(u.Headers),
+		Checksums: cks, ChecksumType: ckType, ContentType: u.ContentType, Headers: cloneMap(u.Headers),
 		UserMeta: cloneMap(u.UserMeta), Owner: u.Owner, Created: r.Created, Scheme: u.Scheme,
-		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID,
+		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID, Tags: cloneMap(u.Tags),
 	}
 	if v.Created.IsZero() {
 		v.Created = now
@@ -305,7 +309,7 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 	var off int64
 	for _, p := range listed {
 		keep[p] = true
-		v.Parts = append(v.Parts, metapb.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag})
+		v.Parts = append(v.Parts, metapb.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: cloneMap(p.Checksums)})
 		switch {
 		case allInline:
 			v.Inline = append(v.Inline, p.Inline...)

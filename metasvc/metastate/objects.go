@@ -178,6 +178,12 @@ func fillFromPrepared(v, p *metapb.ObjectVersion) {
 	if v.Checksums == nil {
 		v.Checksums = cloneMap(p.Checksums)
 	}
+	if v.Tags == nil {
+		v.Tags = cloneMap(p.Tags)
+	}
+	if v.ChecksumType == "" {
+		v.ChecksumType = p.ChecksumType
+	}
 	v.PreparedAt = p.PreparedAt
 }
 
@@ -297,10 +303,14 @@ func cloneVersion(v *metapb.ObjectVersion) *metapb.ObjectVersion {
 	c.Checksums = cloneMap(v.Checksums)
 	c.Headers = cloneMap(v.Headers)
 	c.UserMeta = cloneMap(v.UserMeta)
+	c.Tags = cloneMap(v.Tags)
 	c.Inline = cloneBytes(v.Inline)
 	c.Segments = cloneSegments(v.Segments)
 	if v.Parts != nil {
 		c.Parts = append([]metapb.PartInfo(nil), v.Parts...)
+		for i := range c.Parts {
+			c.Parts[i].Checksums = cloneMap(v.Parts[i].Checksums)
+		}
 	}
 	return &c
 }
@@ -319,6 +329,7 @@ func cloneUpload(u *metapb.Upload) *metapb.Upload {
 	c := *u
 	c.Headers = cloneMap(u.Headers)
 	c.UserMeta = cloneMap(u.UserMeta)
+	c.Tags = cloneMap(u.Tags)
 	return &c
 }
 
