@@ -399,13 +399,13 @@ type CompletePart struct {
 // digests)) + "-" + count. Idempotent: completing an upload whose completion
 // with the same Token already committed returns that version (Existed=true).
 type CompleteUploadRequest struct {
-	Bucket    string            `json:"bucket"`
-	Key       string            `json:"key"`
-	UploadID  string            `json:"uid"`
-	VersionID string            `json:"vid"`
-	Token     string            `json:"token,omitempty"`
-	Parts     []CompletePart    `json:"parts"`
-	Created   time.Time         `json:"created"`
+	Bucket    string         `json:"bucket"`
+	Key       string         `json:"key"`
+	UploadID  string         `json:"uid"`
+	VersionID string         `json:"vid"`
+	Token     string         `json:"token,omitempty"`
+	Parts     []CompletePart `json:"parts"`
+	Created   time.Time      `json:"created"`
 	// Checksums are full-object checksums the client claims (x-amz-checksum-*
 	// on Complete); the computed multipart checksum of that algorithm must
 	// equal them (ErrBadDigest). The object's checksum is computed by the
