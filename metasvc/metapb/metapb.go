@@ -101,7 +101,7 @@ type ObjectVersion struct {
 	Segments    []Segment         `json:"segs,omitempty"`      //
 	Parts       []PartInfo        `json:"parts,omitempty"`     // multipart objects only
 	UploadID    string            `json:"upid,omitempty"`      // the multipart upload completed into this version (a repeated Complete answers it)
-	Replication string            `json:"repl,omitempty"`      // replication status (later issues)
+	Replication string            `json:"repl,omitempty"`      // replication status: "", PENDING, COMPLETED, FAILED or REPLICA (replication.go)
 	PreparedAt  time.Time         `json:"prepared,omitempty"`  // leader time of PREPARE (janitor backstop age)
 	CommittedAt time.Time         `json:"committed,omitempty"` // leader time of COMMIT
 	// Tags are the object tags (x-amz-tagging, PutObjectTagging): at most
@@ -215,6 +215,7 @@ const (
 	CmdReplaceShards // healer: compare-and-swap of a record's shards (heal.go)
 	CmdSuspect       // readers report damaged versions to the healer (heal.go)
 	CmdPutTags       // replace a committed version's tags (tagging.go)
+	CmdReplStatus    // replicator: a source version's replication status (replication.go)
 
 	CmdLimit // one past the last command type: add new types above it
 )
@@ -249,6 +250,7 @@ type Command struct {
 	ReplaceShards  *ReplaceShardsRequest  `json:"rshards,omitempty"`
 	Suspect        *SuspectRequest        `json:"suspect,omitempty"`
 	PutTags        *PutTagsRequest        `json:"puttags,omitempty"`
+	ReplStatus     *ReplStatusRequest     `json:"replstatus,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else
@@ -325,6 +327,9 @@ type CommitRequest struct {
 	// replaced current version as a noncurrent version; Off and Suspended
 	// replace the key's null version (garbage).
 	Versioning Versioning `json:"versioning,omitempty"`
+	// Replica: the replicator's write of a version copied from another
+	// bucket (replication.go): Final.Ver is the source's version id, kept.
+	Replica bool `json:"replica,omitempty"`
 }
 
 // AbortRequest removes a PREPARING version (failed write, or the janitor).
@@ -358,6 +363,13 @@ type DeleteRequest struct {
 	Version    string     `json:"version,omitempty"`
 	Versioning Versioning `json:"versioning,omitempty"`
 	Owner      string     `json:"owner,omitempty"` // of a new delete marker
+	// Replication is a new delete marker's replication status (PENDING
+	// when a rule replicates it; replication.go).
+	Replication string `json:"repl,omitempty"`
+	// Replica, if set, adds a delete marker replicated from another bucket
+	// with the source's version id (replication.go); the other fields but
+	// Bucket, Key and Owner are ignored.
+	Replica *ReplicaMarker `json:"replica,omitempty"`
 }
 
 // CreateUploadRequest starts a multipart upload. Idempotent on Upload.Token.
@@ -419,6 +431,9 @@ type CompleteUploadRequest struct {
 	IfNoneMatch string `json:"ifnonematch,omitempty"`
 	// Versioning: as CommitRequest.Versioning.
 	Versioning Versioning `json:"versioning,omitempty"`
+	// Replication is the new version's replication status (PENDING when a
+	// rule replicates it; replication.go).
+	Replication string `json:"repl,omitempty"`
 }
 
 // AbortPartRequest removes a PREPARING part attempt (failed part write, or

@@ -295,6 +295,7 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		Checksums: cks, ChecksumType: ckType, ContentType: u.ContentType, Headers: cloneMap(u.Headers),
 		UserMeta: cloneMap(u.UserMeta), Owner: u.Owner, Created: r.Created, Scheme: u.Scheme,
 		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID, Tags: cloneMap(u.Tags),
+		Replication: r.Replication,
 	}
 	if v.Created.IsZero() {
 		v.Created = now

@@ -97,6 +97,9 @@ func (t *trees) commit(now time.Time, region string, r *metapb.CommitRequest) me
 	if bucket == "" || key == "" || vid == "" {
 		return errResult(metapb.ErrBadRequest, "commit: bucket, key and version id are required")
 	}
+	if r.Replica {
+		return t.commitReplica(now, bucket, key, vid, r)
+	}
 	cur := t.current(bucket, key)
 	// Idempotent retries first: a committed version answers Existed even if
 	// its condition would now fail against itself.
@@ -234,6 +237,9 @@ func (t *trees) abort(now time.Time, r *metapb.AbortRequest) metapb.Result {
 func (t *trees) delete(now time.Time, region string, r *metapb.DeleteRequest) metapb.Result {
 	if r.Bucket == "" || r.Key == "" {
 		return errResult(metapb.ErrBadRequest, "delete: bucket and key are required")
+	}
+	if r.Replica != nil {
+		return t.deleteReplica(now, r)
 	}
 	c := t.current(r.Bucket, r.Key)
 	if r.IfMatch != "" {

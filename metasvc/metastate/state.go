@@ -328,6 +328,10 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		if cmd.DropBucket != nil {
 			return t.dropBucket(now, cmd.DropBucket)
 		}
+	case metapb.CmdReplStatus:
+		if cmd.ReplStatus != nil {
+			return t.replStatus(cmd.ReplStatus)
+		}
 	default:
 		return errResult(metapb.ErrBadRequest, fmt.Sprintf("unknown command type %d", cmd.Type))
 	}

@@ -243,6 +243,7 @@ func (t *trees) deleteVersioned(now time.Time, region string, r *metapb.DeleteRe
 	m := &metapb.ObjectVersion{
 		Format: metapb.FormatV1, Bucket: r.Bucket, Key: r.Key,
 		State: metapb.StateDeleteMarker, Owner: r.Owner, Created: now, PreparedAt: now, CommittedAt: now,
+		Replication: r.Replication,
 	}
 	t.install(m, r.Versioning, region, now)
 	m.VersionID = "dm-" + m.Ver // a record id of its own (Ver is unique); not yet shared with any snapshot
