@@ -202,6 +202,14 @@ func (g *Gateway) closeEdge(ctx context.Context) {
 func (g *Gateway) serveEdgeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, ok := regionalclient.EdgeName(r.TLS)
 	if !ok {
+		// A replicator (a background server of any region) may make the
+		// replication write, and nothing else (replicate.go).
+		if peer, ok := replicatorPeer(r); ok {
+			if _, ok := r.URL.Query()[regionalclient.QueryReplicate]; ok {
+				g.replicate(w, r, peer)
+				return
+			}
+		}
 		g.log.Warn("edge link: peer without an edge certificate refused", "remote", r.RemoteAddr)
 		s3err.Write(w, r, s3err.WithMessage(s3err.AccessDenied, "An edge certificate is required on this listener."), newRequestID(), g.hostID)
 		return

@@ -134,6 +134,9 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 		IfMatch:     req.r.Header.Get("If-Match"),
 		IfNoneMatch: req.r.Header.Get("If-None-Match"),
 		Versioning:  versioningOf(b),
+		// Tags of the upload are not known here: a rule with a tag filter
+		// does not select a multipart object (docs/replication.md).
+		Replication: replicationStatus(b, req.key, nil), // replicate.go
 	})
 	if err != nil {
 		return err

@@ -210,6 +210,7 @@ func (g *Gateway) putObject(req *request) error {
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
 	}
+	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	res, err := g.commit.Write(ctx, commit.Target{
 		Object:      &v,
 		IfMatch:     s3api.UnquoteETag(req.r.Header.Get("If-Match")),
@@ -316,6 +317,9 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 		g.setExpiration(req.w, b, v) // lifecycle.go
 	}
 	setVersionHeader(h, b, &v)
+	if v.Replication != "" {
+		h.Set("x-amz-replication-status", v.Replication)
+	}
 	if len(v.Parts) > 0 && byPart {
 		// S3 sends the part count only to a request that names a part.
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.Parts)))
@@ -464,6 +468,7 @@ func (g *Gateway) deleteObject(req *request) error {
 	res, err := g.cfg.Meta.DeleteObject(req.r.Context(), metapb.DeleteRequest{
 		Bucket: req.mb, Key: req.key, IfMatch: req.r.Header.Get("If-Match"),
 		Version: named, Versioning: versioningOf(b), Owner: req.principal,
+		Replication: markerReplicationStatus(b, req.key, named), // replicate.go
 	})
 	if err != nil {
 		if errors.Is(err, metaclient.ErrPrecondition) {
@@ -522,7 +527,8 @@ func (g *Gateway) deleteObjects(req *request) error {
 		}
 		// <ETag> is the per-object If-Match (conditional delete).
 		r, err := g.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: req.mb, Key: o.Key, IfMatch: o.ETag,
-			Version: named, Versioning: versioningOf(b), Owner: req.principal})
+			Version: named, Versioning: versioningOf(b), Owner: req.principal,
+			Replication: markerReplicationStatus(b, o.Key, named)})
 		if err != nil {
 			e := g.translate(req, err)
 			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, VersionID: o.VersionID, Code: string(e.Code), Message: e.Message})

@@ -101,6 +101,10 @@ type Target struct {
 	// Versioning is the bucket's versioning mode, read at write time
 	// (objects only): the COMMIT keeps or replaces the previous version by it.
 	Versioning metapb.Versioning
+	// Replica: the object is a replicated version (objects only): Object.Ver
+	// is its source's version id, kept; the COMMIT is a no-op when the
+	// version id is already present (metapb.CommitRequest.Replica).
+	Replica bool
 	// Part is an UploadPart attempt (Bucket, Key, UploadID, Number,
 	// Attempt, Size, Created set by the caller).
 	Part *metapb.Part

@@ -11,7 +11,7 @@ import (
 // writeObject: inline COMMIT, or PREPARE → write shards → COMMIT.
 func (c *Coordinator) writeObject(ctx context.Context, log *slog.Logger, t Target, body Body) (Result, error) {
 	v := *t.Object
-	cond := metapb.CommitRequest{IfMatch: t.IfMatch, IfNoneMatch: t.IfNoneMatch, Versioning: t.Versioning}
+	cond := metapb.CommitRequest{IfMatch: t.IfMatch, IfNoneMatch: t.IfNoneMatch, Versioning: t.Versioning, Replica: t.Replica}
 	var committed metapb.ObjectVersion
 	if body.Size <= c.InlineThreshold {
 		data, err := readInline(body)
