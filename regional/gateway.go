@@ -301,6 +301,10 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.createMultipartUpload
 	case s3route.UploadPart:
 		return g.uploadPart
+	case s3route.CopyObject:
+		return g.copyObject // copy.go
+	case s3route.UploadPartCopy:
+		return g.uploadPartCopy
 	case s3route.CompleteMultipartUpload:
 		return g.completeMultipartUpload
 	case s3route.AbortMultipartUpload:

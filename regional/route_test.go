@@ -87,12 +87,18 @@ func TestRoute(t *testing.T) {
 			t.Errorf("%s %s%s → %s (bucket %q key %q); want %s (%q, %q)", tc.method, tc.host, tc.target, got, req.bucket, req.key, tc.wantOp, tc.wantBucket, tc.wantKey)
 		}
 	}
-	// CopyObject is refused clearly rather than treated as an empty PUT.
+	// A PUT with x-amz-copy-source is CopyObject (copy.go), never an empty PUT.
 	req := routeRequest(g, "PUT", "localhost", "/photos/a")
 	req.r.Header.Set("x-amz-copy-source", "/photos/b")
 	h, err := g.route(req)
-	if err != nil || req.op != s3route.CopyObject || s3err.As(h(req)).Code != s3err.NotImplemented {
+	if err != nil || req.op != s3route.CopyObject || handlerName(g, h) != "copyObject" {
 		t.Errorf("copy: op %v err %v", req.op, err)
+	}
+	req = routeRequest(g, "PUT", "localhost", "/photos/a?partNumber=1&uploadId=u")
+	req.r.Header.Set("x-amz-copy-source", "/photos/b")
+	h, err = g.route(req)
+	if err != nil || req.op != s3route.UploadPartCopy || handlerName(g, h) != "uploadPartCopy" {
+		t.Errorf("part copy: op %v err %v", req.op, err)
 	}
 }
 

@@ -2,8 +2,9 @@
 // (docs/commit-protocol.md): PREPARE → write shards → verify the body →
 // COMMIT, or ABORT and delete what was written. PutObject and UploadPart
 // write through Coordinator.Write and CompleteMultipartUpload commits through
-// Coordinator.Complete; CopyObject and the replicator are meant to call the
-// same two entry points, so a change to the protocol (versioning,
+// Coordinator.Complete; CopyObject and UploadPartCopy write through Write
+// too (regional/copy.go), and the replicator is meant to call the same entry
+// points, so a change to the protocol (versioning,
 // replication status) is made here once.
 //
 // Every failure is cleaned up exactly once, by the step that owns it:
