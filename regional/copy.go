@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -198,6 +199,9 @@ func (c *copyStream) commitBody(checksums map[string]string) commit.Body {
 // keeps: full-object values only (a composite "<b64>-<n>" checksum of a
 // multipart source describes its parts, which the copy does not have).
 func wholeObjectChecksums(v metapb.ObjectVersion) map[string]string {
+	if v.ChecksumType == metapb.ChecksumComposite {
+		return nil
+	}
 	var out map[string]string
 	for alg, val := range v.Checksums {
 		if strings.Contains(val, "-") {
@@ -227,9 +231,11 @@ func (g *Gateway) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	// Tags do not exist yet: COPY copies none and REPLACE with no
-	// x-amz-tagging (which CheckUnsupportedHeaders refuses) sets none.
-	if _, err := s3api.ParseDirective(h, "x-amz-tagging-directive"); err != nil {
+	// COPY keeps the source's tags; REPLACE takes x-amz-tagging's, and
+	// until the gateway parses that header (CheckUnsupportedHeaders refuses
+	// it) a REPLACE leaves the copy untagged.
+	tdir, err := s3api.ParseDirective(h, "x-amz-tagging-directive")
+	if err != nil {
 		return err
 	}
 	src, err := g.resolveCopySource(req)
@@ -266,6 +272,10 @@ func (g *Gateway) copyObject(req *request) error {
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
 	}
+	if tdir == s3api.DirectiveCopy && len(src.v.Tags) > 0 {
+		v.Tags = maps.Clone(src.v.Tags)
+	}
+	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	body := g.openCopy(ctx, &src.v, 0, src.v.Size)
 	defer body.close()
 	res, err := g.commit.Write(ctx, commit.Target{
