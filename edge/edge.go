@@ -76,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 	vcfg.Credentials = bucketsvc.SigV4Credentials{Store: cfg.Catalog}
 	vcfg.AllowedRegions = s.signingRegions()
 	vcfg.Now = cfg.Now
+	vcfg.HostBucket = s.hostBucket
 	if s.verifier, err = sigv4.NewVerifier(vcfg); err != nil {
 		return nil, err
 	}
@@ -213,7 +214,8 @@ func newRequestID() string {
 
 // presignParams are query parameters that belong to SigV4, not to the operation.
 var presignParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
-	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"}
+	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+	"AWSAccessKeyId", "Expires", "Signature"} // SigV2's
 
 // ServeHTTP authenticates, then answers or proxies one S3 request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -223,7 +223,7 @@ func escapedKey(s *Server, r *http.Request) string {
 
 // forwardQuery drops SigV4's presign parameters, keeping the rest verbatim.
 func forwardQuery(raw string) string {
-	if !strings.Contains(raw, "X-Amz-") {
+	if !strings.Contains(raw, "X-Amz-") && !strings.Contains(raw, "AWSAccessKeyId") {
 		return raw
 	}
 	var keep []string

@@ -76,6 +76,7 @@ func New(cfg Config) (*Gateway, error) {
 	vcfg := sigv4.DefaultVerifierConfig()
 	vcfg.Credentials = bucketsvc.SigV4Credentials{Store: cfg.Catalog}
 	vcfg.AllowedRegions = []string{cfg.Region}
+	vcfg.HostBucket = func(host string) string { return s3route.HostBucket(host, cfg.Domains) }
 	v, err := sigv4.NewVerifier(vcfg)
 	if err != nil {
 		return nil, err

@@ -229,6 +229,8 @@ var params = map[string]bool{
 	"response-content-language": true, "response-content-type": true, "response-expires": true,
 	"select-type": true, "annotationName": true, "annotation-prefix": true, "max-annotation-results": true,
 	"x-id": true, // the AWS SDKs' operation hint
+	// SigV2's presigned-URL parameters.
+	"AWSAccessKeyId": true, "Expires": true, "Signature": true,
 }
 
 // IsParameter reports whether a query name is an argument of an

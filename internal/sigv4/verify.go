@@ -55,6 +55,10 @@ type VerifierConfig struct {
 	// SigningKeyCache bounds the number of derived signing keys kept (one
 	// per access key, day, region). 0 disables the cache.
 	SigningKeyCache int
+	// HostBucket names the bucket of a virtual-hosted-style Host ("" for
+	// path style). SigV2 signs the bucket in its resource whatever the
+	// style; nil treats every request as path style.
+	HostBucket func(host string) string
 }
 
 // DefaultVerifierConfig returns S3's limits; Credentials must be set.
@@ -161,6 +165,9 @@ type Auth struct {
 	RequestTime time.Time
 	// Expires is when a presigned URL expires; zero otherwise.
 	Expires time.Time
+	// SignatureV2 marks a request authenticated with Signature Version 2
+	// (no region, no signed payload).
+	SignatureV2 bool
 }
 
 // signed holds what a parsed Authorization header or presigned query says.
@@ -188,8 +195,12 @@ func (v *Verifier) Verify(r *http.Request) (*Auth, error) {
 		err error
 	)
 	switch {
+	case strings.HasPrefix(az, v2Prefix):
+		return v.verifyV2(r, false)
 	case az != "":
 		s, err = v.parseHeader(r, az)
+	case isPresignedV2(r.URL.RawQuery):
+		return v.verifyV2(r, true)
 	case isPresigned(r.URL.RawQuery):
 		s, err = v.parseQuery(r)
 	default:
@@ -217,20 +228,24 @@ func isPresigned(rawQuery string) bool {
 	return false
 }
 
-var errV2 = invalidRequest("The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
-
-func v2Unsupported() *s3err.Error {
-	e := *errV2
-	return &e
+// isPresignedV2: a SigV2 presigned URL (AWSAccessKeyId without SigV4's
+// X-Amz-Algorithm; a query with both is SigV4's to judge).
+func isPresignedV2(rawQuery string) bool {
+	if !strings.Contains(rawQuery, "AWSAccessKeyId") || strings.Contains(rawQuery, "X-Amz-Algorithm") {
+		return false
+	}
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		if k, _, _ := strings.Cut(part, "="); k == "AWSAccessKeyId" {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *Verifier) parseHeader(r *http.Request, az string) (signed, error) {
 	var s signed
 	alg, rest, ok := strings.Cut(strings.TrimSpace(az), " ")
 	if !ok || alg != Algorithm {
-		if strings.HasPrefix(az, "AWS ") {
-			return s, v2Unsupported()
-		}
 		return s, malformedHeader("the authorization mechanism is not supported; expecting \"" + Algorithm + "\".")
 	}
 	var cred, hdrs, sig string
@@ -309,9 +324,6 @@ func (v *Verifier) parseQuery(r *http.Request) (signed, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return s, malformedQuery("The query string could not be parsed.")
-	}
-	if q.Get("AWSAccessKeyId") != "" && q.Get("X-Amz-Algorithm") == "" {
-		return s, v2Unsupported()
 	}
 	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"} {
 		if len(q[k]) != 1 || q[k][0] == "" {

@@ -82,7 +82,7 @@ func TestVerifyTamper(t *testing.T) {
 			replaceAuth(r, "x-amz-content-sha256;", "")
 		}, verifyErr: s3err.InvalidRequest},
 		{name: "bad content sha256 value", ph: "NOT-A-HASH", verifyErr: s3err.InvalidArgument},
-		{name: "sigv2", tamper: func(r *http.Request) { r.Header.Set("Authorization", "AWS AKID:c2lnbmF0dXJl") }, verifyErr: s3err.InvalidRequest},
+		{name: "sigv2 forged", tamper: func(r *http.Request) { r.Header.Set("Authorization", "AWS "+docAccessKey+":c2lnbmF0dXJl") }, verifyErr: s3err.AccessDenied}, // its X-Amz-Date is not a SigV2 date
 		{name: "missing date", tamper: func(r *http.Request) { r.Header.Del("X-Amz-Date") }, verifyErr: s3err.AccessDenied},
 		{name: "credentials backend down", cfg: func(c *VerifierConfig) {
 			c.Credentials.(*fakeCreds).fail = errors.New("bucketsvc unavailable")
@@ -198,7 +198,7 @@ func TestPresignTamper(t *testing.T) {
 		{name: "unsigned ordinary header is fine", header: [2]string{"Range", "bytes=0-1"}},
 		{name: "sigv2 query", edit: func(string) string {
 			return "https://bucket.s3.amazonaws.com/k?AWSAccessKeyId=AKID&Expires=1&Signature=abc"
-		}, want: s3err.InvalidRequest},
+		}, want: s3err.AccessDenied}, // SigV2, expired in 1970
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

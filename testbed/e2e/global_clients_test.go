@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,6 +143,18 @@ func testGlobalAWSCLI(t *testing.T, g *Global) {
 	}
 	if head.ContentLength != p.Size || !strings.Contains(head.ETag, "-") {
 		t.Errorf("head-object: %+v, want ContentLength %d and a multipart ETag", head, p.Size)
+	}
+	// aws s3 presign (SigV2 query form or SigV4, whichever the CLI makes by
+	// default) gives a URL any HTTP client can fetch.
+	u := strings.TrimSpace(aws(near, "s3", "presign", "s3://"+bucket+"/data/file.bin", "--expires-in", "300"))
+	resp, err := g.HTTPClient().Get(u)
+	if err != nil {
+		t.Fatalf("GET presigned %s: %v", u, err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || n != p.Size {
+		t.Errorf("GET presigned %s: %d, %d bytes, want 200 and %d", u, resp.StatusCode, n, p.Size)
 	}
 	var list struct {
 		Contents []struct {

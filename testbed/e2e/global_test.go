@@ -38,6 +38,7 @@ func TestGlobal(t *testing.T) {
 	t.Run("AWSCLI", func(t *testing.T) { testGlobalAWSCLI(t, g) })
 	t.Run("Boto3", func(t *testing.T) { testGlobalBoto3(t, g) })
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
+	t.Run("SigV2", func(t *testing.T) { testGlobalSigV2(t, g) })
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
 	t.Run("Routes", func(t *testing.T) { testGlobalRoutes(t, g) })
 	t.Run("Latency", func(t *testing.T) { testGlobalLatency(t, g) })
