@@ -131,6 +131,9 @@ type Config struct {
 	// DeadAfter: a storage node seen without heartbeats for this long is
 	// dead and its shards are rebuilt elsewhere.
 	DeadAfter time.Duration
+	// DrainInterval is the pause between two drainer passes over a
+	// partition while some node drains (a new drain starts one at once).
+	DrainInterval time.Duration
 	// VerifyTimeout bounds one shard verify call; HealTimeout one rebuild
 	// (plus the time its bytes take at HealRate).
 	VerifyTimeout time.Duration
@@ -155,6 +158,7 @@ func DefaultConfig() Config {
 		HealRate:       64 << 20,
 		ScrubParallel:  4,
 		DeadAfter:      10 * time.Minute,
+		DrainInterval:  10 * time.Second,
 		VerifyTimeout:  time.Minute,
 		HealTimeout:    2 * time.Minute,
 		OrphanMinAge:   time.Hour + 15*time.Minute,
@@ -218,8 +222,8 @@ func (c *Config) Validate() error {
 		if c.Nodes == nil {
 			errs = append(errs, errors.New("background: Nodes is required with Shards"))
 		}
-		if c.ScrubInterval <= 0 || c.DeadAfter <= 0 || c.VerifyTimeout <= 0 || c.HealTimeout <= 0 {
-			errs = append(errs, errors.New("background: ScrubInterval, DeadAfter, VerifyTimeout and HealTimeout must be positive"))
+		if c.ScrubInterval <= 0 || c.DeadAfter <= 0 || c.VerifyTimeout <= 0 || c.HealTimeout <= 0 || c.DrainInterval <= 0 {
+			errs = append(errs, errors.New("background: ScrubInterval, DeadAfter, VerifyTimeout, HealTimeout and DrainInterval must be positive"))
 		}
 		if c.ScrubParallel < 1 || c.ScrubParallel > 256 {
 			errs = append(errs, fmt.Errorf("background: ScrubParallel %d out of [1, 256]", c.ScrubParallel))

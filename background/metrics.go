@@ -21,6 +21,11 @@ type metrics struct {
 	healFailures  prometheus.Counter
 	rebuiltBytes  prometheus.Counter
 
+	// Drainer (drain.go).
+	drainMoved      prometheus.Counter
+	drainMovedBytes prometheus.Counter
+	drainFailures   prometheus.Counter
+
 	// Lifecycle rules (lifecycle.go).
 	lcExpired  prometheus.Counter
 	lcVersions prometheus.Counter
@@ -70,6 +75,15 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		rebuiltBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_heal_rebuilt_bytes_total", Help: "Shard bytes rebuilt by the healer.",
 		}),
+		drainMoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_drain_shards_moved_total", Help: "Shards moved off draining storage nodes (swapped into their record).",
+		}),
+		drainMovedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_drain_moved_bytes_total", Help: "Bytes of the shards moved off draining storage nodes.",
+		}),
+		drainFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_drain_failures_total", Help: "Segment moves off a draining node that failed (retried next pass).",
+		}),
 		orphanScanned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meridian_background_janitor_orphan_shards_scanned_total", Help: "Shards listed by the orphan scan.",
 		}),
@@ -86,7 +100,8 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.leasesHeld, m.items, m.aborted, m.reclaimed, m.lcExpired, m.lcVersions, m.lcAborted, statusCollector{s},
 			m.orphanScanned, m.orphansDeleted, m.orphanBytes, m.orphanNodeScans,
-			m.scrubVerified, m.scrubFound, m.healed, m.healFailures, m.rebuiltBytes, durabilityCollector{s})
+			m.scrubVerified, m.scrubFound, m.healed, m.healFailures, m.rebuiltBytes, durabilityCollector{s},
+			m.drainMoved, m.drainMovedBytes, m.drainFailures)
 	}
 	return m
 }

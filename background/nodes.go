@@ -14,8 +14,9 @@ import (
 // change, after which every node looks unhealthy until its next
 // heartbeat, lasts far less than DeadAfter.
 type nodeWatch struct {
-	cfg    *Config
-	onDead func(id string) // told once per node each time it is declared dead
+	cfg     *Config
+	onDead  func(id string) // told once per node each time it is declared dead
+	onDrain func(id string) // told when a node is first seen draining
 
 	mu      sync.Mutex
 	nodes   map[string]metapb.StorageNode
@@ -65,11 +66,14 @@ func (w *nodeWatch) Dead() []string {
 // the dead set.
 func (w *nodeWatch) refresh(now time.Time) {
 	list := w.cfg.Nodes()
-	var newly []string
+	var newly, drains []string
 	w.mu.Lock()
 	seen := map[string]bool{}
 	for _, n := range list {
 		seen[n.ID] = true
+		if n.Draining && !w.nodes[n.ID].Draining {
+			drains = append(drains, n.ID)
+		}
 		w.nodes[n.ID] = n
 		if n.Healthy {
 			delete(w.since, n.ID)
@@ -95,6 +99,12 @@ func (w *nodeWatch) refresh(now time.Time) {
 	}
 	w.updated = now
 	w.mu.Unlock()
+	for _, id := range drains {
+		w.cfg.Logger.Info("background: storage node draining; its shards will be moved", "node", id)
+		if w.onDrain != nil {
+			w.onDrain(id)
+		}
+	}
 	for _, id := range newly {
 		w.cfg.Logger.Warn("background: storage node declared dead; its shards will be rebuilt", "node", id, "dead_after", w.cfg.DeadAfter)
 		if w.onDead != nil {

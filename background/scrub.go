@@ -367,14 +367,19 @@ func (s *scrubber) healSegment(ctx context.Context, view nodeState, rec metapb.S
 		if x == stMissing || x == stCorrupt {
 			badIdx = append(badIdx, i)
 			src.Shards[i].Node = ""
-			if view.dead[refs[i].Node] || !view.healthy(refs[i].Node) {
-				refs[i].Node, refs[i].AZ = "", "" // not counted by Replacement
+			if view.dead[refs[i].Node] || !view.healthy(refs[i].Node) || view.nodes[refs[i].Node].Draining {
+				refs[i].Node, refs[i].AZ = "", "" // not counted by Replacement (a draining node gets nothing new)
 			}
 		}
 	}
 	exclude := map[string]bool{}
 	for id := range view.dead {
 		exclude[id] = true
+	}
+	for id, n := range view.nodes {
+		if n.Draining {
+			exclude[id] = true
+		}
 	}
 	var targets []metapb.ShardRef
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)

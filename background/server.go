@@ -62,7 +62,9 @@ func New(cfg Config) (*Server, error) {
 		s.scrub = newScrubber(&s.cfg, s.m, s.nodes)
 		w := newWorker(s.scrub, &s.cfg, s.leases, s.m)
 		s.nodes.onDead = func(string) { w.kick(true) } // queue the dead node's shards now
-		s.workers = append(s.workers, w, newWorker(newHealer(s.scrub), &s.cfg, s.leases, s.m))
+		dw := newWorker(newDrainer(s.scrub), &s.cfg, s.leases, s.m)
+		s.nodes.onDrain = func(string) { dw.kick(true) } // move the node's shards now
+		s.workers = append(s.workers, w, newWorker(newHealer(s.scrub), &s.cfg, s.leases, s.m), dw)
 	}
 	s.leases.onAcquire = func() {
 		for _, w := range s.workers {

@@ -59,6 +59,8 @@ func TestRPCAuthorization(t *testing.T) {
 		{"POST", ctl + "/v1/ctl/heartbeat", hb, []string{"storage"}},
 		{"GET", ctl + "/v1/ctl/status", "", []string{"meta", "storage", "gateway", "background", "admin"}},
 		{"GET", ctl + "/v1/ctl/nodes", "", []string{"gateway", "background", "admin"}},
+		{"POST", ctl + "/v1/ctl/drain", `{"id":"nosuch","on":true}`, []string{"admin"}},
+		{"POST", ctl + "/v1/ctl/remove", `{"id":"nosuch"}`, []string{"admin"}},
 		{"GET", ctl + "/readyz", "", []string{"meta", "storage", "gateway", "background", "admin"}},
 	} {
 		for name, node := range callers {

@@ -26,6 +26,8 @@ var Access = map[string][]mtls.Role{
 	"POST /v1/ctl/heartbeat": {mtls.RoleStorage}, // and only for the node the certificate names
 	"GET /v1/ctl/status":     {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin, mtls.RoleStorage, mtls.RoleMeta},
 	"GET /v1/ctl/nodes":      {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin},
+	"POST /v1/ctl/drain":     {mtls.RoleAdmin},
+	"POST /v1/ctl/remove":    {mtls.RoleAdmin},
 	"GET /healthz":           {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin, mtls.RoleStorage, mtls.RoleMeta},
 	"GET /readyz":            {mtls.RoleGateway, mtls.RoleBackground, mtls.RoleAdmin, mtls.RoleStorage, mtls.RoleMeta},
 }
@@ -40,6 +42,8 @@ func (s *Server) routes() http.Handler {
 	handle("POST /v1/ctl/heartbeat", s.handleHeartbeat)
 	handle("GET /v1/ctl/status", s.handleStatus)
 	handle("GET /v1/ctl/nodes", s.handleNodes)
+	handle("POST /v1/ctl/drain", s.handleDrain)
+	handle("POST /v1/ctl/remove", s.handleRemove)
 	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if s.closing.Load() {
 			http.Error(w, "closing", http.StatusServiceUnavailable)
@@ -214,7 +218,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 var readOps = map[string]struct{}{
 	"get": {}, "version": {}, "list": {}, "upload": {}, "uploads": {}, "parts": {}, "part": {},
 	"attempt": {}, "scan": {}, "scanparts": {}, "scanuploads": {}, "feed": {}, "garbage": {},
-	"background": {}, "shardscan": {}, "suspects": {}, "unreferenced": {}, "latest": {}, "ver": {}, "versions": {},
+	"background": {}, "shardscan": {}, "suspects": {}, "unreferenced": {}, "noderefs": {}, "latest": {}, "ver": {}, "versions": {},
 }
 
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, op string) int {
@@ -332,6 +336,12 @@ func read(g *group, op string, q *metapb.ReadRequest) (metapb.ReadResponse, int)
 			return bad(fmt.Sprintf("unreferenced checks at most %d shards", metastate.MaxRefCheck))
 		}
 		out.Shards = st.Unreferenced(q.Shards)
+	case "noderefs":
+		if q.Node == "" {
+			return bad("noderefs needs a node")
+		}
+		nr := st.NodeRefs(q.Node)
+		out.NodeRefs = &nr
 	case "latest":
 		v, ok := st.Latest(q.Bucket, q.Key)
 		if !ok {
@@ -395,7 +405,13 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) int {
 	if code, ok := s.ctlGate(w, r); !ok {
 		return code
 	}
-	cur, known := s.ctlFSM.View().Storage[hb.ID]
+	view := s.ctlFSM.View()
+	if _, gone := view.Removed[hb.ID]; gone {
+		writeJSON(w, http.StatusGone, metapb.RPCError{Err: metapb.ErrBadRequest,
+			ErrMsg: fmt.Sprintf("storage node %s was removed from region %s; a replacement joins under a new id", hb.ID, view.Region)})
+		return http.StatusGone
+	}
+	cur, known := view.Storage[hb.ID]
 	if controlplane.NeedsRegister(cur, known, hb, s.cfg.CapacityDelta) {
 		if _, err := s.ctlApply(controlplane.Command{Type: controlplane.CmdRegister, Register: &hb}); err != nil {
 			if errors.Is(err, controlplane.ErrBadCommand) {
@@ -430,4 +446,56 @@ func (s *Server) handleNodes(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusOK
 	}
 	s.observe("nodes", code, start)
+}
+
+// handleDrain starts or cancels a storage node's drain (admin); handleRemove
+// removes a drained node (docs/background.md, "Node lifecycle"). Refusals
+// answer 200 with a Result error: NotFound (no such node) or Conflict (not
+// drained).
+func (s *Server) handleDrain(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var req controlplane.DrainRequest
+	code := s.serveCtlCommand(w, r, &req, func() controlplane.Command {
+		return controlplane.Command{Type: controlplane.CmdDrain, Drain: &req}
+	})
+	s.observe("drain", code, start)
+}
+
+func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var req controlplane.RemoveRequest
+	code := s.serveCtlCommand(w, r, &req, func() controlplane.Command {
+		return controlplane.Command{Type: controlplane.CmdRemove, Remove: &req}
+	})
+	s.observe("remove", code, start)
+}
+
+func (s *Server) serveCtlCommand(w http.ResponseWriter, r *http.Request, req any, cmd func() controlplane.Command) int {
+	if err := s.decode(w, r, req); err != nil {
+		return badRequest(w, "bad request: "+err.Error())
+	}
+	if code, ok := s.ctlGate(w, r); !ok {
+		return code
+	}
+	res, err := s.ctlApply(cmd())
+	if err == nil {
+		err = res.Err
+	}
+	var out metapb.Result
+	switch {
+	case err == nil:
+	case errors.Is(err, controlplane.ErrNoSuchNode):
+		out = metapb.Result{Err: metapb.ErrNotFound, ErrMsg: err.Error()}
+	case errors.Is(err, controlplane.ErrNotDrained):
+		out = metapb.Result{Err: metapb.ErrConflict, ErrMsg: err.Error()}
+	case errors.Is(err, controlplane.ErrBadCommand):
+		return badRequest(w, err.Error())
+	default:
+		return s.writeRaftErr(w, s.ctl, err)
+	}
+	if out.Err == "" {
+		s.log.Info("control plane changed by admin", "path", r.URL.Path, "request", fmt.Sprintf("%+v", req))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return http.StatusOK
 }

@@ -26,11 +26,16 @@ import (
 // --catalog/--sql, directly on a catalog no server holds open.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | durability")
+		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | durability | drain | remove-node")
 	}
 	sub := args[0]
-	if sub == "durability" {
+	switch sub {
+	case "durability":
 		return runDurability(ctx, args[1:])
+	case "drain":
+		return runDrain(ctx, args[1:])
+	case "remove-node":
+		return runRemoveNode(ctx, args[1:])
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	cat := catalogFlags(fs)

@@ -32,6 +32,7 @@ func runBackground(ctx context.Context, args []string) error {
 	healRate := fs.String("heal-rate", "64MiB", "shard bytes rebuilt per second per storage node (0: unlimited)")
 	fs.IntVar(&cfg.ScrubParallel, "scrub-parallel", cfg.ScrubParallel, "records verified at once")
 	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a storage node without heartbeats for this long is dead: its shards are rebuilt elsewhere")
+	fs.DurationVar(&cfg.DrainInterval, "drain-interval", cfg.DrainInterval, "pause between two drainer passes while a storage node drains")
 	noScrub := fs.Bool("no-scrub", false, "run no scrubber/healer")
 	cat := catalogFlags(fs) // optional: the lifecycle rules (docs/lifecycle.md)
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", 0, "least time between two lifecycle walks of a partition (0: a lifecycle day / 24)")

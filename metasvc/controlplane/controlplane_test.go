@@ -198,3 +198,70 @@ func TestFSMApplySnapshotRestore(t *testing.T) {
 		t.Fatalf("status: %+v", st)
 	}
 }
+
+// TestDrainRemove: a drain survives re-registration; remove applies only to
+// a node draining for at least MinDrained; a removed id cannot register
+// again; the tombstone survives a snapshot.
+func TestDrainRemove(t *testing.T) {
+	f := NewFSM()
+	t0 := time.Unix(100, 0).UTC()
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	reg := func(id string) *metapb.StorageNode { return &metapb.StorageNode{ID: id, AZ: "a", Addr: "h:" + id} }
+	if r := apply(t, f, 1, Command{Type: CmdInit, Time: t0, Init: &InitRequest{Region: "r1", Partitions: 1}}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	apply(t, f, 2, Command{Type: CmdRegister, Time: t0, Register: reg("s1")})
+	apply(t, f, 3, Command{Type: CmdRegister, Time: t0, Register: reg("s2")})
+	steps := []struct {
+		name    string
+		c       Command
+		wantErr error
+		changed bool
+	}{
+		{"remove before drain", Command{Type: CmdRemove, Time: at(1), Remove: &RemoveRequest{ID: "s1"}}, ErrNotDrained, false},
+		{"drain unknown", Command{Type: CmdDrain, Time: at(1), Drain: &DrainRequest{ID: "s9", On: true}}, ErrNoSuchNode, false},
+		{"drain without id", Command{Type: CmdDrain, Time: at(1), Drain: &DrainRequest{On: true}}, ErrBadCommand, false},
+		{"drain", Command{Type: CmdDrain, Time: at(2), Drain: &DrainRequest{ID: "s1", On: true}}, nil, true},
+		{"drain again keeps its start", Command{Type: CmdDrain, Time: at(5), Drain: &DrainRequest{ID: "s1", On: true}}, nil, false},
+		{"re-register keeps the drain", Command{Type: CmdRegister, Time: at(6), Register: &metapb.StorageNode{ID: "s1", AZ: "a", Addr: "h:new"}}, nil, true},
+		{"remove too soon", Command{Type: CmdRemove, Time: at(10), Remove: &RemoveRequest{ID: "s1", MinDrained: 10 * time.Second}}, ErrNotDrained, false},
+		{"remove unknown", Command{Type: CmdRemove, Time: at(12), Remove: &RemoveRequest{ID: "s9"}}, ErrNoSuchNode, false},
+		{"remove", Command{Type: CmdRemove, Time: at(12), Remove: &RemoveRequest{ID: "s1", MinDrained: 10 * time.Second}}, nil, true},
+		{"remove retried", Command{Type: CmdRemove, Time: at(13), Remove: &RemoveRequest{ID: "s1", MinDrained: 10 * time.Second}}, nil, false},
+		{"removed id cannot register", Command{Type: CmdRegister, Time: at(14), Register: reg("s1")}, ErrRemoved, false},
+		{"drain of a removed node", Command{Type: CmdDrain, Time: at(14), Drain: &DrainRequest{ID: "s1", On: true}}, ErrNoSuchNode, false},
+		{"drain s2", Command{Type: CmdDrain, Time: at(15), Drain: &DrainRequest{ID: "s2", On: true}}, nil, true},
+		{"cancel s2", Command{Type: CmdDrain, Time: at(16), Drain: &DrainRequest{ID: "s2"}}, nil, true},
+		{"remove cancelled", Command{Type: CmdRemove, Time: at(60), Remove: &RemoveRequest{ID: "s2"}}, ErrNotDrained, false},
+	}
+	for i, s := range steps {
+		r := apply(t, f, uint64(10+i), s.c)
+		if !errors.Is(r.Err, s.wantErr) || (s.wantErr == nil && r.Err != nil) || r.Changed != s.changed {
+			t.Fatalf("%s: got err=%v changed=%v, want err=%v changed=%v", s.name, r.Err, r.Changed, s.wantErr, s.changed)
+		}
+		if s.name == "re-register keeps the drain" {
+			if n := f.View().Storage["s1"]; !n.Draining || !n.DrainStarted.Equal(at(2)) || n.Addr != "h:new" {
+				t.Fatalf("after re-register: %+v", n)
+			}
+		}
+	}
+	v := f.View()
+	if _, ok := v.Storage["s1"]; ok || !v.Removed["s1"].Equal(at(12)) {
+		t.Fatalf("s1 after remove: storage %v removed %v", v.Storage["s1"], v.Removed)
+	}
+	if n := v.Storage["s2"]; n.Draining || !n.DrainStarted.IsZero() {
+		t.Fatalf("s2 after cancel: %+v", n)
+	}
+	snap, _ := f.Snapshot()
+	var sink memSink
+	if err := snap.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	g := NewFSM()
+	if err := g.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	if r := apply(t, g, 100, Command{Type: CmdRegister, Time: at(70), Register: reg("s1")}); !errors.Is(r.Err, ErrRemoved) {
+		t.Fatalf("removed id registered after restore: %+v", r)
+	}
+}

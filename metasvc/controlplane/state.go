@@ -19,6 +19,14 @@ import (
 var (
 	ErrBadCommand = errors.New("controlplane: bad command")
 	ErrBadFormat  = errors.New("controlplane: unsupported snapshot format")
+	// ErrRemoved: the storage node id was removed from the region; it
+	// cannot register again (a replacement joins under a new id).
+	ErrRemoved = errors.New("controlplane: storage node removed")
+	// ErrNoSuchNode: drain or remove of an id that is not registered.
+	ErrNoSuchNode = errors.New("controlplane: no such storage node")
+	// ErrNotDrained: remove of a node that is not draining, or has been
+	// draining for less than the request's MinDrained.
+	ErrNotDrained = errors.New("controlplane: storage node not drained")
 )
 
 // FormatV1 is the snapshot/record format of State.
@@ -31,6 +39,9 @@ type State struct {
 	MetaNodes  []metapb.MetaNode             `json:"meta_nodes"`
 	Partitions []metapb.PartitionInfo        `json:"partitions"` // Leader is never set here
 	Storage    map[string]metapb.StorageNode `json:"storage"`    // by id; heartbeat fields zero
+	// Removed: ids removed by remove-node (value: the control plane's
+	// time of removal); their heartbeats are refused.
+	Removed map[string]time.Time `json:"removed,omitempty"`
 }
 
 // Initialized reports whether an Init command has been applied.
@@ -42,6 +53,8 @@ type CommandType uint8
 const (
 	CmdInit     CommandType = 1
 	CmdRegister CommandType = 2
+	CmdDrain    CommandType = 3 // start or cancel a node's drain
+	CmdRemove   CommandType = 4 // remove a drained node
 )
 
 // Command is one ctl log entry. Time is the proposing leader's clock.
@@ -50,7 +63,15 @@ type Command struct {
 	Time     time.Time           `json:"time"`
 	Init     *InitRequest        `json:"init,omitempty"`
 	Register *metapb.StorageNode `json:"register,omitempty"`
+	Drain    *DrainRequest       `json:"drain,omitempty"`
+	Remove   *RemoveRequest      `json:"remove,omitempty"`
 }
+
+// DrainRequest and RemoveRequest are the admin's wire types (metapb).
+type (
+	DrainRequest  = metapb.DrainRequest
+	RemoveRequest = metapb.RemoveNodeRequest
+)
 
 // InitRequest creates the region. Only the first Init takes effect.
 type InitRequest struct {
@@ -125,10 +146,58 @@ func (s *State) apply(c Command) ApplyResult {
 			UsedBytes:     n.UsedBytes,
 			Registered:    c.Time,
 		}
+		if _, gone := s.Removed[n.ID]; gone {
+			return ApplyResult{Err: fmt.Errorf("%w: %s", ErrRemoved, n.ID)}
+		}
 		if s.Storage == nil {
 			s.Storage = map[string]metapb.StorageNode{}
 		}
+		if cur, ok := s.Storage[n.ID]; ok { // a drain outlives re-registration
+			rec.Draining, rec.DrainStarted = cur.Draining, cur.DrainStarted
+		}
 		s.Storage[n.ID] = rec
+		return ApplyResult{Changed: true}
+	case CmdDrain:
+		d := c.Drain
+		if d == nil || d.ID == "" {
+			return ApplyResult{Err: fmt.Errorf("%w: drain needs an id", ErrBadCommand)}
+		}
+		n, ok := s.Storage[d.ID]
+		if !ok {
+			return ApplyResult{Err: fmt.Errorf("%w: %s", ErrNoSuchNode, d.ID)}
+		}
+		if n.Draining == d.On {
+			return ApplyResult{}
+		}
+		n.Draining, n.DrainStarted = d.On, time.Time{}
+		if d.On {
+			n.DrainStarted = c.Time
+		}
+		s.Storage[d.ID] = n
+		return ApplyResult{Changed: true}
+	case CmdRemove:
+		rm := c.Remove
+		if rm == nil || rm.ID == "" {
+			return ApplyResult{Err: fmt.Errorf("%w: remove needs an id", ErrBadCommand)}
+		}
+		n, ok := s.Storage[rm.ID]
+		if !ok {
+			if _, gone := s.Removed[rm.ID]; gone {
+				return ApplyResult{} // a retried remove
+			}
+			return ApplyResult{Err: fmt.Errorf("%w: %s", ErrNoSuchNode, rm.ID)}
+		}
+		if !n.Draining {
+			return ApplyResult{Err: fmt.Errorf("%w: %s is not draining (run drain first)", ErrNotDrained, rm.ID)}
+		}
+		if since := c.Time.Sub(n.DrainStarted); since < rm.MinDrained {
+			return ApplyResult{Err: fmt.Errorf("%w: %s has been draining for %v, less than %v", ErrNotDrained, rm.ID, since.Round(time.Millisecond), rm.MinDrained)}
+		}
+		delete(s.Storage, rm.ID)
+		if s.Removed == nil {
+			s.Removed = map[string]time.Time{}
+		}
+		s.Removed[rm.ID] = c.Time
 		return ApplyResult{Changed: true}
 	}
 	return ApplyResult{Err: fmt.Errorf("%w: type %d", ErrBadCommand, c.Type)}
@@ -153,6 +222,7 @@ func (s State) clone() State {
 	if c.Storage == nil {
 		c.Storage = map[string]metapb.StorageNode{}
 	}
+	c.Removed = maps.Clone(s.Removed)
 	return c
 }
 

@@ -35,3 +35,14 @@ func (c *Client) Unreferenced(ctx context.Context, partition int, refs []metapb.
 	r, err := c.read(ctx, partition, "unreferenced", metapb.ReadRequest{Shards: refs})
 	return r.Shards, err
 }
+
+// NodeRefs counts the shards partition's records place on storage node
+// node (committed and planned by PREPAREs), on one consistent state
+// through a linearizable read.
+func (c *Client) NodeRefs(ctx context.Context, partition int, node string) (metapb.NodeRefs, error) {
+	r, err := c.read(ctx, partition, "noderefs", metapb.ReadRequest{Node: node})
+	if err != nil {
+		return metapb.NodeRefs{}, err
+	}
+	return deref(r.NodeRefs), nil
+}

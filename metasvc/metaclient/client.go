@@ -533,3 +533,25 @@ func (c *Client) RegionStatus(ctx context.Context) (metapb.RegionStatus, error) 
 	err := c.call(ctx, "ctl", http.MethodGet, "/v1/ctl/status", nil, &out)
 	return out, err
 }
+
+// DrainNode starts (on) or cancels the drain of storage node id (admin):
+// ErrNotFound if the control plane does not know it.
+func (c *Client) DrainNode(ctx context.Context, id string, on bool) error {
+	var res metapb.Result
+	if err := c.call(ctx, "ctl", http.MethodPost, "/v1/ctl/drain", metapb.DrainRequest{ID: id, On: on}, &res); err != nil {
+		return err
+	}
+	return resultErr(res.Err, res.ErrMsg)
+}
+
+// RemoveNode removes storage node id from the control plane (admin). It is
+// refused with ErrConflict unless the node has been draining for at least
+// minDrained; the caller first checks that no record names a shard on it
+// (NodeRefs over every partition).
+func (c *Client) RemoveNode(ctx context.Context, id string, minDrained time.Duration) error {
+	var res metapb.Result
+	if err := c.call(ctx, "ctl", http.MethodPost, "/v1/ctl/remove", metapb.RemoveNodeRequest{ID: id, MinDrained: minDrained}, &res); err != nil {
+		return err
+	}
+	return resultErr(res.Err, res.ErrMsg)
+}

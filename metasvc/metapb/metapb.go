@@ -567,9 +567,33 @@ type StorageNode struct {
 	CapacityBytes int64     `json:"capacity"`
 	UsedBytes     int64     `json:"used"`
 	Registered    time.Time `json:"registered"`
+	// Draining (set by `meridian admin drain`, replicated): the node gets
+	// no new shards (placement skips it) and the background drainer moves
+	// its shards away; DrainStarted is the control plane's time of the
+	// drain command (docs/background.md, "Node lifecycle").
+	Draining     bool      `json:"draining,omitempty"`
+	DrainStarted time.Time `json:"drain_started,omitempty"`
 	// Filled by the control-plane leader from heartbeats (not replicated):
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Healthy       bool      `json:"healthy"`
+}
+
+// DrainRequest starts (On) or cancels a storage node's drain. Starting a
+// drain that is on keeps its start time.
+type DrainRequest struct {
+	ID string `json:"id"`
+	On bool   `json:"on"`
+}
+
+// RemoveNodeRequest removes a storage node from the region. It applies only
+// if the node is draining and has been for at least MinDrained (by the
+// command times), so that every gateway's node view (refreshed every
+// second) has long seen the drain and places nothing new there. The
+// caller checks, before sending it, that no record names a shard on the
+// node (docs/background.md, "Node lifecycle").
+type RemoveNodeRequest struct {
+	ID         string        `json:"id"`
+	MinDrained time.Duration `json:"min_drained"`
 }
 
 // MetaNode is one metadata node.

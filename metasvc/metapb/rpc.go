@@ -54,6 +54,7 @@ type ReadRequest struct {
 	ListParts   *ListPartsRequest   `json:"lparts,omitempty"`
 	Cursor      *ShardCursor        `json:"cursor,omitempty"`
 	Shards      []ShardRef          `json:"shards,omitempty"` // unreferenced: the copies to check (Node, ID)
+	Node        string              `json:"node,omitempty"`   // noderefs: the storage node
 
 	Ver          string               `json:"ver,omitempty"`
 	ListVersions *ListVersionsRequest `json:"lversions,omitempty"`
@@ -84,6 +85,17 @@ type ReadResponse struct {
 
 	ShardScan *ShardScanResponse `json:"shardscan,omitempty"`
 	Suspects  []Suspect          `json:"suspects,omitempty"`
+
+	NodeRefs *NodeRefs `json:"noderefs,omitempty"`
+}
+
+// NodeRefs counts the shards a partition's records place on one storage
+// node (the "noderefs" read; remove-node is refused while any is held).
+type NodeRefs struct {
+	Records   int64 `json:"records"`   // records naming at least one shard on the node
+	Shards    int64 `json:"shards"`    // shards on the node named by committed records
+	Bytes     int64 `json:"bytes"`     // their bytes
+	Preparing int64 `json:"preparing"` // shards on the node planned by PREPARING versions and part attempts
 }
 
 // RPCError is the body of a 4xx/5xx RPC answer that is not a Result/ReadResponse:

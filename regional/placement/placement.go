@@ -73,13 +73,13 @@ type azGroup struct {
 	nodes []metapb.StorageNode // best first
 }
 
-// groups returns healthy nodes grouped by AZ, nodes ranked by score, AZs
+// groups returns healthy nodes that are not draining grouped by AZ, nodes ranked by score, AZs
 // ordered by a seed hash. skip drops candidates.
 func groups(nodes []metapb.StorageNode, seed uint64, skip func(metapb.StorageNode) bool) []*azGroup {
 	byAZ := map[string]*azGroup{}
 	var out []*azGroup
 	for _, n := range nodes {
-		if !n.Healthy || (skip != nil && skip(n)) {
+		if !n.Healthy || n.Draining || (skip != nil && skip(n)) { // a draining node gets no new shards
 			continue
 		}
 		g := byAZ[n.AZ]

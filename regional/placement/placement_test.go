@@ -248,3 +248,44 @@ func TestReplacementOtherAZUnderCap(t *testing.T) {
 		t.Fatalf("replacement in %s, want az-c or az-d", n.AZ)
 	}
 }
+
+// TestDrainingGetsNothing: a draining node is never chosen, by Choose or by
+// Replacement (not even as a shared node of last resort).
+func TestDrainingGetsNothing(t *testing.T) {
+	nodes := cluster(4, 4, 4, 4)
+	nodes[0].Draining, nodes[5].Draining = true, true
+	for seed := uint64(0); seed < 200; seed++ {
+		p, err := Choose(nodes, 14, 4, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range p.Nodes {
+			if n.Draining {
+				t.Fatalf("seed %d: Choose picked draining %s", seed, n.ID)
+			}
+		}
+		cur := refs(p)
+		for i := range cur {
+			r, err := Replacement(cur, i, nodes, 4, seed, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Draining {
+				t.Fatalf("seed %d shard %d: Replacement picked draining %s", seed, i, r.ID)
+			}
+		}
+	}
+	// Only draining nodes left besides the segment's own: sharing a
+	// non-draining node beats placing on a draining one.
+	few := cluster(4, 4, 4, 4)
+	for i := range few {
+		few[i].Draining = i >= 14
+	}
+	p, err := Choose(few, 14, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := Replacement(refs(p), 3, few, 4, 1, nil); err != nil || n.Draining {
+		t.Fatalf("replacement %+v, %v", n, err)
+	}
+}
