@@ -67,6 +67,11 @@ func NewTLSClient(endpoint, region, accessKey, secret string, conc int, caFile s
 
 // Do signs and sends a request; body may be nil. The response body is drained and closed.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body []byte) (int, []byte, error) {
+	return c.DoWith(ctx, method, path, query, body, nil)
+}
+
+// DoWith is Do with extra request headers (signed with the request).
+func (c *Client) DoWith(ctx context.Context, method, path string, query url.Values, body []byte, hdr http.Header) (int, []byte, error) {
 	u := c.Endpoint + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -80,6 +85,9 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		return 0, nil, err
 	}
 	req.ContentLength = int64(len(body))
+	for k, vs := range hdr {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
 	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
 	if err := c.signer.SignHTTP(ctx, c.Creds, req, "UNSIGNED-PAYLOAD", "s3", c.Region, time.Now()); err != nil {
 		return 0, nil, err
@@ -227,7 +235,7 @@ type Config struct {
 	Duration time.Duration // per phase upper bound
 	ListKeys int           // keys for the LIST phase (10,000)
 	Out      io.Writer
-	// Only, when not empty, selects phases: "4KiB", "1MiB", "16MiB", "list", "edge".
+	// Only, when not empty, selects phases: "4KiB", "1MiB", "16MiB", "copy", "list", "edge".
 	Only []string
 	// Edge, when set, is a client for an edge in front of the same region:
 	// the "edge" phases compare it with the direct client.
@@ -345,6 +353,9 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 			return err
 		}))
 	}
+	if cfg.wants("copy") {
+		results = append(results, runCopy(ctx, c, cfg, emit)...)
+	}
 	if cfg.Edge != nil && (cfg.wants("edge") || cfg.wantsEdgeSize("")) {
 		results = append(results, runEdge(ctx, c, cfg, emit)...)
 		compareTiers(cfg.Out, results, idleRate)
@@ -394,6 +405,40 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 	fmt.Fprintf(cfg.Out, "\nLIST: %.0f keys/s (%d keys listed in %d full scans, %s)\n",
 		float64(keys.Load())/scan.Elapsed.Seconds(), keys.Load(), scan.Ops, scan.Elapsed.Round(time.Millisecond))
 	return results, nil
+}
+
+// runCopy measures CopyObject within the region (issue 10, docs/copy.md):
+// one source object per size, copied to new keys in the same bucket; the
+// throughput counts the bytes copied. A copy decodes the source's shards
+// and writes a new erasure-coded object, so it costs about a GET plus a PUT
+// of the same size inside the gateway, with no client transfer.
+func runCopy(ctx context.Context, c *Client, cfg Config, emit func(Result)) []Result {
+	var out []Result
+	for _, sz := range []struct {
+		name        string
+		size        int
+		conc, count int
+	}{{"1MiB", 1 << 20, 8, 1000}, {"256MiB", 256 << 20, 1, 8}} {
+		src := fmt.Sprintf("%s/copy-src/%s", cfg.Bucket, sz.name)
+		payload := make([]byte, sz.size)
+		_, _ = rand.Read(payload)
+		code, _, err := c.Do(ctx, http.MethodPut, "/"+src, nil, payload)
+		if err != nil || code != 200 {
+			fmt.Fprintf(cfg.Out, "COPY %s: source PUT failed: status %d %v\n", sz.name, code, err)
+			continue
+		}
+		hdr := http.Header{"X-Amz-Copy-Source": {src}}
+		r := cfg.phase(ctx, "COPY "+sz.name, sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
+			code, _, err := c.DoWith(ctx, http.MethodPut, fmt.Sprintf("/%s/copy/%s/%06d", cfg.Bucket, sz.name, i), nil, nil, hdr)
+			if err == nil && code != 200 {
+				err = fmt.Errorf("status %d", code)
+			}
+			return err
+		})
+		emit(r)
+		out = append(out, r)
+	}
+	return out
 }
 
 // runEdge compares the edge path with the direct path: small-object GET
