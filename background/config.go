@@ -139,6 +139,26 @@ type Config struct {
 	VerifyTimeout time.Duration
 	HealTimeout   time.Duration
 
+	// Replicator (replicator.go, docs/replication.md). Links nil: no
+	// replicator runs; else Catalog is required, Meta must implement
+	// ReplMeta and Data ObjectReader.
+	Links ReplicaLinks
+	// ReplicationInterval is the pause between two feed polls of a
+	// partition when it is caught up.
+	ReplicationInterval time.Duration
+	// ReplicationBatch is the feed entries read per step; ReplicationParallel
+	// the copies in flight at once.
+	ReplicationBatch    int
+	ReplicationParallel int
+	// ReplicationTimeout bounds one copy, plus ReplicationTimePerMiB per MiB.
+	ReplicationTimeout    time.Duration
+	ReplicationTimePerMiB time.Duration
+	// ReplicationBackoffMax caps the wait before a partition's failed copies
+	// are retried (1 s, doubling); ReplicationRegionBackoff is how long
+	// copies to a region whose link failed fail fast.
+	ReplicationBackoffMax    time.Duration
+	ReplicationRegionBackoff time.Duration
+
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: no metrics registered
 }
@@ -163,6 +183,14 @@ func DefaultConfig() Config {
 		HealTimeout:    2 * time.Minute,
 		OrphanMinAge:   time.Hour + 15*time.Minute,
 		OrphanInterval: time.Hour,
+
+		ReplicationInterval:      500 * time.Millisecond,
+		ReplicationBatch:         256,
+		ReplicationParallel:      16,
+		ReplicationTimeout:       time.Minute,
+		ReplicationTimePerMiB:    time.Second,
+		ReplicationBackoffMax:    30 * time.Second,
+		ReplicationRegionBackoff: 2 * time.Second,
 	}
 }
 
@@ -227,6 +255,24 @@ func (c *Config) Validate() error {
 		}
 		if c.ScrubParallel < 1 || c.ScrubParallel > 256 {
 			errs = append(errs, fmt.Errorf("background: ScrubParallel %d out of [1, 256]", c.ScrubParallel))
+		}
+	}
+	if c.Links != nil {
+		if c.Catalog == nil {
+			errs = append(errs, errors.New("background: the replicator (Links) needs Catalog"))
+		}
+		if _, ok := c.Meta.(ReplMeta); !ok && c.Meta != nil {
+			errs = append(errs, errors.New("background: the replicator (Links) needs a Meta that reads and acknowledges the feed (ReplMeta)"))
+		}
+		if _, ok := c.Data.(ObjectReader); !ok && c.Data != nil {
+			errs = append(errs, errors.New("background: the replicator (Links) needs a Data that reads objects (ObjectReader)"))
+		}
+		if c.ReplicationInterval <= 0 || c.ReplicationTimeout <= 0 || c.ReplicationTimePerMiB < 0 ||
+			c.ReplicationBackoffMax < time.Second || c.ReplicationRegionBackoff < 0 {
+			errs = append(errs, errors.New("background: ReplicationInterval and ReplicationTimeout must be positive, ReplicationBackoffMax at least 1s"))
+		}
+		if c.ReplicationBatch < 1 || c.ReplicationBatch > 1000 || c.ReplicationParallel < 1 || c.ReplicationParallel > 256 {
+			errs = append(errs, fmt.Errorf("background: ReplicationBatch %d not in [1, 1000] or ReplicationParallel %d not in [1, 256]", c.ReplicationBatch, c.ReplicationParallel))
 		}
 	}
 	return errors.Join(errs...)

@@ -66,6 +66,9 @@ func New(cfg Config) (*Server, error) {
 		s.nodes.onDrain = func(string) { dw.kick(true) } // move the node's shards now
 		s.workers = append(s.workers, w, newWorker(newHealer(s.scrub), &s.cfg, s.leases, s.m), dw)
 	}
+	if cfg.Links != nil {
+		s.workers = append(s.workers, newWorker(newReplicator(&s.cfg, newReplMetrics(cfg.Registry)), &s.cfg, s.leases, s.m))
+	}
 	s.leases.onAcquire = func() {
 		for _, w := range s.workers {
 			w.kick(false)

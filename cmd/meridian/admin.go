@@ -26,7 +26,7 @@ import (
 // --catalog/--sql, directly on a catalog no server holds open.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | durability | drain | remove-node")
+		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | durability | drain | remove-node | replication")
 	}
 	sub := args[0]
 	switch sub {
@@ -36,6 +36,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		return runDrain(ctx, args[1:])
 	case "remove-node":
 		return runRemoveNode(ctx, args[1:])
+	case "replication":
+		return runReplication(ctx, args[1:])
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	cat := catalogFlags(fs)

@@ -11,6 +11,7 @@ import (
 	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
 // runBackground runs a region's background server: it leases metadata
@@ -38,6 +39,10 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", 0, "least time between two lifecycle walks of a partition (0: a lifecycle day / 24)")
 	fs.DurationVar(&cfg.OrphanMinAge, "orphan-min-age", cfg.OrphanMinAge, "an unreferenced shard is deleted only once its node has held it this long (> --prepare-timeout + --garbage-grace; docs/gc-safety.md)")
 	fs.DurationVar(&cfg.OrphanInterval, "orphan-interval", cfg.OrphanInterval, "how often each storage node is scanned for orphan shards")
+	links := fs.String("regions", "", "replicator: every region's regional gateways' edge links, us-east-1=host:port|host:port,eu-west-1=host:port (default: no replicator; needs a catalog)")
+	fs.DurationVar(&cfg.ReplicationInterval, "replication-interval", cfg.ReplicationInterval, "pause between two feed polls of a caught-up partition")
+	fs.IntVar(&cfg.ReplicationParallel, "replication-parallel", cfg.ReplicationParallel, "replication copies in flight at once (per partition step)")
+	fs.DurationVar(&cfg.ReplicationBackoffMax, "replication-backoff-max", cfg.ReplicationBackoffMax, "longest wait before failed copies are retried")
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +94,26 @@ func runBackground(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.Orphans = rc.shards
+	if *links != "" {
+		if cfg.Catalog == nil {
+			return errors.New("background: --regions (the replicator) needs a catalog (--sql or --catalog)")
+		}
+		regions, err := parseRegions(*links)
+		if err != nil {
+			return fmt.Errorf("background: --regions: %w", err)
+		}
+		lc := regionalclient.DefaultConfig()
+		lc.Regions = regions
+		// This process's own certificate; only regional gateways are accepted as servers.
+		lc.TLS = node.ClientConfig(mtls.RoleGateway)
+		lc.Logger = cfg.Logger
+		client, err := regionalclient.New(lc)
+		if err != nil {
+			return fmt.Errorf("background: replication links: %w", err)
+		}
+		defer client.Close()
+		cfg.Links = client
+	}
 	s, err := background.New(cfg)
 	if err != nil {
 		return err

@@ -1,0 +1,384 @@
+package background
+
+// The replicator (docs/replication.md): it consumes the change feed of
+// every partition this process leases and copies each version and delete
+// marker that a bucket's replication rule selects to the destination
+// bucket's home region, over the inter-region link (HTTP/3 over QUIC,
+// mutual TLS with this process's background certificate).
+//
+// Nothing lost, nothing doubled:
+//
+//   - the feed position (consumer "replicator") is acknowledged only up to
+//     the last entry before the first one not yet committed at its
+//     destination, so a crash, a lost lease or a destination outage
+//     re-reads every entry that might not have been copied;
+//   - the destination write is idempotent by version id (a present id is a
+//     no-op), so re-reading costs one small request, never a second
+//     version;
+//   - a version whose copy fails is marked FAILED (visible on HEAD) and
+//     retried with backoff, forever, while its rule exists; a version
+//     whose rule was removed before it was copied ends FAILED, as in S3.
+//
+// The source is never blocked: the replicator only reads the feed and the
+// records, and writes the status.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
+)
+
+// ReplicaLinks sends requests to a region's gateways over the inter-region
+// link (regionalclient.Client implements it).
+type ReplicaLinks interface {
+	Do(req *http.Request, region string) (*http.Response, error)
+}
+
+// ReplMeta is what the replicator needs from the metadata service beyond
+// Meta (metaclient.Client implements it).
+type ReplMeta interface {
+	ReadFeed(ctx context.Context, partition int, after uint64, max int) ([]metapb.FeedEntry, error)
+	AckFeed(ctx context.Context, partition int, consumer string, seq uint64) (metapb.Result, error)
+	GetVer(ctx context.Context, bucket, key, ver string) (metapb.ObjectVersion, error)
+	SetReplStatus(ctx context.Context, r metapb.ReplStatusRequest) (metapb.Result, error)
+}
+
+// ObjectReader streams a version's bytes (objectio.Engine implements it).
+type ObjectReader interface {
+	Read(ctx context.Context, segs []metapb.Segment, scheme metapb.Scheme, off, length int64, w io.Writer) error
+}
+
+// FeedConsumer is the replicator's name in every partition's feed.
+const FeedConsumer = "replicator"
+
+// replBucketsTTL bounds how stale the replicator's view of the catalog is.
+const replBucketsTTL = 5 * time.Second
+
+// errNoDestination: the rule's destination bucket is not in the catalog.
+var errNoDestination = errors.New("background: replication destination bucket not found")
+
+// errRegionDown: an earlier copy to the region failed at the link; copies
+// to it fail fast until its backoff ends.
+var errRegionDown = errors.New("background: destination region unreachable (backing off)")
+
+type replicator struct {
+	cfg  *Config
+	meta ReplMeta
+	src  ObjectReader
+	m    *replMetrics
+
+	mu      sync.Mutex
+	parts   map[int]*replPart
+	down    map[string]time.Time // region → fail fast until
+	buckets replBuckets
+}
+
+// replPart is the replicator's position in one partition's feed.
+type replPart struct {
+	known   bool
+	pos     uint64 // acknowledged position (never ahead of metasvc's)
+	fails   int    // consecutive steps that ended short of their batch
+	retryAt time.Time
+}
+
+type replBuckets struct {
+	fetched time.Time
+	byKey   map[string]bucketsvc.Bucket // by MetaKey
+	byName  map[string]bucketsvc.Bucket
+}
+
+func newReplicator(cfg *Config, m *replMetrics) *replicator {
+	return &replicator{cfg: cfg, meta: cfg.Meta.(ReplMeta), src: cfg.Data.(ObjectReader), m: m,
+		parts: map[int]*replPart{}, down: map[string]time.Time{}}
+}
+
+func (r *replicator) Name() string { return "replicator" }
+
+func (r *replicator) interval() time.Duration { return r.cfg.ReplicationInterval }
+
+func (r *replicator) part(p int) *replPart {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.parts[p]
+	if st == nil {
+		st = &replPart{}
+		r.parts[p] = st
+	}
+	return st
+}
+
+// backoff is the wait after n consecutive failed steps: 1 s doubling to
+// ReplicationBackoffMax.
+func (r *replicator) backoff(n int) time.Duration {
+	d := time.Second
+	for i := 1; i < n && d < r.cfg.ReplicationBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, r.cfg.ReplicationBackoffMax)
+}
+
+// Step copies one batch of p's feed and acknowledges what its destinations
+// committed. The cursor is not used: the acknowledged position in metasvc
+// is the truth.
+func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func() bool) (string, int, bool, error) {
+	st := r.part(p)
+	if time.Now().Before(st.retryAt) {
+		return cursor, 0, true, nil
+	}
+	if !st.known {
+		// Acknowledging 0 registers the consumer (metasvc keeps the feed
+		// from here on) and answers its position.
+		res, err := r.meta.AckFeed(ctx, p, FeedConsumer, 0)
+		if err != nil {
+			return cursor, 0, false, fmt.Errorf("feed position: %w", err)
+		}
+		st.pos, st.known = res.Seq, true
+	}
+	entries, err := r.meta.ReadFeed(ctx, p, st.pos, r.cfg.ReplicationBatch)
+	if err != nil {
+		return cursor, 0, false, fmt.Errorf("read feed: %w", err)
+	}
+	if len(entries) == 0 {
+		r.m.backlog.WithLabelValues(strconv.Itoa(p)).Set(0)
+		return "", 0, true, nil
+	}
+	outcome := make([]error, len(entries))
+	sem := make(chan struct{}, r.cfg.ReplicationParallel)
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		if !valid() || ctx.Err() != nil {
+			outcome[i] = errLeaseLost
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			outcome[i] = r.copyEntry(ctx, e)
+		}()
+	}
+	wg.Wait()
+	ack, failed := st.pos, 0
+	var first error
+	for i, e := range entries {
+		if outcome[i] != nil {
+			if first == nil {
+				first = outcome[i]
+			}
+			failed++
+			continue
+		}
+		if first == nil {
+			ack = e.Seq
+		}
+	}
+	if ack > st.pos && valid() {
+		if _, err := r.meta.AckFeed(ctx, p, FeedConsumer, ack); err != nil {
+			return cursor, len(entries) - failed, false, fmt.Errorf("acknowledge feed: %w", err)
+		}
+		st.pos = ack
+	}
+	r.m.backlog.WithLabelValues(strconv.Itoa(p)).Set(float64(entries[len(entries)-1].Seq - st.pos))
+	if first != nil {
+		st.fails++
+		wait := r.backoff(st.fails)
+		st.retryAt = time.Now().Add(wait)
+		if !errors.Is(first, errLeaseLost) {
+			r.cfg.Logger.Warn("replication: copies failed; retrying", "partition", p, "failed", failed,
+				"of", len(entries), "retry_in", wait, "err", first)
+		}
+		return "", len(entries) - failed, true, nil
+	}
+	st.fails = 0
+	return strconv.FormatUint(st.pos, 10), len(entries), len(entries) < r.cfg.ReplicationBatch, nil
+}
+
+// copyEntry copies the version a feed entry names when a rule selects it;
+// nil means nothing is left to do for the entry.
+func (r *replicator) copyEntry(ctx context.Context, e metapb.FeedEntry) error {
+	if (e.Op != metapb.FeedPut && e.Op != metapb.FeedMarker) || e.Ver == "" || e.Null {
+		return nil // permanent deletes and tag changes are not replicated; null versions predate the rule
+	}
+	v, err := r.meta.GetVer(ctx, e.Bucket, e.Key, e.Ver)
+	if errors.Is(err, metaclient.ErrNotFound) {
+		return nil // deleted for good since
+	}
+	if err != nil {
+		return err
+	}
+	if v.Replication != metapb.ReplPending && v.Replication != metapb.ReplFailed {
+		return nil // a REPLICA, done already, or not selected when written
+	}
+	src, ok, err := r.bucket(ctx, e.Bucket, true)
+	if err != nil {
+		return err
+	}
+	if !ok || src.Replication == nil {
+		return r.setStatus(ctx, v, metapb.ReplFailed) // bucket or configuration gone
+	}
+	rule, ok := src.Replication.RuleFor(v.Key, v.Tags)
+	if !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
+		return r.setStatus(ctx, v, metapb.ReplFailed)
+	}
+	start := time.Now()
+	err = r.send(ctx, src, rule.Destination.Bucket, v)
+	labels := []string{src.Name, rule.ID}
+	if err != nil {
+		r.m.ops.WithLabelValues(append(labels, "failed")...).Inc()
+		if v.Replication != metapb.ReplFailed {
+			_ = r.setStatus(ctx, v, metapb.ReplFailed)
+		}
+		return fmt.Errorf("%s/%s %s: %w", src.Name, v.Key, v.Ver, err)
+	}
+	r.m.ops.WithLabelValues(append(labels, "completed")...).Inc()
+	r.m.bytes.WithLabelValues(labels...).Add(float64(v.Size))
+	if !v.CommittedAt.IsZero() {
+		r.m.lag.WithLabelValues(src.Name).Observe(time.Since(v.CommittedAt).Seconds())
+	}
+	r.m.sendSeconds.Observe(time.Since(start).Seconds())
+	return r.setStatus(ctx, v, metapb.ReplCompleted)
+}
+
+func (r *replicator) setStatus(ctx context.Context, v metapb.ObjectVersion, status string) error {
+	_, err := r.meta.SetReplStatus(ctx, metapb.ReplStatusRequest{Bucket: v.Bucket, Key: v.Key, Ver: v.Ver, Status: status})
+	return err
+}
+
+// send streams v to the destination bucket's home region.
+func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, dstName string, v metapb.ObjectVersion) error {
+	dst, ok, err := r.bucketByName(ctx, dstName)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s", errNoDestination, dstName)
+	}
+	r.mu.Lock()
+	until := r.down[dst.Region]
+	r.mu.Unlock()
+	if time.Now().Before(until) {
+		return fmt.Errorf("%w: %s", errRegionDown, dst.Region)
+	}
+	rep := regionalclient.Replica{Ver: v.Ver, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
+		ETag: v.ETag, Parts: v.Parts, ContentType: v.ContentType, Headers: v.Headers, UserMeta: v.UserMeta,
+		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner}
+	if rep.DeleteMarker {
+		rep.Size = 0
+	}
+	hv, err := regionalclient.EncodeReplica(rep)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.ReplicationTimeout+time.Duration(rep.Size/(1<<20))*r.cfg.ReplicationTimePerMiB)
+	defer cancel()
+	u := &url.URL{Path: "/" + dst.Name + "/" + v.Key, RawQuery: regionalclient.QueryReplicate}
+	var body io.Reader = http.NoBody
+	var readErr chan error
+	if rep.Size > 0 {
+		if len(v.Segments) == 0 {
+			body = bytes.NewReader(v.Inline)
+		} else {
+			pr, pw := io.Pipe()
+			readErr = make(chan error, 1)
+			defer func() {
+				_ = pr.Close() // stops the reader when the destination answered early
+				<-readErr
+			}()
+			go func() {
+				err := r.src.Read(cctx, v.Segments, v.Scheme, 0, v.Size, pw)
+				pw.CloseWithError(err)
+				readErr <- err
+			}()
+			body = pr
+		}
+	}
+	req, err := http.NewRequestWithContext(cctx, http.MethodPut, u.String(), body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = rep.Size
+	req.Header.Set(regionalclient.HeaderReplica, hv)
+	resp, err := r.cfg.Links.Do(req, dst.Region)
+	if err != nil {
+		if ctx.Err() == nil && (readErr == nil || len(readErr) == 0) { // not a failed source read
+			r.mu.Lock()
+			r.down[dst.Region] = time.Now().Add(r.cfg.ReplicationRegionBackoff)
+			r.mu.Unlock()
+		}
+		return fmt.Errorf("link to %s: %w", dst.Region, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return fmt.Errorf("destination %s answered %d: %s", dst.Region, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	r.m.results.WithLabelValues(resp.Header.Get(regionalclient.HeaderReplicaResult)).Inc()
+	return nil
+}
+
+// bucket returns the bucket whose metadata key is mk (refetching the
+// catalog once on a miss when refresh).
+func (r *replicator) bucket(ctx context.Context, mk string, refresh bool) (bucketsvc.Bucket, bool, error) {
+	if err := r.loadBuckets(ctx, false); err != nil {
+		return bucketsvc.Bucket{}, false, err
+	}
+	r.mu.Lock()
+	b, ok := r.buckets.byKey[mk]
+	r.mu.Unlock()
+	if !ok && refresh {
+		if err := r.loadBuckets(ctx, true); err != nil {
+			return bucketsvc.Bucket{}, false, err
+		}
+		r.mu.Lock()
+		b, ok = r.buckets.byKey[mk]
+		r.mu.Unlock()
+	}
+	return b, ok, nil
+}
+
+func (r *replicator) bucketByName(ctx context.Context, name string) (bucketsvc.Bucket, bool, error) {
+	if err := r.loadBuckets(ctx, false); err != nil {
+		return bucketsvc.Bucket{}, false, err
+	}
+	r.mu.Lock()
+	b, ok := r.buckets.byName[name]
+	r.mu.Unlock()
+	return b, ok, nil
+}
+
+func (r *replicator) loadBuckets(ctx context.Context, force bool) error {
+	r.mu.Lock()
+	fresh := !r.buckets.fetched.IsZero() && time.Since(r.buckets.fetched) < replBucketsTTL
+	r.mu.Unlock()
+	if fresh && !force {
+		return nil
+	}
+	all, err := r.cfg.Catalog.ListBuckets(ctx, "")
+	if err != nil {
+		return fmt.Errorf("list buckets: %w", err)
+	}
+	byKey, byName := map[string]bucketsvc.Bucket{}, map[string]bucketsvc.Bucket{}
+	for _, b := range all {
+		byName[b.Name] = b
+		if b.Region == r.cfg.Region {
+			byKey[b.MetaKey()] = b
+		}
+	}
+	r.mu.Lock()
+	r.buckets = replBuckets{fetched: time.Now(), byKey: byKey, byName: byName}
+	r.mu.Unlock()
+	return nil
+}

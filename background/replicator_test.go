@@ -1,0 +1,201 @@
+package background
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3replication"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
+)
+
+// The production types fit the replicator's interfaces.
+var (
+	_ ReplMeta     = (*metaclient.Client)(nil)
+	_ ObjectReader = (*objectio.Engine)(nil)
+	_ ReplicaLinks = (*regionalclient.Client)(nil)
+	_ ReportMeta   = (*metaclient.Client)(nil)
+)
+
+// fakeReplMeta is one partition's feed and records.
+type fakeReplMeta struct {
+	mu     sync.Mutex
+	feed   []metapb.FeedEntry
+	vers   map[string]metapb.ObjectVersion // by Ver
+	acked  uint64
+	acks   []uint64
+	status map[string][]string // Ver → statuses set, in order
+}
+
+func (f *fakeReplMeta) ReadFeed(_ context.Context, _ int, after uint64, max int) ([]metapb.FeedEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []metapb.FeedEntry
+	for _, e := range f.feed {
+		if e.Seq > after && len(out) < max {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeReplMeta) AckFeed(_ context.Context, _ int, _ string, seq uint64) (metapb.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if seq > f.acked {
+		f.acked = seq
+		f.acks = append(f.acks, seq)
+	}
+	return metapb.Result{Seq: f.acked}, nil
+}
+
+func (f *fakeReplMeta) GetVer(_ context.Context, _, _, ver string) (metapb.ObjectVersion, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.vers[ver]
+	if !ok {
+		return v, metaclient.ErrNotFound
+	}
+	return v, nil
+}
+
+func (f *fakeReplMeta) SetReplStatus(_ context.Context, r metapb.ReplStatusRequest) (metapb.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status[r.Ver] = append(f.status[r.Ver], r.Status)
+	v := f.vers[r.Ver]
+	if v.Replication == metapb.ReplPending || v.Replication == metapb.ReplFailed {
+		v.Replication = r.Status
+		f.vers[r.Ver] = v
+	}
+	return metapb.Result{}, nil
+}
+
+// fakeLinks is the destination region: it records what arrived and fails
+// while down (with a fault hook per version id).
+type fakeLinks struct {
+	mu       sync.Mutex
+	failVer  map[string]int // Ver → answers to fail
+	got      map[string]string
+	requests int
+}
+
+func (l *fakeLinks) Do(req *http.Request, region string) (*http.Response, error) {
+	rep, err := regionalclient.DecodeReplica(req.Header.Get(regionalclient.HeaderReplica))
+	if err != nil || region != "eu" || !strings.HasPrefix(req.URL.Path, "/dst/") {
+		return nil, errors.New("bad request")
+	}
+	body, _ := io.ReadAll(req.Body)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.requests++
+	if l.failVer[rep.Ver] > 0 {
+		l.failVer[rep.Ver]--
+		return &http.Response{StatusCode: 503, Body: io.NopCloser(strings.NewReader("SlowDown"))}, nil
+	}
+	res := regionalclient.ReplicaCreated
+	if _, ok := l.got[rep.Ver]; ok {
+		res = regionalclient.ReplicaExists
+	} else {
+		l.got[rep.Ver] = string(body)
+	}
+	h := http.Header{}
+	h.Set(regionalclient.HeaderReplicaResult, res)
+	return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(strings.NewReader(""))}, nil
+}
+
+type oneBucketCatalog struct{ bs []bucketsvc.Bucket }
+
+func (c oneBucketCatalog) ListBuckets(context.Context, string) ([]bucketsvc.Bucket, error) {
+	return c.bs, nil
+}
+
+func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
+	ver := func(i int) string { return strings.Repeat("A", 15) + string(rune('a'+i)) }
+	v := func(i int, st string, marker bool) metapb.ObjectVersion {
+		o := metapb.ObjectVersion{Bucket: "src/1", Key: "k", Ver: ver(i), Replication: st, Inline: []byte("body-" + ver(i)),
+			Size: int64(len("body-" + ver(i))), ETag: "e", State: metapb.StateCommitted, CommittedAt: time.Now()}
+		if marker {
+			o.State, o.Inline, o.Size = metapb.StateDeleteMarker, nil, 0
+		}
+		return o
+	}
+	meta := &fakeReplMeta{status: map[string][]string{}, vers: map[string]metapb.ObjectVersion{
+		ver(1): v(1, metapb.ReplPending, false),
+		ver(2): v(2, metapb.ReplPending, false),
+		ver(3): v(3, metapb.ReplReplica, false), // a replica: never sent again
+		ver(4): v(4, metapb.ReplPending, true),  // a delete marker
+		ver(6): v(6, "", false),                 // written before the rule
+	}}
+	meta.feed = []metapb.FeedEntry{
+		{Seq: 1, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(1)},
+		{Seq: 2, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(2)},
+		{Seq: 3, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(3)},
+		{Seq: 4, Op: metapb.FeedMarker, Bucket: "src/1", Key: "k", Ver: ver(4)},
+		{Seq: 5, Op: metapb.FeedDelete, Bucket: "src/1", Key: "k", Ver: ver(5)}, // permanent delete: not replicated
+		{Seq: 6, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(6)},
+	}
+	links := &fakeLinks{failVer: map[string]int{ver(2): 2}, got: map[string]string{}}
+	cfg := DefaultConfig()
+	cfg.Region, cfg.Links, cfg.Logger = "us", links, slog.New(slog.DiscardHandler)
+	cfg.Catalog = oneBucketCatalog{bs: []bucketsvc.Bucket{
+		{Name: "src", Incarnation: "1", Region: "us", Replication: &s3replication.Configuration{Rules: []s3replication.Rule{
+			{ID: "r", Enabled: true, DeleteMarkers: true, Destination: s3replication.Destination{Bucket: "dst"}}}}},
+		{Name: "dst", Incarnation: "2", Region: "eu"},
+	}}
+	r := &replicator{cfg: &cfg, meta: meta, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}}
+	ctx := context.Background()
+	valid := func() bool { return true }
+	step := func() {
+		t.Helper()
+		r.part(0).retryAt = time.Time{} // no waiting out the backoff in a test
+		if _, _, _, err := r.Step(ctx, 0, "", valid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Step 1: ver 2 fails → ack stops before it; 1 and 4 arrive anyway.
+	step()
+	if meta.acked != 1 {
+		t.Fatalf("acked %d after a failed copy of seq 2, want 1", meta.acked)
+	}
+	if got := meta.vers[ver(2)].Replication; got != metapb.ReplFailed {
+		t.Fatalf("failed copy shows %q, want FAILED", got)
+	}
+	// Step 2: still failing (second injected failure): nothing more acked, FAILED set once.
+	step()
+	if meta.acked != 1 || len(meta.status[ver(2)]) != 1 {
+		t.Fatalf("acked %d, statuses of ver 2 %v", meta.acked, meta.status[ver(2)])
+	}
+	// Step 3: the destination recovers: everything acknowledged.
+	step()
+	if meta.acked != 6 {
+		t.Fatalf("acked %d after recovery, want 6", meta.acked)
+	}
+	for i, want := range map[int]string{1: metapb.ReplCompleted, 2: metapb.ReplCompleted, 3: metapb.ReplReplica, 4: metapb.ReplCompleted, 6: ""} {
+		if got := meta.vers[ver(i)].Replication; got != want {
+			t.Errorf("version %d: status %q, want %q", i, got, want)
+		}
+	}
+	if len(links.got) != 3 || links.got[ver(1)] != "body-"+ver(1) || links.got[ver(4)] != "" {
+		t.Fatalf("destination holds %v", links.got)
+	}
+	if _, ok := links.got[ver(3)]; ok {
+		t.Fatal("a replica was replicated again")
+	}
+	// Nothing left: a step reads an empty feed and sends nothing.
+	n := links.requests
+	step()
+	if links.requests != n {
+		t.Fatalf("%d requests after the feed was drained", links.requests-n)
+	}
+}

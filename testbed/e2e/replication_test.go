@@ -1,0 +1,386 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/meridian-s3/meridian/testbed/latencyproxy"
+)
+
+// The cross-region replicator end to end (docs/replication.md): two
+// regions of real processes, a background server per region running the
+// replicator, and a latency proxy adding 80 ms RTT on every inter-region
+// link the replicators use. Two buckets replicate to each other (two-way
+// rules, delete markers on).
+
+const replRTT = 80 * time.Millisecond
+
+// replSetup is the running deployment of TestReplication.
+type replSetup struct {
+	g        *Global
+	us, eu   string // region names
+	src, dst string // buckets: src in us, dst in eu
+	cu, ce   *s3.Client
+	bg       map[string]*Proc
+}
+
+// startReplicator starts `meridian background` with the replicator for
+// region name; links are every region's edge-link address it dials.
+func (s *replSetup) startReplicator(t *testing.T, name string, links map[string]string) *Proc {
+	t.Helper()
+	r := s.g.Regions[name]
+	var rs []string
+	for region, addr := range links {
+		rs = append(rs, region+"="+addr)
+	}
+	sort.Strings(rs)
+	ports := freePorts(t, 1)
+	id := "bg-" + name
+	p := &Proc{Name: name + "/" + id, Role: "background", Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		log: filepath.Join(r.Dir, "logs", id+".log"),
+		args: append([]string{"background", "--region", name, "--id", id, "--meta", strings.Join(r.MetaAddrs, ","),
+			"--sql", s.g.DSN, "--catalog-key", s.g.CatalogKey, "--regions", strings.Join(rs, ","), "--no-scrub",
+			"--lease-ttl", "3s", "--lease-renew", "500ms", "--clock-margin", "500ms", "--interval", "200ms",
+			"--replication-interval", "100ms", "--replication-backoff-max", "2s",
+			"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--log-level", "info"},
+			r.tlsArgs("background")...)}
+	if err := p.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.signal(syscall.SIGKILL, 10*time.Second)
+		if t.Failed() {
+			t.Logf("---- tail of %s ----\n%s", p.Name, tailFile(p.log, 40))
+		}
+	})
+	return p
+}
+
+// verRow is one entry of ListObjectVersions, as compared across regions.
+type verRow struct {
+	Key, VersionID, ETag string
+	Size                 int64
+	Latest, Marker       bool
+}
+
+func listAllVersions(ctx context.Context, c *s3.Client, bucket string) ([]verRow, error) {
+	var out []verRow
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)}
+	for {
+		res, err := c.ListObjectVersions(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range res.Versions {
+			out = append(out, verRow{aws.ToString(v.Key), aws.ToString(v.VersionId), aws.ToString(v.ETag), aws.ToInt64(v.Size), aws.ToBool(v.IsLatest), false})
+		}
+		for _, m := range res.DeleteMarkers {
+			out = append(out, verRow{Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId), Latest: aws.ToBool(m.IsLatest), Marker: true})
+		}
+		if !aws.ToBool(res.IsTruncated) {
+			break
+		}
+		in.KeyMarker, in.VersionIdMarker = res.NextKeyMarker, res.NextVersionIdMarker
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Key != out[j].Key {
+			return out[i].Key < out[j].Key
+		}
+		return out[i].VersionID > out[j].VersionID
+	})
+	return out, nil
+}
+
+// converge waits until both buckets list the same versions; it returns
+// the listing and how long it took.
+func (s *replSetup) converge(t *testing.T, timeout time.Duration) ([]verRow, time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	var a, b []verRow
+	var err error
+	for time.Since(start) < timeout {
+		if a, err = listAllVersions(ctx, s.cu, s.src); err == nil {
+			if b, err = listAllVersions(ctx, s.ce, s.dst); err == nil && fmt.Sprint(a) == fmt.Sprint(b) {
+				return a, time.Since(start)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("buckets did not converge in %v (err %v):\nsrc %d versions %v\ndst %d versions %v", timeout, err, len(a), a, len(b), b)
+	return nil, 0
+}
+
+// statuses counts x-amz-replication-status over every version (not
+// markers) of bucket.
+func statuses(t *testing.T, c *s3.Client, bucket string, rows []verRow) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, r := range rows {
+		if r.Marker {
+			continue
+		}
+		h, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(r.Key), VersionId: aws.String(r.VersionID)})
+		if err != nil {
+			t.Fatalf("head %s@%s: %v", r.Key, r.VersionID, err)
+		}
+		out[string(h.ReplicationStatus)]++
+	}
+	return out
+}
+
+func replicationRule(id, dest string, prio int32) types.ReplicationRule {
+	return types.ReplicationRule{ID: aws.String(id), Priority: aws.Int32(prio), Status: types.ReplicationRuleStatusEnabled,
+		Filter:                  &types.ReplicationRuleFilter{Prefix: aws.String("")},
+		DeleteMarkerReplication: &types.DeleteMarkerReplication{Status: types.DeleteMarkerReplicationStatusEnabled},
+		Destination:             &types.Destination{Bucket: aws.String("arn:aws:s3:::" + dest)}}
+}
+
+func TestReplication(t *testing.T) {
+	g := StartGlobal(t, GlobalOptions{})
+	ctx := context.Background()
+	s := &replSetup{g: g, us: g.Names[0], eu: g.Names[1], src: "repl-src", dst: "repl-dst", bg: map[string]*Proc{}}
+	s.cu = g.Client(g.Edges[s.us], testAccessKey, testSecretKey)
+	s.ce = g.Client(g.Edges[s.eu], testAccessKey, testSecretKey)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// 40 ms each way on each region's link as the other region's replicator dials it.
+	proxied := map[string]string{}
+	for _, name := range g.Names {
+		pc := latencyproxy.DefaultConfig()
+		pc.Target, pc.Delay, pc.QueueLen = g.Links[name], replRTT/2, 16384
+		proxy, err := latencyproxy.NewUDP(pc)
+		must("latency proxy", err)
+		t.Cleanup(func() { proxy.Close() })
+		proxied[name] = proxy.Addr()
+	}
+	for _, name := range g.Names {
+		links := map[string]string{}
+		for _, other := range g.Names {
+			links[other] = proxied[other]
+			if other == name {
+				links[other] = g.Links[other]
+			}
+		}
+		s.bg[name] = s.startReplicator(t, name, links)
+	}
+	// Each bucket is created through its home region's edge (its default region).
+	for c, b := range map[*s3.Client][2]string{s.cu: {s.src, s.us}, s.ce: {s.dst, s.eu}} {
+		must("create "+b[0], CreateBucketIn(ctx, c, b[0], ""))
+		_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b[0]),
+			VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+		must("versioning "+b[0], err)
+	}
+	for c, pair := range map[*s3.Client][2]string{s.cu: {s.src, s.dst}, s.ce: {s.dst, s.src}} {
+		_, err := c.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String(pair[0]),
+			ReplicationConfiguration: &types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::1:role/r"),
+				Rules: []types.ReplicationRule{replicationRule("to-"+pair[1], pair[1], 1)}}})
+		must("put-bucket-replication "+pair[0], err)
+	}
+
+	// Phase 1: puts (inline and erasure-coded), overwrites, a multipart
+	// object, user metadata, delete markers; writes to the same keys in
+	// both regions at once.
+	start := time.Now()
+	big := payload{Seed: 7, Size: 9 * mib}
+	_, err := putPayload(ctx, t, s.cu, s.src, "big", big)
+	must("put big", err)
+	for i := 0; i < 12; i++ {
+		_, err := s.cu.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.src), Key: aws.String(fmt.Sprintf("small/%02d", i%8)),
+			Body:        bytes.NewReader(payload{Seed: uint64(100 + i), Size: int64(1024 * (i + 1))}.Bytes()),
+			ContentType: aws.String("text/x-test"), Metadata: map[string]string{"n": fmt.Sprint(i)}})
+		must("put small", err)
+	}
+	mp := s.multipart(t, s.src, "multi", []int64{5 * mib, 5 * mib, mib})
+	for _, k := range []string{"small/06", "small/07"} {
+		_, err := s.cu.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.src), Key: aws.String(k)})
+		must("delete marker", err)
+	}
+	var wg sync.WaitGroup
+	for side, pair := range map[string]struct {
+		c *s3.Client
+		b string
+	}{"us": {s.cu, s.src}, "eu": {s.ce, s.dst}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				for k := 0; k < 3; k++ {
+					if _, err := pair.c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(pair.b), Key: aws.String(fmt.Sprintf("both/%d", k)),
+						Body: strings.NewReader(fmt.Sprintf("%s-%d-%d", side, i, k))}); err != nil {
+						t.Errorf("two-way put %s: %v", side, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("phase 1 writes done in %v", time.Since(start).Round(time.Millisecond))
+	rows, took := s.converge(t, 90*time.Second)
+	t.Logf("phase 1: %d versions equal on both sides %v after the last write", len(rows), took.Round(time.Millisecond))
+	st := statuses(t, s.cu, s.src, rows)
+	sd := statuses(t, s.ce, s.dst, rows)
+	if st["COMPLETED"] != sd["REPLICA"] || st["REPLICA"] != sd["COMPLETED"] || st["PENDING"]+st["FAILED"]+sd["PENDING"]+sd["FAILED"] != 0 ||
+		st["COMPLETED"]+st["REPLICA"] != len(rows)-2 || sd["REPLICA"] == 0 || st["REPLICA"] != 15 {
+		t.Fatalf("replication statuses: source %v, destination %v (versions %d)", st, sd, len(rows))
+	}
+	// The multipart ETag, parts count, metadata and bytes arrived.
+	h, err := s.ce.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.dst), Key: aws.String("multi"), PartNumber: aws.Int32(2)})
+	must("head multi part 2", err)
+	if aws.ToString(h.ETag) != mp || aws.ToInt32(h.PartsCount) != 3 || aws.ToInt64(h.ContentLength) != 5*mib {
+		t.Fatalf("multipart replica: ETag %s (source %s), parts %d, part 2 length %d", aws.ToString(h.ETag), mp, aws.ToInt32(h.PartsCount), aws.ToInt64(h.ContentLength))
+	}
+	h, err = s.ce.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.dst), Key: aws.String("small/03")})
+	must("head small/03", err)
+	if aws.ToString(h.ContentType) != "text/x-test" || h.Metadata["n"] != "11" || h.ReplicationStatus != types.ReplicationStatusReplica {
+		t.Fatalf("replica headers: type %q meta %v status %q", aws.ToString(h.ContentType), h.Metadata, h.ReplicationStatus)
+	}
+	got, err := s.ce.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.dst), Key: aws.String("big")})
+	must("get big replica", err)
+	sum, n, err := hashReader(got.Body)
+	got.Body.Close()
+	if err != nil || n != big.Size || sum != big.SHA() {
+		t.Fatalf("big replica: %d bytes, sha %s (want %s), err %v", n, sum, big.SHA(), err)
+	}
+	// A permanent delete is not replicated.
+	var gone verRow
+	for _, r := range rows {
+		if r.Key == "small/00" && !r.Latest {
+			gone = r
+		}
+	}
+	_, err = s.cu.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.src), Key: aws.String(gone.Key), VersionId: aws.String(gone.VersionID)})
+	must("permanent delete", err)
+	time.Sleep(time.Second)
+	if _, err := s.ce.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.dst), Key: aws.String(gone.Key), VersionId: aws.String(gone.VersionID)}); err != nil {
+		t.Fatalf("the permanent delete reached the destination: %v", err)
+	}
+	_, err = s.ce.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.dst), Key: aws.String(gone.Key), VersionId: aws.String(gone.VersionID)})
+	must("permanent delete at the destination", err)
+
+	// Phase 2: the destination region's gateway is down; writes at the
+	// source neither fail nor slow down, and show PENDING/FAILED.
+	euGW := g.Regions[s.eu].Gateway
+	g.Regions[s.eu].Stop(euGW)
+	var slowest time.Duration
+	for i := 0; i < 10; i++ {
+		t0 := time.Now()
+		_, err := s.cu.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.src), Key: aws.String(fmt.Sprintf("outage/%d", i)), Body: strings.NewReader("during the outage")})
+		must("put during outage", err)
+		slowest = max(slowest, time.Since(t0))
+	}
+	_, err = s.cu.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.src), Key: aws.String("outage/0")})
+	must("delete during outage", err)
+	time.Sleep(3 * time.Second)
+	h, err = s.cu.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.src), Key: aws.String("outage/5")})
+	must("head during outage", err)
+	if h.ReplicationStatus != types.ReplicationStatusPending && h.ReplicationStatus != types.ReplicationStatusFailed {
+		t.Fatalf("status during the outage: %q", h.ReplicationStatus)
+	}
+	t.Logf("phase 2: destination down; slowest source PUT %v; status %s", slowest.Round(time.Millisecond), h.ReplicationStatus)
+	if slowest > 2*time.Second {
+		t.Errorf("a source PUT took %v while the destination was down", slowest)
+	}
+	if err := euGW.start(); err != nil {
+		t.Fatal(err)
+	}
+	rows, took = s.converge(t, 90*time.Second)
+	t.Logf("phase 2: converged %v after the destination came back (%d versions)", took.Round(time.Millisecond), len(rows))
+	if st := statuses(t, s.cu, s.src, rows); st["PENDING"]+st["FAILED"] != 0 {
+		t.Fatalf("statuses after the outage: %v", st)
+	}
+
+	// Phase 3: kill -9 the source's replicator in the middle of a backlog.
+	usBG := s.bg[s.us]
+	var wwg sync.WaitGroup
+	const backlog = 60
+	for w := 0; w < 4; w++ {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for i := w; i < backlog; i += 4 {
+				if _, err := s.cu.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.src), Key: aws.String(fmt.Sprintf("crash/%02d", i)),
+					Body: bytes.NewReader(payload{Seed: uint64(i), Size: 2048}.Bytes())}); err != nil {
+					t.Errorf("backlog put: %v", err)
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	g.Regions[s.us].Kill(usBG)
+	wwg.Wait()
+	if err := usBG.start(); err != nil {
+		t.Fatal(err)
+	}
+	rows, took = s.converge(t, 90*time.Second)
+	t.Logf("phase 3: converged %v after the replicator's restart (%d versions)", took.Round(time.Millisecond), len(rows))
+	crash := 0
+	for _, r := range rows {
+		if strings.HasPrefix(r.Key, "crash/") {
+			crash++
+		}
+	}
+	if crash != backlog { // one version per key on both sides: nothing lost, nothing doubled
+		t.Fatalf("%d crash/ versions, want %d", crash, backlog)
+	}
+
+	// The admin view of both directions, with the lag of every copy.
+	for _, dir := range [][2]string{{s.src, s.eu}, {s.dst, s.us}} {
+		home := g.Regions[s.us]
+		dest := g.Regions[s.eu]
+		if dir[0] == s.dst {
+			home, dest = dest, home
+		}
+		args := append([]string{"admin", "replication", "status", dir[0], "--sql", g.DSN, "--catalog-key", g.CatalogKey,
+			"--meta", strings.Join(home.MetaAddrs, ","), "--dest-meta", strings.Join(dest.MetaAddrs, ","),
+			"--dest-tls-cert", filepath.Join(dest.certDir, dest.region, "admin.pem"), "--dest-tls-key", filepath.Join(dest.certDir, dest.region, "admin-key.pem")},
+			home.tlsArgs("admin")...)
+		out, err := exec.Command(meridianBin, args...).CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("COMPLETED")) || !bytes.Contains(out, []byte("REPLICA")) || !bytes.Contains(out, []byte("lag")) {
+			t.Fatalf("admin replication status %s: %v\n%s", dir[0], err, out)
+		}
+		t.Logf("meridian admin replication status %s:\n%s", dir[0], out)
+	}
+}
+
+// multipart uploads parts of the given sizes and returns the ETag.
+func (s *replSetup) multipart(t *testing.T, bucket, key string, sizes []int64) string {
+	t.Helper()
+	ctx := context.Background()
+	up, err := s.cu.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	for i, n := range sizes {
+		out, err := s.cu.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(payload{Seed: uint64(900 + i), Size: n}.Bytes())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag})
+	}
+	out, err := s.cu.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.ETag)
+}
