@@ -22,7 +22,7 @@ import (
 // testCopy drives CopyObject and UploadPartCopy (docs/copy.md) through the
 // edges with real clients: aws-sdk-go-v2, the aws CLI (s3 cp/mv between
 // buckets, multipart copies above 8 MiB), boto3's transfer-manager copy of
-// a multipart object, rclone (server-side copyto and a modtime update,
+// a multipart object, s3cmd cp/mv (SigV4 and SigV2), rclone (server-side copyto and a modtime update,
 // which is a REPLACE self-copy), the cross-region refusal, and copies
 // racing overwrites of their source.
 func testCopy(t *testing.T, g *Global) {
@@ -202,6 +202,35 @@ func testCopy(t *testing.T, g *Global) {
 		}
 		if err := checkObject(ctx, c, "copy-b", "rclone/copy", src.SHA(), src.Size); err != nil {
 			t.Fatalf("after the modtime update: %v", err)
+		}
+	})
+
+	t.Run("S3cmd", func(t *testing.T) {
+		needClient(t, "s3cmd", lookPath("s3cmd"))
+		dir := t.TempDir()
+		host := strings.TrimPrefix(near.URL, "https://")
+		for _, v2 := range []string{"False", "True"} { // SigV4, then SigV2
+			cfg := filepath.Join(dir, "s3cfg-v2-"+v2)
+			conf := strings.Join([]string{"[default]", "access_key = " + testAccessKey, "secret_key = " + testSecretKey,
+				"host_base = " + host, "host_bucket = " + host, "bucket_location = us-east-1", "use_https = True",
+				"check_ssl_certificate = True", "check_ssl_hostname = True", "ca_certs_file = " + g.Certs.CA,
+				"signature_v2 = " + v2, ""}, "\n")
+			if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s3cmd := func(args ...string) string {
+				t.Helper()
+				return runTool(t, cleanEnv("HOME="+dir), "s3cmd", append([]string{"-c", cfg, "--no-progress"}, args...)...)
+			}
+			key := "s3cmd/sigv2-" + v2
+			s3cmd("cp", "s3://copy-a/dir/src file", "s3://copy-b/"+key)
+			s3cmd("mv", "s3://copy-b/"+key, "s3://copy-a/"+key+"-moved")
+			if err := checkObject(ctx, c, "copy-a", key+"-moved", src.SHA(), src.Size); err != nil {
+				t.Fatalf("signature_v2=%s: %v", v2, err)
+			}
+			if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("copy-b"), Key: aws.String(key)}); httpStatus(err) != 404 {
+				t.Errorf("s3cmd mv left its source (signature_v2=%s): %v", v2, err)
+			}
 		}
 	})
 
