@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/regional/objectio/objectiotest"
 )
 
 // doH is do answering the response headers too.
@@ -209,6 +210,15 @@ func TestCopyObjectErrors(t *testing.T) {
 	if code, got := w.do("GET", "/edst/x4", nil, nil); code != 200 || string(got) != "v1" {
 		t.Errorf("copy of an older version: %d %q", code, got)
 	}
+	// Into a versioned bucket: the new version's id; an empty source.
+	w.mustStatus(200, "PUT", "/esrc/empty", nil, nil)
+	code, h, out := w.doH("PUT", "/vsrc/from-empty", nil, map[string]string{"x-amz-copy-source": "esrc/empty"})
+	if code != 200 || h.Get("x-amz-version-id") == "" || h.Get("x-amz-copy-source-version-id") != "" || !strings.Contains(string(out), md5hex(nil)) {
+		t.Errorf("empty copy into a versioned bucket: %d %v %s", code, h, out)
+	}
+	if code, got := w.do("GET", "/vsrc/from-empty", nil, nil); code != 200 || len(got) != 0 {
+		t.Errorf("empty copy: %d %d bytes", code, len(got))
+	}
 }
 
 // TestUploadPartCopy builds a multipart object from ranges of a source
@@ -284,5 +294,56 @@ func TestUploadPartCopy(t *testing.T) {
 	want := append(append([]byte{}, src...), "tail"...)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("completed object: %d bytes, want %d, equal=%v", len(got), len(want), bytes.Equal(got, want))
+	}
+}
+
+// TestCopySourceReclaimedMidCopy: the source is overwritten while a slow
+// copy reads it and the old version's shards are reclaimed under it (the
+// test's background server has no garbage grace). The copy either finished
+// with exactly the old bytes or answers 503 with nothing stored; no shard
+// of the failed copy is left behind.
+func TestCopySourceReclaimedMidCopy(t *testing.T) {
+	w := newWorld(t)
+	w.mustStatus(200, "PUT", "/rsrc", nil, nil)
+	old, newer := random(9<<20), random(9<<20)
+	w.mustStatus(200, "PUT", "/rsrc/k", old, nil)
+	one := w.store.Count() // the shards of one 9 MiB object
+	for _, n := range w.nodes {
+		w.store.SetFault(n.Addr, objectiotest.Fault{GetDelay: 700 * time.Millisecond})
+	}
+	type answer struct {
+		code int
+		body []byte
+	}
+	done := make(chan answer, 1)
+	go func() {
+		code, body := w.do("PUT", "/rsrc/copy", nil, map[string]string{"x-amz-copy-source": "rsrc/k"})
+		done <- answer{code, body}
+	}()
+	time.Sleep(150 * time.Millisecond)
+	w.mustStatus(200, "PUT", "/rsrc/k", newer, nil) // PUTs are not delayed
+	a := <-done
+	for _, n := range w.nodes {
+		w.store.SetFault(n.Addr, objectiotest.Fault{})
+	}
+	switch a.code {
+	case 503:
+		if s3code(a.body) != "ServiceUnavailable" {
+			t.Fatalf("failed copy answered %s", a.body)
+		}
+		if code, _ := w.do("GET", "/rsrc/copy", nil, nil); code != 404 {
+			t.Fatalf("a failed copy stored an object: %d", code)
+		}
+		w.settle(one) // only the new source's shards remain
+		t.Log("the copy failed cleanly with 503 (its source was reclaimed under it)")
+	case 200:
+		got := w.mustStatus(200, "GET", "/rsrc/copy", nil, nil)
+		if !bytes.Equal(got, old) {
+			t.Fatalf("the copy holds %d bytes that are not the version it read", len(got))
+		}
+		w.settle(2 * one)
+		t.Log("the copy finished from the old version before it was reclaimed")
+	default:
+		t.Fatalf("copy: %d %s", a.code, a.body)
 	}
 }
