@@ -279,9 +279,13 @@ func (g *Gateway) copyObject(req *request) error {
 	body := g.openCopy(ctx, &src.v, 0, src.v.Size)
 	defer body.close()
 	res, err := g.commit.Write(ctx, commit.Target{
-		Object:     &v,
-		Versioning: versioningOf(b),
-		Log:        req.log,
+		Object: &v,
+		// Conditional copy: If-Match / If-None-Match name the destination,
+		// evaluated by metasvc in the apply that commits, as for PutObject.
+		IfMatch:     s3api.UnquoteETag(h.Get("If-Match")),
+		IfNoneMatch: s3api.UnquoteETag(h.Get("If-None-Match")),
+		Versioning:  versioningOf(b),
+		Log:         req.log,
 	}, body.commitBody(wholeObjectChecksums(src.v)))
 	if err != nil {
 		body.close()

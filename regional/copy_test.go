@@ -210,6 +210,22 @@ func TestCopyObjectErrors(t *testing.T) {
 	if code, got := w.do("GET", "/edst/x4", nil, nil); code != 200 || string(got) != "v1" {
 		t.Errorf("copy of an older version: %d %q", code, got)
 	}
+	// Conditional copy on the destination (If-None-Match / If-Match, as PutObject).
+	if code, out := w.do("PUT", "/edst/x1", nil, map[string]string{"x-amz-copy-source": "esrc/k", "If-None-Match": "*"}); code != 412 || s3code(out) != "PreconditionFailed" {
+		t.Errorf("If-None-Match * onto an existing key: %d %s", code, out)
+	}
+	if code, out := w.do("PUT", "/edst/x5", nil, map[string]string{"x-amz-copy-source": "esrc/k", "If-None-Match": "*"}); code != 200 {
+		t.Errorf("If-None-Match * onto a new key: %d %s", code, out)
+	}
+	if code, out := w.do("PUT", "/edst/absent", nil, map[string]string{"x-amz-copy-source": "esrc/k", "If-Match": etag}); code != 404 || s3code(out) != "NoSuchKey" {
+		t.Errorf("If-Match onto an absent key: %d %s", code, out)
+	}
+	if code, out := w.do("PUT", "/edst/x5", nil, map[string]string{"x-amz-copy-source": "esrc/k", "If-Match": `"0000"`}); code != 412 {
+		t.Errorf("If-Match mismatch on the destination: %d %s", code, out)
+	}
+	if code, out := w.do("PUT", "/edst/x5", nil, map[string]string{"x-amz-copy-source": "esrc/k", "If-Match": etag}); code != 200 {
+		t.Errorf("If-Match on the destination: %d %s", code, out)
+	}
 	// Into a versioned bucket: the new version's id; an empty source.
 	w.mustStatus(200, "PUT", "/esrc/empty", nil, nil)
 	code, h, out := w.doH("PUT", "/vsrc/from-empty", nil, map[string]string{"x-amz-copy-source": "esrc/empty"})
