@@ -47,6 +47,9 @@ type Config struct {
 	// BufferBytes caps the node's shard I/O buffers in use at once (each
 	// shard read or write holds 64 KiB–1 MiB); requests past it wait.
 	BufferBytes int64
+	// UncachedWriteMinBytes: shards of at least this many bytes are dropped
+	// from the page cache once durable (shardstore.Options); 0 keeps all.
+	UncachedWriteMinBytes int64
 	// TLS is the node's certificate, key and region CA (required): the
 	// listener speaks only mutual TLS and each route admits the roles of
 	// docs/security.md from the certificate's region. Its identity must be

@@ -70,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 	opts.CompactBytesPerSec = cfg.CompactBytesPerSec
 	opts.CapacityBytes = cfg.CapacityBytes
 	opts.BufferBytes = cfg.BufferBytes
+	opts.UncachedWriteMinBytes = cfg.UncachedWriteMinBytes
 	opts.Logger = log
 	store, err := shardstore.Open(opts)
 	if err != nil {

@@ -127,6 +127,7 @@ func runBench(ctx context.Context, args []string) error {
 	withBackground := fs.Bool("background", false, "run the background servers (janitor, scrubber, lifecycle) too; off by default so that server CPU is the data path's")
 	localLink := fs.String("local-link", "tcp", "the edge's transport to the region's gateway: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3)")
 	fs.IntVar(&cfg.EdgeLinkConns, "link-conns", 1, "HTTP/2 connections from the edge to each gateway of its region (--local-link tcp)")
+	uncachedMin := fs.String("uncached-write-min", "0", "storage nodes drop shards of at least this size from the page cache once durable (0: keep all cached)")
 	drive := fs.Bool("drive", false, "internal: be the load generator of a parent bench ($"+benchDriveEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -149,6 +150,9 @@ func runBench(ctx context.Context, args []string) error {
 	var err error
 	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
 		return err
+	}
+	if cfg.StorageUncachedWriteMin, err = parseSize(*uncachedMin); err != nil {
+		return fmt.Errorf("--uncached-write-min: %w", err)
 	}
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err

@@ -251,6 +251,7 @@ func runStorage(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.CompactInterval, "compact-interval", cfg.CompactInterval, "how often compaction looks for volumes to compact (0: never)")
 	compactMin := fs.String("compact-min-dead", "64MiB", "seal the active volume for compaction once it holds this much dead space (0: only full volumes)")
 	compactRate := fs.String("compact-rate", "64MiB", "bytes per second compaction may copy (0: unlimited)")
+	uncachedMin := fs.String("uncached-write-min", "0", "drop shards of at least this size from the page cache once durable (0: keep all cached; docs/performance.md)")
 	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
 	tf := nodeTLSFlags(fs, "this storage node's")
 	obs := observabilityFlags(fs, "info", false, true)
@@ -266,6 +267,9 @@ func runStorage(ctx context.Context, args []string) error {
 	}
 	if cfg.CompactBytesPerSec, err = parseSize(*compactRate); err != nil {
 		return fmt.Errorf("--compact-rate: %w", err)
+	}
+	if cfg.UncachedWriteMinBytes, err = parseSize(*uncachedMin); err != nil {
+		return fmt.Errorf("--uncached-write-min: %w", err)
 	}
 	if cfg.TLS, err = tf.load(mtls.RoleStorage); err != nil {
 		return err

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The benchmarks compare this log-structured store with the obvious
@@ -143,4 +146,59 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPutShardsCPU writes the 14 shards of 16 MiB objects (10+4: 1.6
+// MiB each) into 14 stores at once, as the 14 nodes of a stripe do, and
+// reports the process's CPU time (user + system, getrusage) per MiB of
+// shard: "cached" keeps every durable record in the page cache, "uncached"
+// drops it once durable (Options.UncachedWriteMinBytes). docs/performance.md,
+// "Storage node writes".
+func BenchmarkPutShardsCPU(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		min  int64
+	}{{"cached", 0}, {"uncached", 256 << 10}} {
+		b.Run(bc.name, func(b *testing.B) {
+			const nodes, size = 14, 1677722
+			stores := make([]*Store, nodes)
+			for i := range stores {
+				o := DefaultOptions(b.TempDir())
+				o.UncachedWriteMinBytes = bc.min
+				s, err := Open(o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				stores[i] = s
+			}
+			payload := data(size, 1)
+			b.SetBytes(nodes * size)
+			cpu0 := processCPU()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var wg sync.WaitGroup
+				for j, s := range stores {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						id := fmt.Sprintf("obj-%d-shard-%d", i, j)
+						if _, err := s.Put(context.Background(), id, bytes.NewReader(payload), size, PutOptions{}); err != nil {
+							b.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			b.StopTimer()
+			mib := float64(b.N) * nodes * size / (1 << 20)
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/mib, "cpu-ms/MiB")
+		})
+	}
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

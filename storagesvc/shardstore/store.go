@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/btree"
+	"golang.org/x/sys/unix"
 
 	"github.com/meridian-s3/meridian/internal/bufpool"
 )
@@ -59,7 +60,15 @@ type Options struct {
 	// (each Put and Reader holds one buffer of 1–16 blocks); an operation
 	// past the cap waits for a buffer. At least one largest buffer (~1 MiB).
 	BufferBytes int64
-	Logger      *slog.Logger
+	// UncachedWriteMinBytes: a record of at least this many bytes is
+	// dropped from the page cache (posix_fadvise DONTNEED) once it is
+	// durable, so the next writes reuse those pages instead of growing the
+	// cache with fresh ones; 0 keeps everything cached. A shard is one of
+	// k+m pieces of an object and is rarely read again soon by the node
+	// that wrote it; reads of a dropped record go to the disk.
+	// docs/performance.md, "Storage node writes".
+	UncachedWriteMinBytes int64
+	Logger                *slog.Logger
 }
 
 // DefaultOptions returns the production defaults for dir.
@@ -90,6 +99,8 @@ func (o Options) Validate() error {
 		return errors.New("shardstore: CompactMinBytes and CompactBytesPerSec must not be negative")
 	case o.RecoverVerifyBytes < 0:
 		return errors.New("shardstore: RecoverVerifyBytes is negative")
+	case o.UncachedWriteMinBytes < 0:
+		return errors.New("shardstore: UncachedWriteMinBytes is negative")
 	case o.BufferBytes < bufLen:
 		return fmt.Errorf("shardstore: BufferBytes must be at least %d", bufLen)
 	}
@@ -479,6 +490,7 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 		if err := s.syncer.wait(v); err != nil {
 			return Info{}, err
 		}
+		s.dropCached(v, pos, recLen)
 		e := &entry{id: id, vol: v, off: pos, hdrLen: hdrLen, size: size, crc: shardCRC, recLen: recLen, created: time.Now()}
 		s.commitPut(e)
 		return e.info(), nil
@@ -513,10 +525,33 @@ func (s *Store) Put(ctx context.Context, id string, r io.Reader, size int64, opt
 	if err := s.syncer.wait(v); err != nil {
 		return Info{}, err
 	}
+	s.dropCached(v, pos, recLen)
 	e := &entry{id: id, vol: v, off: pos, hdrLen: hdrLen, size: size, crc: shardCRC, recLen: recLen, created: time.Now()}
 	s.commitPut(e)
 	return e.info(), nil
 }
+
+// dropCached drops the durable record at [pos, pos+recLen) of v from the
+// page cache when it is at least UncachedWriteMinBytes long. Only the pages
+// wholly inside the record are named, so a neighbour's pages (possibly dirty,
+// which DONTNEED would start writing back) are left alone. Advisory: an
+// error changes nothing but the cache.
+func (s *Store) dropCached(v *volume, pos, recLen int64) {
+	min := s.opts.UncachedWriteMinBytes
+	if min <= 0 || recLen < min {
+		return
+	}
+	start := (pos + pageSize - 1) &^ (pageSize - 1)
+	end := (pos + recLen) &^ (pageSize - 1)
+	if end <= start {
+		return
+	}
+	_ = unix.Fadvise(int(v.f.Fd()), start, end-start, unix.FADV_DONTNEED)
+}
+
+// pageSize is the page-cache granularity dropCached rounds to (4 KiB pages;
+// a larger page size only makes the named range cover fewer whole pages).
+const pageSize = 4096
 
 func (s *Store) commitPut(e *entry) {
 	s.mu.Lock()

@@ -77,6 +77,10 @@ type Config struct {
 	// EdgeLinkConns is the number of HTTP/2 connections per gateway on that
 	// link (0: the edge's default).
 	EdgeLinkConns int
+	// StorageUncachedWriteMin: storage nodes drop shards of at least this
+	// many bytes from the page cache once durable (storagesvc.Config); 0
+	// keeps them cached.
+	StorageUncachedWriteMin int64
 	// Registry, when set, gives each node its own metrics registry
 	// (`meridian dev --metrics-listen` serves them all, labelled by region
 	// and node); nil: no metrics.
@@ -341,6 +345,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			sc.DataDir = filepath.Join(regionDir, id)
 			sc.Listen = addr(base + 200 + idx)
 			sc.Advertise = sc.Listen
+			sc.UncachedWriteMinBytes = cfg.StorageUncachedWriteMin
 			if sc.TLS, err = node(mtls.RoleStorage, id, sc.AZ); err != nil {
 				return nil, err
 			}
