@@ -295,7 +295,7 @@ func (j *janitor) expireVersions(ctx context.Context, p int, b bucketsvc.Bucket,
 			}
 			k = lcKey{key: v.Key}
 		}
-		ev := s3lifecycle.Version{Key: v.Key, Size: v.Size, Created: v.Created, DeleteMarker: v.IsDeleteMarker()}
+		ev := s3lifecycle.Version{Key: v.Key, Size: v.Size, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Tags: v.Tags}
 		switch {
 		case e.Latest:
 			k.marker = v.IsDeleteMarker()

@@ -101,6 +101,9 @@ type Bucket struct {
 	// PutBucketLifecycleConfiguration validated it (docs/lifecycle.md).
 	Lifecycle *s3lifecycle.Configuration `json:"lifecycle,omitempty"`
 	Created   time.Time                  `json:"created"`
+	// Tags are the bucket's tags (PutBucketTagging; nil: none), as
+	// s3api.ValidateTags validated them.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // NewIncarnation returns a fresh incarnation id: 128 random bits, hex.

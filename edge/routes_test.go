@@ -35,7 +35,7 @@ func TestRoutesThroughEdge(t *testing.T) {
 	}
 
 	_, err := c.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String("routes-eu"), Key: aws.String("k")}, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
-	if apiCode(err) != "NotImplemented" {
+	if err != nil {
 		t.Errorf("DeleteObjectTagging: %v", err)
 	}
 	intact("DeleteObjectTagging")

@@ -421,7 +421,7 @@ func TestStrictInput(t *testing.T) {
 					{"UploadPart SSE-C", "PUT", "/" + bucket + "/open?partNumber=3&uploadId=" + openID, ssec, 501, "NotImplemented"},
 					{"storage class", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-storage-class": "GLACIER"}, 400, "InvalidStorageClass"},
 					{"object lock", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}, 400, "InvalidRequest"},
-					{"tagging", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-tagging": "a=b"}, 501, "NotImplemented"},
+					{"invalid tag", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-tagging": "aws%3Ax=b"}, 400, "InvalidTag"},
 					{"public ACL", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-acl": "public-read"}, 400, "AccessControlListNotSupported"},
 				}
 				secret := randBytes(10, 300<<10) // above the inline threshold: would be sharded

@@ -43,8 +43,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 	// "Not found" errors.
 	case s3route.GetBucketPolicy, s3route.GetBucketPolicyStatus:
 		return g.getBucketPolicy(op)
-	case s3route.GetBucketTagging:
-		return g.bucketNotFound(s3err.NoSuchTagSet)
 	case s3route.GetBucketCors:
 		return g.bucketNotFound(s3err.NoSuchCORSConfiguration)
 	case s3route.GetBucketEncryption:
@@ -64,8 +62,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		return g.bucketNotFound(s3err.NoSuchConfiguration)
 
 	// Object subresources.
-	case s3route.GetObjectTagging:
-		return g.getObjectTagging
 	case s3route.GetObjectAcl:
 		return g.getObjectAcl
 	case s3route.GetObjectRetention, s3route.GetObjectLegalHold:
@@ -150,14 +146,6 @@ func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersio
 	}
 	v, err := g.resolveVersion(req, b)
 	return b, v, err
-}
-
-// getObjectTagging: an object without tags has an empty TagSet.
-func (g *Gateway) getObjectTagging(req *request) error {
-	if _, _, err := g.objectFor(req); err != nil {
-		return err
-	}
-	return writeXML(req, http.StatusOK, s3api.Tagging{XMLNS: s3api.XMLNS})
 }
 
 // getObjectAcl: the object owner's implicit FULL_CONTROL grant.

@@ -59,8 +59,6 @@ func TestSubresourceDefaults(t *testing.T) {
 		{"PUT", "/defaults?accelerate", 501, "NotImplemented"},
 		{"PUT", "/defaults?policy", 501, "NotImplemented"},
 		{"DELETE", "/defaults?policy", 501, "NotImplemented"},
-		{"PUT", "/defaults/k?tagging", 501, "NotImplemented"},
-		{"DELETE", "/defaults/k?tagging", 501, "NotImplemented"},
 		{"DELETE", "/defaults/k?acl", 405, "MethodNotAllowed"},
 		{"DELETE", "/defaults/k?frobnicate", 501, "NotImplemented"},
 		{"DELETE", "/defaults/k?tagging&acl", 400, "InvalidRequest"},

@@ -23,6 +23,8 @@ type Meta interface {
 	// partitions (versioning.go).
 	Latest(ctx context.Context, bucket, key string) (metapb.ObjectVersion, error)
 	GetVer(ctx context.Context, bucket, key, ver string) (metapb.ObjectVersion, error)
+	// PutTags replaces one version's tags in place (tagging.go).
+	PutTags(ctx context.Context, req metapb.PutTagsRequest) (metapb.Result, error)
 	ListVersions(ctx context.Context, req metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error)
 	List(ctx context.Context, req metapb.ListRequest) (metapb.ListResponse, error)
 

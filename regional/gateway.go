@@ -312,6 +312,20 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.abortMultipartUpload
 	case s3route.ListParts:
 		return g.listParts
+	case s3route.GetObjectTagging:
+		return g.getObjectTagging // tagging.go
+	case s3route.PutObjectTagging:
+		return g.putObjectTagging
+	case s3route.DeleteObjectTagging:
+		return g.deleteObjectTagging
+	case s3route.GetBucketTagging:
+		return g.getBucketTagging
+	case s3route.PutBucketTagging:
+		return g.putBucketTagging
+	case s3route.DeleteBucketTagging:
+		return g.deleteBucketTagging
+	case s3route.GetObjectAttributes:
+		return g.getObjectAttributes // attributes.go
 	}
 	if h := g.defaultHandler(op); h != nil { // defaults.go
 		return h

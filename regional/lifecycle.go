@@ -121,7 +121,7 @@ func (g *Gateway) setExpiration(w http.ResponseWriter, b bucketsvc.Bucket, v met
 	if created.IsZero() {
 		created = time.Now()
 	}
-	h := s3lifecycle.ExpirationHeader(rules, s3lifecycle.Version{Key: v.Key, Size: v.Size, Created: created}, g.cfg.LifecycleDay)
+	h := s3lifecycle.ExpirationHeader(rules, s3lifecycle.Version{Key: v.Key, Size: v.Size, Created: created, Tags: v.Tags}, g.cfg.LifecycleDay)
 	if h != "" {
 		w.Header().Set("x-amz-expiration", h)
 	}

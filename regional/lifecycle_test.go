@@ -139,8 +139,8 @@ func TestLifecycleConfigurationAPI(t *testing.T) {
 
 // TestLifecycleExecution: the background janitor (run beside the gateway
 // by newWorld) executes enabled rules with a 1 s lifecycle day: expiration
-// by days under a prefix, by a past date, a disabled rule and objects no
-// rule selects left alone, an incomplete multipart upload aborted and its
+// by days under a prefix, by a past date, by an object tag, a disabled rule
+// and objects no rule selects left alone, an incomplete multipart upload aborted and its
 // parts' shards reclaimed.
 func TestLifecycleExecution(t *testing.T) {
 	const day = time.Second
@@ -151,6 +151,14 @@ func TestLifecycleExecution(t *testing.T) {
 		put(k, 100)
 	}
 	put("logs/big", 300<<10) // sharded, so its shards must be reclaimed too
+	// Tag filters match real object tags: t=v expires under the "tagged"
+	// rule (from the PUT's x-amz-tagging, or set later by
+	// PutObjectTagging); t=w and an untagged object do not.
+	w.mustStatus(200, "PUT", "/lcexec/tg/match", random(100), map[string]string{"x-amz-tagging": "t=v&other=1"})
+	w.mustStatus(200, "PUT", "/lcexec/tg/other-value", random(100), map[string]string{"x-amz-tagging": "t=w"})
+	put("tg/later", 100)
+	tv := []byte("<Tagging><TagSet><Tag><Key>t</Key><Value>v</Value></Tag></TagSet></Tagging>")
+	w.mustStatus(200, "PUT", "/lcexec/tg/later?tagging", tv, md5Header(tv))
 	// An incomplete multipart upload with one part.
 	out := w.mustStatus(200, "POST", "/lcexec/up/mpu?uploads", nil, nil)
 	var init struct {
@@ -183,9 +191,13 @@ func TestLifecycleExecution(t *testing.T) {
 
 	gone := func(key string) bool { code, _ := w.do("HEAD", "/lcexec/"+key, nil, nil); return code == 404 }
 	deadline := time.Now().Add(20 * time.Second)
-	for !(gone("logs/a") && gone("logs/b") && gone("logs/big") && gone("old/d")) {
+	if _, h, _ := w.doResp("HEAD", "/lcexec/tg/match", nil, nil); !strings.Contains(h.Get("x-amz-expiration"), `rule-id="tagged"`) {
+		t.Fatalf("tagged object: x-amz-expiration = %q", h.Get("x-amz-expiration"))
+	}
+	for !(gone("logs/a") && gone("logs/b") && gone("logs/big") && gone("old/d") && gone("tg/match") && gone("tg/later")) {
 		if time.Now().After(deadline) {
-			t.Fatalf("not expired after 20 s: logs/a %v logs/b %v logs/big %v old/d %v", gone("logs/a"), gone("logs/b"), gone("logs/big"), gone("old/d"))
+			t.Fatalf("not expired after 20 s: logs/a %v logs/b %v logs/big %v old/d %v tg/match %v tg/later %v",
+				gone("logs/a"), gone("logs/b"), gone("logs/big"), gone("old/d"), gone("tg/match"), gone("tg/later"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -194,7 +206,7 @@ func TestLifecycleExecution(t *testing.T) {
 	if el := time.Since(start); el < time.Second {
 		t.Errorf("logs/ expired %v after the rule: sooner than 2 days (2 s) after its PUT", el)
 	}
-	for _, k := range []string{"keep/c", "off/e"} {
+	for _, k := range []string{"keep/c", "off/e", "tg/other-value"} {
 		if gone(k) {
 			t.Errorf("%s expired: no enabled rule selects it", k)
 		}

@@ -6,10 +6,10 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/commit"
@@ -32,15 +32,25 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	tags, err := requestTags(req.r) // tagging.go
+	if err != nil {
+		return err
+	}
+	alg, ckType, err := uploadChecksum(req.r) // checksum.go
+	if err != nil {
+		return err
+	}
 	u := metapb.Upload{
 		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key,
 		UploadID:    randomHex(16),
 		Token:       idempotencyToken(req.r),
 		ContentType: ctype, Headers: hdrs, UserMeta: meta,
-		Checksum:  strings.ToUpper(req.r.Header.Get("x-amz-checksum-algorithm")),
-		Owner:     req.principal,
-		Initiated: time.Now().UTC(),
-		Scheme:    g.cfg.Data.Scheme(),
+		Checksum:     string(alg),
+		ChecksumType: ckType,
+		Tags:         tags,
+		Owner:        req.principal,
+		Initiated:    time.Now().UTC(),
+		Scheme:       g.cfg.Data.Scheme(),
 	}
 	res, err := g.cfg.Meta.CreateUpload(req.r.Context(), u)
 	if err != nil {
@@ -49,6 +59,7 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 	if res.Upload != nil {
 		u = *res.Upload
 	}
+	setUploadChecksumHeaders(req.w.Header(), &u)
 	return writeXML(req, http.StatusOK, s3api.InitiateMultipartUploadResult{XMLNS: s3api.XMLNS, Bucket: req.bucket, Key: req.key, UploadID: u.UploadID})
 }
 
@@ -78,7 +89,8 @@ func (g *Gateway) uploadPart(req *request) error {
 		return err
 	}
 	uploadID := q.Get("uploadId")
-	if _, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID); err != nil {
+	u, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID)
+	if err != nil {
 		return err
 	}
 	bi, err := g.openBody(req, s3api.MaxPartSize)
@@ -90,7 +102,13 @@ func (g *Gateway) uploadPart(req *request) error {
 		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		Number: n, Attempt: attempt, Size: bi.size, Created: time.Now().UTC(),
 	}
-	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, bi.commitBody(req))
+	body := bi.commitBody(req)
+	if u.Checksum != "" {
+		// Every part of an upload with an algorithm carries its checksum
+		// (checksum.go): Complete combines them.
+		body = withServerChecksum(body, s3checksum.Algorithm(u.Checksum))
+	}
+	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, body)
 	if err != nil {
 		return err
 	}
@@ -123,7 +141,7 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	}
 	parts := make([]metapb.CompletePart, len(c.Parts))
 	for i, p := range c.Parts {
-		parts[i] = metapb.CompletePart{Number: p.PartNumber, ETag: s3api.UnquoteETag(p.ETag)}
+		parts[i] = metapb.CompletePart{Number: p.PartNumber, ETag: s3api.UnquoteETag(p.ETag), Checksums: p.Checksums()}
 	}
 	v, err := g.commit.Complete(ctx, metapb.CompleteUploadRequest{
 		Bucket: req.mb, Key: req.key, UploadID: uploadID,
@@ -143,10 +161,15 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	}
 	g.setExpiration(req.w, b, v) // lifecycle.go
 	setVersionHeader(req.w.Header(), b, &v)
-	return writeXML(req, http.StatusOK, s3api.CompleteMultipartUploadResult{
+	res := s3api.CompleteMultipartUploadResult{
 		XMLNS: s3api.XMLNS, Location: "/" + req.bucket + "/" + req.key,
 		Bucket: req.bucket, Key: req.key, ETag: s3api.QuoteETag(v.ETag),
-	})
+	}
+	if len(v.Checksums) > 0 {
+		res.ChecksumElements = s3api.ChecksumElementsOf(v.Checksums)
+		res.ChecksumType = checksumType(&v)
+	}
+	return writeXML(req, http.StatusOK, res)
 }
 
 func (g *Gateway) abortMultipartUpload(req *request) error {
@@ -189,9 +212,11 @@ func (g *Gateway) listParts(req *request) error {
 		XMLNS: s3api.XMLNS, Bucket: req.bucket, Key: req.key, UploadID: uploadID,
 		Initiator: owner, Owner: owner, StorageClass: "STANDARD",
 		PartNumberMarker: marker, MaxParts: maxParts, IsTruncated: resp.Truncated,
+		ChecksumAlgorithm: resp.Upload.Checksum, ChecksumType: resp.Upload.ChecksumType,
 	}
 	for _, p := range resp.Parts {
-		res.Parts = append(res.Parts, s3api.PartItem{PartNumber: p.Number, LastModified: s3api.ISOTime(p.Created), ETag: s3api.QuoteETag(p.ETag), Size: p.Size})
+		res.Parts = append(res.Parts, s3api.PartItem{PartNumber: p.Number, LastModified: s3api.ISOTime(p.Created), ETag: s3api.QuoteETag(p.ETag), Size: p.Size,
+			ChecksumElements: s3api.ChecksumElementsOf(p.Checksums)})
 	}
 	if len(res.Parts) > 0 {
 		res.NextPartNumberMarker = res.Parts[len(res.Parts)-1].PartNumber

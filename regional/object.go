@@ -191,6 +191,10 @@ func (g *Gateway) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	tags, err := requestTags(req.r) // tagging.go
+	if err != nil {
+		return err
+	}
 	bi, err := g.openBody(req, s3api.MaxSinglePut)
 	if err != nil {
 		return err
@@ -209,6 +213,7 @@ func (g *Gateway) putObject(req *request) error {
 		Owner:       req.principal,
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
+		Tags:        tags,
 	}
 	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	res, err := g.commit.Write(ctx, commit.Target{
@@ -223,6 +228,9 @@ func (g *Gateway) putObject(req *request) error {
 	}
 	g.setExpiration(req.w, b, v) // lifecycle.go
 	setVersionHeader(req.w.Header(), b, res.Version)
+	if len(res.Checksums) > 0 {
+		req.w.Header().Set("x-amz-checksum-type", metapb.ChecksumFullObject)
+	}
 	writeStored(req.w, res.ETag, res.Checksums)
 	return nil
 }
@@ -324,11 +332,11 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 		// S3 sends the part count only to a request that names a part.
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.Parts)))
 	}
-	if !partial && strings.EqualFold(req.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
-		for alg, val := range v.Checksums {
-			h.Set("x-amz-checksum-"+strings.ToLower(alg), val)
-		}
+	if !byPart {
+		partNumber = 0
 	}
+	setChecksumHeaders(h, req.r, &v, partial, partNumber) // checksum.go
+	setTaggingCount(h, &v)                                // tagging.go
 	if withBody {
 		q := req.r.URL.Query()
 		for param, header := range map[string]string{

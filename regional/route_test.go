@@ -46,14 +46,14 @@ func TestRoute(t *testing.T) {
 		{"GET", "localhost", "/ab/x", "ab", "x", "InvalidBucketName"},
 		{"PUT", "localhost", "/photos/" + long, "photos", long, "KeyTooLongError"},
 		// Subresources never fall through to a neighbour's operation.
-		{"DELETE", "localhost", "/photos/a?tagging", "photos", "a", "NotImplemented"},
+		{"DELETE", "localhost", "/photos/a?tagging", "photos", "a", "deleteObjectTagging"},
 		{"DELETE", "localhost", "/photos/a?acl", "photos", "a", "MethodNotAllowed"},
 		{"DELETE", "localhost", "/photos/a?frobnicate", "photos", "a", "NotImplemented"},
-		{"DELETE", "localhost", "/photos?tagging", "photos", "", "NotImplemented"},
+		{"DELETE", "localhost", "/photos?tagging", "photos", "", "deleteBucketTagging"},
 		{"PUT", "localhost", "/photos?versioning", "photos", "", "putBucketVersioning"},
-		{"PUT", "localhost", "/photos/a?tagging", "photos", "a", "NotImplemented"},
+		{"PUT", "localhost", "/photos/a?tagging", "photos", "a", "putObjectTagging"},
 		{"GET", "localhost", "/photos?versions", "photos", "", "listObjectVersions"},
-		{"GET", "localhost", "/photos/a?attributes", "photos", "a", "NotImplemented"},
+		{"GET", "localhost", "/photos/a?attributes", "photos", "a", "getObjectAttributes"},
 		{"GET", "localhost", "/photos?frobnicate", "photos", "", "NotImplemented"},
 		{"GET", "localhost", "/photos?tagging&acl", "photos", "", "InvalidRequest"},
 		// GETs of configurations Meridian does not store: S3's answers.
@@ -64,7 +64,7 @@ func TestRoute(t *testing.T) {
 		{"GET", "localhost", "/photos?requestPayment", "photos", "", "default"},
 		{"GET", "localhost", "/photos?metrics", "photos", "", "default"},
 		{"GET", "localhost", "/photos?metrics&id=m", "photos", "", "default"},
-		{"GET", "localhost", "/photos/a?tagging", "photos", "a", "default"},
+		{"GET", "localhost", "/photos/a?tagging", "photos", "a", "getObjectTagging"},
 		{"GET", "localhost", "/photos/a?acl", "photos", "a", "default"},
 		{"GET", "localhost", "/photos/a?retention", "photos", "a", "default"},
 	}

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bucketsvc.Store) {
 	t.Run("UpdateBucket", func(t *testing.T) { testUpdateBucket(t, newStore(t)) })
 	t.Run("Incarnation", func(t *testing.T) { testIncarnation(t, newStore(t)) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, newStore(t)) })
+	t.Run("Tags", func(t *testing.T) { testTags(t, newStore(t)) })
 	t.Run("ConcurrentCreateOneName", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, newStore(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
@@ -586,5 +587,47 @@ func testLifecycle(t *testing.T, s bucketsvc.Store) {
 	}
 	if got, _ := s.GetBucket(ctx, "withrules"); !reflect.DeepEqual(got.Lifecycle, want) {
 		t.Fatalf("created with rules: %+v", got.Lifecycle)
+	}
+}
+
+// testTags: a bucket's tags (PutBucketTagging) are stored whole by create
+// and update, kept by updates of other fields, listed with the bucket, and
+// removed by nil.
+func testTags(t *testing.T, s bucketsvc.Store) {
+	ctx := ctxT(t)
+	alice := mustAccount(t, s, "alice")
+	b := sampleBucket("tagged", alice.ID)
+	b.Tags = map[string]string{"env": "prod", "team": "storage", "empty": "", "ünï": "cödé /+-=._:@"}
+	want := map[string]string{"env": "prod", "team": "storage", "empty": "", "ünï": "cödé /+-=._:@"}
+	if err := s.CreateBucket(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "tagged"); !reflect.DeepEqual(got.Tags, want) {
+		t.Fatalf("created with tags: %+v", got.Tags)
+	}
+	if err := s.CreateBucket(ctx, sampleBucket("plain", alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); got.Tags != nil {
+		t.Fatalf("new bucket has tags: %+v", got.Tags)
+	}
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.Tags = map[string]string{"a": "1"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.Policy = "{}"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); !reflect.DeepEqual(got.Tags, map[string]string{"a": "1"}) {
+		t.Fatalf("after update and another field's update: %+v", got.Tags)
+	}
+	bs, err := s.ListBuckets(ctx, "")
+	if err != nil || len(bs) != 2 || !reflect.DeepEqual(bs[1].Tags, want) {
+		t.Fatalf("ListBuckets: %v %+v", err, bs)
+	}
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.Tags = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); got.Tags != nil {
+		t.Fatalf("after delete: %+v", got.Tags)
 	}
 }

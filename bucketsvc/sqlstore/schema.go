@@ -77,6 +77,10 @@ var migrations = []migration{
 	{3, "bucket lifecycle configuration", []string{
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS lifecycle JSONB`,
 	}},
+	// NULL = no tags (every row before this migration).
+	{4, "bucket tags", []string{
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS tags JSONB`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration (tests check that

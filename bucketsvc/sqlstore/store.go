@@ -372,15 +372,20 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (bucketsvc.Acces
 
 // Buckets.
 
-const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle"
+const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags"
 
 func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	var b bucketsvc.Bucket
 	var versioning string
-	var replication, lifecycle []byte
-	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle)
+	var replication, lifecycle, tags []byte
+	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags)
 	if err != nil {
 		return bucketsvc.Bucket{}, err
+	}
+	if tags != nil {
+		if err := json.Unmarshal(tags, &b.Tags); err != nil {
+			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: tags: %w", b.Name, err)
+		}
 	}
 	if lifecycle != nil {
 		if err := json.Unmarshal(lifecycle, &b.Lifecycle); err != nil {
@@ -420,6 +425,19 @@ func lifecycleJSON(c *s3lifecycle.Configuration) (*string, error) {
 	return &s, nil
 }
 
+// tagsJSON is the tags column's value: NULL for none.
+func tagsJSON(tags map[string]string) (*string, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	raw, err := json.Marshal(tags)
+	if err != nil {
+		return nil, err
+	}
+	s := string(raw)
+	return &s, nil
+}
+
 // CreateBucket implements bucketsvc.Store. A unique violation on the name
 // becomes *bucketsvc.BucketExistsError naming the owner, read in a fresh
 // transaction (the failed one is aborted).
@@ -439,12 +457,16 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
+	tags, err := tagsJSON(b.Tags)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	// A name can be freed between our failed insert and the owner read;
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB)",
-				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc)
+			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB)",
+				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc, tags)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -503,9 +525,13 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err != nil {
 			return fmt.Errorf("sqlstore: %w", err)
 		}
+		tags, err := tagsJSON(b.Tags)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE buckets SET owner = $2, region = $3, versioning = $4, erasure_data = $5,
-			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB WHERE name = $1`,
-			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc)
+			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB, tags = $10::JSONB WHERE name = $1`,
+			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc, tags)
 		return err
 	})
 }

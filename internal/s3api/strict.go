@@ -150,7 +150,7 @@ func errNoEncryption(name string) error {
 //     SSE-C customer keys, copy-source SSE-C): 501 NotImplemented, on every
 //     scope;
 //   - object writes: Object Lock (400 InvalidRequest, as S3 answers for a
-//     bucket without Object Lock), website redirects and tagging (501), a
+//     bucket without Object Lock), website redirects (501), a
 //     storage class other than STANDARD (400 InvalidStorageClass), ACLs other
 //     than private and bucket-owner-full-control, and grants (400
 //     AccessControlListNotSupported, S3's answer under its default
@@ -179,8 +179,6 @@ func CheckUnsupportedHeaders(h http.Header, scope HeaderScope) error {
 				return s3err.WithMessage(s3err.InvalidRequest, "Bucket is missing Object Lock Configuration")
 			case lname == "x-amz-website-redirect-location":
 				return s3err.WithMessage(s3err.NotImplemented, "Website redirects are not supported yet (x-amz-website-redirect-location).").With("Header", lname)
-			case lname == "x-amz-tagging":
-				return s3err.WithMessage(s3err.NotImplemented, "Object tagging is not supported yet (x-amz-tagging).").With("Header", lname)
 			case strings.HasPrefix(lname, "x-amz-grant-"):
 				return s3err.New(s3err.AccessControlListNotSupported)
 			}

@@ -117,7 +117,7 @@ func TestCheckUnsupportedHeaders(t *testing.T) {
 		{ScopeObjectWrite, "x-amz-object-lock-mode", "GOVERNANCE", s3err.InvalidRequest},
 		{ScopeObjectWrite, "x-amz-object-lock-legal-hold", "ON", s3err.InvalidRequest},
 		{ScopeObjectWrite, "x-amz-website-redirect-location", "/x", s3err.NotImplemented},
-		{ScopeObjectWrite, "x-amz-tagging", "a=b", s3err.NotImplemented},
+		{ScopeObjectWrite, "x-amz-tagging", "a=b", ""}, // served (regional/tagging.go)
 		{ScopeObjectWrite, "x-amz-storage-class", "GLACIER", s3err.InvalidStorageClass},
 		{ScopeObjectWrite, "x-amz-storage-class", "standard", s3err.InvalidStorageClass},
 		{ScopeObjectWrite, "x-amz-storage-class", "STANDARD", ""},

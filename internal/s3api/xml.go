@@ -131,6 +131,8 @@ type CompletePart struct {
 	ChecksumCRC32C string `xml:"ChecksumCRC32C,omitempty"`
 	ChecksumSHA1   string `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256 string `xml:"ChecksumSHA256,omitempty"`
+	// The CRC64NVME of a part (checksums.go).
+	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
 }
 
 // CompleteMultipartUploadResult answers CompleteMultipartUpload.
@@ -141,6 +143,7 @@ type CompleteMultipartUploadResult struct {
 	Bucket   string   `xml:"Bucket"`
 	Key      string   `xml:"Key"`
 	ETag     string   `xml:"ETag"`
+	ChecksumElements
 }
 
 // ListPartsResult answers ListParts.
@@ -158,6 +161,8 @@ type ListPartsResult struct {
 	MaxParts             int        `xml:"MaxParts"`
 	IsTruncated          bool       `xml:"IsTruncated"`
 	Parts                []PartItem `xml:"Part"`
+	ChecksumAlgorithm    string     `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType         string     `xml:"ChecksumType,omitempty"`
 }
 
 // PartItem is one <Part> of ListPartsResult.
@@ -166,6 +171,7 @@ type PartItem struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
+	ChecksumElements
 }
 
 // ListMultipartUploadsResult answers ListMultipartUploads.

@@ -81,6 +81,9 @@ const (
 	OwnershipControlsNotFound     Code = "OwnershipControlsNotFoundError"
 	ReplicationConfigNotFound     Code = "ReplicationConfigurationNotFoundError"
 	SSEConfigNotFound             Code = "ServerSideEncryptionConfigurationNotFoundError"
+	// Tagging (internal/s3api/tagging.go).
+	InvalidTag Code = "InvalidTag"
+	BadRequest Code = "BadRequest"
 )
 
 type entry struct {
@@ -153,6 +156,8 @@ var registry = map[Code]entry{
 	OwnershipControlsNotFound:           {http.StatusNotFound, "The bucket ownership controls were not found"},
 	ReplicationConfigNotFound:           {http.StatusNotFound, "The replication configuration was not found"},
 	SSEConfigNotFound:                   {http.StatusNotFound, "The server side encryption configuration was not found"},
+	InvalidTag:                          {http.StatusBadRequest, "The tag provided was not a valid tag."},
+	BadRequest:                          {http.StatusBadRequest, "Bad Request"},
 }
 
 // Error is an S3 error ready to be written. Build one with New or Newf;

@@ -92,8 +92,8 @@ type Version struct {
 	Key     string
 	Size    int64
 	Created time.Time // Last-Modified
-	// Tags are the object's tags; nil when it has none (Meridian has no
-	// object tagging yet, so always nil today: tag filters never match).
+	// Tags are the object's tags (metapb.ObjectVersion.Tags); nil when it
+	// has none: then a filter naming tags never matches.
 	Tags         map[string]string
 	IsLatest     bool // the current version (or current delete marker)
 	DeleteMarker bool
