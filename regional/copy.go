@@ -231,10 +231,13 @@ func (g *Gateway) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	// COPY keeps the source's tags; REPLACE takes x-amz-tagging's, and
-	// until the gateway parses that header (CheckUnsupportedHeaders refuses
-	// it) a REPLACE leaves the copy untagged.
+	// COPY keeps the source's tags; REPLACE takes x-amz-tagging's
+	// (tagging.go; none: the copy is untagged).
 	tdir, err := s3api.ParseDirective(h, "x-amz-tagging-directive")
+	if err != nil {
+		return err
+	}
+	newTags, err := requestTags(req.r)
 	if err != nil {
 		return err
 	}
@@ -271,6 +274,9 @@ func (g *Gateway) copyObject(req *request) error {
 		Owner:       req.principal,
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
+	}
+	if tdir == s3api.DirectiveReplace {
+		v.Tags = newTags
 	}
 	if tdir == s3api.DirectiveCopy && len(src.v.Tags) > 0 {
 		v.Tags = maps.Clone(src.v.Tags)
