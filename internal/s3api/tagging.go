@@ -123,11 +123,11 @@ func ValidateTags(tags map[string]string, kind TagKind) error {
 		v := tags[k]
 		switch {
 		case utf8.RuneCountInString(k) > MaxTagKeyLen:
-			return invalidTag("The TagKey you have provided is too long, max " + strconv.Itoa(MaxTagKeyLen)).With("TagKey", truncateArg(k))
+			return invalidTag("The TagKey you have provided is too long, max "+strconv.Itoa(MaxTagKeyLen)).With("TagKey", truncateArg(k))
 		case k == "" || !validTagText(k):
 			return invalidTag("The TagKey you have provided is invalid").With("TagKey", truncateArg(k))
 		case utf8.RuneCountInString(v) > MaxTagValueLen:
-			return invalidTag("The TagValue you have provided is too long, max " + strconv.Itoa(MaxTagValueLen)).With("TagKey", truncateArg(k))
+			return invalidTag("The TagValue you have provided is too long, max "+strconv.Itoa(MaxTagValueLen)).With("TagKey", truncateArg(k))
 		case !validTagText(v):
 			return invalidTag("The TagValue you have provided is invalid").With("TagKey", truncateArg(k))
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
