@@ -270,6 +270,36 @@ prefixes = sorted(p["Prefix"] for p in res["CommonPrefixes"])
 assert prefixes == ["boto/foo%2B1/", "boto/quux%20ab/"], prefixes
 for k in ("boto/foo+1/bar", "boto/quux ab/thud", "boto/dated"):
     s3.delete_object(Bucket=bucket, Key=k)
+# Tagging and checksums (docs/tagging-checksums.md).
+import base64, zlib
+body = os.urandom(100 * 1024)
+crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+put = s3.put_object(Bucket=bucket, Key="boto/tagged", Body=body, ChecksumAlgorithm="CRC32", Tagging="team=storage&tier=hot")
+assert put["ChecksumCRC32"] == crc, put
+got = s3.get_object(Bucket=bucket, Key="boto/tagged", ChecksumMode="ENABLED")
+assert got["ChecksumCRC32"] == crc and got["TagCount"] == 2 and got["Body"].read() == body, got
+s3.put_object_tagging(Bucket=bucket, Key="boto/tagged", Tagging={"TagSet": [{"Key": "k", "Value": "v w"}]})
+tags = s3.get_object_tagging(Bucket=bucket, Key="boto/tagged")["TagSet"]
+assert tags == [{"Key": "k", "Value": "v w"}], tags
+c = error_code(lambda: s3.put_object_tagging(Bucket=bucket, Key="boto/tagged",
+    Tagging={"TagSet": [{"Key": "k%d" % i, "Value": "v"} for i in range(11)]}))
+assert c == "InvalidTag", c
+attrs = s3.get_object_attributes(Bucket=bucket, Key="boto/tagged", ObjectAttributes=["ETag", "Checksum", "ObjectSize", "StorageClass"])
+assert attrs["Checksum"]["ChecksumCRC32"] == crc and attrs["ObjectSize"] == len(body) and attrs["StorageClass"] == "STANDARD", attrs
+assert attrs["ETag"] == hashlib.md5(body).hexdigest(), attrs
+s3.delete_object_tagging(Bucket=bucket, Key="boto/tagged")
+assert s3.get_object_tagging(Bucket=bucket, Key="boto/tagged")["TagSet"] == []
+s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "owner", "Value": "boto"}]})
+assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "owner", "Value": "boto"}]
+s3.delete_bucket_tagging(Bucket=bucket)
+assert error_code(lambda: s3.get_bucket_tagging(Bucket=bucket)) == "NoSuchTagSet"
+# The default transfer manager (CRC32 parts) round-trips with checksum mode.
+big = os.urandom(12 * 1024 * 1024)
+s3.upload_fileobj(io.BytesIO(big), bucket, "boto/mp-crc")
+got = s3.get_object(Bucket=bucket, Key="boto/mp-crc", ChecksumMode="ENABLED")
+assert got["Body"].read() == big
+s3.delete_object(Bucket=bucket, Key="boto/mp-crc")
+s3.delete_object(Bucket=bucket, Key="boto/tagged")
 print("boto3 ok", boto3.__version__)
 `
 

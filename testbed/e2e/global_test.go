@@ -37,6 +37,7 @@ func TestGlobal(t *testing.T) {
 	t.Run("SDK", func(t *testing.T) { testGlobalSDK(t, g) })
 	t.Run("AWSCLI", func(t *testing.T) { testGlobalAWSCLI(t, g) })
 	t.Run("Boto3", func(t *testing.T) { testGlobalBoto3(t, g) })
+	t.Run("TaggingChecksums", func(t *testing.T) { testGlobalTaggingChecksums(t, g) }) // tagging_test.go
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
 	t.Run("SigV2", func(t *testing.T) { testGlobalSigV2(t, g) })
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
