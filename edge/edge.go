@@ -204,6 +204,7 @@ type request struct {
 	principal string
 	log       *slog.Logger
 	body      *s3api.WatchedBody
+	formPost  bool // an unsigned browser-form upload, forwarded for the region to authenticate
 }
 
 func newRequestID() string {
@@ -263,7 +264,17 @@ func (s *Server) serve(req *request) error {
 	}
 	req.auth = auth
 	if auth.Anonymous {
-		return s3err.New(s3err.AccessDenied)
+		// Only a browser-form upload may come unsigned: the home region
+		// checks the form's own signature (regional/post.go).
+		if req.bucket == "" || bucketsvc.ValidateBucketName(req.bucket) != nil {
+			return s3err.New(s3err.AccessDenied)
+		}
+		op, err := s3route.Resolve(s3route.RequestOf(r, s3route.LevelOf(req.bucket, req.key)))
+		if err != nil || op != s3route.PostObject {
+			return s3err.New(s3err.AccessDenied)
+		}
+		req.op, req.formPost = op, true
+		return s.proxy(req)
 	}
 	req.principal = auth.Principal
 	req.log = req.log.With("access_key", auth.AccessKeyID)

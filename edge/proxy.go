@@ -33,6 +33,9 @@ const idempotencyHeader = "X-Meridian-Idempotency-Key"
 // linkHeaders writes the trusted headers of the edge link.
 func (s *Server) linkHeaders(req *request, h http.Header, algs []string) {
 	h.Set(regionalclient.HeaderPrincipal, req.principal)
+	if req.formPost {
+		h.Set(regionalclient.HeaderFormPost, "1")
+	}
 	h.Set(regionalclient.HeaderAccessKey, req.auth.AccessKeyID)
 	h.Set(regionalclient.HeaderRequestID, req.id)
 	h.Set(regionalclient.HeaderSigningRegion, req.auth.Region)

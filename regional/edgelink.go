@@ -250,6 +250,17 @@ func (g *Gateway) verify(r *http.Request) (*sigv4.Auth, error) {
 // edgeAuth builds the Auth of an edge-link request.
 func (g *Gateway) edgeAuth(r *http.Request, _ edgeInfo) (*sigv4.Auth, error) {
 	principal := r.Header.Get(regionalclient.HeaderPrincipal)
+	if principal == "" && r.Header.Get(regionalclient.HeaderFormPost) == "1" {
+		// A browser form: anonymous at the request level; postObject
+		// authenticates its fields (post.go), and nothing else admits it.
+		src := r.Body
+		if src == nil {
+			src = http.NoBody
+		}
+		b := &edgeBody{src: src, want: r.ContentLength}
+		return &sigv4.Auth{Anonymous: true, PayloadMode: regionalclient.PayloadModeEdge, Body: b,
+			DecodedLength: b.want, Checksums: b.checksums, RequestTime: time.Now().UTC()}, nil
+	}
 	if principal == "" {
 		return nil, s3err.WithMessage(s3err.AccessDenied, "The edge sent no principal.")
 	}

@@ -292,6 +292,8 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.deleteObjects
 	case s3route.PutObject:
 		return g.putObject
+	case s3route.PostObject:
+		return g.postObject // post.go
 	case s3route.GetObject:
 		return g.getObject
 	case s3route.HeadObject:
@@ -347,7 +349,14 @@ func (g *Gateway) authenticate(req *request) error {
 		return err
 	}
 	if auth.Anonymous {
-		return s3err.New(s3err.AccessDenied)
+		// Only a browser-form upload may come unsigned: its form is
+		// signed (postObject checks it before reading the file).
+		op, err := s3route.Resolve(s3route.RequestOf(req.r, s3route.LevelOf(req.bucket, req.key)))
+		if err != nil || op != s3route.PostObject {
+			return s3err.New(s3err.AccessDenied)
+		}
+		req.auth = auth
+		return nil
 	}
 	req.auth = auth
 	req.principal = auth.Principal

@@ -373,6 +373,11 @@ func (v *Verifier) parseQuery(r *http.Request) (signed, error) {
 
 // parseCredential parses "AKID/YYYYMMDD/region/service/aws4_request".
 func (v *Verifier) parseCredential(s *signed, cred string, presigned bool) error {
+	return v.parseScope(s, cred, presigned, true)
+}
+
+// parseScope parses a credential; checkRegion applies AllowedRegions.
+func (v *Verifier) parseScope(s *signed, cred string, presigned, checkRegion bool) error {
 	bad := func(detail string) error {
 		if presigned {
 			return malformedQuery("Error parsing the X-Amz-Credential parameter; " + detail)
@@ -398,7 +403,7 @@ func (v *Verifier) parseCredential(s *signed, cred string, presigned bool) error
 	if s.service != v.cfg.Service {
 		return bad("incorrect service \"" + truncate(s.service) + "\". This endpoint belongs to \"" + v.cfg.Service + "\".")
 	}
-	if v.regions != nil && !v.regions[s.region] {
+	if checkRegion && v.regions != nil && !v.regions[s.region] {
 		want := v.cfg.AllowedRegions[0]
 		return bad("the region '"+truncate(s.region)+"' is wrong; expecting '"+want+"'").(*s3err.Error).With("Region", want)
 	}

@@ -23,6 +23,10 @@ const (
 	HeaderSigningRegion = "X-Meridian-Signing-Region"
 	// HeaderBucketEmpty answers QueryPrepareDelete: "true" or "false".
 	HeaderBucketEmpty = "X-Meridian-Bucket-Empty"
+	// HeaderFormPost ("1", with no principal) forwards a browser-form
+	// upload (PostObject) that carries no SigV4/SigV2 request signature:
+	// the region authenticates it by the form's own policy signature.
+	HeaderFormPost = "X-Meridian-Form-Post"
 )
 
 // QueryPrepareDelete selects the edge-only operation
