@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go fmt vet soak memcheck clean fuzz fuzz-short terraform-test k6 loadtest loadtest-smoke
+.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-replication fmt vet soak memcheck clean fuzz fuzz-short terraform-test k6 loadtest loadtest-smoke
 
 all: build
 
@@ -62,6 +62,10 @@ bench: build
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 2x -benchmem ./regional/erasure/ ./storagesvc/shardstore/ ./internal/sigv4/ ./metasvc/metastate/
+
+## bench-replication: replication lag at 50 PUT/s and backlog drain rates across an 80 ms RTT link (docs/replication.md).
+bench-replication: build
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_REPL_BENCH=1 $(GO) test -p 1 -count=1 -v -timeout 30m -run '^TestReplicationBench$$' ./testbed/e2e/
 
 ## soak: long fault suites kept out of `make test`.
 soak: build

@@ -147,7 +147,7 @@ type Config struct {
 	// partition when it is caught up.
 	ReplicationInterval time.Duration
 	// ReplicationBatch is the feed entries read per step; ReplicationParallel
-	// the copies in flight at once.
+	// the copies in flight at once over all partitions.
 	ReplicationBatch    int
 	ReplicationParallel int
 	// ReplicationTimeout bounds one copy, plus ReplicationTimePerMiB per MiB.

@@ -79,6 +79,10 @@ type replicator struct {
 	src  ObjectReader
 	m    *replMetrics
 
+	// slots bounds the copies in flight over every partition
+	// (ReplicationParallel); partitions step concurrently.
+	slots chan struct{}
+
 	mu      sync.Mutex
 	parts   map[int]*replPart
 	down    map[string]time.Time // region → fail fast until
@@ -101,12 +105,16 @@ type replBuckets struct {
 
 func newReplicator(cfg *Config, m *replMetrics) *replicator {
 	return &replicator{cfg: cfg, meta: cfg.Meta.(ReplMeta), src: cfg.Data.(ObjectReader), m: m,
-		parts: map[int]*replPart{}, down: map[string]time.Time{}}
+		parts: map[int]*replPart{}, down: map[string]time.Time{}, slots: make(chan struct{}, cfg.ReplicationParallel)}
 }
 
 func (r *replicator) Name() string { return "replicator" }
 
 func (r *replicator) interval() time.Duration { return r.cfg.ReplicationInterval }
+
+// concurrentPartitions: a partition waiting on a slow destination does not
+// hold up the others.
+func (r *replicator) concurrentPartitions() bool { return true }
 
 func (r *replicator) part(p int) *replPart {
 	r.mu.Lock()
@@ -155,17 +163,16 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 		return "", 0, true, nil
 	}
 	outcome := make([]error, len(entries))
-	sem := make(chan struct{}, r.cfg.ReplicationParallel)
 	var wg sync.WaitGroup
 	for i, e := range entries {
 		if !valid() || ctx.Err() != nil {
 			outcome[i] = errLeaseLost
 			continue
 		}
-		sem <- struct{}{}
+		r.slots <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { <-r.slots; wg.Done() }()
 			outcome[i] = r.copyEntry(ctx, e)
 		}()
 	}

@@ -153,7 +153,7 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 			{ID: "r", Enabled: true, DeleteMarkers: true, Destination: s3replication.Destination{Bucket: "dst"}}}}},
 		{Name: "dst", Incarnation: "2", Region: "eu"},
 	}}
-	r := &replicator{cfg: &cfg, meta: meta, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}}
+	r := &replicator{cfg: &cfg, meta: meta, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}, slots: make(chan struct{}, 4)}
 	ctx := context.Background()
 	valid := func() bool { return true }
 	step := func() {

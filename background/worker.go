@@ -43,6 +43,11 @@ type Task interface {
 // Config.Interval).
 type intervaler interface{ interval() time.Duration }
 
+// concurrent is a Task whose partitions a pass runs at the same time
+// (one goroutine per held partition) rather than one after another: the
+// replicator, whose steps wait on another region.
+type concurrent interface{ concurrentPartitions() bool }
+
 // reporter is a Task that keeps a per-partition summary in its checkpoint
 // (metapb.Checkpoint.Report): report is written with every checkpoint,
 // restore is called when a checkpoint is loaded (restart, takeover).
@@ -104,6 +109,8 @@ type worker struct {
 	rate    float64
 	lastErr string
 	last    time.Time
+	// parts is guarded by partsMu (a concurrent task's partitions run at once).
+	partsMu sync.Mutex
 	parts   map[int]*partProgress
 }
 
@@ -218,6 +225,9 @@ func (w *worker) pass(ctx context.Context) (int, error) {
 	force := w.force
 	w.force = false
 	w.mu.Unlock()
+	if c, ok := w.task.(concurrent); ok && c.concurrentPartitions() {
+		return w.passConcurrent(ctx, force)
+	}
 	for _, p := range w.leases.Held() {
 		if ctx.Err() != nil || w.isPaused() {
 			break
@@ -226,6 +236,31 @@ func (w *worker) pass(ctx context.Context) (int, error) {
 		total += n
 		if err != nil && first == nil {
 			first = fmt.Errorf("partition %d: %w", p, err)
+		}
+	}
+	return total, first
+}
+
+// passConcurrent is pass with every held partition in its own goroutine.
+func (w *worker) passConcurrent(ctx context.Context, force bool) (int, error) {
+	held := w.leases.Held()
+	ns := make([]int, len(held))
+	errs := make([]error, len(held))
+	var wg sync.WaitGroup
+	for i, p := range held {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ns[i], errs[i] = w.partition(ctx, p, force)
+		}()
+	}
+	wg.Wait()
+	total := 0
+	var first error
+	for i, p := range held {
+		total += ns[i]
+		if errs[i] != nil && first == nil {
+			first = fmt.Errorf("partition %d: %w", p, errs[i])
 		}
 	}
 	return total, first
@@ -296,14 +331,17 @@ func (w *worker) step(ctx context.Context, p int, epoch uint64, pp *partProgress
 // partition's checkpoint when the lease epoch is new to this process (a
 // restart, or a takeover from another holder).
 func (w *worker) progress(ctx context.Context, p int, epoch uint64) (*partProgress, error) {
-	if pp := w.parts[p]; pp != nil && pp.epoch == epoch {
+	w.partsMu.Lock()
+	pp := w.parts[p]
+	w.partsMu.Unlock()
+	if pp != nil && pp.epoch == epoch {
 		return pp, nil
 	}
 	_, cps, err := w.cfg.Meta.Background(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
-	pp := &partProgress{epoch: epoch}
+	pp = &partProgress{epoch: epoch}
 	rep, _ := w.task.(reporter)
 	if rep != nil {
 		rep.restore(p, "")
@@ -318,7 +356,9 @@ func (w *worker) progress(ctx context.Context, p int, epoch uint64) (*partProgre
 				"cursor", c.Cursor, "done", c.Done, "pass", c.Pass, "previous_holder", c.Holder)
 		}
 	}
+	w.partsMu.Lock()
 	w.parts[p] = pp
+	w.partsMu.Unlock()
 	return pp, nil
 }
 
@@ -337,7 +377,9 @@ func (w *worker) checkpoint(ctx context.Context, p int, pp *partProgress, state 
 	_, err := w.cfg.Meta.Checkpoint(ctx, p, metapb.CheckpointRequest{Lease: LeaseName, Checkpoint: c})
 	if errors.Is(err, metaclient.ErrConflict) {
 		w.leases.drop(p, pp.epoch)
+		w.partsMu.Lock()
 		delete(w.parts, p)
+		w.partsMu.Unlock()
 		return nil // lease lost: stop working p, without calling it a failure
 	}
 	if err != nil {

@@ -41,7 +41,7 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.OrphanInterval, "orphan-interval", cfg.OrphanInterval, "how often each storage node is scanned for orphan shards")
 	links := fs.String("regions", "", "replicator: every region's regional gateways' edge links, us-east-1=host:port|host:port,eu-west-1=host:port (default: no replicator; needs a catalog)")
 	fs.DurationVar(&cfg.ReplicationInterval, "replication-interval", cfg.ReplicationInterval, "pause between two feed polls of a caught-up partition")
-	fs.IntVar(&cfg.ReplicationParallel, "replication-parallel", cfg.ReplicationParallel, "replication copies in flight at once (per partition step)")
+	fs.IntVar(&cfg.ReplicationParallel, "replication-parallel", cfg.ReplicationParallel, "replication copies in flight at once (over all partitions)")
 	fs.DurationVar(&cfg.ReplicationBackoffMax, "replication-backoff-max", cfg.ReplicationBackoffMax, "longest wait before failed copies are retried")
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
 	obs := observabilityFlags(fs, "info", true, true)

@@ -15,7 +15,7 @@ import (
 // startBackground builds a region's background server (one per region in
 // the dev deployment; several may run per region in production).
 func startBackground(region string, meta *metaclient.Client, data *objectio.Engine, shards *storageclient.Client, nodes func() []metapb.StorageNode,
-	catalog background.Catalog, lifecycleDay time.Duration, reg *prometheus.Registry, log *slog.Logger) (*background.Server, error) {
+	catalog background.Catalog, links background.ReplicaLinks, lifecycleDay time.Duration, reg *prometheus.Registry, log *slog.Logger) (*background.Server, error) {
 	bc := background.DefaultConfig()
 	bc.Region = region
 	bc.ID = region + "/background"
@@ -24,5 +24,8 @@ func startBackground(region string, meta *metaclient.Client, data *objectio.Engi
 	bc.LifecycleDay = lifecycleDay
 	bc.Registry = reg
 	bc.Orphans = shards // the janitor's orphan scan (docs/gc-safety.md)
+	if links != nil && catalog != nil {
+		bc.Links = links // the replicator (docs/replication.md)
+	}
 	return background.New(bc)
 }

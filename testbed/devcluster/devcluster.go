@@ -182,6 +182,8 @@ type Region struct {
 	// registrars are the storage nodes' heartbeat clients and the
 	// background server's metadata client (each with its own certificate).
 	registrars []*metaclient.Client
+	// links: the replicator's client to every region's edge link.
+	links *regionalclient.Client
 	view       *nodeview.View
 	gateway    *regional.Gateway
 	bg         *background.Server // janitor; work leased per partition
@@ -433,7 +435,22 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		if err != nil {
 			return nil, err
 		}
-		if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, c.catalog, cfg.LifecycleDay, c.registry(name, "background"), log); err != nil {
+		var links background.ReplicaLinks
+		if cfg.Edges {
+			// The replicator reaches every region's gateway on its edge link
+			// (fixed ports: regions not started yet are dialled when needed).
+			lc := regionalclient.DefaultConfig()
+			lc.Regions = map[string][]string{}
+			for j, other := range cfg.Regions() {
+				lc.Regions[other] = []string{addr(cfg.base(j) + 1)}
+			}
+			lc.TLS, lc.Logger = bgNode.ClientConfig(mtls.RoleGateway), log
+			if r.links, err = regionalclient.New(lc); err != nil {
+				return nil, err
+			}
+			links = r.links
+		}
+		if r.bg, err = startBackground(name, bgMeta, bgEngine, bgShards, boc.Nodes, c.catalog, links, cfg.LifecycleDay, c.registry(name, "background"), log); err != nil {
 			return nil, err
 		}
 		run(name+"/background", r.bg.Run)
@@ -516,6 +533,9 @@ func (c *Cluster) Close() {
 			}
 			if r.bg != nil {
 				_ = r.bg.Close()
+			}
+			if r.links != nil {
+				_ = r.links.Close()
 			}
 			if r.view != nil {
 				_ = r.view.Close()

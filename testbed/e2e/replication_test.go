@@ -149,7 +149,10 @@ func replicationRule(id, dest string, prio int32) types.ReplicationRule {
 		Destination:             &types.Destination{Bucket: aws.String("arn:aws:s3:::" + dest)}}
 }
 
-func TestReplication(t *testing.T) {
+// startReplication starts two regions, a replicator per region behind
+// 80 ms RTT links, and two buckets (src in the first region, dst in the
+// second) replicating to each other.
+func startReplication(t *testing.T) *replSetup {
 	g := StartGlobal(t, GlobalOptions{})
 	ctx := context.Background()
 	s := &replSetup{g: g, us: g.Names[0], eu: g.Names[1], src: "repl-src", dst: "repl-dst", bg: map[string]*Proc{}}
@@ -193,6 +196,19 @@ func TestReplication(t *testing.T) {
 			ReplicationConfiguration: &types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::1:role/r"),
 				Rules: []types.ReplicationRule{replicationRule("to-"+pair[1], pair[1], 1)}}})
 		must("put-bucket-replication "+pair[0], err)
+	}
+	return s
+}
+
+func TestReplication(t *testing.T) {
+	s := startReplication(t)
+	g := s.g
+	ctx := context.Background()
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
 	}
 
 	// Phase 1: puts (inline and erasure-coded), overwrites, a multipart
