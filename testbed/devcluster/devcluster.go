@@ -183,11 +183,11 @@ type Region struct {
 	// background server's metadata client (each with its own certificate).
 	registrars []*metaclient.Client
 	// links: the replicator's client to every region's edge link.
-	links *regionalclient.Client
-	view       *nodeview.View
-	gateway    *regional.Gateway
-	bg         *background.Server // janitor; work leased per partition
-	admin      *adminapi.Server   // first region only
+	links   *regionalclient.Client
+	view    *nodeview.View
+	gateway *regional.Gateway
+	bg      *background.Server // janitor; work leased per partition
+	admin   *adminapi.Server   // first region only
 	// adminCert and adminKey: this region's admin certificate (status).
 	adminCert, adminKey string
 }
