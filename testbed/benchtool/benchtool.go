@@ -581,7 +581,13 @@ func compareTiers(out io.Writer, rs []Result, idleRate float64) {
 			row := fmt.Sprintf("| %s %s | %.2f× |", op, sz, e.MiBPerSec()/d.MiBPerSec())
 			if d.Metered && e.Metered {
 				dc, ec := net(d), net(e)
-				row += fmt.Sprintf(" %.3f ms | %.3f ms | %+.3f ms | %.2f× |", ms(dc), ms(ec), ms(ec-dc), float64(ec-dc)/float64(dc))
+				if dc <= 0 || ec <= 0 {
+					// The idle rate, measured before the phases, exceeded
+					// a tier's whole CPU: other load moved it; no figure.
+					row += " not measured: idle CPU ≥ the tier's CPU (machine busy) | — | — | — |"
+				} else {
+					row += fmt.Sprintf(" %.3f ms | %.3f ms | %+.3f ms | %.2f× |", ms(dc), ms(ec), ms(ec-dc), float64(ec-dc)/float64(dc))
+				}
 			} else {
 				row += " — | — | — | — |"
 			}
