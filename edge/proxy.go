@@ -117,12 +117,23 @@ func (s *Server) proxy(req *request) error {
 			return err
 		}
 	}
+	// A copy from a bucket homed in another region: the edge reads the
+	// source there and streams it to the destination region (copy.go).
+	copySrc, copyInfo, err := s.crossRegionSource(req, bucket)
+	if err != nil {
+		return err
+	}
 	var body *forwardBody
 	length := req.auth.DecodedLength
 	if length < 0 && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		length = -1 // unknown: streamed as is; the region decides
 	}
 	switch {
+	case copySrc != nil:
+		defer copySrc.Body.Close()
+		body = &forwardBody{r: copySrc.Body}
+		defer body.detached.Store(true)
+		length = copySrc.ContentLength
 	case length == 0 || r.Body == nil || r.Body == http.NoBody:
 		// An empty body still has to pass the verifier (chunk signatures,
 		// trailers) before anything reaches the region.
@@ -146,6 +157,9 @@ func (s *Server) proxy(req *request) error {
 		}
 		out.Header = forwardHeaders(r.Header)
 		s.linkHeaders(req, out.Header, algs)
+		if copyInfo != "" {
+			out.Header.Set(regionalclient.HeaderCopySource, copyInfo)
+		}
 		telemetry.Inject(ctx, out.Header) // the edge span is the region's parent
 		out.ContentLength = length
 		if body != nil {
@@ -153,7 +167,14 @@ func (s *Server) proxy(req *request) error {
 		}
 		resp, err := s.link.Do(out, bucket.Region)
 		if body != nil {
-			if ferr := body.failure(); ferr != nil {
+			if ferr := body.failure(); ferr != nil && copySrc != nil {
+				// The copy source's stream broke: the region committed nothing.
+				if resp != nil {
+					_ = resp.Body.Close()
+				}
+				req.log.Warn("cross-region copy source read failed", "err", ferr)
+				return s3err.WithMessage(s3err.ServiceUnavailable, "The copy source could not be read to its end from its home region; nothing was stored. Please retry.")
+			} else if ferr != nil {
 				// The verifier rejected the body: the stream was reset, the
 				// region committed nothing; answer with the verifier's error.
 				if resp != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/commit"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
 // CopyObject and UploadPartCopy (docs/copy.md). A copy resolves the source
@@ -36,6 +37,58 @@ type copySource struct {
 	key    string
 	named  bool // the header named a version (?versionId)
 	v      metapb.ObjectVersion
+	// remote is set when the source bucket is homed in another region: the
+	// edge read it there and the request body is its bytes
+	// (regionalclient.HeaderCopySource; docs/copy.md, "Regions").
+	remote *regionalclient.CopySource
+}
+
+// copySourceOf is the source of a copy: read by the edge from another
+// region (the link header, honoured only on the edge listener), else
+// resolved here (resolveCopySource).
+func (g *Gateway) copySourceOf(req *request) (copySource, error) {
+	v := req.r.Header.Get(regionalclient.HeaderCopySource)
+	if _, fromEdge := edgeFrom(req.r); !fromEdge || v == "" {
+		return g.resolveCopySource(req)
+	}
+	rc, err := regionalclient.DecodeCopySource(v)
+	if err != nil {
+		return copySource{}, s3err.WithMessage(s3err.InvalidRequest, "Malformed "+regionalclient.HeaderCopySource+" header from the edge.")
+	}
+	cs, err := s3api.ParseCopySource(req.r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return copySource{}, err
+	}
+	if cs.Bucket != rc.Bucket || cs.Key != rc.Key || rc.Region == g.cfg.Region {
+		return copySource{}, s3err.WithMessage(s3err.InvalidRequest, "The edge's copy source does not match x-amz-copy-source.")
+	}
+	src := copySource{key: rc.Key, named: cs.Versioned, remote: &rc}
+	src.bucket = bucketsvc.Bucket{Name: rc.Bucket, Region: rc.Region}
+	if rc.VersionID != "" {
+		src.bucket.Versioning = bucketsvc.VersioningEnabled // the source answered a version id
+	}
+	src.v = metapb.ObjectVersion{Key: rc.Key, Size: rc.Size, ETag: rc.ETag, Created: rc.Modified,
+		ContentType: rc.ContentType, Headers: rc.Headers, UserMeta: rc.UserMeta}
+	if rc.VersionID == metapb.NullVersion {
+		src.v.Null = true
+	} else {
+		src.v.Ver = rc.VersionID
+	}
+	return src, nil
+}
+
+// remoteBody is the request body of a cross-region copy: exactly the
+// bytes the edge read from the source region (the edge link's body rule:
+// complete only when the stream ended cleanly).
+func (g *Gateway) remoteBody(req *request, src copySource) (commit.Body, error) {
+	bi, err := g.openBody(req, s3api.MaxCopySource)
+	if err != nil {
+		return commit.Body{}, err
+	}
+	if bi.size != src.remote.Length {
+		return commit.Body{}, s3err.WithMessage(s3err.InvalidRequest, "The edge's copy source length does not match its body.")
+	}
+	return bi.commitBody(req), nil
 }
 
 // resolveCopySource parses x-amz-copy-source and reads the one version it
@@ -67,11 +120,11 @@ func (g *Gateway) resolveCopySource(req *request) (copySource, error) {
 		return copySource{}, s3err.New(s3err.AccessDenied)
 	}
 	if b.Region != g.cfg.Region {
-		// The edge routes a copy to the destination's region; reading a
-		// source homed elsewhere needs the region-to-region read path,
-		// which is not built yet. Refused, never answered with wrong bytes.
+		// Through an edge, the edge reads such a source in its home region
+		// and sends its bytes (copySourceOf); a request straight to this
+		// listener has no way to read it. Refused, never wrong bytes.
 		return copySource{}, s3err.WithMessage(s3err.NotImplemented,
-			"Copying from a bucket homed in another region ("+b.Region+") into one homed in "+g.cfg.Region+" is not implemented yet; copy through a client (GET, then PUT).").
+			"Copying from a bucket homed in another region ("+b.Region+") into one homed in "+g.cfg.Region+" is served through an edge, not by a regional listener directly; copy through an edge or a client (GET, then PUT).").
 			With("Header", "x-amz-copy-source")
 	}
 	versioned := b.Versioning != bucketsvc.VersioningOff
@@ -157,6 +210,9 @@ func (c *copyStream) Read(p []byte) (int, error) {
 
 // close stops the source read (if still running) and waits for it.
 func (c *copyStream) close() {
+	if c.pr == nil {
+		return // never started
+	}
 	_ = c.pr.CloseWithError(errCopyFinished)
 	<-c.done
 }
@@ -241,7 +297,7 @@ func (g *Gateway) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	src, err := g.resolveCopySource(req)
+	src, err := g.copySourceOf(req)
 	if err != nil {
 		return err
 	}
@@ -282,8 +338,20 @@ func (g *Gateway) copyObject(req *request) error {
 		v.Tags = maps.Clone(src.v.Tags)
 	}
 	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
-	body := g.openCopy(ctx, &src.v, 0, src.v.Size)
-	defer body.close()
+	var cb commit.Body
+	body := &copyStream{} // not started: a cross-region copy's body is the request's
+	if src.remote != nil {
+		if src.remote.Offset != 0 || src.remote.Length != src.v.Size {
+			return s3err.WithMessage(s3err.InvalidRequest, "The edge's copy source is not the whole object.")
+		}
+		if cb, err = g.remoteBody(req, src); err != nil {
+			return err
+		}
+	} else {
+		body = g.openCopy(ctx, &src.v, 0, src.v.Size)
+		defer body.close()
+		cb = body.commitBody(wholeObjectChecksums(src.v))
+	}
 	res, err := g.commit.Write(ctx, commit.Target{
 		Object: &v,
 		// Conditional copy: If-Match / If-None-Match name the destination,
@@ -292,7 +360,7 @@ func (g *Gateway) copyObject(req *request) error {
 		IfNoneMatch: s3api.UnquoteETag(h.Get("If-None-Match")),
 		Versioning:  versioningOf(b),
 		Log:         req.log,
-	}, body.commitBody(wholeObjectChecksums(src.v)))
+	}, cb)
 	if err != nil {
 		body.close()
 		if body.failed() {
@@ -331,19 +399,24 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 	if _, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID); err != nil {
 		return err
 	}
-	src, err := g.resolveCopySource(req)
+	src, err := g.copySourceOf(req)
 	if err != nil {
 		return err
 	}
 	if err := s3api.CheckCopySourceConditions(h, src.v.ETag, src.v.Created, time.Now()); err != nil {
 		return err
 	}
-	rng, ranged, err := s3api.ParseCopySourceRange(h.Get("x-amz-copy-source-range"), src.v.Size)
-	if err != nil {
-		return err
-	}
-	if !ranged {
-		rng = s3api.Range{Start: 0, Length: src.v.Size}
+	var rng s3api.Range
+	if src.remote != nil {
+		rng = s3api.Range{Start: src.remote.Offset, Length: src.remote.Length} // the edge applied the range
+	} else {
+		var ranged bool
+		if rng, ranged, err = s3api.ParseCopySourceRange(h.Get("x-amz-copy-source-range"), src.v.Size); err != nil {
+			return err
+		}
+		if !ranged {
+			rng = s3api.Range{Start: 0, Length: src.v.Size}
+		}
 	}
 	if rng.Length > s3api.MaxCopySource {
 		return s3api.ErrCopySourceTooLarge()
@@ -356,9 +429,18 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		Number: n, Attempt: randomHex(6), Size: rng.Length, Created: time.Now().UTC(),
 	}
-	body := g.openCopy(ctx, &src.v, rng.Start, rng.Length)
-	defer body.close()
-	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, body.commitBody(checksums))
+	var cb commit.Body
+	body := &copyStream{} // not started: a cross-region copy's body is the request's
+	if src.remote != nil {
+		if cb, err = g.remoteBody(req, src); err != nil {
+			return err
+		}
+	} else {
+		body = g.openCopy(ctx, &src.v, rng.Start, rng.Length)
+		defer body.close()
+		cb = body.commitBody(checksums)
+	}
+	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, cb)
 	if err != nil {
 		body.close()
 		if body.failed() {

@@ -23,7 +23,7 @@ import (
 // edges with real clients: aws-sdk-go-v2, the aws CLI (s3 cp/mv between
 // buckets, multipart copies above 8 MiB), boto3's transfer-manager copy of
 // a multipart object, s3cmd cp/mv (SigV4 and SigV2), rclone (server-side copyto and a modtime update,
-// which is a REPLACE self-copy), the cross-region refusal, and copies
+// which is a REPLACE self-copy), copies across regions, and copies
 // racing overwrites of their source.
 func testCopy(t *testing.T, g *Global) {
 	ctx := context.Background()
@@ -86,12 +86,6 @@ func testCopy(t *testing.T, g *Global) {
 		if apiCode(err) != "NoSuchKey" {
 			t.Errorf("missing source: %v", err)
 		}
-		// Cross-region: the edge routes to the destination's region, which
-		// refuses a source homed in another region clearly.
-		_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("copy-far"), Key: aws.String("x"), CopySource: aws.String("copy-a/dir/src file")}, noRetry)
-		if apiCode(err) != "NotImplemented" || !strings.Contains(err.Error(), "another region") {
-			t.Errorf("cross-region copy: %v, want NotImplemented naming the region", err)
-		}
 
 		// UploadPartCopy: two ranges of the source and the whole source, completed.
 		up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("copy-b"), Key: aws.String("assembled")})
@@ -127,6 +121,89 @@ func testCopy(t *testing.T, g *Global) {
 		}
 	})
 
+	t.Run("CrossRegion", func(t *testing.T) {
+		// The source bucket is homed in us-east-1, the destination in
+		// eu-west-1 (and back): the edge reads the source in its home
+		// region and streams it to the destination's, through either edge.
+		cfar := g.Client(far, testAccessKey, testSecretKey)
+		for _, tc := range []struct {
+			name   string
+			client *s3.Client
+			dst    string
+		}{{"near edge", c, "x-near"}, {"far edge", cfar, "x-far"}} {
+			out, err := tc.client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("copy-far"), Key: aws.String(tc.dst),
+				CopySource: aws.String("copy-a/dir/src%20file")})
+			if err != nil {
+				t.Fatalf("%s: CopyObject across regions: %v", tc.name, err)
+			}
+			if aws.ToString(out.CopyObjectResult.ETag) != `"`+srcMD5+`"` {
+				t.Errorf("%s: ETag %s", tc.name, aws.ToString(out.CopyObjectResult.ETag))
+			}
+			if err := checkObject(ctx, cfar, "copy-far", tc.dst, src.SHA(), src.Size); err != nil {
+				t.Fatal(err)
+			}
+			head, err := cfar.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("copy-far"), Key: aws.String(tc.dst)})
+			if err != nil || aws.ToString(head.ContentType) != "application/x-test" || head.Metadata["color"] != "blue" {
+				t.Errorf("%s: metadata across regions: %v %+v", tc.name, err, head)
+			}
+		}
+		// And back, far → near, with REPLACE.
+		if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("copy-b"), Key: aws.String("from-far"), CopySource: aws.String("copy-far/x-near"),
+			MetadataDirective: types.MetadataDirectiveReplace, Metadata: map[string]string{"k": "v"}}); err != nil {
+			t.Fatalf("copy back: %v", err)
+		}
+		if err := checkObject(ctx, c, "copy-b", "from-far", src.SHA(), src.Size); err != nil {
+			t.Fatal(err)
+		}
+		// Errors keep their S3 codes across regions.
+		for _, tc := range []struct {
+			name string
+			in   *s3.CopyObjectInput
+			code string
+		}{
+			{"missing source key", &s3.CopyObjectInput{CopySource: aws.String("copy-a/nope")}, "NoSuchKey"},
+			{"source condition", &s3.CopyObjectInput{CopySource: aws.String("copy-a/dir/src%20file"), CopySourceIfMatch: aws.String(`"0123"`)}, "PreconditionFailed"},
+			{"version on an unversioned source", &s3.CopyObjectInput{CopySource: aws.String("copy-a/dir/src%20file?versionId=0123456789abcdef")}, "InvalidArgument"},
+		} {
+			tc.in.Bucket, tc.in.Key = aws.String("copy-far"), aws.String("never")
+			if _, err := c.CopyObject(ctx, tc.in, noRetry); apiCode(err) != tc.code {
+				t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
+			}
+		}
+		if _, err := cfar.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("copy-far"), Key: aws.String("never")}); httpStatus(err) != 404 {
+			t.Errorf("a refused cross-region copy stored an object: %v", err)
+		}
+		// UploadPartCopy across regions: two ranges, completed.
+		up, err := cfar.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("copy-far"), Key: aws.String("parts")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		split := int64(5 * mib)
+		var parts []types.CompletedPart
+		for i, rng := range []string{fmt.Sprintf("bytes=0-%d", split-1), fmt.Sprintf("bytes=%d-%d", split, src.Size-1)} {
+			out, err := c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String("copy-far"), Key: aws.String("parts"), UploadId: up.UploadId,
+				PartNumber: aws.Int32(int32(i + 1)), CopySource: aws.String("copy-a/dir/src%20file"), CopySourceRange: aws.String(rng)})
+			if err != nil {
+				t.Fatalf("UploadPartCopy across regions %d: %v", i+1, err)
+			}
+			parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag})
+		}
+		for _, rng := range []string{fmt.Sprintf("bytes=0-%d", src.Size), "bytes=5-1"} {
+			_, err = c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String("copy-far"), Key: aws.String("parts"), UploadId: up.UploadId,
+				PartNumber: aws.Int32(3), CopySource: aws.String("copy-a/dir/src%20file"), CopySourceRange: aws.String(rng)}, noRetry)
+			if want := map[bool]string{true: "InvalidRange", false: "InvalidArgument"}[strings.HasPrefix(rng, "bytes=0-")]; apiCode(err) != want {
+				t.Errorf("range %s across regions: %v, want %s", rng, err, want)
+			}
+		}
+		if _, err := cfar.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("copy-far"), Key: aws.String("parts"),
+			UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}}); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if err := checkObject(ctx, cfar, "copy-far", "parts", src.SHA(), src.Size); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("AWSCLI", func(t *testing.T) {
 		needClient(t, "the aws CLI", lookPath("aws"))
 		dir := t.TempDir()
@@ -141,6 +218,10 @@ func testCopy(t *testing.T, g *Global) {
 		awscli("s3", "cp", "s3://copy-a/dir/src file", "s3://copy-b/cli/copy")
 		awscli("s3", "cp", "s3://copy-b/copied", "s3://copy-a/cli/small-hop") // back across buckets
 		awscli("s3", "mv", "s3://copy-b/cli/copy", "s3://copy-b/cli/moved")
+		awscli("s3", "cp", "s3://copy-a/dir/src file", "s3://copy-far/cli/across") // across regions, multipart copy
+		if err := checkObject(ctx, g.Client(far, testAccessKey, testSecretKey), "copy-far", "cli/across", src.SHA(), src.Size); err != nil {
+			t.Fatal(err)
+		}
 		if err := checkObject(ctx, c, "copy-b", "cli/moved", src.SHA(), src.Size); err != nil {
 			t.Fatal(err)
 		}
