@@ -15,6 +15,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -352,6 +353,14 @@ func (g *Gateway) copyObject(req *request) error {
 		defer body.close()
 		cb = body.commitBody(wholeObjectChecksums(src.v))
 	}
+	if alg, _, err := uploadChecksum(req.r); err != nil { // checksum.go: x-amz-checksum-algorithm
+		return err
+	} else if alg != "" {
+		// The copy gets the checksum the request asks for, computed over
+		// the bytes as they are stored (S3: the destination's algorithm).
+		cb.Checksums = func() map[string]string { return nil }
+		cb = withServerChecksum(cb, alg)
+	}
 	res, err := g.commit.Write(ctx, commit.Target{
 		Object: &v,
 		// Conditional copy: If-Match / If-None-Match name the destination,
@@ -396,7 +405,8 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 		return err
 	}
 	uploadID := q.Get("uploadId")
-	if _, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID); err != nil {
+	u, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID)
+	if err != nil {
 		return err
 	}
 	src, err := g.copySourceOf(req)
@@ -439,6 +449,11 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 		body = g.openCopy(ctx, &src.v, rng.Start, rng.Length)
 		defer body.close()
 		cb = body.commitBody(checksums)
+	}
+	if u.Checksum != "" {
+		// Every part of an upload with an algorithm carries its checksum
+		// (checksum.go), copied parts too: Complete combines them.
+		cb = withServerChecksum(cb, s3checksum.Algorithm(u.Checksum))
 	}
 	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, cb)
 	if err != nil {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"strings"
@@ -361,5 +363,65 @@ func TestCopySourceReclaimedMidCopy(t *testing.T) {
 		t.Log("the copy finished from the old version before it was reclaimed")
 	default:
 		t.Fatalf("copy: %d %s", a.code, a.body)
+	}
+}
+
+// TestCopyChecksums: x-amz-checksum-algorithm on CopyObject gives the copy
+// that checksum; UploadPartCopy into an upload with an algorithm computes
+// each copied part's, and the upload completes.
+func TestCopyChecksums(t *testing.T) {
+	w := newWorld(t)
+	w.mustStatus(200, "PUT", "/ksrc", nil, nil)
+	data := random(6<<20 + 7)
+	w.mustStatus(200, "PUT", "/ksrc/k", data, nil)
+	crc := func(b []byte) string {
+		var s [4]byte
+		binary.BigEndian.PutUint32(s[:], crc32.ChecksumIEEE(b))
+		return base64.StdEncoding.EncodeToString(s[:])
+	}
+	out := w.mustStatus(200, "PUT", "/ksrc/c", nil, map[string]string{"x-amz-copy-source": "ksrc/k", "x-amz-checksum-algorithm": "CRC32"})
+	var res struct {
+		ChecksumCRC32 string `xml:"ChecksumCRC32"`
+	}
+	if err := xml.Unmarshal(out, &res); err != nil || res.ChecksumCRC32 != crc(data) {
+		t.Fatalf("CopyObjectResult %s, want ChecksumCRC32 %s", out, crc(data))
+	}
+	_, h, _ := w.doH("HEAD", "/ksrc/c", nil, map[string]string{"x-amz-checksum-mode": "ENABLED"})
+	if h.Get("x-amz-checksum-crc32") != crc(data) {
+		t.Errorf("HEAD checksum %q, want %q", h.Get("x-amz-checksum-crc32"), crc(data))
+	}
+	if code, out := w.do("PUT", "/ksrc/c2", nil, map[string]string{"x-amz-copy-source": "ksrc/k", "x-amz-checksum-algorithm": "MD5"}); code != 400 || s3code(out) != "InvalidRequest" {
+		t.Errorf("unknown algorithm: %d %s", code, out)
+	}
+
+	out = w.mustStatus(200, "POST", "/ksrc/mp?uploads", nil, map[string]string{"x-amz-checksum-algorithm": "CRC32"})
+	var init struct {
+		UploadID string `xml:"UploadId"`
+	}
+	if err := xml.Unmarshal(out, &init); err != nil {
+		t.Fatal(err)
+	}
+	split := 5 << 20
+	var complete strings.Builder
+	complete.WriteString("<CompleteMultipartUpload>")
+	for i, r := range []struct {
+		rng  string
+		data []byte
+	}{{fmt.Sprintf("bytes=0-%d", split-1), data[:split]}, {fmt.Sprintf("bytes=%d-%d", split, len(data)-1), data[split:]}} {
+		out := w.mustStatus(200, "PUT", fmt.Sprintf("/ksrc/mp?partNumber=%d&uploadId=%s", i+1, init.UploadID), nil,
+			map[string]string{"x-amz-copy-source": "ksrc/k", "x-amz-copy-source-range": r.rng})
+		var pr struct {
+			ETag          string `xml:"ETag"`
+			ChecksumCRC32 string `xml:"ChecksumCRC32"`
+		}
+		if err := xml.Unmarshal(out, &pr); err != nil || pr.ChecksumCRC32 != crc(r.data) {
+			t.Fatalf("part %d: %s, want ChecksumCRC32 %s", i+1, out, crc(r.data))
+		}
+		fmt.Fprintf(&complete, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag><ChecksumCRC32>%s</ChecksumCRC32></Part>", i+1, pr.ETag, pr.ChecksumCRC32)
+	}
+	complete.WriteString("</CompleteMultipartUpload>")
+	w.mustStatus(200, "POST", "/ksrc/mp?uploadId="+init.UploadID, []byte(complete.String()), nil)
+	if got := w.mustStatus(200, "GET", "/ksrc/mp", nil, nil); !bytes.Equal(got, data) {
+		t.Fatal("completed object differs")
 	}
 }
