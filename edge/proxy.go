@@ -15,6 +15,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/internal/telemetry"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
@@ -50,7 +51,7 @@ func verifiedAlgorithms(r *http.Request) []string {
 	var out []string
 	for k := range r.Header {
 		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, s3checksum.HeaderPrefix) {
+		if !strings.HasPrefix(lk, s3checksum.HeaderPrefix) || sigv4.ObjectChecksumHeaders(r) {
 			continue
 		}
 		if a, err := s3checksum.Parse(lk); err == nil {

@@ -112,3 +112,30 @@ func setChecksumHeaders(h http.Header, r *http.Request, v *metapb.ObjectVersion,
 		h.Set("x-amz-checksum-type", typ)
 	}
 }
+
+// completeChecksums returns the full-object checksums a
+// CompleteMultipartUpload claims in x-amz-checksum-<alg> headers (the SigV4
+// verifier leaves them alone there: sigv4.ObjectChecksumHeaders); metastate
+// compares them with the checksum computed from the parts (BadDigest).
+func completeChecksums(r *http.Request) (map[string]string, error) {
+	var out map[string]string
+	for k, vals := range r.Header {
+		lk := strings.ToLower(k)
+		if !strings.HasPrefix(lk, s3checksum.HeaderPrefix) {
+			continue
+		}
+		alg, err := s3checksum.Parse(lk)
+		if err != nil {
+			continue // x-amz-checksum-type, -mode, -algorithm
+		}
+		v := strings.TrimSpace(vals[0])
+		if _, err := s3checksum.Decode(alg, v); len(vals) != 1 || err != nil {
+			return nil, s3err.WithMessage(s3err.InvalidRequest, "Value for "+lk+" header is invalid.")
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[string(alg)] = v
+	}
+	return out, nil
+}

@@ -139,6 +139,10 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	claimed, err := completeChecksums(req.r) // checksum.go
+	if err != nil {
+		return err
+	}
 	parts := make([]metapb.CompletePart, len(c.Parts))
 	for i, p := range c.Parts {
 		parts[i] = metapb.CompletePart{Number: p.PartNumber, ETag: s3api.UnquoteETag(p.ETag), Checksums: p.Checksums()}
@@ -146,7 +150,7 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	v, err := g.commit.Complete(ctx, metapb.CompleteUploadRequest{
 		Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		VersionID: newVersionID(time.Now()), Token: idempotencyToken(req.r),
-		Parts: parts, Created: time.Now().UTC(),
+		Parts: parts, Created: time.Now().UTC(), Checksums: claimed,
 		// Evaluated by metasvc in the apply that completes (404 NoSuchKey /
 		// 412 PreconditionFailed; the upload stays as it was).
 		IfMatch:     req.r.Header.Get("If-Match"),

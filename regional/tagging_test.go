@@ -1,10 +1,8 @@
 package regional_test
 
 import (
-	"bytes"
 	"encoding/xml"
 	"fmt"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -263,7 +261,7 @@ func TestChecksums(t *testing.T) {
 	type result struct {
 		ETag, ChecksumSHA256, ChecksumCRC32C, ChecksumType string
 	}
-	multipart := func(key, alg, typ string, partHdr []map[string]string, listChecksums bool) (int, result, string) {
+	multipart := func(key, alg, typ string, partHdr []map[string]string, listChecksums bool, completeHdr ...map[string]string) (int, result, string) {
 		hdr := map[string]string{"x-amz-checksum-algorithm": alg}
 		if typ != "" {
 			hdr["x-amz-checksum-type"] = typ
@@ -295,7 +293,11 @@ func TestChecksums(t *testing.T) {
 			fmt.Fprintf(&parts, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>%s</Part>", i+1, h.Get("ETag"), el)
 		}
 		body := "<CompleteMultipartUpload>" + parts.String() + "</CompleteMultipartUpload>"
-		code, _, out = w.doResp("POST", key+"?uploadId="+init.UploadId, []byte(body), nil)
+		var ch map[string]string
+		if len(completeHdr) > 0 {
+			ch = completeHdr[0]
+		}
+		code, _, out = w.doResp("POST", key+"?uploadId="+init.UploadId, []byte(body), ch)
 		var r result
 		_ = xml.Unmarshal(out, &r)
 		return code, r, string(out)
@@ -321,6 +323,20 @@ func TestChecksums(t *testing.T) {
 	if _, h, _ := w.doResp("GET", "/cks/full", nil, mode); h.Get("x-amz-checksum-crc32c") != s3checksum.Sum(s3checksum.CRC32C, whole) {
 		t.Errorf("GET full-object: %q", h.Get("x-amz-checksum-crc32c"))
 	}
+	// A full-object checksum claimed on Complete (x-amz-checksum-<alg>: the
+	// object's, not the XML body's) is checked against the parts'.
+	claim := map[string]string{"x-amz-checksum-crc32c": s3checksum.Sum(s3checksum.CRC32C, whole)}
+	if code, r, out := multipart("/cks/claimed", "CRC32C", "FULL_OBJECT", []map[string]string{nil, nil}, true, claim); code != 200 || r.ChecksumCRC32C != claim["x-amz-checksum-crc32c"] {
+		t.Fatalf("complete with the right full-object checksum: %d %+v\n%s", code, r, out)
+	}
+	claim = map[string]string{"x-amz-checksum-crc32c": s3checksum.Sum(s3checksum.CRC32C, p1)}
+	if code, _, out := multipart("/cks/claimed-bad", "CRC32C", "FULL_OBJECT", []map[string]string{nil, nil}, false, claim); code != 400 || s3code([]byte(out)) != "BadDigest" {
+		t.Fatalf("complete with a wrong full-object checksum: %d %s", code, out)
+	}
+	if code, _ := w.do("HEAD", "/cks/claimed-bad", nil, nil); code != 404 {
+		t.Fatalf("a refused Complete stored the object: HEAD %d", code)
+	}
+
 
 	// Refusals at CreateMultipartUpload.
 	for _, tc := range []struct{ alg, typ, code string }{
@@ -393,6 +409,4 @@ func TestChecksums(t *testing.T) {
 			t.Errorf("attributes %q of %s: %d %s, want %d %s", tc.attrs, tc.path, code, s3code(out), tc.status, tc.code)
 		}
 	}
-	_ = bytes.Equal
-	_ = http.StatusOK
 }

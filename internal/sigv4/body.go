@@ -59,9 +59,14 @@ func (v *Verifier) setupBody(r *http.Request, a *Auth, payloadHash string, ch *c
 	}
 	b := &body{closer: src, want: -1}
 
-	// A plain x-amz-checksum-<alg> header.
+	// A plain x-amz-checksum-<alg> header. On CompleteMultipartUpload it
+	// is the whole object's checksum, not the XML body's: the gateway
+	// checks it against the parts (ObjectChecksumHeaders).
 	var headerAlg s3checksum.Algorithm
 	for k, vals := range r.Header {
+		if ObjectChecksumHeaders(r) {
+			break
+		}
 		if len(k) <= len(s3checksum.HeaderPrefix) || !strings.EqualFold(k[:len(s3checksum.HeaderPrefix)], s3checksum.HeaderPrefix) {
 			continue
 		}
@@ -583,4 +588,16 @@ func (c *chunkReader) isDeclared(name string) bool {
 		}
 	}
 	return false
+}
+
+// ObjectChecksumHeaders reports whether r's x-amz-checksum-<alg> headers
+// name the checksum of an object assembled elsewhere rather than of r's
+// body: CompleteMultipartUpload (POST with ?uploadId), whose full-object
+// checksum the gateway compares with the one computed from the parts.
+func ObjectChecksumHeaders(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.URL == nil {
+		return false
+	}
+	_, ok := r.URL.Query()["uploadId"]
+	return ok
 }

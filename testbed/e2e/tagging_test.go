@@ -96,8 +96,14 @@ func testGlobalTaggingChecksums(t *testing.T, g *Global) {
 			parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: up.ETag,
 				ChecksumCRC32: up.ChecksumCRC32, ChecksumSHA256: up.ChecksumSHA256})
 		}
-		done, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key),
-			UploadId: cr.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+		in := &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key),
+			UploadId: cr.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}}
+		if tc.typ == types.ChecksumTypeFullObject {
+			// The whole object's CRC, checked against the parts' (not
+			// against the XML body, which the header does not describe).
+			in.ChecksumCRC32, in.ChecksumType = aws.String(tc.want), tc.typ
+		}
+		done, err := c.CompleteMultipartUpload(ctx, in)
 		if err != nil {
 			t.Fatalf("CompleteMultipartUpload %s: %v", tc.alg, err)
 		}
