@@ -59,6 +59,9 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 		case 4:
 			c.Type, c.Commit = metapb.CmdCommit, &metapb.CommitRequest{Bucket: "b", Key: k, VersionID: "i" + id,
 				Final: metapb.ObjectVersion{Inline: []byte(id), Token: fmt.Sprintf("t%d", rng.Intn(20))}, Versioning: mode}
+			if i%2 == 0 {
+				c.Commit.Final.Tags = map[string]string{"w": id}
+			}
 		case 5:
 			c.Type, c.Abort = metapb.CmdAbort, &metapb.AbortRequest{Bucket: "b", Key: k, VersionID: pick(vids)}
 		case 6:
@@ -141,6 +144,13 @@ func randomHistory(seed int64, n int) []*metapb.Command {
 				c.Type = metapb.CommandType(rng.Intn(256)) // garbage command
 			} else {
 				c.Type, c.AckGarbage = metapb.CmdAckGarbage, &metapb.AckGarbageRequest{IDs: []uint64{uint64(rng.Intn(i + 1)), uint64(rng.Intn(i + 1))}}
+				if i%3 == 0 { // tag changes (not from rng: the seeded history stays as it was)
+					c.AckGarbage = nil
+					c.Type, c.PutTags = metapb.CmdPutTags, &metapb.PutTagsRequest{Bucket: "b", Key: k, Tags: map[string]string{"t": id}}
+					if i%2 == 0 {
+						c.PutTags.Ver = vers[(i*7919)%len(vers)]
+					}
+				}
 			}
 		}
 		cmds = append(cmds, c)
