@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
@@ -79,6 +80,14 @@ func objectInfo(v *metapb.ObjectVersion, enc, owner bool) s3api.ObjectInfo {
 		ETag:         s3api.QuoteETag(v.ETag),
 		Size:         v.Size,
 		StorageClass: "STANDARD",
+	}
+	// The object's checksum algorithm and type, as S3 lists them
+	// (checksum.go); a record holds one algorithm.
+	for _, a := range s3checksum.Algorithms() {
+		if v.Checksums[string(a)] != "" {
+			oi.ChecksumAlgo, oi.ChecksumType = string(a), checksumType(v)
+			break
+		}
 	}
 	if owner {
 		oi.Owner = &s3api.Owner{ID: v.Owner}

@@ -337,7 +337,6 @@ func TestChecksums(t *testing.T) {
 		t.Fatalf("a refused Complete stored the object: HEAD %d", code)
 	}
 
-
 	// Refusals at CreateMultipartUpload.
 	for _, tc := range []struct{ alg, typ, code string }{
 		{"SHA1", "FULL_OBJECT", "InvalidRequest"},
@@ -350,6 +349,16 @@ func TestChecksums(t *testing.T) {
 		if code, out := w.do("POST", "/cks/refused?uploads", nil, hdr); code != 400 || s3code(out) != tc.code {
 			t.Errorf("create with %q/%q: %d %s, want 400 %s", tc.alg, tc.typ, code, s3code(out), tc.code)
 		}
+	}
+
+	// Listings name each object's checksum algorithm and type.
+	lst := string(w.mustStatus(200, "GET", "/cks?list-type=2&prefix=composite", nil, nil))
+	if !strings.Contains(lst, "<ChecksumAlgorithm>SHA256</ChecksumAlgorithm><ChecksumType>COMPOSITE</ChecksumType>") {
+		t.Errorf("ListObjectsV2 of a composite object: %s", lst)
+	}
+	lst = string(w.mustStatus(200, "GET", "/cks?prefix=CRC32C-1000", nil, nil))
+	if !strings.Contains(lst, "<ChecksumAlgorithm>CRC32C</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>") {
+		t.Errorf("ListObjects of a CRC32C object: %s", lst)
 	}
 
 	// GetObjectAttributes.

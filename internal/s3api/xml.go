@@ -64,6 +64,7 @@ type ObjectInfo struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	ChecksumAlgo string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 	Size         int64  `xml:"Size"`
 	Owner        *Owner `xml:"Owner,omitempty"`
 	StorageClass string `xml:"StorageClass"`
