@@ -3,6 +3,7 @@ package regional
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/commit"
 )
@@ -147,6 +149,14 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	for i, p := range c.Parts {
 		parts[i] = metapb.CompletePart{Number: p.PartNumber, ETag: s3api.UnquoteETag(p.ETag), Checksums: p.Checksums()}
 	}
+	// The upload's tags (x-amz-tagging at create) decide whether a
+	// replication rule with a tag filter selects the object.
+	var upTags map[string]string
+	if b.Replication != nil {
+		if u, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID); err == nil {
+			upTags = u.Tags
+		}
+	}
 	v, err := g.commit.Complete(ctx, metapb.CompleteUploadRequest{
 		Bucket: req.mb, Key: req.key, UploadID: uploadID,
 		VersionID: newVersionID(time.Now()), Token: idempotencyToken(req.r),
@@ -156,10 +166,18 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 		IfMatch:     req.r.Header.Get("If-Match"),
 		IfNoneMatch: req.r.Header.Get("If-None-Match"),
 		Versioning:  versioningOf(b),
-		// Tags of the upload are not known here: a rule with a tag filter
-		// does not select a multipart object (docs/replication.md).
-		Replication: replicationStatus(b, req.key, nil), // replicate.go
+		Replication: replicationStatus(b, req.key, upTags), // replicate.go
 	})
+	if errors.Is(err, metaclient.ErrBadRequest) {
+		// The parts cannot make the upload's checksum (a part without the
+		// upload's algorithm): the request is refused, not a server fault.
+		msg := "The upload's parts cannot be completed as requested."
+		var re *metaclient.ResultError
+		if errors.As(err, &re) && re.Msg != "" {
+			msg = re.Msg
+		}
+		return s3err.WithMessage(s3err.InvalidRequest, msg)
+	}
 	if err != nil {
 		return err
 	}

@@ -419,3 +419,39 @@ func TestChecksums(t *testing.T) {
 		}
 	}
 }
+
+// TestTaggedMultipartReplicationStatus: a replication rule with a tag
+// filter selects a multipart object by the upload's tags (x-amz-tagging at
+// CreateMultipartUpload): PENDING when they match, nothing otherwise.
+func TestTaggedMultipartReplicationStatus(t *testing.T) {
+	w := newWorld(t)
+	for _, b := range []string{"/rsrc", "/rdst"} {
+		w.mustStatus(200, "PUT", b, nil, nil)
+		w.mustStatus(200, "PUT", b+"?versioning", []byte(versioningOn), md5Header([]byte(versioningOn)))
+	}
+	doc := `<ReplicationConfiguration><Role>arn:aws:iam::1:role/r</Role><Rule><ID>tagged</ID><Priority>1</Priority><Status>Enabled</Status>` +
+		`<Filter><Tag><Key>repl</Key><Value>yes</Value></Tag></Filter><DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication>` +
+		`<Destination><Bucket>arn:aws:s3:::rdst</Bucket></Destination></Rule></ReplicationConfiguration>`
+	w.mustStatus(200, "PUT", "/rsrc?replication", []byte(doc), md5Header([]byte(doc)))
+	for _, tc := range []struct{ key, tagging, want string }{
+		{"mp-yes", "repl=yes", "PENDING"},
+		{"mp-no", "repl=no", ""},
+		{"mp-none", "", ""},
+	} {
+		hdr := map[string]string{}
+		if tc.tagging != "" {
+			hdr["x-amz-tagging"] = tc.tagging
+		}
+		_, _, out := w.doResp("POST", "/rsrc/"+tc.key+"?uploads", nil, hdr)
+		var init struct{ UploadId string }
+		if err := xml.Unmarshal(out, &init); err != nil || init.UploadId == "" {
+			t.Fatalf("create %s: %v %s", tc.key, err, out)
+		}
+		_, h, _ := w.doResp("PUT", "/rsrc/"+tc.key+"?partNumber=1&uploadId="+init.UploadId, []byte("part"), nil)
+		complete := fmt.Sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>", h.Get("ETag"))
+		w.mustStatus(200, "POST", "/rsrc/"+tc.key+"?uploadId="+init.UploadId, []byte(complete), nil)
+		if _, h, _ := w.doResp("HEAD", "/rsrc/"+tc.key, nil, nil); h.Get("x-amz-replication-status") != tc.want {
+			t.Errorf("%s (tags %q): x-amz-replication-status %q, want %q", tc.key, tc.tagging, h.Get("x-amz-replication-status"), tc.want)
+		}
+	}
+}
