@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
@@ -117,12 +118,12 @@ func runBench(ctx context.Context, args []string) error {
 	cfg := devcluster.DefaultConfig()
 	fs.StringVar(&cfg.DataDir, "data", "", "data folder for the private cluster (removed afterwards)")
 	fs.IntVar(&cfg.BasePort, "base-port", 19000, "first port of the private cluster")
-	cfg.MoreRegions = nil // one region, with its edge, is enough to measure
+	cfg.MoreRegions = nil // one region, with its edge, is enough to measure (but see copyx below)
 	dur := fs.Duration("duration", 15*time.Second, "upper bound per phase")
 	keep := fs.Bool("keep", false, "keep the data folder")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
 	level := fs.String("log-level", "error", "log level of the private cluster")
-	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,copy,list,edge; default all")
+	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,copy,copyx (cross-region copy; starts a second region),list,edge; default all but copyx")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the cluster's process (not the load generator) to this file")
 	withBackground := fs.Bool("background", false, "run the background servers (janitor, scrubber, lifecycle) too; off by default so that server CPU is the data path's")
 	localLink := fs.String("local-link", "tcp", "the edge's transport to the region's gateway: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3)")
@@ -134,6 +135,13 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if *drive {
 		return driveBench(ctx)
+	}
+	for _, p := range splitList(*only) {
+		if strings.EqualFold(p, "copyx") {
+			// Cross-region copies need a second region (only when asked:
+			// its idle CPU would count in every other phase).
+			cfg.MoreRegions = []string{"eu-west-1"}
+		}
 	}
 	cfg.EdgeLocalLink = regionalclient.Transport(*localLink)
 	cfg.NoBackground = !*withBackground
@@ -167,6 +175,9 @@ func runBench(ctx context.Context, args []string) error {
 	spec := benchSpec{Endpoint: c.Endpoint, Region: cfg.Region, AccessKey: c.Creds.AccessKey, SecretKey: c.Creds.SecretKey,
 		ServerPID: os.Getpid(), Duration: *dur, Only: splitList(*only), CAFile: c.CAFile}
 	spec.Edge = c.EdgeEndpoints[cfg.Region]
+	if len(cfg.MoreRegions) > 0 {
+		spec.FarRegion = cfg.MoreRegions[0]
+	}
 	js, err := json.Marshal(spec)
 	if err != nil {
 		return err
@@ -206,6 +217,7 @@ type benchSpec struct {
 	ServerPID              int
 	Duration               time.Duration
 	Only                   []string
+	FarRegion              string // a second region (phase copyx)
 }
 
 // driveBench is the load generator: it runs the phases against the
@@ -217,7 +229,7 @@ func driveBench(ctx context.Context) error {
 	}
 	client := benchtool.NewClient(spec.Endpoint, spec.Region, spec.AccessKey, spec.SecretKey, 16)
 	bcfg := benchtool.Config{Bucket: "bench", Duration: spec.Duration, ListKeys: 10000, Out: os.Stdout, Only: spec.Only,
-		ServerCPU: benchtool.ProcCPU(spec.ServerPID), ClientCPU: benchtool.SelfCPU}
+		ServerCPU: benchtool.ProcCPU(spec.ServerPID), ClientCPU: benchtool.SelfCPU, FarRegion: spec.FarRegion}
 	if spec.Edge != "" {
 		var err error
 		if bcfg.Edge, err = benchtool.NewTLSClient(spec.Edge, spec.Region, spec.AccessKey, spec.SecretKey, 16, spec.CAFile); err != nil {

@@ -235,11 +235,16 @@ type Config struct {
 	Duration time.Duration // per phase upper bound
 	ListKeys int           // keys for the LIST phase (10,000)
 	Out      io.Writer
-	// Only, when not empty, selects phases: "4KiB", "1MiB", "16MiB", "copy", "list", "edge".
+	// Only, when not empty, selects phases: "4KiB", "1MiB", "16MiB", "copy",
+	// "copyx" (with FarRegion), "list", "edge".
 	Only []string
 	// Edge, when set, is a client for an edge in front of the same region:
 	// the "edge" phases compare it with the direct client.
 	Edge *Client
+	// FarRegion, when set with Edge, is a second region of the cluster:
+	// the "copyx" phases copy from a bucket of the edge's region into one
+	// homed there (docs/copy.md, "Regions").
+	FarRegion string
 	// ServerCPU, when set, meters the server processes (e.g. ProcCPU of
 	// the process hosting the cluster); ClientCPU meters the load
 	// generator (SelfCPU). Both only mean something when the two are
@@ -356,6 +361,9 @@ func Run(ctx context.Context, c *Client, cfg Config) ([]Result, error) {
 	if cfg.wants("copy") {
 		results = append(results, runCopy(ctx, c, cfg, emit)...)
 	}
+	if cfg.Edge != nil && cfg.FarRegion != "" && cfg.wants("copyx") {
+		results = append(results, runCopyAcross(ctx, cfg, emit)...)
+	}
 	if cfg.Edge != nil && (cfg.wants("edge") || cfg.wantsEdgeSize("")) {
 		results = append(results, runEdge(ctx, c, cfg, emit)...)
 		compareTiers(cfg.Out, results, idleRate)
@@ -430,6 +438,44 @@ func runCopy(ctx context.Context, c *Client, cfg Config, emit func(Result)) []Re
 		hdr := http.Header{"X-Amz-Copy-Source": {src}}
 		r := cfg.phase(ctx, "COPY "+sz.name, sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
 			code, _, err := c.DoWith(ctx, http.MethodPut, fmt.Sprintf("/%s/copy/%s/%06d", cfg.Bucket, sz.name, i), nil, nil, hdr)
+			if err == nil && code != 200 {
+				err = fmt.Errorf("status %d", code)
+			}
+			return err
+		})
+		emit(r)
+		out = append(out, r)
+	}
+	return out
+}
+
+// runCopyAcross measures CopyObject from a bucket of the edge's region into
+// a bucket homed in cfg.FarRegion, through the edge: the edge reads the
+// source in its region and streams it to the other (docs/copy.md).
+func runCopyAcross(ctx context.Context, cfg Config, emit func(Result)) []Result {
+	e := cfg.Edge
+	far := cfg.Bucket + "-far"
+	body := []byte("<CreateBucketConfiguration><LocationConstraint>" + cfg.FarRegion + "</LocationConstraint></CreateBucketConfiguration>")
+	if code, _, err := e.Do(ctx, http.MethodPut, "/"+far, nil, body); err != nil || code != 200 {
+		fmt.Fprintf(cfg.Out, "COPY across regions: create bucket in %s: status %d %v\n", cfg.FarRegion, code, err)
+		return nil
+	}
+	var out []Result
+	for _, sz := range []struct {
+		name        string
+		size        int
+		conc, count int
+	}{{"1MiB", 1 << 20, 8, 1000}, {"256MiB", 256 << 20, 1, 8}} {
+		src := fmt.Sprintf("%s/copyx-src/%s", cfg.Bucket, sz.name)
+		payload := make([]byte, sz.size)
+		_, _ = rand.Read(payload)
+		if code, _, err := e.Do(ctx, http.MethodPut, "/"+src, nil, payload); err != nil || code != 200 {
+			fmt.Fprintf(cfg.Out, "COPY %s across regions: source PUT failed: status %d %v\n", sz.name, code, err)
+			continue
+		}
+		hdr := http.Header{"X-Amz-Copy-Source": {src}}
+		r := cfg.phase(ctx, "COPY "+sz.name+" x-region", sz.conc, sz.count, cfg.Duration, int64(sz.size), func(ctx context.Context, i int) error {
+			code, _, err := e.DoWith(ctx, http.MethodPut, fmt.Sprintf("/%s/copy/%s/%06d", far, sz.name, i), nil, nil, hdr)
 			if err == nil && code != 200 {
 				err = fmt.Errorf("status %d", code)
 			}
