@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-replication fmt vet soak memcheck clean fuzz fuzz-short terraform-test k6 loadtest loadtest-smoke
+.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-replication bench-heal fmt vet soak memcheck clean fuzz fuzz-short terraform-test k6 loadtest loadtest-smoke
 
 all: build
 
@@ -59,6 +59,14 @@ vet:
 bench: build
 	./$(BIN) bench --data $$(mktemp -d /tmp/meridian-bench.XXXXXX)
 	$(MAKE) bench-go
+
+## bench-heal: issue 7's scrub/heal figures on real processes (testbed/e2e
+# TestBenchScrubHeal): scrub verify rate, foreground PUT+GET during a scrub
+# pass vs. without, time to full redundancy and rebuild MiB/s after losing a
+# node holding BENCH_NODE_GB (default 1) GB of shards. Needs ≈ 12×BENCH_NODE_GB
+# GB of disk; minutes. Lines "FIGURE" carry the numbers and the load average.
+bench-heal: build
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_BENCH_HEAL=1 $(GO) test -p 1 -count=1 -timeout 90m -v -run '^TestBenchScrubHeal$$' ./testbed/e2e/ | grep -E 'FIGURE|loaded|^(---|ok|FAIL|PASS)'
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 2x -benchmem ./regional/erasure/ ./storagesvc/shardstore/ ./internal/sigv4/ ./metasvc/metastate/
