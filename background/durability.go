@@ -242,8 +242,12 @@ func ReadDurability(ctx context.Context, meta CheckpointReader, bucket string) (
 			d.LastPassRecords += rep.Last.Records
 			d.Rebuilt += rep.Last.BytesRebuilt
 		}
-		d.InPass += rep.Current.Records
-		d.Rebuilt += rep.Current.BytesRebuilt
+		if rep.InPass || rep.Last == nil {
+			// After a pass ends, Current is that pass (== Last) until the
+			// next one starts: counted once, as Last.
+			d.InPass += rep.Current.Records
+			d.Rebuilt += rep.Current.BytesRebuilt
+		}
 		d.HealQueue += rep.Pending
 		st := *src
 		st.Buckets = nil
