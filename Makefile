@@ -63,10 +63,14 @@ bench: build
 ## bench-heal: issue 7's scrub/heal figures on real processes (testbed/e2e
 # TestBenchScrubHeal): scrub verify rate, foreground PUT+GET during a scrub
 # pass vs. without, time to full redundancy and rebuild MiB/s after losing a
-# node holding BENCH_NODE_GB (default 1) GB of shards. Needs ≈ 12×BENCH_NODE_GB
-# GB of disk; minutes. Lines "FIGURE" carry the numbers and the load average.
+# node holding BENCH_NODE_GB (default 1) GB of shards. The scrub rate of the
+# foreground comparison is BENCH_SCRUB_RATE per node (default 4MiB, the
+# single-machine deployment's; docs/background.md "Performance"). Needs
+# ≈ 12×BENCH_NODE_GB GB of disk; ≈ 4 min. Lines "FIGURE" carry the numbers and
+# the load average.
+BENCH_SCRUB_RATE ?= 4MiB
 bench-heal: build
-	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_BENCH_HEAL=1 $(GO) test -p 1 -count=1 -timeout 90m -v -run '^TestBenchScrubHeal$$' ./testbed/e2e/ | grep -E 'FIGURE|loaded|^(---|ok|FAIL|PASS)'
+	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_BENCH_HEAL=1 BENCH_SCRUB_RATE=$(BENCH_SCRUB_RATE) $(GO) test -p 1 -count=1 -timeout 90m -v -run '^TestBenchScrubHeal$$' ./testbed/e2e/ | grep -E 'FIGURE|loaded|^(---|ok|FAIL|PASS)'
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 2x -benchmem ./regional/erasure/ ./storagesvc/shardstore/ ./internal/sigv4/ ./metasvc/metastate/

@@ -196,11 +196,12 @@ func TestBenchScrubHeal(t *testing.T) {
 	}
 	r.Stop(bg1)
 
-	// 2. Foreground alone vs. during scrubbing at the configured rate, in
-	// alternating windows (the machine is shared: its load drifts). A
-	// scrubbing window starts a fresh background server (a new process
-	// starts a pass at once; --scrub-interval 1s starts the next one right
-	// after) and stops it at the end.
+	// 2. Foreground without vs. during scrubbing at the configured rate, in
+	// alternating windows (the machine is shared: its load drifts). Each
+	// window starts a fresh background server and stops it at the end:
+	// without the scrubber (--no-scrub), then with it (a new process
+	// starts a pass at once; --scrub-interval 1s starts the next right
+	// after).
 	args := []string{"--scrub-interval", "1s", "--dead-after", "1h", "--heal-rate", "0", "--log-level", "warn"}
 	rateDesc := "default 256MiB"
 	if scrubRate != "" {
@@ -211,7 +212,12 @@ func TestBenchScrubHeal(t *testing.T) {
 	var alone, during, examined, scrubSecs float64
 	var reqs, errsN int64
 	for round := 0; round < rounds; round++ {
+		// The windows differ only in the scrubber: both run a background
+		// server (janitor included: the load's overwrites make garbage).
+		bgA := startBackground(t, r, fmt.Sprintf("bg-noscrub-%d", round), "--no-scrub", "--log-level", "warn")
+		time.Sleep(500 * time.Millisecond)
 		a, n1, e1 := foreground(fgDur)
+		r.Stop(bgA)
 		bg := startBackground(t, r, fmt.Sprintf("bg-scrub-load-%d", round), args...)
 		time.Sleep(500 * time.Millisecond) // leases taken, pass begun
 		ex0 := bgMetric(t, bg, "meridian_scrub_shards_examined_total")
