@@ -90,6 +90,7 @@ FUZZ_TARGETS := \
 	internal/sigv4:FuzzPresignedQuery internal/sigv4:FuzzSignedHeaders \
 	internal/s3api:FuzzParseRange internal/s3api:FuzzDeleteBody \
 	internal/s3api:FuzzCompleteMultipartUploadBody internal/s3api:FuzzCreateBucketConfigurationBody \
+	internal/s3api:FuzzTagging \
 	internal/s3route:FuzzResolve internal/s3lifecycle:FuzzParse
 FUZZTIME ?= 2m
 # The short run counts executions rather than time: a time-bounded run can
