@@ -24,6 +24,8 @@ import (
 type fakeData struct {
 	delay time.Duration
 	fail  atomic.Bool
+	// down: a delete of a shard on this node fails (a node that is gone).
+	down string
 
 	mu      sync.Mutex
 	deleted map[string]int
@@ -32,6 +34,13 @@ type fakeData struct {
 func (d *fakeData) Delete(ctx context.Context, segs []metapb.Segment) error {
 	if d.fail.Load() {
 		return errors.New("fakeData: injected delete failure")
+	}
+	for _, sg := range segs {
+		for _, sh := range sg.Shards {
+			if d.down != "" && sh.Node == d.down {
+				return fmt.Errorf("fakeData: node %s is gone", sh.Node)
+			}
+		}
 	}
 	if d.delay > 0 {
 		select {
@@ -701,5 +710,34 @@ func TestCloseTwiceAndBeforeRun(t *testing.T) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatal("Run after Close did not return")
+	}
+}
+
+// TestGarbageOnRemovedNode: garbage shards on a node the control plane no
+// longer knows (removed) are dropped from the entry instead of failing its
+// delete forever; shards on known nodes are still deleted.
+func TestGarbageOnRemovedNode(t *testing.T) {
+	cl := metasvctest.Start(t, metasvctest.Options{Partitions: 2})
+	meta := cl.Client()
+	data := &fakeData{down: "n1"} // fillGarbage's shards are on n1
+	cfg := testConfig("bg-R", meta, data, testLogger(t))
+	cfg.GarbageGrace = 0
+	var mu sync.Mutex
+	nodes := []metapb.StorageNode{{ID: "n1"}, {ID: "n2"}}
+	cfg.Nodes = func() []metapb.StorageNode { mu.Lock(); defer mu.Unlock(); return append([]metapb.StorageNode(nil), nodes...) }
+	start(t, cfg)
+	ids := fillGarbage(t, meta, 2)
+	time.Sleep(time.Second)
+	if n := garbageLeft(t, meta); n != len(ids) {
+		t.Fatalf("%d garbage entries left while n1 is registered but down, want %d (retried)", n, len(ids))
+	}
+	mu.Lock()
+	nodes = nodes[1:] // n1 removed from the control plane
+	mu.Unlock()
+	waitFor(t, "the entries on the removed node to be dropped", 10*time.Second, func() bool { return garbageLeft(t, meta) == 0 })
+	for _, id := range ids {
+		if data.has(id) {
+			t.Fatalf("%s deleted on a removed node", id)
+		}
 	}
 }

@@ -128,6 +128,7 @@ func (j *janitor) reclaim(ctx context.Context, p int, valid func() bool) (n int,
 	if err != nil {
 		return 0, false, fmt.Errorf("list garbage: %w", err)
 	}
+	known := knownNodes(j.cfg)
 	var ids []uint64
 	var firstErr error
 	young := false // an entry inside its grace period ends the step
@@ -139,8 +140,12 @@ func (j *janitor) reclaim(ctx context.Context, p int, valid func() bool) (n int,
 			young = true // ids (and so times, up to leader skew) ascend: the rest are younger
 			break
 		}
-		if len(it.Segments) > 0 {
-			if err := j.cfg.Data.Delete(ctx, it.Segments); err != nil {
+		segs := it.Segments
+		if known != nil {
+			segs = dropRemovedNodes(segs, known)
+		}
+		if len(segs) > 0 {
+			if err := j.cfg.Data.Delete(ctx, segs); err != nil {
 				if firstErr == nil {
 					firstErr = fmt.Errorf("delete shards of garbage %d: %w", it.ID, err)
 				}
@@ -159,4 +164,44 @@ func (j *janitor) reclaim(ctx context.Context, p int, valid func() bool) (n int,
 		return len(ids), false, firstErr
 	}
 	return len(ids), len(items) == j.cfg.Batch && !young, nil
+}
+
+// knownNodes is the set of storage nodes the control plane has registered
+// (nil when the server has no node view, or the view is empty, e.g. not
+// fetched yet).
+func knownNodes(cfg *Config) map[string]bool {
+	if cfg.Nodes == nil {
+		return nil
+	}
+	list := cfg.Nodes()
+	if len(list) == 0 {
+		return nil
+	}
+	out := make(map[string]bool, len(list))
+	for _, n := range list {
+		out[n.ID] = true
+	}
+	return out
+}
+
+// dropRemovedNodes leaves out of a garbage entry's segments the shards on
+// nodes the control plane does not know: removed nodes (remove-node), whose
+// data is gone with them, so the entry is not retried forever. A shard on
+// a node that registers later (a view that lagged) is left to the orphan
+// scan, which reclaims unreferenced shards on every registered node.
+func dropRemovedNodes(segs []metapb.Segment, known map[string]bool) []metapb.Segment {
+	var out []metapb.Segment
+	for _, sg := range segs {
+		keep := sg
+		keep.Shards = nil
+		for _, sh := range sg.Shards {
+			if sh.Node == "" || known[sh.Node] {
+				keep.Shards = append(keep.Shards, sh)
+			}
+		}
+		if len(keep.Shards) > 0 {
+			out = append(out, keep)
+		}
+	}
+	return out
 }
