@@ -724,7 +724,11 @@ func TestGarbageOnRemovedNode(t *testing.T) {
 	cfg.GarbageGrace = 0
 	var mu sync.Mutex
 	nodes := []metapb.StorageNode{{ID: "n1"}, {ID: "n2"}}
-	cfg.Nodes = func() []metapb.StorageNode { mu.Lock(); defer mu.Unlock(); return append([]metapb.StorageNode(nil), nodes...) }
+	cfg.Nodes = func() []metapb.StorageNode {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]metapb.StorageNode(nil), nodes...)
+	}
 	start(t, cfg)
 	ids := fillGarbage(t, meta, 2)
 	time.Sleep(time.Second)
