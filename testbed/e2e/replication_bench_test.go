@@ -35,8 +35,11 @@ func TestReplicationBench(t *testing.T) {
 		}
 	}
 	// 1. Lag at a steady 50 PUT/s for 20 s.
-	const rate, secs = 50, 20
-	tick := time.NewTicker(time.Second / rate)
+	rate, secs := 50, 20
+	if os.Getenv("MERIDIAN_REPL_BENCH_QUICK") != "" {
+		rate, secs = 10, 1
+	}
+	tick := time.NewTicker(time.Second / time.Duration(rate))
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < rate*secs; i++ {
@@ -59,6 +62,9 @@ func TestReplicationBench(t *testing.T) {
 		n    int
 		size int64
 	}{{"4KiB", 1000, 4096}, {"16MiB", 16, 16 * mib}} {
+		if os.Getenv("MERIDIAN_REPL_BENCH_QUICK") != "" && c.size < mib {
+			continue
+		}
 		bg := s.bg[s.us]
 		s.g.Regions[s.us].Kill(bg)
 		wstart := time.Now()

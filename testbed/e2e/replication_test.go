@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -167,6 +168,10 @@ func startReplication(t *testing.T) *replSetup {
 	// 40 ms each way on each region's link as the other region's replicator dials it.
 	proxied := map[string]string{}
 	for _, name := range g.Names {
+		if os.Getenv("MERIDIAN_REPL_DIRECT") != "" { // bench comparison: no latency proxy
+			proxied[name] = g.Links[name]
+			continue
+		}
 		pc := latencyproxy.DefaultConfig()
 		pc.Target, pc.Delay, pc.QueueLen = g.Links[name], replRTT/2, 16384
 		proxy, err := latencyproxy.NewUDP(pc)
