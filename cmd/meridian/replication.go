@@ -8,22 +8,25 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/meridian-s3/meridian/background"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 )
 
-// runReplication serves `meridian admin replication status BUCKET`: the
+// runReplication serves `meridian admin replication resync BUCKET`
+// (background.Resync: existing objects marked PENDING for the replicator)
+// and `meridian admin replication status BUCKET`: the
 // bucket's versions and bytes by replication status (PENDING, COMPLETED,
 // FAILED, REPLICA) read from its records, and with --dest-meta the lag of
 // every completed copy (docs/replication.md).
 func runReplication(ctx context.Context, args []string) error {
-	if len(args) < 2 || args[0] != "status" {
-		return errors.New("admin replication: want status BUCKET [--meta …] [--dest-meta …] (catalog: --sql or --catalog)")
+	if len(args) < 2 || (args[0] != "status" && args[0] != "resync") {
+		return errors.New("admin replication: want status BUCKET [--meta …] [--dest-meta …] | resync BUCKET [--meta …] (catalog: --sql or --catalog)")
 	}
-	name := args[1]
-	fs := flag.NewFlagSet("admin replication status", flag.ContinueOnError)
+	sub, name := args[0], args[1]
+	fs := flag.NewFlagSet("admin replication "+sub, flag.ContinueOnError)
 	cat := catalogFlags(fs)
 	meta := fs.String("meta", os.Getenv("MERIDIAN_META"), "meta node addresses of the bucket's home region [$MERIDIAN_META]")
 	destMeta := fs.String("dest-meta", "", "meta node addresses of the destination bucket's region: report each completed copy's lag")
@@ -31,7 +34,7 @@ func runReplication(ctx context.Context, args []string) error {
 	destKey := fs.String("dest-tls-key", "", "its key")
 	destCA := fs.String("dest-ca", "", "the destination region's CA (default --ca)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	tf := nodeTLSFlags(fs, "an admin (or any internal role's)")
+	tf := nodeTLSFlags(fs, "an admin (status) or a background (resync writes statuses: metadata nodes take writes from gateway and background certificates only)")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}
@@ -62,6 +65,23 @@ func runReplication(ctx context.Context, args []string) error {
 		return err
 	}
 	defer src.Close()
+	if sub == "resync" {
+		start := time.Now()
+		last := time.Now()
+		pr, err := background.Resync(ctx, src, b, func(p background.ResyncProgress) {
+			if time.Since(last) >= time.Second {
+				last = time.Now()
+				fmt.Printf("partition %d/%d: scanned %d, marked PENDING %d (%d bytes), skipped %d\n",
+					p.Partition+1, src.Partitions(), p.Scanned, p.Marked, p.Bytes, p.Skipped)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("resync %s: %w (safe to run again)", name, err)
+		}
+		fmt.Printf("resync %s: scanned %d versions in %v; marked PENDING %d (%d bytes); skipped %d (REPLICA, COMPLETED, PENDING, null, or no rule). The replicator copies them; follow with 'admin replication status'.\n",
+			name, pr.Scanned, time.Since(start).Round(time.Millisecond), pr.Marked, pr.Bytes, pr.Skipped)
+		return nil
+	}
 	var dst background.ReportMeta
 	dstMK := ""
 	if *destMeta != "" && b.Replication != nil && len(b.Replication.Destinations()) > 0 {

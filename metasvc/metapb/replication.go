@@ -23,13 +23,17 @@ type ReplicaMarker struct {
 }
 
 // ReplStatusRequest sets the replication status of the version Ver of a
-// key (the replicator). Only PENDING and FAILED records change: COMPLETED is
-// final (a late FAILED from a replicator that lost its lease never
-// overwrites it) and a REPLICA or a record without status is left alone.
-// An absent version succeeds (it was deleted meanwhile).
+// key. COMPLETED or FAILED (the replicator): only PENDING and FAILED records
+// change; COMPLETED is final (a late FAILED from a replicator that lost its
+// lease never overwrites it) and a REPLICA or a record without status is
+// left alone. PENDING (a resync, `meridian admin replication resync`): a
+// record without status or FAILED becomes PENDING and gets a new feed entry,
+// so the replicator copies it; null versions, REPLICAs, PENDING and
+// COMPLETED records are left alone. An absent version succeeds (it was
+// deleted meanwhile).
 type ReplStatusRequest struct {
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
 	Ver    string `json:"ver"`
-	Status string `json:"status"` // COMPLETED or FAILED
+	Status string `json:"status"` // COMPLETED, FAILED, or PENDING (resync)
 }

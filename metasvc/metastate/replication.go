@@ -132,16 +132,32 @@ func (t *trees) deleteReplica(now time.Time, r *metapb.DeleteRequest) metapb.Res
 }
 
 // replStatus serves a ReplStatusRequest.
-func (t *trees) replStatus(r *metapb.ReplStatusRequest) metapb.Result {
+func (t *trees) replStatus(now time.Time, r *metapb.ReplStatusRequest) metapb.Result {
 	if r.Bucket == "" || r.Key == "" || r.Ver == "" {
 		return errResult(metapb.ErrBadRequest, "replication status: bucket, key and version id are required")
 	}
-	if r.Status != metapb.ReplCompleted && r.Status != metapb.ReplFailed {
-		return errResult(metapb.ErrBadRequest, fmt.Sprintf("replication status: %q is not COMPLETED or FAILED", r.Status))
+	if r.Status != metapb.ReplCompleted && r.Status != metapb.ReplFailed && r.Status != metapb.ReplPending {
+		return errResult(metapb.ErrBadRequest, fmt.Sprintf("replication status: %q is not PENDING, COMPLETED or FAILED", r.Status))
 	}
 	v := t.byVer(r.Bucket, r.Key, r.Ver)
 	if v == nil {
 		return metapb.Result{}
+	}
+	if r.Status == metapb.ReplPending {
+		// A resync: a version without a status (written before the rule)
+		// or FAILED becomes PENDING and is fed to the replicator again.
+		if v.Null || (v.Replication != "" && v.Replication != metapb.ReplFailed) {
+			return metapb.Result{Version: cloneVersion(v), Existed: true}
+		}
+		c := cloneVersion(v)
+		c.Replication = metapb.ReplPending
+		t.replaceRecord(v, c)
+		op := metapb.FeedPut
+		if c.IsDeleteMarker() {
+			op = metapb.FeedMarker
+		}
+		seq := t.appendFeedVer(op, c, now)
+		return metapb.Result{Version: cloneVersion(c), Seq: seq}
 	}
 	if (v.Replication != metapb.ReplPending && v.Replication != metapb.ReplFailed) || v.Replication == r.Status {
 		return metapb.Result{Version: cloneVersion(v), Existed: true}

@@ -178,8 +178,21 @@ func TestReplStatus(t *testing.T) {
 	if cur, _ := h.s.Get("b", "k"); cur.Replication != metapb.ReplCompleted {
 		t.Fatalf("current record not replaced: %q", cur.Replication)
 	}
-	if r := set(metapb.ReplPending); r.Err != metapb.ErrBadRequest {
-		t.Fatalf("set PENDING: %+v", r)
+	if r := set("DONE"); r.Err != metapb.ErrBadRequest {
+		t.Fatalf("set DONE: %+v", r)
+	}
+	// A resync marks a version written before the rule PENDING and feeds it again.
+	old := h.putV("old", "o1", metapb.VersioningEnabled)
+	before := h.s.ReadFeed(0, 1000)
+	r = h.apply(metapb.Command{Type: metapb.CmdReplStatus, ReplStatus: &metapb.ReplStatusRequest{Bucket: "b", Key: "old", Ver: old.Ver, Status: metapb.ReplPending}})
+	if r.Err != "" || r.Version.Replication != metapb.ReplPending || r.Seq == 0 {
+		t.Fatalf("resync: %+v", r)
+	}
+	if after := h.s.ReadFeed(0, 1000); len(after) != len(before)+1 || after[len(after)-1].Ver != old.Ver {
+		t.Fatalf("resync wrote no feed entry for %s", old.Ver)
+	}
+	if r := set(metapb.ReplPending); !r.Existed || r.Version.Replication != metapb.ReplCompleted {
+		t.Fatalf("resync of a COMPLETED version: %+v", r)
 	}
 	// A delete marker written with a status keeps it.
 	m := h.apply(metapb.Command{Type: metapb.CmdDelete, Delete: &metapb.DeleteRequest{Bucket: "b", Key: "k",

@@ -330,7 +330,7 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		}
 	case metapb.CmdReplStatus:
 		if cmd.ReplStatus != nil {
-			return t.replStatus(cmd.ReplStatus)
+			return t.replStatus(now, cmd.ReplStatus)
 		}
 	default:
 		return errResult(metapb.ErrBadRequest, fmt.Sprintf("unknown command type %d", cmd.Type))
