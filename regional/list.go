@@ -81,14 +81,7 @@ func objectInfo(v *metapb.ObjectVersion, enc, owner bool) s3api.ObjectInfo {
 		Size:         v.Size,
 		StorageClass: "STANDARD",
 	}
-	// The object's checksum algorithm and type, as S3 lists them
-	// (checksum.go); a record holds one algorithm.
-	for _, a := range s3checksum.Algorithms() {
-		if v.Checksums[string(a)] != "" {
-			oi.ChecksumAlgo, oi.ChecksumType = string(a), checksumType(v)
-			break
-		}
-	}
+	oi.ChecksumAlgo, oi.ChecksumType = listedChecksum(v)
 	if owner {
 		oi.Owner = &s3api.Owner{ID: v.Owner}
 	}
@@ -181,4 +174,15 @@ func (g *Gateway) listObjectsV1(req *request) error {
 		res.NextMarker = encodeName(page.Entries[len(page.Entries)-1].Name(), enc)
 	}
 	return writeXML(req, http.StatusOK, res)
+}
+
+// listedChecksum is a version's checksum algorithm and type as S3 lists
+// them (checksum.go); a record holds one algorithm.
+func listedChecksum(v *metapb.ObjectVersion) (alg, typ string) {
+	for _, a := range s3checksum.Algorithms() {
+		if v.Checksums[string(a)] != "" {
+			return string(a), checksumType(v)
+		}
+	}
+	return "", ""
 }

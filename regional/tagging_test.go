@@ -356,6 +356,10 @@ func TestChecksums(t *testing.T) {
 	if !strings.Contains(lst, "<ChecksumAlgorithm>SHA256</ChecksumAlgorithm><ChecksumType>COMPOSITE</ChecksumType>") {
 		t.Errorf("ListObjectsV2 of a composite object: %s", lst)
 	}
+	lst = string(w.mustStatus(200, "GET", "/cks?versions&prefix=composite", nil, nil))
+	if !strings.Contains(lst, "<ChecksumAlgorithm>SHA256</ChecksumAlgorithm><ChecksumType>COMPOSITE</ChecksumType>") {
+		t.Errorf("ListObjectVersions of a composite object: %s", lst)
+	}
 	lst = string(w.mustStatus(200, "GET", "/cks?prefix=CRC32C-1000", nil, nil))
 	if !strings.Contains(lst, "<ChecksumAlgorithm>CRC32C</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>") {
 		t.Errorf("ListObjects of a CRC32C object: %s", lst)

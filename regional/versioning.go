@@ -204,6 +204,7 @@ func (g *Gateway) listObjectVersions(req *request) error {
 		} else {
 			size := v.Size
 			ve.XMLName.Local, ve.ETag, ve.Size, ve.StorageClass = "Version", s3api.QuoteETag(v.ETag), &size, "STANDARD"
+			ve.ChecksumAlgo, ve.ChecksumType = listedChecksum(v) // list.go
 		}
 		res.Entries = append(res.Entries, ve)
 	}

@@ -65,6 +65,8 @@ type VersionEntry struct {
 	IsLatest     bool   `xml:"IsLatest"`
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag,omitempty"`
+	ChecksumAlgo string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 	Size         *int64 `xml:"Size,omitempty"`
 	StorageClass string `xml:"StorageClass,omitempty"`
 	Owner        *Owner `xml:"Owner,omitempty"`
