@@ -174,6 +174,9 @@ func startReplication(t *testing.T) *replSetup {
 		}
 		pc := latencyproxy.DefaultConfig()
 		pc.Target, pc.Delay, pc.QueueLen = g.Links[name], replRTT/2, 16384
+		if d, err := time.ParseDuration(os.Getenv("MERIDIAN_REPL_DELAY")); err == nil { // bench comparison: one-way delay
+			pc.Delay = d
+		}
 		proxy, err := latencyproxy.NewUDP(pc)
 		must("latency proxy", err)
 		t.Cleanup(func() { proxy.Close() })
