@@ -86,7 +86,9 @@ type Config struct {
 	CapacityDelta float64
 	// MaxBodyBytes bounds RPC request bodies.
 	MaxBodyBytes int64
-	// ShutdownTimeout bounds the HTTP drain on shutdown.
+	// ShutdownTimeout bounds each wait of shutdown: the HTTP drain, the wait
+	// for the Raft groups to stop before their connections are aborted, the
+	// wait after, and the wait for the node's goroutines (see Server.shutdown).
 	ShutdownTimeout time.Duration
 
 	// TracerProvider receives a server span per RPC and a span around each

@@ -71,4 +71,15 @@
 // groups and serves until its context ends or Close is called, then stops
 // accepting, drains HTTP, shuts Raft down and closes the stores. Close is
 // safe twice. Ready is true while every group knows a leader.
+//
+// Shutdown is bounded (Server.shutdown has the full order): every wait lasts
+// at most ShutdownTimeout. hashicorp/raft's Shutdown waits for its goroutines,
+// and a peer that stalls in the middle of a snapshot transfer keeps one of
+// them in transport I/O: the follower's main loop reads the inbound snapshot
+// with no deadline at all. So when a group has not stopped within
+// ShutdownTimeout, the node closes the mux and the socket under every Raft
+// connection (raftmux.AbortRaftConns), which Raft sees as a network failure,
+// and waits once more. A log store is closed only after its group's Raft has
+// stopped; a group still running after that is logged and its store left
+// open for the exiting process (bolt commits are atomic).
 package metasvc

@@ -134,7 +134,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("metasvc: %w", err)
 	}
 	fail := func(err error) (*Server, error) {
-		s.closeResources()
+		s.closeResources(nil)
 		return nil, err
 	}
 	if s.ctl, err = s.openGroup(CtlGroup, -1, s.ctlFSM, nil); err != nil {
@@ -316,7 +316,29 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// shutdown stops accepting work, drains, then stops Raft and closes everything.
+// shutdown stops the node. Every wait is bounded by ShutdownTimeout, so a
+// stalled or vanished peer cannot keep the process from exiting:
+//
+//  1. closing is set: Ready turns false and RPCs are refused.
+//  2. HTTP drains (at most ShutdownTimeout), then is closed hard.
+//  3. Every group's raft.Shutdown runs in parallel; wait at most
+//     ShutdownTimeout for all of them.
+//  4. If a group is still stopping, its goroutines are stuck in transport
+//     I/O: hashicorp/raft's main goroutine reads an inbound InstallSnapshot
+//     stream with no deadline (the follower side, forever if the sending
+//     peer stalls without closing), and an outbound snapshot's deadline is
+//     Timeout × size/256 KiB (minutes for a big snapshot). So the mux is
+//     closed (no connection in or out any more) and the socket under every
+//     Raft connection is closed (raftmux.AbortRaftConns), which fails those
+//     reads and writes at once; to Raft this is a network failure, which it
+//     tolerates by design (an interrupted install cancels its snapshot sink;
+//     the log is untouched). Then wait at most ShutdownTimeout again.
+//  5. Transports and the mux are closed; the log store of each group whose
+//     Raft has stopped is closed. A group still running after both waits is
+//     logged and its store is left open rather than closed under a running
+//     Raft: bolt commits are atomic, so the file is consistent whatever
+//     moment the process exits, and the OS drops the file lock then.
+//  6. The node's own goroutines (accept loops, ctlLoop) are awaited, bounded.
 func (s *Server) shutdown() {
 	s.closing.Store(true)
 	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
@@ -324,26 +346,93 @@ func (s *Server) shutdown() {
 		_ = s.http.Close()
 	}
 	cancel()
-	var wg sync.WaitGroup
+
+	var stops []groupStop
 	for _, g := range s.groups() {
 		if g.raft == nil {
 			continue
 		}
-		wg.Add(1)
+		st := groupStop{g: g, done: make(chan struct{})}
 		go func() {
-			defer wg.Done()
+			defer close(st.done)
 			if err := g.raft.Shutdown().Error(); err != nil {
 				s.log.Warn("raft shutdown", "group", g.name, "err", err)
 			}
 		}()
+		stops = append(stops, st)
 	}
-	wg.Wait()
-	s.closeResources()
-	s.wg.Wait()
+	left := waitStopped(stops, s.cfg.ShutdownTimeout)
+	if len(left) > 0 {
+		_ = s.mux.Close()
+		n := s.mux.AbortRaftConns()
+		s.log.Warn("raft groups did not stop in time; aborted their connections",
+			"groups", groupNames(left), "aborted_conns", n, "timeout", s.cfg.ShutdownTimeout)
+		left = waitStopped(left, s.cfg.ShutdownTimeout)
+	}
+	running := map[*group]bool{}
+	for _, st := range left {
+		running[st.g] = true
+	}
+	if len(left) > 0 {
+		s.log.Error("raft groups still running after shutdown timeout; leaving their log stores open",
+			"groups", groupNames(left), "timeout", 2*s.cfg.ShutdownTimeout)
+	}
+	s.closeResources(running)
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.ShutdownTimeout):
+		s.log.Error("meta node goroutines still running after shutdown timeout", "timeout", s.cfg.ShutdownTimeout)
+	}
 }
 
-// closeResources closes transports, the mux and the stores.
-func (s *Server) closeResources() {
+// groupStop is one group's raft.Shutdown in progress; done closes when it
+// has returned.
+type groupStop struct {
+	g    *group
+	done chan struct{}
+}
+
+// waitStopped waits at most d for every stop and returns those not done.
+func waitStopped(stops []groupStop, d time.Duration) (left []groupStop) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	expired := false
+	for _, st := range stops {
+		if !expired {
+			select {
+			case <-st.done:
+				continue
+			case <-t.C:
+				expired = true
+			}
+		}
+		select {
+		case <-st.done:
+		default:
+			left = append(left, st)
+		}
+	}
+	return left
+}
+
+func groupNames(stops []groupStop) []string {
+	names := make([]string, len(stops))
+	for i, st := range stops {
+		names[i] = st.g.name
+	}
+	return names
+}
+
+// closeResources closes transports, the mux, every Raft connection and the
+// log stores, except the stores of the groups in running (whose Raft may
+// still use them).
+func (s *Server) closeResources(running map[*group]bool) {
 	s.closing.Store(true)
 	for _, g := range s.groups() {
 		if g == nil {
@@ -354,8 +443,11 @@ func (s *Server) closeResources() {
 		}
 	}
 	_ = s.mux.Close()
+	// Raft no longer uses its connections (or was already cut off): release
+	// the sockets, so the transports' inbound handlers end too.
+	s.mux.AbortRaftConns()
 	for _, g := range s.groups() {
-		if g == nil {
+		if g == nil || running[g] {
 			continue
 		}
 		if g.store != nil {
@@ -383,7 +475,7 @@ func (s *Server) Close() error {
 			<-done
 			return
 		}
-		s.closeResources()
+		s.closeResources(nil)
 	})
 	return s.closeErr
 }

@@ -24,5 +24,9 @@
 // sniff timeout, is closed.
 //
 // The Mux owns one accept goroutine (Serve) and one short-lived sniffing
-// goroutine per inbound connection; Close stops them and waits for them.
+// goroutine per inbound connection; Close stops them and waits for them, and
+// makes Dial fail. Raft connections handed off (accepted or dialed) belong to
+// their transports, but the mux keeps track of them until they are closed:
+// AbortRaftConns closes the socket under each, to unblock a shutdown whose
+// Raft goroutines are stuck reading from or writing to a stalled peer.
 package raftmux

@@ -56,6 +56,9 @@ type Mux struct {
 	mu     sync.Mutex
 	groups map[string]*Layer
 	conns  map[net.Conn]struct{} // connections being sniffed
+	// raft holds every Raft connection handed off (inbound, delivered to a
+	// Layer) or dialed (outbound): the wrapper → the raw socket under TLS.
+	raft map[*raftConn]net.Conn
 
 	tls       *TLS
 	tlsServer *tls.Config
@@ -81,6 +84,7 @@ func New(ln net.Listener, advertise net.Addr, logger *slog.Logger) *Mux {
 		sniff:     DefaultSniffTimeout,
 		groups:    map[string]*Layer{},
 		conns:     map[net.Conn]struct{}{},
+		raft:      map[*raftConn]net.Conn{},
 		closed:    make(chan struct{}),
 	}
 	m.httpLn = newChanListener(ln.Addr(), m.closed)
@@ -207,7 +211,7 @@ func (m *Mux) dispatch(c net.Conn) {
 			m.log.Debug("raftmux: connection for unknown group", "group", string(name), "remote", c.RemoteAddr().String())
 			return nil
 		}
-		return func() bool { return l.accept.deliver(c) }
+		return func() bool { return m.deliverRaft(l, c, c) }
 	}
 	deliver := route()
 	m.mu.Lock()
@@ -262,7 +266,7 @@ func (m *Mux) dispatchTLS(raw net.Conn) {
 			return nil
 		}
 		_ = raw.SetDeadline(time.Time{})
-		return func() bool { return l.accept.deliver(c) }
+		return func() bool { return m.deliverRaft(l, c, raw) }
 	}
 	deliver := route()
 	m.mu.Lock()
@@ -273,10 +277,68 @@ func (m *Mux) dispatchTLS(raw net.Conn) {
 	}
 }
 
+// deliverRaft hands c (raw underneath) to l, tracked; false if refused.
+func (m *Mux) deliverRaft(l *Layer, c, raw net.Conn) bool {
+	rc, ok := m.track(c, raw)
+	if !ok {
+		return false
+	}
+	if !l.accept.deliver(rc) {
+		m.untrack(rc)
+		return false
+	}
+	return true
+}
+
+// track registers a Raft connection; false once the mux is closed.
+func (m *Mux) track(c, raw net.Conn) (*raftConn, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	select {
+	case <-m.closed:
+		return nil, false
+	default:
+	}
+	rc := &raftConn{Conn: c, mux: m}
+	m.raft[rc] = raw
+	return rc, true
+}
+
+func (m *Mux) untrack(rc *raftConn) {
+	m.mu.Lock()
+	delete(m.raft, rc)
+	m.mu.Unlock()
+}
+
+// AbortRaftConns closes the socket under every open Raft connection,
+// inbound and outbound, of every group, and returns how many it closed.
+// hashicorp/raft sets no deadline on an inbound connection while its main
+// goroutine reads a streamed snapshot, and scales the deadline of an
+// outbound snapshot by its size, so a peer that stalls mid-transfer can keep
+// raft.Shutdown waiting (forever, for an inbound one); closing the sockets
+// makes those reads and writes fail at once. The raw socket is closed, not
+// the TLS connection, whose Close may first try for seconds to send a
+// close_notify alert to the stalled peer. Meant for shutdown, after Close:
+// a connection dialed or accepted later is refused.
+func (m *Mux) AbortRaftConns() int {
+	m.mu.Lock()
+	raws := make([]net.Conn, 0, len(m.raft))
+	for rc, raw := range m.raft {
+		raws = append(raws, raw)
+		delete(m.raft, rc)
+	}
+	m.mu.Unlock()
+	for _, raw := range raws {
+		_ = raw.Close()
+	}
+	return len(raws)
+}
+
 // Close stops Serve, closes the listener and every connection still being
-// sniffed, makes every Layer's and the HTTP listener's Accept fail, and waits
-// for the mux's goroutines. Connections already handed off are owned by their
-// receivers. Safe to call more than once.
+// sniffed, makes every Layer's and the HTTP listener's Accept fail, refuses
+// later Dials, and waits for the mux's goroutines. Connections already
+// handed off are owned by their receivers (AbortRaftConns closes the Raft
+// ones). Safe to call more than once.
 func (m *Mux) Close() error {
 	var err error
 	m.once.Do(func() {
@@ -290,10 +352,14 @@ func (m *Mux) Close() error {
 		m.wg.Wait()
 		m.httpLn.drain()
 		m.mu.Lock()
+		layers := make([]*Layer, 0, len(m.groups))
 		for _, l := range m.groups {
-			l.accept.drain()
+			layers = append(layers, l)
 		}
 		m.mu.Unlock()
+		for _, l := range layers { // not under mu: closing a queued raftConn takes it
+			l.accept.drain()
+		}
 	})
 	return err
 }
@@ -322,9 +388,15 @@ func (l *Layer) Close() error {
 // Addr is the advertised address of the shared listener.
 func (l *Layer) Addr() net.Addr { return l.accept.Addr() }
 
-// Dial opens a connection to the group on the peer at address.
+// Dial opens a connection to the group on the peer at address. It fails
+// with ErrClosed once the mux is closed.
 func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	var c net.Conn
+	select {
+	case <-l.mux.closed:
+		return nil, ErrClosed
+	default:
+	}
+	var c, raw net.Conn
 	var err error
 	if t := l.mux.tls; t != nil {
 		ctx := context.Background()
@@ -339,6 +411,9 @@ func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Con
 				return nil, fmt.Errorf("raftmux: %s did not accept ALPN %q", address, ALPN)
 			}
 		}
+		if tc, ok := c.(*tls.Conn); ok {
+			raw = tc.NetConn()
+		}
 	} else {
 		d := net.Dialer{Timeout: timeout}
 		c, err = d.Dial("tcp", string(address))
@@ -346,6 +421,15 @@ func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Con
 	if err != nil {
 		return nil, err
 	}
+	if raw == nil {
+		raw = c
+	}
+	rc, ok := l.mux.track(c, raw)
+	if !ok {
+		_ = raw.Close()
+		return nil, ErrClosed
+	}
+	c = rc
 	if timeout > 0 {
 		_ = c.SetWriteDeadline(time.Now().Add(timeout))
 	}
@@ -355,6 +439,17 @@ func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Con
 	}
 	_ = c.SetWriteDeadline(time.Time{})
 	return c, nil
+}
+
+// raftConn is a tracked Raft connection; Close forgets it.
+type raftConn struct {
+	net.Conn
+	mux *Mux
+}
+
+func (c *raftConn) Close() error {
+	c.mux.untrack(c)
+	return c.Conn.Close()
 }
 
 // chanListener is a net.Listener fed by the mux.

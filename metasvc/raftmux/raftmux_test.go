@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 func startMux(t *testing.T) *Mux { return startMuxSniff(t, DefaultSniffTimeout) }
@@ -221,5 +223,74 @@ func TestCloseStopsAccept(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// TestAbortRaftConns checks that AbortRaftConns unblocks reads on handed-off
+// Raft connections of both directions (what a stalled peer leaves blocked),
+// that closed connections are no longer tracked, and that a closed mux
+// refuses to dial.
+func TestAbortRaftConns(t *testing.T) {
+	srv, cli := startMux(t), startMux(t)
+	sl, err := srv.Group("g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := cli.Group("g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A connection closed normally is forgotten.
+	c0, err := cl.Dial(raft.ServerAddress(srv.Addr().String()), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c0.Close()
+	s0, err := sl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s0.Close()
+	if n := cli.AbortRaftConns(); n != 0 {
+		t.Fatalf("client tracks %d connections after Close, want 0", n)
+	}
+
+	out, err := cl.Dial(raft.ServerAddress(srv.Addr().String()), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := sl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blockedRead := func(c net.Conn) chan error {
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Read(make([]byte, 1)) // nobody writes: blocks
+			errc <- err
+		}()
+		return errc
+	}
+	inErr, outErr := blockedRead(in), blockedRead(out)
+	time.Sleep(50 * time.Millisecond)
+	if n := srv.AbortRaftConns(); n != 1 {
+		t.Fatalf("server aborted %d connections, want 1", n)
+	}
+	if n := cli.AbortRaftConns(); n != 1 {
+		t.Fatalf("client aborted %d connections, want 1", n)
+	}
+	for name, errc := range map[string]chan error{"inbound": inErr, "outbound": outErr} {
+		select {
+		case err := <-errc:
+			if err == nil {
+				t.Fatalf("%s read returned no error", name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s read still blocked after AbortRaftConns", name)
+		}
+	}
+	_ = cli.Close()
+	if _, err := cl.Dial(raft.ServerAddress(srv.Addr().String()), time.Second); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Dial after Close: %v, want ErrClosed", err)
 	}
 }
