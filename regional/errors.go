@@ -35,6 +35,10 @@ func (g *Gateway) translate(req *request, err error) *s3err.Error {
 		return s3err.New(s3err.NoSuchUpload).With("UploadId", req.r.URL.Query().Get("uploadId"))
 	case errors.Is(err, metaclient.ErrInvalidPart):
 		return s3err.New(s3err.InvalidPart)
+	case errors.Is(err, metaclient.ErrMethodNotAllowed):
+		// PutTags of the null version, replaced meanwhile by a null delete
+		// marker (a DELETE on a suspended bucket).
+		return s3err.New(s3err.MethodNotAllowed).With("Method", req.r.Method).With("ResourceType", "DeleteMarker")
 	case errors.Is(err, metaclient.ErrBadDigest):
 		return s3err.WithMessage(s3err.BadDigest, "The checksum you specified did not match the calculated checksum.")
 	case errors.Is(err, metaclient.ErrInvalidPartOrder):
