@@ -187,7 +187,7 @@ func DefaultConfig() Config {
 		ReplicationInterval:      500 * time.Millisecond,
 		ReplicationBatch:         256,
 		ReplicationParallel:      16,
-		ReplicationTimeout:       time.Minute,
+		ReplicationTimeout:       30 * time.Second,
 		ReplicationTimePerMiB:    time.Second,
 		ReplicationBackoffMax:    30 * time.Second,
 		ReplicationRegionBackoff: 2 * time.Second,

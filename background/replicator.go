@@ -389,3 +389,11 @@ func (r *replicator) loadBuckets(ctx context.Context, force bool) error {
 	r.mu.Unlock()
 	return nil
 }
+
+// Link timeouts for the replicator's regionalclient (cmd/meridian,
+// testbed/devcluster): a dead destination gateway is detected within
+// ReplicationLinkIdle, after which copies fail, are retried and reconnect.
+const (
+	ReplicationLinkIdle      = 10 * time.Second
+	ReplicationLinkKeepAlive = 2 * time.Second
+)

@@ -103,6 +103,10 @@ func runBackground(ctx context.Context, args []string) error {
 			return fmt.Errorf("background: --regions: %w", err)
 		}
 		lc := regionalclient.DefaultConfig()
+		// A destination gateway that died without closing its QUIC
+		// connection (kill -9, a host gone) is noticed within IdleTimeout:
+		// keep-alives go unanswered. Edges keep the longer defaults.
+		lc.IdleTimeout, lc.KeepAlive = background.ReplicationLinkIdle, background.ReplicationLinkKeepAlive
 		lc.Regions = regions
 		// This process's own certificate; only regional gateways are accepted as servers.
 		lc.TLS = node.ClientConfig(mtls.RoleGateway)

@@ -440,6 +440,10 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			// The replicator reaches every region's gateway on its edge link
 			// (fixed ports: regions not started yet are dialled when needed).
 			lc := regionalclient.DefaultConfig()
+			// A destination gateway that died without closing its QUIC
+			// connection (kill -9, a host gone) is noticed within IdleTimeout:
+			// keep-alives go unanswered. Edges keep the longer defaults.
+			lc.IdleTimeout, lc.KeepAlive = background.ReplicationLinkIdle, background.ReplicationLinkKeepAlive
 			lc.Regions = map[string][]string{}
 			for j, other := range cfg.Regions() {
 				lc.Regions[other] = []string{addr(cfg.base(j) + 1)}

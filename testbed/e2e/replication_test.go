@@ -299,10 +299,17 @@ func TestReplication(t *testing.T) {
 	_, err = s.ce.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.dst), Key: aws.String(gone.Key), VersionId: aws.String(gone.VersionID)})
 	must("permanent delete at the destination", err)
 
-	// Phase 2: the destination region's gateway is down; writes at the
-	// source neither fail nor slow down, and show PENDING/FAILED.
+	// Phase 2: the destination region's gateway is killed and stays down;
+	// writes at the source neither fail nor slow down, and show
+	// PENDING/FAILED.
+	// kill -9 while copies of 2 MiB objects are in flight to it.
 	euGW := g.Regions[s.eu].Gateway
-	g.Regions[s.eu].Stop(euGW)
+	for i := 0; i < 4; i++ {
+		_, err := s.cu.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.src), Key: aws.String(fmt.Sprintf("inflight/%d", i)),
+			Body: bytes.NewReader(payload{Seed: uint64(300 + i), Size: 2 * mib}.Bytes())})
+		must("put before the kill", err)
+	}
+	g.Regions[s.eu].Kill(euGW)
 	var slowest time.Duration
 	for i := 0; i < 10; i++ {
 		t0 := time.Now()
