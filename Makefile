@@ -44,7 +44,7 @@ loadtest: build k6
 
 ## loadtest-smoke: 30 s of every scenario at once, smaller objects (in `make test`).
 loadtest-smoke: build k6
-	DURATION=30s LARGE_SIZE=$$((4<<20)) LIST_KEYS=300 REPL_RATE=2 LATENCY_SCALE=5 LOADTEST_BASE_PORT=6000 bash loadtest/run.sh
+	DURATION=30s LARGE_SIZE=$$((4<<20)) LIST_KEYS=300 REPL_RATE=2 REPL_REQUIRED=1 LATENCY_SCALE=5 LOADTEST_BASE_PORT=6000 bash loadtest/run.sh
 
 ## terraform-test: `terraform test` of every module in infra/terraform and a
 # real apply → aws CLI through both edges → destroy of examples/local.

@@ -393,7 +393,10 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.LifecycleDay = cfg.LifecycleDay
 	gc.TracerProvider = c.cfg.TracerProvider
 	if cfg.Edges {
-		cert, err := ca.IssueServer([]string{"localhost", "regional." + name + ".localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+		// The link certificate carries the gateway's identity: edges check
+		// it by name, other regions' replicators by identity (role gateway).
+		cert, err := ca.IssueNode(mtls.Identity{Role: mtls.RoleGateway, ID: "regional", Region: name},
+			[]string{"localhost", "regional." + name + ".localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			return nil, err
 		}
