@@ -63,7 +63,8 @@ aws --endpoint-url "$e1" s3api create-bucket --bucket "$bucket-us" >/dev/null
 echo small | aws --endpoint-url "$e2" s3 cp - "s3://$bucket-us/small" >/dev/null
 [ "$(aws --endpoint-url "$e1" s3 cp "s3://$bucket-us/small" -)" = small ]
 # A replication rule from the first region's bucket to the second's
-# (configuration only: the replicator is not built yet, docs/replication.md).
+# (configuration only: this test checks the rule round trip; replication
+# itself is tested by testbed/e2e TestReplication and the k6 smoke).
 aws --endpoint-url "$e1" s3api put-bucket-versioning --bucket "$bucket-us" --versioning-configuration Status=Enabled
 aws --endpoint-url "$e2" s3api put-bucket-versioning --bucket "$bucket" --versioning-configuration Status=Enabled
 aws --endpoint-url "$e2" s3api put-bucket-replication --bucket "$bucket-us" --replication-configuration \
