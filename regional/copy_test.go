@@ -10,42 +10,14 @@ import (
 	"encoding/xml"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/regional/objectio/objectiotest"
 )
-
-// doH is do answering the response headers too.
-func (w *world) doH(method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
-	w.t.Helper()
-	req, err := http.NewRequest(method, w.url+path, bytes.NewReader(body))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	req.ContentLength = int64(len(body))
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
-	if err := w.signer.SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
-		w.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, out
-}
 
 type copyResult struct {
 	XMLName      xml.Name
@@ -79,7 +51,7 @@ func TestCopyObject(t *testing.T) {
 		{"inline", "csrc/small", "/cdst/small", small},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, h, out := w.doH("PUT", tc.dst, nil, map[string]string{"x-amz-copy-source": tc.src})
+			code, h, out := w.doResp("PUT", tc.dst, nil, map[string]string{"x-amz-copy-source": tc.src})
 			if code != 200 {
 				t.Fatalf("copy: %d %s", code, out)
 			}
@@ -96,7 +68,7 @@ func TestCopyObject(t *testing.T) {
 			if h.Get("x-amz-version-id") != "" || h.Get("x-amz-copy-source-version-id") != "" {
 				t.Errorf("version headers on unversioned buckets: %v", h)
 			}
-			code, gh, got := w.doH("GET", tc.dst, nil, nil)
+			code, gh, got := w.doResp("GET", tc.dst, nil, nil)
 			if code != 200 || !bytes.Equal(got, tc.data) {
 				t.Fatalf("GET copy: %d, %d bytes equal=%v", code, len(got), bytes.Equal(got, tc.data))
 			}
@@ -109,18 +81,18 @@ func TestCopyObject(t *testing.T) {
 	}
 
 	// REPLACE takes the request's metadata; a self-copy is allowed with it.
-	code, _, out := w.doH("PUT", "/csrc/big", nil, map[string]string{"x-amz-copy-source": "/csrc/big",
+	code, _, out := w.doResp("PUT", "/csrc/big", nil, map[string]string{"x-amz-copy-source": "/csrc/big",
 		"x-amz-metadata-directive": "REPLACE", "x-amz-meta-mtime": "1700000000", "Content-Type": "text/plain"})
 	if code != 200 {
 		t.Fatalf("REPLACE self-copy: %d %s", code, out)
 	}
-	code, gh, got := w.doH("GET", "/csrc/big", nil, nil)
+	code, gh, got := w.doResp("GET", "/csrc/big", nil, nil)
 	if code != 200 || !bytes.Equal(got, big) || gh.Get("x-amz-meta-mtime") != "1700000000" || gh.Get("x-amz-meta-color") != "" || gh.Get("Content-Type") != "text/plain" || gh.Get("Cache-Control") != "" {
 		t.Fatalf("after REPLACE: %d equal=%v %v", code, bytes.Equal(got, big), gh)
 	}
 	// COPY keeps the source's metadata and ignores the request's.
 	w.mustStatus(200, "PUT", "/cdst/meta", nil, map[string]string{"x-amz-copy-source": "/csrc/big", "x-amz-meta-other": "x"})
-	_, gh, _ = w.doH("HEAD", "/cdst/meta", nil, nil)
+	_, gh, _ = w.doResp("HEAD", "/cdst/meta", nil, nil)
 	if gh.Get("x-amz-meta-mtime") != "1700000000" || gh.Get("x-amz-meta-other") != "" {
 		t.Errorf("COPY directive metadata: %v", gh)
 	}
@@ -137,9 +109,9 @@ func TestCopyObjectErrors(t *testing.T) {
 	vc := []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`)
 	vsum := md5.Sum(vc)
 	w.mustStatus(200, "PUT", "/vsrc?versioning", vc, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(vsum[:])})
-	_, vh, _ := w.doH("PUT", "/vsrc/k", []byte("v1"), nil)
+	_, vh, _ := w.doResp("PUT", "/vsrc/k", []byte("v1"), nil)
 	v1 := vh.Get("x-amz-version-id")
-	_, dh, _ := w.doH("DELETE", "/vsrc/k", nil, nil)
+	_, dh, _ := w.doResp("DELETE", "/vsrc/k", nil, nil)
 	marker := dh.Get("x-amz-version-id")
 	if v1 == "" || marker == "" {
 		t.Fatalf("versions: %q %q", v1, marker)
@@ -197,7 +169,7 @@ func TestCopyObjectErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, h, out := w.doH("PUT", tc.dst, nil, tc.hdr)
+			code, h, out := w.doResp("PUT", tc.dst, nil, tc.hdr)
 			if code != tc.code || s3code(out) != tc.s3 {
 				t.Fatalf("%d %s, want %d %s: %s", code, s3code(out), tc.code, tc.s3, out)
 			}
@@ -230,7 +202,7 @@ func TestCopyObjectErrors(t *testing.T) {
 	}
 	// Into a versioned bucket: the new version's id; an empty source.
 	w.mustStatus(200, "PUT", "/esrc/empty", nil, nil)
-	code, h, out := w.doH("PUT", "/vsrc/from-empty", nil, map[string]string{"x-amz-copy-source": "esrc/empty"})
+	code, h, out := w.doResp("PUT", "/vsrc/from-empty", nil, map[string]string{"x-amz-copy-source": "esrc/empty"})
 	if code != 200 || h.Get("x-amz-version-id") == "" || h.Get("x-amz-copy-source-version-id") != "" || !strings.Contains(string(out), md5hex(nil)) {
 		t.Errorf("empty copy into a versioned bucket: %d %v %s", code, h, out)
 	}
@@ -386,7 +358,7 @@ func TestCopyChecksums(t *testing.T) {
 	if err := xml.Unmarshal(out, &res); err != nil || res.ChecksumCRC32 != crc(data) {
 		t.Fatalf("CopyObjectResult %s, want ChecksumCRC32 %s", out, crc(data))
 	}
-	_, h, _ := w.doH("HEAD", "/ksrc/c", nil, map[string]string{"x-amz-checksum-mode": "ENABLED"})
+	_, h, _ := w.doResp("HEAD", "/ksrc/c", nil, map[string]string{"x-amz-checksum-mode": "ENABLED"})
 	if h.Get("x-amz-checksum-crc32") != crc(data) {
 		t.Errorf("HEAD checksum %q, want %q", h.Get("x-amz-checksum-crc32"), crc(data))
 	}

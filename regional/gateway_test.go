@@ -139,6 +139,20 @@ func (w *world) do(method, path string, body []byte, hdr map[string]string) (int
 // doAs is do with other credentials.
 func (w *world) doAs(creds aws.Credentials, method, path string, body []byte, hdr map[string]string) (int, []byte) {
 	w.t.Helper()
+	code, _, out := w.doFull(creds, method, path, body, hdr)
+	return code, out
+}
+
+// doResp is do answering the response headers too.
+func (w *world) doResp(method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
+	w.t.Helper()
+	return w.doFull(aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}, method, path, body, hdr)
+}
+
+// doFull sends a request signed with creds (UNSIGNED-PAYLOAD) and returns
+// the status, the response headers and the body.
+func (w *world) doFull(creds aws.Credentials, method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
+	w.t.Helper()
 	req, err := http.NewRequest(method, w.url+path, bytes.NewReader(body))
 	if err != nil {
 		w.t.Fatal(err)
@@ -157,7 +171,7 @@ func (w *world) doAs(creds aws.Credentials, method, path string, body []byte, hd
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
 }
 
 func (w *world) mustStatus(want int, method, path string, body []byte, hdr map[string]string) []byte {

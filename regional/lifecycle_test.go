@@ -1,47 +1,16 @@
 package regional_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/meridian-s3/meridian/regional"
 )
-
-// doResp is do returning the response headers too.
-func (w *world) doResp(method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
-	w.t.Helper()
-	req, err := http.NewRequest(method, w.url+path, bytes.NewReader(body))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	req.ContentLength = int64(len(body))
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
-	if err := w.signer.SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
-		w.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, out
-}
 
 func md5Header(b []byte) map[string]string {
 	sum := md5.Sum(b)
