@@ -1,7 +1,6 @@
 package sigv4
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -138,7 +137,6 @@ func TestSigV2Query(t *testing.T) {
 	if creds.lookups.Load() == 0 {
 		t.Fatal("no credential lookups")
 	}
-	_ = context.Background
 }
 
 // TestSigV2HeaderRules: skew, missing date, malformed header, streaming.
