@@ -68,6 +68,9 @@ const (
 	InvalidStorageClass                 Code = "InvalidStorageClass"
 	AccessControlListNotSupported       Code = "AccessControlListNotSupported"
 	InvalidBucketACLWithObjectOwnership Code = "InvalidBucketAclWithObjectOwnership"
+	// ACLs (internal/s3acl).
+	MalformedACLError               Code = "MalformedACLError"
+	UnresolvableGrantByEmailAddress Code = "UnresolvableGrantByEmailAddress"
 	// Not-found answers for configurations, and unparsable URIs (route table, regional/defaults.go).
 	InvalidURI                    Code = "InvalidURI"
 	NoSuchBucketPolicy            Code = "NoSuchBucketPolicy"
@@ -144,6 +147,8 @@ var registry = map[Code]entry{
 	InvalidStorageClass:                 {http.StatusBadRequest, "The storage class you specified is not valid"},
 	AccessControlListNotSupported:       {http.StatusBadRequest, "The bucket does not allow ACLs"},
 	InvalidBucketACLWithObjectOwnership: {http.StatusBadRequest, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
+	MalformedACLError:                   {http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema"},
+	UnresolvableGrantByEmailAddress:     {http.StatusBadRequest, "The email address you provided does not match any account on record."},
 	InvalidURI:                          {http.StatusBadRequest, "Couldn't parse the specified URI."},
 	NoSuchBucketPolicy:                  {http.StatusNotFound, "The bucket policy does not exist"},
 	NoSuchConfiguration:                 {http.StatusNotFound, "The specified configuration does not exist."},
