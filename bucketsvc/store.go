@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/s3acl"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
@@ -104,6 +105,12 @@ type Bucket struct {
 	// Tags are the bucket's tags (PutBucketTagging; nil: none), as
 	// s3api.ValidateTags validated them.
 	Tags map[string]string `json:"tags,omitempty"`
+	// Ownership is the bucket's ownership controls (docs/access-control.md):
+	// "" when it has none (deleted, or created before they existed).
+	Ownership s3acl.Ownership `json:"ownership,omitempty"`
+	// ACL is the bucket ACL (nil: S3's default, the owner's FULL_CONTROL),
+	// resolved to canonical users and groups (internal/s3acl).
+	ACL *s3acl.ACL `json:"acl,omitempty"`
 }
 
 // NewIncarnation returns a fresh incarnation id: 128 random bits, hex.

@@ -81,6 +81,13 @@ var migrations = []migration{
 	{4, "bucket tags", []string{
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS tags JSONB`,
 	}},
+	// '' = no ownership controls, NULL = the default ACL (every row before
+	// this migration: ACLs enabled, owner FULL_CONTROL, as S3 treats
+	// buckets older than ownership controls).
+	{5, "bucket ownership controls and ACL", []string{
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS ownership TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS acl JSONB`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration (tests check that
