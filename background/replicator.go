@@ -25,6 +25,7 @@ package background
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,7 @@ type replicator struct {
 	parts   map[int]*replPart
 	down    map[string]time.Time // region → fail fast until
 	buckets replBuckets
+	reports map[int]*ReplPartitionReport // per-bucket summary per partition (replstatus.go)
 }
 
 // replPart is the replicator's position in one partition's feed.
@@ -105,7 +107,7 @@ type replBuckets struct {
 
 func newReplicator(cfg *Config, m *replMetrics) *replicator {
 	return &replicator{cfg: cfg, meta: cfg.Meta.(ReplMeta), src: cfg.Data.(ObjectReader), m: m,
-		parts: map[int]*replPart{}, down: map[string]time.Time{}, slots: make(chan struct{}, cfg.ReplicationParallel)}
+		parts: map[int]*replPart{}, down: map[string]time.Time{}, reports: map[int]*ReplPartitionReport{}, slots: make(chan struct{}, cfg.ReplicationParallel)}
 }
 
 func (r *replicator) Name() string { return "replicator" }
@@ -160,6 +162,7 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 	}
 	if len(entries) == 0 {
 		r.m.backlog.WithLabelValues(strconv.Itoa(p)).Set(0)
+		r.stepped(ctx, p, nil, nil)
 		return "", 0, true, nil
 	}
 	outcome := make([]error, len(entries))
@@ -173,7 +176,7 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 		wg.Add(1)
 		go func() {
 			defer func() { <-r.slots; wg.Done() }()
-			outcome[i] = r.copyEntry(ctx, e)
+			outcome[i] = r.copyEntry(ctx, p, e)
 		}()
 	}
 	wg.Wait()
@@ -198,6 +201,7 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 		st.pos = ack
 	}
 	r.m.backlog.WithLabelValues(strconv.Itoa(p)).Set(float64(entries[len(entries)-1].Seq - st.pos))
+	r.stepped(ctx, p, entries, outcome)
 	if first != nil {
 		st.fails++
 		wait := r.backoff(st.fails)
@@ -214,7 +218,7 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 
 // copyEntry copies the version a feed entry names when a rule selects it;
 // nil means nothing is left to do for the entry.
-func (r *replicator) copyEntry(ctx context.Context, e metapb.FeedEntry) error {
+func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) error {
 	if (e.Op != metapb.FeedPut && e.Op != metapb.FeedMarker) || e.Ver == "" || e.Null {
 		return nil // permanent deletes and tag changes are not replicated; null versions predate the rule
 	}
@@ -255,7 +259,75 @@ func (r *replicator) copyEntry(ctx context.Context, e metapb.FeedEntry) error {
 		r.m.lag.WithLabelValues(src.Name).Observe(time.Since(v.CommittedAt).Seconds())
 	}
 	r.m.sendSeconds.Observe(time.Since(start).Seconds())
+	r.mu.Lock()
+	r.partReport(p).copied(src.Name, rule.Destination.Bucket, v.CommittedAt, time.Now())
+	r.mu.Unlock()
 	return r.setStatus(ctx, v, metapb.ReplCompleted)
+}
+
+// partReport returns p's report (r.mu held).
+func (r *replicator) partReport(p int) *ReplPartitionReport {
+	rep := r.reports[p]
+	if rep == nil {
+		rep = &ReplPartitionReport{Buckets: map[string]*ReplBucketReport{}}
+		r.reports[p] = rep
+	}
+	return rep
+}
+
+// stepped records which of a step's entries are left uncopied (outcome
+// not nil), by source bucket, in p's report and the pending gauge.
+func (r *replicator) stepped(ctx context.Context, p int, entries []metapb.FeedEntry, outcome []error) {
+	var pending []replPendingEntry
+	for i, e := range entries {
+		if outcome[i] == nil {
+			continue
+		}
+		name := e.Bucket // the metadata key when the catalog no longer knows it
+		if b, ok, err := r.bucket(ctx, e.Bucket, false); err == nil && ok {
+			name = b.Name
+		}
+		pe := replPendingEntry{bucket: name, committed: e.Time}
+		if !errors.Is(outcome[i], errLeaseLost) {
+			pe.err = outcome[i].Error()
+		}
+		pending = append(pending, pe)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := r.partReport(p)
+	rep.stepped(pending, time.Now())
+	for name := range rep.Buckets {
+		n := 0
+		for _, other := range r.reports {
+			if b := other.Buckets[name]; b != nil {
+				n += b.Pending
+			}
+		}
+		r.m.pending.WithLabelValues(name).Set(float64(n))
+	}
+}
+
+// The replicator's report is kept in its checkpoints (worker.go reporter).
+func (r *replicator) report(p int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := r.reports[p]
+	if rep == nil || len(rep.Buckets) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(rep)
+	return string(b)
+}
+
+func (r *replicator) restore(p int, s string) {
+	rep, err := DecodeReplReport(s)
+	if err != nil {
+		r.cfg.Logger.Warn("replicator: ignoring unreadable report in checkpoint", "partition", p, "err", err)
+	}
+	r.mu.Lock()
+	r.reports[p] = &rep
+	r.mu.Unlock()
 }
 
 func (r *replicator) setStatus(ctx context.Context, v metapb.ObjectVersion, status string) error {

@@ -137,9 +137,10 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 		ver(4): v(4, metapb.ReplPending, true),  // a delete marker
 		ver(6): v(6, "", false),                 // written before the rule
 	}}
+	committed2 := time.Now().Add(-time.Minute)
 	meta.feed = []metapb.FeedEntry{
 		{Seq: 1, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(1)},
-		{Seq: 2, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(2)},
+		{Seq: 2, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(2), Time: committed2},
 		{Seq: 3, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(3)},
 		{Seq: 4, Op: metapb.FeedMarker, Bucket: "src/1", Key: "k", Ver: ver(4)},
 		{Seq: 5, Op: metapb.FeedDelete, Bucket: "src/1", Key: "k", Ver: ver(5)}, // permanent delete: not replicated
@@ -153,7 +154,7 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 			{ID: "r", Enabled: true, DeleteMarkers: true, Destination: s3replication.Destination{Bucket: "dst"}}}}},
 		{Name: "dst", Incarnation: "2", Region: "eu"},
 	}}
-	r := &replicator{cfg: &cfg, meta: meta, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}, slots: make(chan struct{}, 4)}
+	r := &replicator{cfg: &cfg, meta: meta, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}, slots: make(chan struct{}, 4), reports: map[int]*ReplPartitionReport{}}
 	ctx := context.Background()
 	valid := func() bool { return true }
 	step := func() {
@@ -171,6 +172,23 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 	if got := meta.vers[ver(2)].Replication; got != metapb.ReplFailed {
 		t.Fatalf("failed copy shows %q, want FAILED", got)
 	}
+	// The partition's report (kept in its checkpoint, read by `meridian
+	// status`): two copies done, the failing one pending (1 and 4 arrived; 3, 5, 6 need nothing).
+	lag := func() ReplBucketStatus {
+		t.Helper()
+		rep, err := DecodeReplReport(r.report(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := ReplicationStatus([]ReplPartitionReport{rep}, time.Now())
+		if len(st) != 1 || st[0].Bucket != "src" || len(st[0].Destinations) != 1 || st[0].Destinations[0] != "dst" {
+			t.Fatalf("replication status %+v, want one line for src → dst", st)
+		}
+		return st[0]
+	}
+	if st := lag(); st.Completed != 2 || st.Pending != 1 || st.Behind < time.Minute || st.LastError == "" || st.LagSamples != 2 {
+		t.Fatalf("report after a failed copy: %+v (want 2 copied, 1 pending behind ≥ 1m, an error, 2 lag samples)", st)
+	}
 	// Step 2: still failing (second injected failure): nothing more acked, FAILED set once.
 	step()
 	if meta.acked != 1 || len(meta.status[ver(2)]) != 1 {
@@ -180,6 +198,9 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 	step()
 	if meta.acked != 6 {
 		t.Fatalf("acked %d after recovery, want 6", meta.acked)
+	}
+	if st := lag(); st.Completed != 3 || st.Pending != 0 || st.Behind != 0 || st.LastError != "" {
+		t.Fatalf("report after recovery: %+v (want 3 copied, caught up)", st)
 	}
 	for i, want := range map[int]string{1: metapb.ReplCompleted, 2: metapb.ReplCompleted, 3: metapb.ReplReplica, 4: metapb.ReplCompleted, 6: ""} {
 		if got := meta.vers[ver(i)].Replication; got != want {

@@ -9,6 +9,7 @@ type replMetrics struct {
 	lag         *prometheus.HistogramVec // bucket: source commit → destination commit
 	sendSeconds prometheus.Histogram
 	backlog     *prometheus.GaugeVec   // partition
+	pending     *prometheus.GaugeVec   // bucket
 	results     *prometheus.CounterVec // destination answer: created, exists
 }
 
@@ -34,13 +35,17 @@ func newReplMetrics(reg *prometheus.Registry) *replMetrics {
 			Name: "meridian_replication_backlog_entries",
 			Help: "Feed entries read but not yet acknowledged at the end of the replicator's last step, by partition (a lower bound while a batch is full).",
 		}, []string{"partition"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "meridian_replication_pending_versions",
+			Help: "Versions and delete markers of a source bucket read from the change feed but not yet copied (failing, or waiting behind a failure), over the partitions this process works on; a lower bound while a feed batch is full.",
+		}, []string{"bucket"}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meridian_replication_destination_results_total",
 			Help: "Destination answers to replication writes: created, or exists (the version id was already there).",
 		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.ops, m.bytes, m.lag, m.sendSeconds, m.backlog, m.results)
+		reg.MustRegister(m.ops, m.bytes, m.lag, m.sendSeconds, m.backlog, m.pending, m.results)
 	}
 	return m
 }

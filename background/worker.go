@@ -77,9 +77,10 @@ type partProgress struct {
 	pass   uint64
 	// What the last checkpoint write recorded, so idle steps do not
 	// write one each (a Raft entry per partition per pass).
-	written   time.Time
-	wroteDone uint64
-	wroteSt   State
+	written     time.Time
+	wroteDone   uint64
+	wroteSt     State
+	wroteReport string
 	// ended is when this process last completed a pass over p (local
 	// clock): a pass is not started again before the worker's interval.
 	ended time.Time
@@ -319,7 +320,7 @@ func (w *worker) step(ctx context.Context, p int, epoch uint64, pp *partProgress
 		pp.ended = time.Now()
 		state = StateIdle
 	}
-	if pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh {
+	if pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh || w.reportChanged(p, pp) {
 		if err := w.checkpoint(ctx, p, pp, state, nil); err != nil {
 			return n, true, err
 		}
@@ -385,6 +386,20 @@ func (w *worker) checkpoint(ctx context.Context, p int, pp *partProgress, state 
 	if err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
-	pp.written, pp.wroteDone, pp.wroteSt = time.Now(), pp.done, state
+	pp.written, pp.wroteDone, pp.wroteSt, pp.wroteReport = time.Now(), pp.done, state, c.Report
 	return nil
+}
+
+// reportChangeRefresh bounds how often a changed report alone (a backlog
+// appearing or clearing while nothing completes) rewrites a checkpoint.
+const reportChangeRefresh = 5 * time.Second
+
+// reportChanged reports whether a reporter's summary of p differs from the
+// one last written, and the last write is older than reportChangeRefresh.
+func (w *worker) reportChanged(p int, pp *partProgress) bool {
+	rep, ok := w.task.(reporter)
+	if !ok || time.Since(pp.written) < reportChangeRefresh {
+		return false
+	}
+	return rep.report(p) != pp.wroteReport
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/meridian-s3/meridian/background"
@@ -130,6 +131,7 @@ func runBackground(ctx context.Context, args []string) error {
 // printBackground prints every partition's background lease and worker
 // checkpoints (state and progress as the holder last wrote them).
 func printBackground(ctx context.Context, w io.Writer, client *metaclient.Client) error {
+	var repl []background.ReplPartitionReport
 	for p := 0; p < client.Partitions(); p++ {
 		leases, cps, err := client.Background(ctx, p)
 		if err != nil {
@@ -154,7 +156,43 @@ func printBackground(ctx context.Context, w io.Writer, client *metaclient.Client
 				fmt.Fprintf(w, " last_error=%q", c.LastError)
 			}
 			fmt.Fprintln(w)
+			if c.Worker == "replicator" {
+				rep, err := background.DecodeReplReport(c.Report)
+				if err != nil {
+					fmt.Fprintf(w, "    (replicator report unreadable: %v)\n", err)
+				}
+				repl = append(repl, rep)
+			}
 		}
 	}
+	printReplicationLag(w, background.ReplicationStatus(repl, time.Now()))
 	return nil
+}
+
+// printReplicationLag prints one line per source bucket of the region: how
+// far behind its copies are (the oldest version not yet copied), the lag
+// of its recent copies, and what is failing.
+func printReplicationLag(w io.Writer, st []background.ReplBucketStatus) {
+	if len(st) == 0 {
+		fmt.Fprintln(w, "  replication: no source bucket has copied or queued anything in this region")
+		return
+	}
+	fmt.Fprintln(w, "  replication by source bucket (from the replicator's checkpoints):")
+	for _, b := range st {
+		state := "caught up"
+		if b.Pending > 0 {
+			state = fmt.Sprintf("BEHIND %v: %d versions not yet copied (at least)", b.Behind.Round(time.Millisecond), b.Pending)
+		}
+		fmt.Fprintf(w, "    %s → %s: %s; %d copied", b.Bucket, strings.Join(b.Destinations, ","), state, b.Completed)
+		if b.LagSamples > 0 {
+			fmt.Fprintf(w, "; lag of the last %d copies p50 %v max %v", b.LagSamples, b.LagP50, b.LagMax)
+		}
+		if !b.LastCopy.IsZero() {
+			fmt.Fprintf(w, "; last copy %s", b.LastCopy.UTC().Format(time.RFC3339))
+		}
+		if b.LastError != "" {
+			fmt.Fprintf(w, "; last error: %s", b.LastError)
+		}
+		fmt.Fprintln(w)
+	}
 }

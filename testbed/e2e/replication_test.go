@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -414,6 +415,28 @@ func TestReplication(t *testing.T) {
 			t.Fatalf("admin replication status %s: %v\n%s", dir[0], err, out)
 		}
 		t.Logf("meridian admin replication status %s:\n%s", dir[0], out)
+	}
+
+	// `meridian status` shows each region's replication per source bucket
+	// from the replicator's checkpoints: caught up, with the recent lag.
+	for _, dir := range [][3]string{{s.us, s.src, s.dst}, {s.eu, s.dst, s.src}} {
+		want := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(dir[1]) + ` → ` + regexp.QuoteMeta(dir[2]) + `: caught up; (\d+) copied; lag of the last \d+ copies p50 \S+ max \S+`)
+		var out []byte
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			st, err := g.Regions[dir[0]].Status(g.Regions[dir[0]].MetaAddrs...)
+			if err == nil {
+				out = []byte(st.Raw)
+				if m := want.FindSubmatch(out); m != nil && string(m[1]) != "0" {
+					t.Logf("meridian status (%s): %s", dir[0], bytes.TrimSpace(m[0]))
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("meridian status of %s shows no caught-up line for %s → %s: %v\n%s", dir[0], dir[1], dir[2], err, out)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 	}
 }
 
