@@ -104,29 +104,31 @@ module "catalog" {
 }
 
 module "region_primary" {
-  source         = "../../modules/region"
-  region         = var.primary_region
-  azs            = local.azs[var.primary_region]
-  storage_per_az = 4
-  gateways       = 2
-  background     = 2
-  partitions     = 16
-  capacity       = "1600GiB"
-  domain         = local.internal_domain
-  catalog        = { sql_dsn = module.catalog.dsn[var.primary_region], key_file = "/etc/meridian/catalog.key" }
+  source            = "../../modules/region"
+  region            = var.primary_region
+  azs               = local.azs[var.primary_region]
+  storage_per_az    = 4
+  gateways          = 2
+  background        = 2
+  partitions        = 16
+  capacity          = "1600GiB"
+  domain            = local.internal_domain
+  catalog           = { sql_dsn = module.catalog.dsn[var.primary_region], key_file = "/etc/meridian/catalog.key" }
+  replication_links = local.region_links # the replicator's view of every region
 }
 
 module "region_secondary" {
-  source         = "../../modules/region"
-  region         = var.secondary_region
-  azs            = local.azs[var.secondary_region]
-  storage_per_az = 4
-  gateways       = 2
-  background     = 2
-  partitions     = 16
-  capacity       = "1600GiB"
-  domain         = local.internal_domain
-  catalog        = { sql_dsn = module.catalog.dsn[var.secondary_region], key_file = "/etc/meridian/catalog.key" }
+  source            = "../../modules/region"
+  region            = var.secondary_region
+  azs               = local.azs[var.secondary_region]
+  storage_per_az    = 4
+  gateways          = 2
+  background        = 2
+  partitions        = 16
+  capacity          = "1600GiB"
+  domain            = local.internal_domain
+  catalog           = { sql_dsn = module.catalog.dsn[var.secondary_region], key_file = "/etc/meridian/catalog.key" }
+  replication_links = local.region_links # the replicator's view of every region
 }
 
 locals {

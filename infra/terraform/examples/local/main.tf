@@ -93,12 +93,16 @@ module "edge" {
 }
 
 locals {
-  nodes = merge([for r in var.regions : { for id, n in module.region[r].nodes : "${r}/${id}" => merge(n, { region = r }) }]...)
+  replication_links = join(",", [for r in var.regions : "${r}=${join("|", module.region[r].edge_links)}"])
+  nodes             = merge([for r in var.regions : { for id, n in module.region[r].nodes : "${r}/${id}" => merge(n, { region = r }) }]...)
   by_role = { for role in ["meta", "storage", "gateway", "background"] : role => {
     for k, n in local.nodes : k => {
       pidfile = "${local.state}/run/${k}.pid"
       log     = "${local.state}/logs/${k}.log"
-      command = n.command
+      # The replicator needs every region's edge links; module instances of
+      # one for_each block cannot read each other's outputs (a cycle), so
+      # the flag modules/region renders from replication_links is added here.
+      command = n.role == "background" ? "${n.command} --regions ${local.replication_links}" : n.command
       ready   = "http://${n.metrics}/readyz"
     } if n.role == role
   } }
@@ -109,7 +113,15 @@ locals {
     ready    = "http://${n.metrics}/readyz"
     endpoint = n.endpoint
   } }]...)
-  identities = flatten([for r in var.regions : values(module.region[r].certificates)])
+  # Every node's identity, and an operator (admin) certificate per region
+  # for `meridian status` and the admin commands (named in dev.env).
+  identities = concat(flatten([for r in var.regions : values(module.region[r].certificates)]),
+  [for r in var.regions : "meridian://admin/admin?region=${r}"])
+  operator_env = join(" ", flatten([for r in var.regions : [
+    "MERIDIAN_META_${upper(replace(r, "-", "_"))}=${module.region[r].meta_addresses}",
+    "MERIDIAN_TLS_CERT_${upper(replace(r, "-", "_"))}=${local.certs}/${r}/admin.pem",
+    "MERIDIAN_TLS_KEY_${upper(replace(r, "-", "_"))}=${local.certs}/${r}/admin-key.pem",
+  ]]))
 }
 
 resource "terraform_data" "catalog" {
@@ -191,7 +203,7 @@ resource "terraform_data" "ready" {
     command = join(" && ", [
       "${local.node} wait ${join(" ", concat([for k, n in local.by_role["gateway"] : n.ready], [for k, e in local.edges : e.ready]))}",
       "${var.meridian_bin} admin create-key --sql '${local.dsn}' --catalog-key ${local.key} --name local > ${local.state}/key.txt",
-      "${abspath(path.module)}/scripts/devenv.sh ${local.state}/key.txt ${local.certs}/ca.pem ${local.edges["${var.regions[0]}/edge-1"].endpoint} ${var.regions[0]} > ${self.input.env}",
+      "${abspath(path.module)}/scripts/devenv.sh ${local.state}/key.txt ${local.certs}/ca.pem ${local.edges["${var.regions[0]}/edge-1"].endpoint} ${var.regions[0]} MERIDIAN_REGIONS=${join(",", var.regions)} MERIDIAN_CA=${local.certs}/ca.pem ${local.operator_env} > ${self.input.env}",
     ])
   }
 }

@@ -60,7 +60,10 @@ locals {
     "--tls-cert", "${local.cert_dir}/${n.id}.pem",
     "--tls-key", "${local.cert_dir}/${n.id}-key.pem",
   ] }
-  catalog_args = var.catalog.sql_dsn != "" ? ["--sql", var.catalog.sql_dsn, "--catalog-key", var.catalog.key_file] : ["--catalog", var.catalog.embedded, "--catalog-key", var.catalog.key_file]
+  # The replicator (background) reaches every region's regional gateways
+  # over their edge links; without them no replicator runs.
+  replication_args = length(var.replication_links) == 0 ? [] : ["--regions", join(",", [for r, l in var.replication_links : "${r}=${join("|", l)}"])]
+  catalog_args     = var.catalog.sql_dsn != "" ? ["--sql", var.catalog.sql_dsn, "--catalog-key", var.catalog.key_file] : ["--catalog", var.catalog.embedded, "--catalog-key", var.catalog.key_file]
 
   bind = { for n in local.all_list : n.id => (local.loopback ? local.addr[n.id] : "0.0.0.0:${local.port[n.id].main}") }
   common = { for n in local.all_list : n.id => concat(
@@ -87,7 +90,7 @@ locals {
     ], local.catalog_args, local.common[g.id]) },
     { for b in local.background_list : b.id => concat(["background",
       "--region", var.region, "--id", b.id, "--meta", local.meta_addr,
-    ], local.common[b.id]) },
+    ], local.catalog_args, local.replication_args, local.common[b.id]) },
   )
 
   nodes = { for n in local.all_list : n.id => {

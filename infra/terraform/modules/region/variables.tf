@@ -157,3 +157,13 @@ variable "log_level" {
     error_message = "log_level must be debug, info, warn or error."
   }
 }
+
+variable "replication_links" {
+  description = "Every region's regional gateways' edge links (region -> [host:port], the regions' edge_links outputs, this region's included) for the background servers' replicator. Empty: no cross-region replication from this region. A composition that builds several regions with one module block passes them by re-rendering (see examples/local), since a module cannot read its own instances' outputs."
+  type        = map(list(string))
+  default     = {}
+  validation {
+    condition     = alltrue([for r, l in var.replication_links : length(l) > 0 && alltrue([for a in l : can(regex("^[^:|,=]+:[0-9]+$", a))])])
+    error_message = "replication_links: every region needs at least one host:port."
+  }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# devenv.sh KEYJSON CA ENDPOINT REGION: prints the AWS_* variables of the
-# key that `meridian admin create-key` wrote as JSON.
+# devenv.sh KEYJSON CA ENDPOINT REGION [NAME=VALUE…]: prints the AWS_*
+# variables of the key that `meridian admin create-key` wrote as JSON, then
+# the operator's MERIDIAN_* variables given as arguments (meridian status).
 set -euo pipefail
 field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" "$2"; }
 cat <<ENV
@@ -11,3 +12,7 @@ export AWS_ENDPOINT_URL=$3
 export AWS_DEFAULT_REGION=$4
 export AWS_REGION=$4
 ENV
+shift 4
+for kv in "$@"; do
+	printf 'export %s\n' "$kv"
+done

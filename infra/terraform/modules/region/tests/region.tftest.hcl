@@ -189,3 +189,30 @@ run "partitions_fixed_after_creation" {
   }
   expect_failures = [terraform_data.layout]
 }
+
+run "background_runs_the_replicator_with_every_regions_links" {
+  command = plan
+  variables {
+    replication_links = { "eu-test-1" = ["regional-1.eu-test-1.internal:9001"], "us-test-1" = ["a.us:9001", "b.us:9001"] }
+  }
+  assert {
+    condition     = join(" ", slice(output.nodes["background-1"].args, 7, 13)) == "--sql postgres://meridian@catalog:26257/meridian?sslmode=verify-full --catalog-key /etc/meridian/catalog.key --regions eu-test-1=regional-1.eu-test-1.internal:9001,us-test-1=a.us:9001|b.us:9001"
+    error_message = "background args: ${join(" ", output.nodes["background-1"].args)}"
+  }
+}
+
+run "background_without_links_runs_no_replicator" {
+  command = plan
+  assert {
+    condition     = !contains(output.nodes["background-1"].args, "--regions") && contains(output.nodes["background-1"].args, "--sql")
+    error_message = "background args: ${join(" ", output.nodes["background-1"].args)}"
+  }
+}
+
+run "rejects_a_region_without_links" {
+  command = plan
+  variables {
+    replication_links = { "eu-test-1" = [] }
+  }
+  expect_failures = [var.replication_links]
+}
