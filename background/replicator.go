@@ -243,6 +243,14 @@ func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) e
 	if !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
 		return r.setStatus(ctx, v, metapb.ReplFailed)
 	}
+	if v.SSE != nil {
+		// Encrypted versions are not replicated yet: their shards hold
+		// ciphertext under this region's keys (docs/sse.md, "Replication").
+		// FAILED, visible on HEAD — never a replica without its encryption.
+		r.cfg.Logger.Warn("replication: encrypted version not replicated", "bucket", src.Name, "key", v.Key, "ver", v.Ver, "sse", v.SSE.Algorithm)
+		r.m.ops.WithLabelValues(src.Name, rule.ID, "failed").Inc()
+		return r.setStatus(ctx, v, metapb.ReplFailed)
+	}
 	start := time.Now()
 	err = r.send(ctx, src, rule.Destination.Bucket, v)
 	labels := []string{src.Name, rule.ID}

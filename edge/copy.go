@@ -81,6 +81,13 @@ func (s *Server) crossRegionSource(req *request, dest bucketsvc.Bucket) (*http.R
 	if rangeHdr != "" {
 		out.Header.Set("Range", rangeHdr)
 	}
+	// An SSE-C source is read with the key the client gave for it
+	// (docs/sse.md, "Copies").
+	for _, part := range []string{"Algorithm", "Key", "Key-Md5"} {
+		if v, ok := r.Header["X-Amz-Copy-Source-Server-Side-Encryption-Customer-"+part]; ok {
+			out.Header["X-Amz-Server-Side-Encryption-Customer-"+part] = v
+		}
+	}
 	s.linkHeaders(req, out.Header, nil)
 	telemetry.Inject(ctx, out.Header)
 	resp, err := s.link.Do(out, src.Region)

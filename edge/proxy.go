@@ -40,6 +40,9 @@ func (s *Server) linkHeaders(req *request, h http.Header, algs []string) {
 	h.Set(regionalclient.HeaderAccessKey, req.auth.AccessKeyID)
 	h.Set(regionalclient.HeaderRequestID, req.id)
 	h.Set(regionalclient.HeaderSigningRegion, req.auth.Region)
+	if req.r.TLS != nil {
+		h.Set(regionalclient.HeaderClientTLS, "1")
+	}
 	if len(algs) > 0 {
 		h.Set(regionalclient.HeaderChecksumAlgorithms, strings.Join(algs, ","))
 	}

@@ -404,7 +404,7 @@ func TestStrictInput(t *testing.T) {
 				ssec := map[string]string{
 					"x-amz-server-side-encryption-customer-algorithm": "AES256",
 					"x-amz-server-side-encryption-customer-key":       base64.StdEncoding.EncodeToString(make([]byte, 32)),
-					"x-amz-server-side-encryption-customer-key-MD5":   "zZ5FnqcIqUjVwvWmyog4zw==",
+					"x-amz-server-side-encryption-customer-key-MD5":   "cLyPS3KoaSFGi/joRB3OUQ==", // MD5 of 32 zero bytes
 				}
 				cases := []struct {
 					what, method, target string
@@ -412,13 +412,18 @@ func TestStrictInput(t *testing.T) {
 					status               int
 					code                 string
 				}{
-					{"PUT SSE-C", "PUT", "/" + bucket + "/sse", ssec, 501, "NotImplemented"},
+					// SSE-C is served (regional/sse_test.go); a key that does not match its MD5 is refused.
+					{"PUT SSE-C with a wrong key MD5", "PUT", "/" + bucket + "/sse", map[string]string{
+						"x-amz-server-side-encryption-customer-algorithm": "AES256",
+						"x-amz-server-side-encryption-customer-key":       base64.StdEncoding.EncodeToString(make([]byte, 32)),
+						"x-amz-server-side-encryption-customer-key-MD5":   base64.StdEncoding.EncodeToString(make([]byte, 16)),
+					}, 400, "InvalidArgument"},
 					{"PUT SSE-S3", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-server-side-encryption": "AES256"}, 501, "NotImplemented"},
 					{"PUT SSE-KMS", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "k"}, 501, "NotImplemented"},
-					{"GET SSE-C", "GET", "/" + bucket + "/keep-1", ssec, 501, "NotImplemented"},
-					{"HEAD SSE-C", "HEAD", "/" + bucket + "/keep-1", ssec, 501, ""},
+					{"GET SSE-C of a plain object", "GET", "/" + bucket + "/keep-1", ssec, 400, "InvalidRequest"},
+					{"HEAD SSE-C of a plain object", "HEAD", "/" + bucket + "/keep-1", ssec, 400, ""},
 					{"CreateMultipartUpload SSE-KMS", "POST", "/" + bucket + "/sse?uploads", map[string]string{"x-amz-server-side-encryption": "aws:kms"}, 501, "NotImplemented"},
-					{"UploadPart SSE-C", "PUT", "/" + bucket + "/open?partNumber=3&uploadId=" + openID, ssec, 501, "NotImplemented"},
+					{"UploadPart SSE-C into a plain upload", "PUT", "/" + bucket + "/open?partNumber=3&uploadId=" + openID, ssec, 400, "InvalidRequest"},
 					{"storage class", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-storage-class": "GLACIER"}, 400, "InvalidStorageClass"},
 					{"object lock", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}, 400, "InvalidRequest"},
 					{"invalid tag", "PUT", "/" + bucket + "/sse", map[string]string{"x-amz-tagging": "aws%3Ax=b"}, 400, "InvalidTag"},

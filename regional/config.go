@@ -53,6 +53,13 @@ type Config struct {
 	// is enforced. Required when EdgeListen is set.
 	EdgeTLS *tls.Config
 
+	// SSEKeys seals and opens SSE-S3 data keys under the region's master
+	// key (regional/ssekeys); nil: SSE-S3 requests are refused (501).
+	SSEKeys SSEKeys
+	// SSECOverHTTP admits SSE-C keys on requests that did not arrive over
+	// TLS. Tests only: S3 refuses them (docs/sse.md).
+	SSECOverHTTP bool
+
 	// TracerProvider receives a server span per S3 request (regional/tracing.go);
 	// nil: no tracing.
 	TracerProvider trace.TracerProvider

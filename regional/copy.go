@@ -158,6 +158,17 @@ func (g *Gateway) resolveCopySource(req *request) (copySource, error) {
 	return src, nil
 }
 
+// copySourceKey is the key that opens the copy source (checked against the
+// x-amz-copy-source-server-side-encryption-customer-* headers). A source in
+// another region was read — and its key checked — there, by the edge.
+func (g *Gateway) copySourceKey(req *request, src copySource) ([]byte, error) {
+	if src.remote != nil {
+		return nil, nil
+	}
+	key, _, err := g.objectKey(req, src.v.SSE, prefixCopySSEC)
+	return key, err
+}
+
 // setCopySourceVersion sends x-amz-copy-source-version-id when the source
 // bucket has versioning (enabled or suspended), as S3.
 func setCopySourceVersion(h http.Header, src copySource) {
@@ -190,12 +201,12 @@ var errCopyFinished = errors.New("regional: copy finished")
 
 // openCopy starts streaming [off, off+length) of v. The caller must call
 // close, which stops and waits for the reading goroutine.
-func (g *Gateway) openCopy(ctx context.Context, v *metapb.ObjectVersion, off, length int64) *copyStream {
+func (g *Gateway) openCopy(ctx context.Context, v *metapb.ObjectVersion, key []byte, off, length int64) *copyStream {
 	pr, pw := io.Pipe()
 	c := &copyStream{pr: pr, md5: md5.New(), size: length, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		err := g.readRange(ctx, v, off, length, pw)
+		err := g.readObject(ctx, v, key, off, length, pw) // sse.go: decrypts an encrypted source
 		c.err = err
 		_ = pw.CloseWithError(err) // nil: EOF
 	}()
@@ -298,7 +309,15 @@ func (g *Gateway) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := g.writeEncryption(req) // sse.go: the destination's encryption
+	if err != nil {
+		return err
+	}
 	src, err := g.copySourceOf(req)
+	if err != nil {
+		return err
+	}
+	srcKey, err := g.copySourceKey(req, src)
 	if err != nil {
 		return err
 	}
@@ -308,7 +327,9 @@ func (g *Gateway) copyObject(req *request) error {
 	if src.v.Size > s3api.MaxCopySource {
 		return s3api.ErrCopySourceTooLarge()
 	}
-	if src.bucket.Name == b.Name && src.key == req.key && mdir == s3api.DirectiveCopy && !src.named {
+	// Copy onto itself: allowed when it changes the metadata or the
+	// encryption (S3's rule).
+	if src.bucket.Name == b.Name && src.key == req.key && mdir == s3api.DirectiveCopy && !src.named && enc == nil {
 		return s3api.ErrCopyToItself()
 	}
 	ctype, hdrs, meta := src.v.ContentType, src.v.Headers, src.v.UserMeta
@@ -349,7 +370,7 @@ func (g *Gateway) copyObject(req *request) error {
 			return err
 		}
 	} else {
-		body = g.openCopy(ctx, &src.v, 0, src.v.Size)
+		body = g.openCopy(ctx, &src.v, srcKey, 0, src.v.Size)
 		defer body.close()
 		cb = body.commitBody(wholeObjectChecksums(src.v))
 	}
@@ -360,6 +381,13 @@ func (g *Gateway) copyObject(req *request) error {
 		// the bytes as they are stored (S3: the destination's algorithm).
 		cb.Checksums = func() map[string]string { return nil }
 		cb = withServerChecksum(cb, alg)
+	}
+	if enc != nil {
+		var iv []byte
+		if cb, iv, err = enc.encryptBody(cb); err != nil {
+			return err
+		}
+		v.SSE = withIV(enc.enc, iv)
 	}
 	res, err := g.commit.Write(ctx, commit.Target{
 		Object: &v,
@@ -381,6 +409,9 @@ func (g *Gateway) copyObject(req *request) error {
 	g.setExpiration(req.w, b, *res.Version) // lifecycle.go
 	setVersionHeader(req.w.Header(), b, res.Version)
 	setCopySourceVersion(req.w.Header(), src)
+	if enc != nil {
+		setSSEHeaders(req.w.Header(), enc.enc, enc.keyMD5)
+	}
 	return writeXML(req, http.StatusOK, s3api.CopyObjectResult{
 		XMLNS: s3api.XMLNS, ETag: s3api.QuoteETag(res.ETag), LastModified: s3api.ISOTime(res.Version.Created),
 		CopyChecksums: s3api.CopyChecksumsOf(res.Checksums),
@@ -409,7 +440,15 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := g.uploadKey(req, &u) // sse.go: the upload's key
+	if err != nil {
+		return err
+	}
 	src, err := g.copySourceOf(req)
+	if err != nil {
+		return err
+	}
+	srcKey, err := g.copySourceKey(req, src)
 	if err != nil {
 		return err
 	}
@@ -446,7 +485,7 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 			return err
 		}
 	} else {
-		body = g.openCopy(ctx, &src.v, rng.Start, rng.Length)
+		body = g.openCopy(ctx, &src.v, srcKey, rng.Start, rng.Length)
 		defer body.close()
 		cb = body.commitBody(checksums)
 	}
@@ -454,6 +493,11 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 		// Every part of an upload with an algorithm carries its checksum
 		// (checksum.go), copied parts too: Complete combines them.
 		cb = withServerChecksum(cb, s3checksum.Algorithm(u.Checksum))
+	}
+	if enc != nil {
+		if cb, p.SSEIV, err = enc.encryptBody(cb); err != nil {
+			return err
+		}
 	}
 	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, cb)
 	if err != nil {
@@ -469,6 +513,9 @@ func (g *Gateway) uploadPartCopy(req *request) error {
 		created = res.Part.Created
 	}
 	setCopySourceVersion(req.w.Header(), src)
+	if enc != nil {
+		setSSEHeaders(req.w.Header(), enc.enc, enc.keyMD5)
+	}
 	return writeXML(req, http.StatusOK, s3api.CopyPartResult{
 		XMLNS: s3api.XMLNS, ETag: s3api.QuoteETag(res.ETag), LastModified: s3api.ISOTime(created),
 		CopyChecksums: s3api.CopyChecksumsOf(res.Checksums),

@@ -165,7 +165,8 @@ func TestCopyObjectErrors(t *testing.T) {
 		{"current version is a delete marker", "/edst/x", map[string]string{"x-amz-copy-source": "vsrc/k"}, 404, "NoSuchKey"},
 		{"version id names a delete marker", "/edst/x", map[string]string{"x-amz-copy-source": "vsrc/k?versionId=" + marker}, 400, "InvalidRequest"},
 		{"older version", "/edst/x4", map[string]string{"x-amz-copy-source": "vsrc/k?versionId=" + v1}, 200, ""},
-		{"encryption refused", "/edst/x", map[string]string{"x-amz-copy-source": "esrc/k", "x-amz-server-side-encryption": "AES256"}, 501, "NotImplemented"},
+		{"SSE-S3 without a key service refused", "/edst/x", map[string]string{"x-amz-copy-source": "esrc/k", "x-amz-server-side-encryption": "AES256"}, 501, "NotImplemented"},
+		{"SSE-KMS refused", "/edst/x", map[string]string{"x-amz-copy-source": "esrc/k", "x-amz-server-side-encryption": "aws:kms"}, 501, "NotImplemented"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,6 +42,10 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := g.writeEncryption(req) // sse.go: every part is encrypted with its key
+	if err != nil {
+		return err
+	}
 	u := metapb.Upload{
 		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key,
 		UploadID:    randomHex(16),
@@ -54,6 +58,9 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 		Initiated:    time.Now().UTC(),
 		Scheme:       g.cfg.Data.Scheme(),
 	}
+	if enc != nil {
+		u.SSE = enc.enc
+	}
 	res, err := g.cfg.Meta.CreateUpload(req.r.Context(), u)
 	if err != nil {
 		return err
@@ -62,6 +69,9 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 		u = *res.Upload
 	}
 	setUploadChecksumHeaders(req.w.Header(), &u)
+	if enc != nil {
+		setSSEHeaders(req.w.Header(), u.SSE, enc.keyMD5)
+	}
 	return writeXML(req, http.StatusOK, s3api.InitiateMultipartUploadResult{XMLNS: s3api.XMLNS, Bucket: req.bucket, Key: req.key, UploadID: u.UploadID})
 }
 
@@ -95,6 +105,10 @@ func (g *Gateway) uploadPart(req *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := g.uploadKey(req, &u) // sse.go
+	if err != nil {
+		return err
+	}
 	bi, err := g.openBody(req, s3api.MaxPartSize)
 	if err != nil {
 		return err
@@ -110,9 +124,18 @@ func (g *Gateway) uploadPart(req *request) error {
 		// (checksum.go): Complete combines them.
 		body = withServerChecksum(body, s3checksum.Algorithm(u.Checksum))
 	}
+	if enc != nil {
+		// After the checksum: checksums are over the plaintext.
+		if body, p.SSEIV, err = enc.encryptBody(body); err != nil {
+			return err
+		}
+	}
 	res, err := g.commit.Write(ctx, commit.Target{Part: &p, Log: req.log}, body)
 	if err != nil {
 		return err
+	}
+	if enc != nil {
+		setSSEHeaders(req.w.Header(), enc.enc, enc.keyMD5)
 	}
 	writeStored(req.w, res.ETag, res.Checksums)
 	return nil
@@ -183,6 +206,7 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	}
 	g.setExpiration(req.w, b, v) // lifecycle.go
 	setVersionHeader(req.w.Header(), b, &v)
+	setSSEHeaders(req.w.Header(), v.SSE, "") // sse.go
 	res := s3api.CompleteMultipartUploadResult{
 		XMLNS: s3api.XMLNS, Location: "/" + req.bucket + "/" + req.key,
 		Bucket: req.bucket, Key: req.key, ETag: s3api.QuoteETag(v.ETag),

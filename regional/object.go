@@ -195,9 +195,22 @@ func (g *Gateway) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := g.writeEncryption(req) // sse.go
+	if err != nil {
+		return err
+	}
 	bi, err := g.openBody(req, s3api.MaxSinglePut)
 	if err != nil {
 		return err
+	}
+	body := bi.commitBody(req)
+	var sseEnc *metapb.Encryption
+	if enc != nil {
+		var iv []byte
+		if body, iv, err = enc.encryptBody(body); err != nil {
+			return err
+		}
+		sseEnc = withIV(enc.enc, iv)
 	}
 	now := time.Now().UTC()
 	v := metapb.ObjectVersion{
@@ -214,6 +227,7 @@ func (g *Gateway) putObject(req *request) error {
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
 		Tags:        tags,
+		SSE:         sseEnc,
 	}
 	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	res, err := g.commit.Write(ctx, commit.Target{
@@ -222,9 +236,12 @@ func (g *Gateway) putObject(req *request) error {
 		IfNoneMatch: s3api.UnquoteETag(req.r.Header.Get("If-None-Match")),
 		Versioning:  versioningOf(b),
 		Log:         req.log,
-	}, bi.commitBody(req))
+	}, body)
 	if err != nil {
 		return err
+	}
+	if enc != nil {
+		setSSEHeaders(req.w.Header(), enc.enc, enc.keyMD5)
 	}
 	g.setExpiration(req.w, b, v) // lifecycle.go
 	setVersionHeader(req.w.Header(), b, res.Version)
@@ -272,6 +289,13 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 		return s3api.ErrPartNumberWithRange()
 	}
 	v, err := g.resolveVersion(req, b)
+	if err != nil {
+		return err
+	}
+	if err := refuseReadSSEHeaders(req.r.Header); err != nil { // sse.go
+		return err
+	}
+	key, keyMD5, err := g.objectKey(req, v.SSE, prefixSSEC)
 	if err != nil {
 		return err
 	}
@@ -335,6 +359,7 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	if !byPart {
 		partNumber = 0
 	}
+	setSSEHeaders(h, v.SSE, keyMD5)                       // sse.go
 	setChecksumHeaders(h, req.r, &v, partial, partNumber) // checksum.go
 	setTaggingCount(h, &v)                                // tagging.go
 	if withBody {
@@ -362,7 +387,7 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	// The status goes out with the first decoded bytes: a read that fails
 	// before any byte (too few shards reachable) still gets an S3 error.
 	lw := &lazyHeader{w: req.w, status: status}
-	if err := g.readRange(ctx, &v, rng.Start, rng.Length, lw); err != nil {
+	if err := g.readObject(ctx, &v, key, rng.Start, rng.Length, lw); err != nil {
 		if !lw.sent {
 			for k := range h {
 				if k != "X-Amz-Request-Id" && k != "X-Amz-Id-2" && k != "Server" {

@@ -146,9 +146,10 @@ func errNoEncryption(name string) error {
 // CheckUnsupportedHeaders refuses a request carrying a header that changes
 // what the operation would do when Meridian cannot honour it (invariant 9:
 // refused, never ignored):
-//   - server-side encryption of any kind (x-amz-server-side-encryption*,
-//     SSE-C customer keys, copy-source SSE-C): 501 NotImplemented, on every
-//     scope;
+//   - server-side encryption headers (x-amz-server-side-encryption*,
+//     SSE-C customer keys, copy-source SSE-C) on bucket creation: 501
+//     NotImplemented. Object reads and writes take them: the regional
+//     gateway honours or refuses each (regional/sse.go, docs/sse.md);
 //   - object writes: Object Lock (400 InvalidRequest, as S3 answers for a
 //     bucket without Object Lock), website redirects (501), a
 //     storage class other than STANDARD (400 InvalidStorageClass), ACLs other
@@ -163,11 +164,13 @@ func errNoEncryption(name string) error {
 // Headers stock clients send by default (x-amz-acl: private,
 // x-amz-storage-class: STANDARD) pass.
 func CheckUnsupportedHeaders(h http.Header, scope HeaderScope) error {
-	for name := range h {
-		lname := strings.ToLower(name)
-		if strings.HasPrefix(lname, "x-amz-server-side-encryption") ||
-			strings.HasPrefix(lname, "x-amz-copy-source-server-side-encryption") {
-			return errNoEncryption(lname)
+	if scope == ScopeBucketCreate {
+		for name := range h {
+			lname := strings.ToLower(name)
+			if strings.HasPrefix(lname, "x-amz-server-side-encryption") ||
+				strings.HasPrefix(lname, "x-amz-copy-source-server-side-encryption") {
+				return errNoEncryption(lname)
+			}
 		}
 	}
 	switch scope {

@@ -70,6 +70,8 @@ type PartInfo struct {
 	// Checksums of the part as uploaded ("CRC32" … → base64), kept for
 	// GetObjectAttributes' ObjectParts (tagging.go, checksums).
 	Checksums map[string]string `json:"cks,omitempty"`
+	// SSEIV is the part's stream IV when the object is encrypted (sse.go).
+	SSEIV []byte `json:"sseiv,omitempty"`
 }
 
 // ObjectVersion is one version of one key. Key of the record: (Bucket, Key, VersionID).
@@ -112,6 +114,9 @@ type ObjectVersion struct {
 	// (over the whole object; "" means the same) or ChecksumComposite
 	// (over the parts' checksums, "<base64>-<parts>"; multipart only).
 	ChecksumType string `json:"cktype,omitempty"`
+	// SSE: the bytes are encrypted at rest (sse.go); Inline and Segments
+	// then hold ciphertext and Size stays the plaintext size.
+	SSE *Encryption `json:"sse,omitempty"`
 }
 
 // Upload is an in-progress multipart upload. Key: (Bucket, Key, UploadID).
@@ -133,6 +138,9 @@ type Upload struct {
 	ChecksumType string `json:"cktype,omitempty"`
 	// Tags (x-amz-tagging at create) are given to the object at Complete.
 	Tags map[string]string `json:"tags,omitempty"`
+	// SSE: every part is encrypted with this key material (no IV: each
+	// part has its own, Part.SSEIV); the completed object gets it.
+	SSE *Encryption `json:"sse,omitempty"`
 }
 
 // Part is one uploaded part. Key: (Bucket, Key, UploadID, Number). A part is
@@ -151,6 +159,9 @@ type Part struct {
 	Inline    []byte            `json:"inline,omitempty"`
 	Segments  []Segment         `json:"segs,omitempty"`
 	Created   time.Time         `json:"created"`
+	// SSEIV is the part's stream IV in an encrypted upload; Inline and
+	// Segments then hold ciphertext and Size stays the plaintext size.
+	SSEIV []byte `json:"sseiv,omitempty"`
 }
 
 // FeedOp is the kind of a change feed entry.

@@ -295,7 +295,7 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		Checksums: cks, ChecksumType: ckType, ContentType: u.ContentType, Headers: cloneMap(u.Headers),
 		UserMeta: cloneMap(u.UserMeta), Owner: u.Owner, Created: r.Created, Scheme: u.Scheme,
 		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID, Tags: cloneMap(u.Tags),
-		Replication: r.Replication,
+		Replication: r.Replication, SSE: u.SSE,
 	}
 	if v.Created.IsZero() {
 		v.Created = now
@@ -307,16 +307,19 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		}
 	}
 	keep := make(map[*metapb.Part]bool, len(listed))
-	var off int64
+	// Segments are laid out by the parts' stored sizes (which exceed the
+	// plaintext sizes when the upload is encrypted); Size is the plaintext's.
+	var off, size int64
 	for _, p := range listed {
 		keep[p] = true
-		v.Parts = append(v.Parts, metapb.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: cloneMap(p.Checksums)})
+		v.Parts = append(v.Parts, metapb.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: cloneMap(p.Checksums), SSEIV: p.SSEIV})
+		stored := storedSize(p)
 		switch {
 		case allInline:
 			v.Inline = append(v.Inline, p.Inline...)
 		case len(p.Segments) == 0:
-			if p.Size > 0 {
-				v.Segments = append(v.Segments, metapb.Segment{Offset: off, Size: p.Size, Inline: cloneBytes(p.Inline)})
+			if stored > 0 {
+				v.Segments = append(v.Segments, metapb.Segment{Offset: off, Size: stored, Inline: cloneBytes(p.Inline)})
 			}
 		default:
 			for _, s := range cloneSegments(p.Segments) {
@@ -324,9 +327,10 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 				v.Segments = append(v.Segments, s)
 			}
 		}
-		off += p.Size
+		off += stored
+		size += p.Size
 	}
-	v.Size = off
+	v.Size = size
 	t.removeUpload(u, "unlisted part", keep, now)
 	replaced := t.install(v, r.Versioning, region, now)
 	t.markDone(tokComplete, v, now)
@@ -380,4 +384,20 @@ func MultipartETag(partETags []string) string {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(partETags))
+}
+
+// storedSize is how many bytes a part occupies in storage: its plaintext
+// size, or more when it is encrypted (metapb.Encryption).
+func storedSize(p *metapb.Part) int64 {
+	if p.SSEIV == nil {
+		return p.Size
+	}
+	if len(p.Segments) == 0 {
+		return int64(len(p.Inline))
+	}
+	var n int64
+	for _, s := range p.Segments {
+		n += s.Size
+	}
+	return n
 }

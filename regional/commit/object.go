@@ -44,7 +44,9 @@ func (c *Coordinator) writeObject(ctx context.Context, log *slog.Logger, t Targe
 
 // writeLarge stores a body as erasure-coded segments.
 func (c *Coordinator) writeLarge(ctx context.Context, log *slog.Logger, v metapb.ObjectVersion, body Body, cond metapb.CommitRequest) (metapb.ObjectVersion, error) {
-	segs, err := c.Data.Plan(v.VersionID, v.Size)
+	// The stored size: the body's (ciphertext when the gateway encrypts
+	// it); v.Size stays the object's size.
+	segs, err := c.Data.Plan(v.VersionID, body.Size)
 	if err != nil {
 		return v, err
 	}

@@ -27,6 +27,9 @@ const (
 	// upload (PostObject) that carries no SigV4/SigV2 request signature:
 	// the region authenticates it by the form's own policy signature.
 	HeaderFormPost = "X-Meridian-Form-Post"
+	// HeaderClientTLS ("1") says the client's connection to the edge was
+	// TLS: the region admits SSE-C keys only then (docs/sse.md).
+	HeaderClientTLS = "X-Meridian-Client-TLS"
 )
 
 // QueryPrepareDelete selects the edge-only operation

@@ -226,13 +226,22 @@ md = s3.head_object(Bucket=bucket, Key="boto/meta")["Metadata"]
 assert md.get("owner") == "alice" and md.get("mixed-case") == "v", md
 md = s3.get_object(Bucket=bucket, Key="boto/meta")["Metadata"]
 assert md.get("owner") == "alice", md
-# Encryption Meridian cannot honour is refused, never stored in clear.
-for kw in ({"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}, {"ServerSideEncryption": "aws:kms"}):
+# SSE-C (docs/sse.md): stored encrypted, read back only with its key.
+ssec = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}
+s3.put_object(Bucket=bucket, Key="boto/sse", Body=b"secret", **ssec)
+assert s3.get_object(Bucket=bucket, Key="boto/sse", **ssec)["Body"].read() == b"secret"
+for kw, status in (({}, 400), ({"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "j" * 32}, 403)):
     try:
-        s3.put_object(Bucket=bucket, Key="boto/sse", Body=b"secret", **kw)
-        raise SystemExit("encrypted put accepted: %r" % kw)
+        s3.get_object(Bucket=bucket, Key="boto/sse", **kw)
+        raise SystemExit("SSE-C object read with %r" % kw)
     except s3.exceptions.ClientError as e:
-        assert e.response["Error"]["Code"] == "NotImplemented", e.response
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == status, e.response
+# Encryption Meridian cannot honour is refused, never stored in clear.
+try:
+    s3.put_object(Bucket=bucket, Key="boto/kms", Body=b"secret", ServerSideEncryption="aws:kms")
+    raise SystemExit("SSE-KMS put accepted")
+except s3.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "NotImplemented", e.response
 # DeleteObjects as boto3 sends it (with its integrity header) works.
 res = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "boto/meta"}, {"Key": "boto/sse"}]})
 assert not res.get("Errors"), res
