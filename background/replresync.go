@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3replication"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
@@ -51,16 +52,11 @@ func Resync(ctx context.Context, meta ResyncMeta, b bucketsvc.Bucket, progress f
 				}
 				pr.Scanned++
 				q.KeyMarker, q.VersionMarker = v.Key, v.S3VersionID()
-				rule, ok := b.Replication.RuleFor(v.Key, v.Tags)
-				if v.Null || (v.Replication != "" && v.Replication != metapb.ReplFailed) || !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
-					pr.Skipped++
-					continue
-				}
-				r, err := meta.SetReplStatus(ctx, metapb.ReplStatusRequest{Bucket: v.Bucket, Key: v.Key, Ver: v.Ver, Status: metapb.ReplPending})
+				marked, err := markForResync(ctx, meta, b.Replication, v, false)
 				if err != nil {
 					return pr, err
 				}
-				if r.Existed || r.Version == nil {
+				if !marked {
 					pr.Skipped++
 					continue
 				}
@@ -76,4 +72,23 @@ func Resync(ctx context.Context, meta ResyncMeta, b bucketsvc.Bucket, progress f
 		}
 	}
 	return pr, nil
+}
+
+// markForResync sets v PENDING when a rule selects it for a resync and it
+// was never replicated (written before the rule) or is FAILED; marked
+// reports whether it did. onlyExisting limits the rules to those enabling
+// ExistingObjectReplication, unless an operator asked (ResyncSelects).
+func markForResync(ctx context.Context, meta ResyncMeta, c *s3replication.Configuration, v *metapb.ObjectVersion, onlyExisting bool) (bool, error) {
+	rule, ok := c.RuleFor(v.Key, v.Tags)
+	if v.Null || (v.Replication != "" && v.Replication != metapb.ReplFailed) || !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
+		return false, nil
+	}
+	if onlyExisting && !c.ResyncSelects(rule) {
+		return false, nil
+	}
+	r, err := meta.SetReplStatus(ctx, metapb.ReplStatusRequest{Bucket: v.Bucket, Key: v.Key, Ver: v.Ver, Status: metapb.ReplPending})
+	if err != nil {
+		return false, err
+	}
+	return !r.Existed && r.Version != nil, nil
 }

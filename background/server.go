@@ -67,7 +67,8 @@ func New(cfg Config) (*Server, error) {
 		s.workers = append(s.workers, w, newWorker(newHealer(s.scrub), &s.cfg, s.leases, s.m), dw)
 	}
 	if cfg.Links != nil {
-		s.workers = append(s.workers, newWorker(newReplicator(&s.cfg, newReplMetrics(cfg.Registry)), &s.cfg, s.leases, s.m))
+		s.workers = append(s.workers, newWorker(newReplicator(&s.cfg, newReplMetrics(cfg.Registry)), &s.cfg, s.leases, s.m),
+			newWorker(newResyncer(&s.cfg), &s.cfg, s.leases, s.m)) // existing-object replication (resyncworker.go)
 	}
 	s.leases.onAcquire = func() {
 		for _, w := range s.workers {

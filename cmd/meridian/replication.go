@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/background"
+	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 )
 
 // runReplication serves `meridian admin replication resync BUCKET`
-// (background.Resync: existing objects marked PENDING for the replicator)
+// (asks the background servers' resync worker to mark existing objects
+// PENDING for the replicator, and follows its progress)
 // and `meridian admin replication status BUCKET`: the
 // bucket's versions and bytes by replication status (PENDING, COMPLETED,
 // FAILED, REPLICA) read from its records, and with --dest-meta the lag of
@@ -34,6 +36,8 @@ func runReplication(ctx context.Context, args []string) error {
 	destKey := fs.String("dest-tls-key", "", "its key")
 	destCA := fs.String("dest-ca", "", "the destination region's CA (default --ca)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	wait := fs.Duration("wait", 10*time.Minute, "resync: how long to wait for the background servers' resync worker to walk every partition (0: ask and return)")
+	inline := fs.Bool("inline", false, "resync: walk the versions in this command instead of asking the background servers (needs a background certificate)")
 	tf := nodeTLSFlags(fs, "an admin (status) or a background (resync writes statuses: metadata nodes take writes from gateway and background certificates only)")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
@@ -66,21 +70,10 @@ func runReplication(ctx context.Context, args []string) error {
 	}
 	defer src.Close()
 	if sub == "resync" {
-		start := time.Now()
-		last := time.Now()
-		pr, err := background.Resync(ctx, src, b, func(p background.ResyncProgress) {
-			if time.Since(last) >= time.Second {
-				last = time.Now()
-				fmt.Printf("partition %d/%d: scanned %d, marked PENDING %d (%d bytes), skipped %d\n",
-					p.Partition+1, src.Partitions(), p.Scanned, p.Marked, p.Bytes, p.Skipped)
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("resync %s: %w (safe to run again)", name, err)
+		if *inline {
+			return resyncInline(ctx, src, b)
 		}
-		fmt.Printf("resync %s: scanned %d versions in %v; marked PENDING %d (%d bytes); skipped %d (REPLICA, COMPLETED, PENDING, null, or no rule). The replicator copies them; follow with 'admin replication status'.\n",
-			name, pr.Scanned, time.Since(start).Round(time.Millisecond), pr.Marked, pr.Bytes, pr.Skipped)
-		return nil
+		return resyncRequest(ctx, catalog, src, name, *wait)
 	}
 	var dst background.ReportMeta
 	dstMK := ""
@@ -140,5 +133,86 @@ func runReplication(ctx context.Context, args []string) error {
 	if rep.Missing > 0 {
 		fmt.Printf("  COMPLETED but absent at the destination: %d (permanently deleted there?)\n", rep.Missing)
 	}
+	return nil
+}
+
+// resyncRequest stamps the bucket's replication configuration with a new
+// resync request (the catalog); the background servers' resync worker of
+// every partition walks the bucket and marks what the replicator must
+// copy. It then follows the workers' checkpoint reports until every
+// partition finished (or wait passes).
+func resyncRequest(ctx context.Context, catalog bucketsvc.Store, meta *metaclient.Client, name string, wait time.Duration) error {
+	var token string
+	err := catalog.UpdateBucket(ctx, name, func(b *bucketsvc.Bucket) error {
+		if b.Replication == nil {
+			return fmt.Errorf("bucket %s has no replication configuration", name)
+		}
+		b.Replication.ResyncRequested = time.Now().UTC()
+		token = b.Replication.ResyncToken()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("resync %s: %w", name, err)
+	}
+	fmt.Printf("resync %s: requested (token %s); the background servers' resync worker walks every partition\n", name, token)
+	if wait <= 0 {
+		return nil
+	}
+	start := time.Now()
+	deadline := start.Add(wait)
+	last := ""
+	for {
+		var reports []background.ResyncReport
+		for p := 0; p < meta.Partitions(); p++ {
+			_, cps, err := meta.Background(ctx, p)
+			if err != nil {
+				return fmt.Errorf("resync %s: partition %d checkpoints: %w", name, p, err)
+			}
+			rep := background.ResyncReport{}
+			for _, c := range cps {
+				if c.Worker == background.ResyncWorkerName {
+					rep, _ = background.DecodeResyncReport(c.Report)
+				}
+			}
+			reports = append(reports, rep)
+		}
+		st := background.SumResync(reports, name, token)
+		line := fmt.Sprintf("partitions done %d/%d: scanned %d, marked PENDING %d (%d bytes)", st.Finished, st.Partitions, st.Scanned, st.Marked, st.Bytes)
+		if st.Finished == st.Partitions {
+			fmt.Printf("resync %s: scanned %d versions in %v; marked PENDING %d (%d bytes). The replicator copies them; follow with 'admin replication status'.\n",
+				name, st.Scanned, time.Since(start).Round(time.Millisecond), st.Marked, st.Bytes)
+			return nil
+		}
+		if line != last {
+			fmt.Println(line)
+			last = line
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("resync %s: not finished after %v (%s); it goes on in the background", name, wait, line)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// resyncInline walks the bucket in this process (--inline).
+func resyncInline(ctx context.Context, src *metaclient.Client, b bucketsvc.Bucket) error {
+	start := time.Now()
+	last := time.Now()
+	pr, err := background.Resync(ctx, src, b, func(p background.ResyncProgress) {
+		if time.Since(last) >= time.Second {
+			last = time.Now()
+			fmt.Printf("partition %d/%d: scanned %d, marked PENDING %d (%d bytes), skipped %d\n",
+				p.Partition+1, src.Partitions(), p.Scanned, p.Marked, p.Bytes, p.Skipped)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("resync %s: %w (safe to run again)", b.Name, err)
+	}
+	fmt.Printf("resync %s: scanned %d versions in %v; marked PENDING %d (%d bytes); skipped %d (REPLICA, COMPLETED, PENDING, null, or no rule). The replicator copies them; follow with 'admin replication status'.\n",
+		b.Name, pr.Scanned, time.Since(start).Round(time.Millisecond), pr.Marked, pr.Bytes, pr.Skipped)
 	return nil
 }

@@ -12,9 +12,13 @@
 package s3replication
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/meridian-s3/meridian/internal/s3api"
@@ -70,6 +74,44 @@ type Rule struct {
 type Configuration struct {
 	Role  string `json:"role"`
 	Rules []Rule `json:"rules"`
+	// ResyncRequested is when an operator last asked for existing objects
+	// to be replicated (`meridian admin replication resync`); not part of
+	// S3's document. The background resync worker runs once per request,
+	// and once per configuration whose rules enable
+	// ExistingObjectReplication (ResyncToken).
+	ResyncRequested time.Time `json:"resync_requested,omitzero"`
+}
+
+// ResyncToken names the existing-object resync this configuration calls
+// for: "" when none (no rule enables ExistingObjectReplication and no
+// operator asked), else a digest of the rules and the request time — a
+// new configuration or a new request is a new resync, the same one is not
+// run twice.
+func (c *Configuration) ResyncToken() string {
+	if c == nil {
+		return ""
+	}
+	existing := false
+	for _, r := range c.Rules {
+		existing = existing || (r.Enabled && r.Existing)
+	}
+	if !existing && c.ResyncRequested.IsZero() {
+		return ""
+	}
+	rules, _ := json.Marshal(c.Rules)
+	h := sha256.New()
+	h.Write(rules)
+	if !c.ResyncRequested.IsZero() {
+		h.Write([]byte(c.ResyncRequested.UTC().Format(time.RFC3339Nano)))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// ResyncSelects reports whether a resync copies a version that rule r
+// selects: every rule when an operator asked, else only rules that
+// enable ExistingObjectReplication.
+func (c *Configuration) ResyncSelects(r Rule) bool {
+	return !c.ResyncRequested.IsZero() || r.Existing
 }
 
 // Matches reports whether an object with key and tags is selected by f.

@@ -399,6 +399,33 @@ func TestReplication(t *testing.T) {
 	rows, took = s.converge(t, 60*time.Second)
 	t.Logf("phase 4: resync converged in %v (%d versions)", took.Round(time.Millisecond), len(rows))
 
+	// Phase 4b: a rule with ExistingObjectReplication Enabled starts the
+	// background resync worker by itself: objects written while there was
+	// no rule arrive without any operator command.
+	_, err = s.cu.DeleteBucketReplication(ctx, &s3.DeleteBucketReplicationInput{Bucket: aws.String(s.src)})
+	must("delete-bucket-replication", err)
+	for i := 0; i < 4; i++ {
+		_, err := s.cu.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.src), Key: aws.String(fmt.Sprintf("pre2/%d", i)), Body: strings.NewReader("before the existing-object rule")})
+		must("put before the rule", err)
+	}
+	existing := replicationRule("to-"+s.dst, s.dst, 1)
+	existing.ExistingObjectReplication = &types.ExistingObjectReplication{Status: types.ExistingObjectReplicationStatusEnabled}
+	_, err = s.cu.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String(s.src),
+		ReplicationConfiguration: &types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::1:role/r"), Rules: []types.ReplicationRule{existing}}})
+	must("put-bucket-replication with ExistingObjectReplication", err)
+	rows, took = s.converge(t, 60*time.Second)
+	t.Logf("phase 4b: ExistingObjectReplication converged in %v (%d versions), no command run", took.Round(time.Millisecond), len(rows))
+	if h, err := s.ce.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.dst), Key: aws.String("pre2/3")}); err != nil || h.ReplicationStatus != types.ReplicationStatusReplica {
+		t.Fatalf("pre2/3 at the destination: %v %+v", err, h)
+	}
+	// The same request again (its token is done) marks nothing more; an
+	// operator's resync walks again and finds everything copied.
+	out, err = exec.Command(meridianBin, append([]string{"admin", "replication", "resync", s.src, "--sql", g.DSN, "--catalog-key", g.CatalogKey,
+		"--meta", strings.Join(us.MetaAddrs, ",")}, us.tlsArgs("background")...)...).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("marked PENDING 0 ")) {
+		t.Fatalf("a second resync: %v\n%s", err, out)
+	}
+
 	// The admin view of both directions, with the lag of every copy.
 	for _, dir := range [][2]string{{s.src, s.eu}, {s.dst, s.us}} {
 		home := g.Regions[s.us]
