@@ -360,7 +360,7 @@ func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, dstName str
 	}
 	rep := regionalclient.Replica{Ver: v.Ver, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
 		ETag: v.ETag, Parts: v.Parts, ContentType: v.ContentType, Headers: v.Headers, UserMeta: v.UserMeta,
-		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner}
+		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner, ACL: v.ACL}
 	if rep.DeleteMarker {
 		rep.Size = 0
 	}

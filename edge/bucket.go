@@ -76,8 +76,12 @@ func (s *Server) createBucket(req *request) error {
 	if _, ok := s.cfg.Regions[region]; !ok {
 		return s3err.New(s3err.InvalidLocationConstraint).With("LocationConstraint", region)
 	}
+	ownership, acl, err := bucketsvc.CreationACL(req.r.Context(), s.cfg.Catalog, req.r.Header, req.principal)
+	if err != nil {
+		return err
+	}
 	b := bucketsvc.Bucket{Name: req.bucket, Incarnation: bucketsvc.NewIncarnation(), Owner: req.principal,
-		Region: region, Scheme: s.cfg.Scheme, Created: s.cfg.Now().UTC()}
+		Region: region, Scheme: s.cfg.Scheme, Created: s.cfg.Now().UTC(), Ownership: ownership, ACL: acl}
 	err = s.cfg.Catalog.CreateBucket(req.r.Context(), b)
 	var exists *bucketsvc.BucketExistsError
 	if errors.As(err, &exists) && exists.Owner == req.principal && region == "us-east-1" {

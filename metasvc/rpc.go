@@ -149,6 +149,8 @@ func commandKey(c *metapb.Command) (bucket, key string, ok bool) {
 		return c.Suspect.Add[0].Bucket, c.Suspect.Add[0].Key, true
 	case c.PutTags != nil:
 		return c.PutTags.Bucket, c.PutTags.Key, true
+	case c.PutACL != nil:
+		return c.PutACL.Bucket, c.PutACL.Key, true
 	}
 	return "", "", false
 }

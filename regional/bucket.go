@@ -55,11 +55,16 @@ func (g *Gateway) createBucket(req *request) error {
 	if constraint != "" && constraint != g.cfg.Region {
 		return s3err.New(s3err.IllegalLocationConstraint)
 	}
+	ownership, acl, err := bucketsvc.CreationACL(ctx, g.cfg.Catalog, req.r.Header, req.principal)
+	if err != nil {
+		return err
+	}
 	scheme := g.cfg.Data.Scheme()
 	err = g.cfg.Catalog.CreateBucket(ctx, bucketsvc.Bucket{
 		Name: req.bucket, Incarnation: bucketsvc.NewIncarnation(), Owner: req.principal, Region: region,
-		Scheme:  bucketsvc.ErasureScheme{Data: scheme.Data, Parity: scheme.Parity},
-		Created: time.Now().UTC(),
+		Scheme:    bucketsvc.ErasureScheme{Data: scheme.Data, Parity: scheme.Parity},
+		Created:   time.Now().UTC(),
+		Ownership: ownership, ACL: acl,
 	})
 	var exists *bucketsvc.BucketExistsError
 	if errors.As(err, &exists) && exists.Owner == req.principal && g.cfg.Region == "us-east-1" {

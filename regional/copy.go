@@ -313,6 +313,12 @@ func (g *Gateway) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	// The copy's ACL is the request's (default: private), never the
+	// source's, as S3 (acl.go).
+	owner, acl, err := g.writeACL(req, b)
+	if err != nil {
+		return err
+	}
 	src, err := g.copySourceOf(req)
 	if err != nil {
 		return err
@@ -349,9 +355,10 @@ func (g *Gateway) copyObject(req *request) error {
 		ContentType: ctype,
 		Headers:     hdrs,
 		UserMeta:    meta,
-		Owner:       req.principal,
+		Owner:       owner,
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
+		ACL:         acl,
 	}
 	if tdir == s3api.DirectiveReplace {
 		v.Tags = newTags

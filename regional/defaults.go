@@ -37,8 +37,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		return g.bucketDocument(s3api.EmptyList("ListInventoryConfigurationsResult"))
 	case s3route.ListBucketIntelligentTieringConfigurations:
 		return g.bucketDocument(s3api.EmptyList("ListBucketIntelligentTieringConfigurationsOutput"))
-	case s3route.GetBucketAcl:
-		return g.getBucketAcl
 
 	// "Not found" errors.
 	case s3route.GetBucketPolicy, s3route.GetBucketPolicyStatus:
@@ -55,15 +53,11 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		return g.bucketNotFound(s3err.ObjectLockConfigNotFound)
 	case s3route.GetPublicAccessBlock:
 		return g.bucketNotFound(s3err.NoSuchPublicAccessBlockConfig)
-	case s3route.GetBucketOwnershipControls:
-		return g.bucketNotFound(s3err.OwnershipControlsNotFound)
 	case s3route.GetBucketAnalyticsConfiguration, s3route.GetBucketMetricsConfiguration,
 		s3route.GetBucketInventoryConfiguration, s3route.GetBucketIntelligentTieringConfiguration:
 		return g.bucketNotFound(s3err.NoSuchConfiguration)
 
 	// Object subresources.
-	case s3route.GetObjectAcl:
-		return g.getObjectAcl
 	case s3route.GetObjectRetention, s3route.GetObjectLegalHold:
 		return g.objectLockDefault
 	}
@@ -114,16 +108,6 @@ func (g *Gateway) getBucketPolicy(op s3route.Operation) handler {
 	}
 }
 
-// getBucketAcl: the owner's implicit FULL_CONTROL grant, S3's ACL of a
-// bucket that never had one set.
-func (g *Gateway) getBucketAcl(req *request) error {
-	b, err := g.bucketFor(req)
-	if err != nil {
-		return err
-	}
-	return writeXML(req, http.StatusOK, s3api.OwnerFullControl(g.owner(req, b.Owner)))
-}
-
 // owner names an account as S3 writes it in ACLs and listings.
 func (g *Gateway) owner(req *request, id string) s3api.Owner {
 	o := s3api.Owner{ID: id}
@@ -146,19 +130,6 @@ func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersio
 	}
 	v, err := g.resolveVersion(req, b)
 	return b, v, err
-}
-
-// getObjectAcl: the object owner's implicit FULL_CONTROL grant.
-func (g *Gateway) getObjectAcl(req *request) error {
-	b, v, err := g.objectFor(req)
-	if err != nil {
-		return err
-	}
-	owner := v.Owner
-	if owner == "" {
-		owner = b.Owner
-	}
-	return writeXML(req, http.StatusOK, s3api.OwnerFullControl(g.owner(req, owner)))
 }
 
 // objectLockDefault answers GetObjectRetention and GetObjectLegalHold on a

@@ -43,7 +43,7 @@ func TestSubresourceDefaults(t *testing.T) {
 		{"GET", "/defaults?website", 404, "NoSuchWebsiteConfiguration"},
 		{"GET", "/defaults?object-lock", 404, "ObjectLockConfigurationNotFoundError"},
 		{"GET", "/defaults?publicAccessBlock", 404, "NoSuchPublicAccessBlockConfiguration"},
-		{"GET", "/defaults?ownershipControls", 404, "OwnershipControlsNotFoundError"},
+		{"GET", "/defaults?ownershipControls", 200, "OwnershipControls"}, // BucketOwnerEnforced, every new bucket's (acl.go)
 		{"GET", "/defaults?metrics&id=m1", 404, "NoSuchConfiguration"},
 		{"GET", "/defaults/k?tagging", 200, "Tagging"},
 		{"GET", "/defaults/k?acl", 200, "AccessControlPolicy"},

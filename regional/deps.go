@@ -25,6 +25,8 @@ type Meta interface {
 	GetVer(ctx context.Context, bucket, key, ver string) (metapb.ObjectVersion, error)
 	// PutTags replaces one version's tags in place (tagging.go).
 	PutTags(ctx context.Context, req metapb.PutTagsRequest) (metapb.Result, error)
+	// PutACL replaces one version's ACL in place (acl.go).
+	PutACL(ctx context.Context, req metapb.PutACLRequest) (metapb.Result, error)
 	ListVersions(ctx context.Context, req metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error)
 	List(ctx context.Context, req metapb.ListRequest) (metapb.ListResponse, error)
 

@@ -328,6 +328,20 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.deleteBucketTagging
 	case s3route.GetObjectAttributes:
 		return g.getObjectAttributes // attributes.go
+	case s3route.GetBucketAcl:
+		return g.getBucketAcl // acl.go
+	case s3route.PutBucketAcl:
+		return g.putBucketAcl
+	case s3route.GetObjectAcl:
+		return g.getObjectAcl
+	case s3route.PutObjectAcl:
+		return g.putObjectAcl
+	case s3route.GetBucketOwnershipControls:
+		return g.getBucketOwnershipControls
+	case s3route.PutBucketOwnershipControls:
+		return g.putBucketOwnershipControls
+	case s3route.DeleteBucketOwnershipControls:
+		return g.deleteBucketOwnershipControls
 	}
 	if h := g.defaultHandler(op); h != nil { // defaults.go
 		return h

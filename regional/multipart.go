@@ -24,7 +24,8 @@ func randomHex(n int) string {
 }
 
 func (g *Gateway) createMultipartUpload(req *request) error {
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
 		return err
 	}
 	if err := s3api.CheckUnsupportedHeaders(req.r.Header, s3api.ScopeObjectWrite); err != nil {
@@ -46,6 +47,10 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	owner, acl, err := g.writeACL(req, b) // acl.go
+	if err != nil {
+		return err
+	}
 	u := metapb.Upload{
 		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key,
 		UploadID:    randomHex(16),
@@ -54,7 +59,8 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 		Checksum:     string(alg),
 		ChecksumType: ckType,
 		Tags:         tags,
-		Owner:        req.principal,
+		ACL:          acl,
+		Owner:        owner,
 		Initiated:    time.Now().UTC(),
 		Scheme:       g.cfg.Data.Scheme(),
 	}

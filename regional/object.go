@@ -199,6 +199,10 @@ func (g *Gateway) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	owner, acl, err := g.writeACL(req, b) // acl.go
+	if err != nil {
+		return err
+	}
 	bi, err := g.openBody(req, s3api.MaxSinglePut)
 	if err != nil {
 		return err
@@ -223,11 +227,12 @@ func (g *Gateway) putObject(req *request) error {
 		ContentType: ctype,
 		Headers:     hdrs,
 		UserMeta:    meta,
-		Owner:       req.principal,
+		Owner:       owner,
 		Created:     now,
 		Scheme:      g.cfg.Data.Scheme(),
 		Tags:        tags,
 		SSE:         sseEnc,
+		ACL:         acl,
 	}
 	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	res, err := g.commit.Write(ctx, commit.Target{

@@ -138,7 +138,7 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 		Format: metapb.FormatV1, Bucket: req.mb, Key: key, VersionID: newVersionID(now), Ver: rep.Ver,
 		Size: rep.Size, ContentType: rep.ContentType, Headers: rep.Headers, UserMeta: rep.UserMeta,
 		Tags: rep.Tags, ChecksumType: rep.ChecksumType, Owner: rep.Owner, Created: rep.Created,
-		Scheme: g.cfg.Data.Scheme(), Parts: rep.Parts, Replication: metapb.ReplReplica,
+		Scheme: g.cfg.Data.Scheme(), Parts: rep.Parts, Replication: metapb.ReplReplica, ACL: rep.ACL,
 	}
 	src := r.Body
 	if src == nil {

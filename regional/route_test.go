@@ -58,14 +58,14 @@ func TestRoute(t *testing.T) {
 		{"GET", "localhost", "/photos?tagging&acl", "photos", "", "InvalidRequest"},
 		// GETs of configurations Meridian does not store: S3's answers.
 		{"GET", "localhost", "/photos?accelerate", "photos", "", "default"},
-		{"GET", "localhost", "/photos?acl", "photos", "", "default"},
+		{"GET", "localhost", "/photos?acl", "photos", "", "getBucketAcl"},
 		{"GET", "localhost", "/photos?policy", "photos", "", "default"},
 		{"GET", "localhost", "/photos?publicAccessBlock", "photos", "", "default"},
 		{"GET", "localhost", "/photos?requestPayment", "photos", "", "default"},
 		{"GET", "localhost", "/photos?metrics", "photos", "", "default"},
 		{"GET", "localhost", "/photos?metrics&id=m", "photos", "", "default"},
 		{"GET", "localhost", "/photos/a?tagging", "photos", "a", "getObjectTagging"},
-		{"GET", "localhost", "/photos/a?acl", "photos", "a", "default"},
+		{"GET", "localhost", "/photos/a?acl", "photos", "a", "getObjectAcl"},
 		{"GET", "localhost", "/photos/a?retention", "photos", "a", "default"},
 	}
 	for _, tc := range tests {

@@ -1,5 +1,11 @@
 package s3acl
 
+import (
+	"net/http"
+
+	"github.com/meridian-s3/meridian/internal/s3err"
+)
+
 // Ownership is a bucket's object ownership setting (S3's ownership
 // controls, x-amz-object-ownership).
 type Ownership string
@@ -41,4 +47,31 @@ func (o Ownership) ObjectOwner(writer, bucketOwner, canned string) string {
 		}
 	}
 	return writer
+}
+
+// OwnershipHeader names the ownership setting of a CreateBucket.
+const OwnershipHeader = "x-amz-object-ownership"
+
+// ForCreateBucket reads the ownership and ACL a CreateBucket by owner asks
+// for: x-amz-object-ownership (default BucketOwnerEnforced, as S3; another
+// value answers 400 InvalidArgument) and the ACL headers (FromHeaders; ok
+// false when none). An ACL granting anyone but the owner under
+// BucketOwnerEnforced answers 400 InvalidBucketAclWithObjectOwnership.
+// Email grantees are left for Resolve.
+func ForCreateBucket(h http.Header, owner string) (o Ownership, a ACL, ok bool, err error) {
+	o = BucketOwnerEnforced
+	if v := h.Get(OwnershipHeader); v != "" {
+		if o = Ownership(v); !o.Valid() {
+			return "", ACL{}, false, s3err.WithMessage(s3err.InvalidArgument, "Invalid x-amz-object-ownership header: "+truncate(v)).
+				With("ArgumentName", OwnershipHeader).With("ArgumentValue", truncate(v))
+		}
+	}
+	a, ok, err = FromHeaders(h, owner, owner, ForBucket)
+	if err != nil {
+		return "", ACL{}, false, err
+	}
+	if ok && !o.ACLsEnabled() && !a.OnlyOwner(owner) {
+		return "", ACL{}, false, s3err.New(s3err.InvalidBucketACLWithObjectOwnership)
+	}
+	return o, a, ok, nil
 }

@@ -167,14 +167,21 @@ func TestParsePolicy(t *testing.T) {
 
 type fakeAccounts map[string]string // id → email
 
-func (f fakeAccounts) AccountExists(id string) bool { _, ok := f[id]; return ok }
-func (f fakeAccounts) AccountByEmail(e string) (string, bool) {
+func (f fakeAccounts) AccountExists(id string) (bool, error) {
+	if id == "broken" {
+		return false, errors.New("catalog down")
+	}
+	_, ok := f[id]
+	return ok, nil
+}
+
+func (f fakeAccounts) AccountByEmail(e string) (string, error) {
 	for id, m := range f {
 		if m != "" && strings.EqualFold(m, e) {
-			return id, true
+			return id, nil
 		}
 	}
-	return "", false
+	return "", nil
 }
 
 func TestResolve(t *testing.T) {
@@ -190,6 +197,7 @@ func TestResolve(t *testing.T) {
 		{"exec read id", []Grant{cu(ExecReadID, Read)}, []Grant{cu(ExecReadID, Read)}, ""},
 		{"email mapped", []Grant{email("B@x.y", Read)}, []Grant{cu("b", Read)}, ""},
 		{"email unmapped", []Grant{email("o@x.y", Read)}, nil, s3err.UnresolvableGrantByEmailAddress},
+		{"resolver error", []Grant{cu("broken", Read)}, nil, "other"},
 	}
 	for _, c := range cases {
 		a, err := Resolve(ACL{Owner: "o", Grants: c.in}, accts)
@@ -228,5 +236,54 @@ func TestDocumentRoundTrip(t *testing.T) {
 	empty, _ := xml.Marshal(ACL{Owner: "o"}.Document(nil))
 	if !strings.Contains(string(empty), "<AccessControlList></AccessControlList>") {
 		t.Errorf("empty ACL: %s", empty)
+	}
+}
+
+func TestOwnership(t *testing.T) {
+	const w, bo = "writer", "bucketowner"
+	cases := []struct {
+		o      Ownership
+		canned string
+		want   string
+	}{
+		{BucketOwnerEnforced, "", bo},
+		{BucketOwnerEnforced, CannedPublicRead, bo},
+		{BucketOwnerPreferred, CannedBucketOwnerFullControl, bo},
+		{BucketOwnerPreferred, "", w},
+		{ObjectWriter, CannedBucketOwnerFullControl, w},
+		{NoOwnershipControls, "", w},
+	}
+	for _, c := range cases {
+		if got := c.o.ObjectOwner(w, bo, c.canned); got != c.want {
+			t.Errorf("%q with %q: owner %s, want %s", c.o, c.canned, got, c.want)
+		}
+	}
+	if BucketOwnerEnforced.ACLsEnabled() || !NoOwnershipControls.ACLsEnabled() || NoOwnershipControls.Valid() || Ownership("bucketownerenforced").Valid() {
+		t.Errorf("Valid/ACLsEnabled wrong")
+	}
+}
+
+func TestForCreateBucket(t *testing.T) {
+	cases := []struct {
+		name    string
+		headers map[string][]string
+		o       Ownership
+		ok      bool
+		code    s3err.Code
+	}{
+		{"default", nil, BucketOwnerEnforced, false, ""},
+		{"private under enforced", map[string][]string{"X-Amz-Acl": {"private"}}, BucketOwnerEnforced, true, ""},
+		{"full control to owner under enforced", map[string][]string{"X-Amz-Grant-Full-Control": {`id="o"`}}, BucketOwnerEnforced, true, ""},
+		{"public under enforced", map[string][]string{"X-Amz-Acl": {"public-read"}}, "", false, s3err.InvalidBucketACLWithObjectOwnership},
+		{"grant under enforced", map[string][]string{"X-Amz-Grant-Read": {`id="p"`}}, "", false, s3err.InvalidBucketACLWithObjectOwnership},
+		{"public under object writer", map[string][]string{"X-Amz-Acl": {"public-read"}, "X-Amz-Object-Ownership": {"ObjectWriter"}}, ObjectWriter, true, ""},
+		{"preferred", map[string][]string{"X-Amz-Object-Ownership": {"BucketOwnerPreferred"}}, BucketOwnerPreferred, false, ""},
+		{"bad ownership", map[string][]string{"X-Amz-Object-Ownership": {"Nobody"}}, "", false, s3err.InvalidArgument},
+	}
+	for _, c := range cases {
+		o, _, ok, err := ForCreateBucket(http.Header(c.headers), "o")
+		if codeOf(err) != c.code || o != c.o || ok != c.ok {
+			t.Errorf("%s: %q %v %v, want %q %v %q", c.name, o, ok, err, c.o, c.ok, c.code)
+		}
 	}
 }

@@ -167,29 +167,41 @@ func ParsePolicy(body []byte) (ACL, error) {
 // Resolver answers what Resolve needs to know about accounts.
 type Resolver interface {
 	// AccountExists reports whether a canonical user id names an account.
-	AccountExists(id string) bool
-	// AccountByEmail returns the id of the account with that email address.
-	AccountByEmail(email string) (id string, ok bool)
+	AccountExists(id string) (bool, error)
+	// AccountByEmail returns the id of the account with that email address
+	// ("" when none has it).
+	AccountByEmail(email string) (id string, err error)
 }
 
 // Resolve checks a's grantees against the accounts and turns email
 // grantees into canonical users: an id no account has answers 400
 // InvalidArgument "Invalid id" (ExecReadID is accepted), an email no account
-// has 400 UnresolvableGrantByEmailAddress. The result holds only
+// has 400 UnresolvableGrantByEmailAddress; the resolver's own errors are
+// returned as they are. The result holds only
 // CanonicalUser and Group grantees, as a stored ACL must.
 func Resolve(a ACL, r Resolver) (ACL, error) {
 	out := ACL{Owner: a.Owner, Grants: make([]Grant, 0, len(a.Grants))}
 	for _, g := range a.Grants {
 		switch g.Grantee.Type {
 		case CanonicalUser:
-			if g.Grantee.ID != ExecReadID && !r.AccountExists(g.Grantee.ID) {
+			ok := g.Grantee.ID == ExecReadID
+			if !ok {
+				var err error
+				if ok, err = r.AccountExists(g.Grantee.ID); err != nil {
+					return ACL{}, err
+				}
+			}
+			if !ok {
 				return ACL{}, s3err.WithMessage(s3err.InvalidArgument, "Invalid id").
 					With("ArgumentName", "CanonicalUser/ID").With("ArgumentValue", truncate(g.Grantee.ID))
 			}
 			out.Grants = append(out.Grants, Grant{Grantee: Grantee{Type: CanonicalUser, ID: g.Grantee.ID}, Permission: g.Permission})
 		case ByEmail:
-			id, ok := r.AccountByEmail(g.Grantee.Email)
-			if !ok {
+			id, err := r.AccountByEmail(g.Grantee.Email)
+			if err != nil {
+				return ACL{}, err
+			}
+			if id == "" {
 				return ACL{}, s3err.New(s3err.UnresolvableGrantByEmailAddress).With("EmailAddress", truncate(g.Grantee.Email))
 			}
 			out.Grants = append(out.Grants, Grant{Grantee: Grantee{Type: CanonicalUser, ID: id}, Permission: g.Permission})

@@ -6,41 +6,6 @@ import "encoding/xml"
 // that Meridian does not store yet, with what S3 answers for a bucket or
 // object that has none (see regional/defaults.go).
 
-// AccessControlPolicy answers GetBucketAcl and GetObjectAcl.
-type AccessControlPolicy struct {
-	XMLName xml.Name `xml:"AccessControlPolicy"`
-	XMLNS   string   `xml:"xmlns,attr"`
-	Owner   Owner    `xml:"Owner"`
-	Grants  []Grant  `xml:"AccessControlList>Grant"`
-}
-
-// Grant is one entry of an access control list.
-type Grant struct {
-	Grantee    Grantee `xml:"Grantee"`
-	Permission string  `xml:"Permission"`
-}
-
-// Grantee of a grant; Type is the xsi:type (CanonicalUser, Group, …).
-type Grantee struct {
-	XMLNSXSI    string `xml:"xmlns:xsi,attr"`
-	Type        string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID,omitempty"`
-	DisplayName string `xml:"DisplayName,omitempty"`
-	URI         string `xml:"URI,omitempty"`
-}
-
-// XSI is the XML Schema instance namespace of Grantee's type attribute.
-const XSI = "http://www.w3.org/2001/XMLSchema-instance"
-
-// OwnerFullControl is the ACL of a bucket or object that has only its
-// owner's implicit grant: what S3 answers when no ACL was ever set.
-func OwnerFullControl(owner Owner) AccessControlPolicy {
-	return AccessControlPolicy{XMLNS: XMLNS, Owner: owner, Grants: []Grant{{
-		Grantee:    Grantee{XMLNSXSI: XSI, Type: "CanonicalUser", ID: owner.ID, DisplayName: owner.DisplayName},
-		Permission: "FULL_CONTROL",
-	}}}
-}
-
 // Tagging answers GetObjectTagging (an empty TagSet is written as <TagSet/>).
 type Tagging struct {
 	XMLName xml.Name `xml:"Tagging"`

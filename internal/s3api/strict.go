@@ -152,17 +152,12 @@ func errNoEncryption(name string) error {
 //     gateway honours or refuses each (regional/sse.go, docs/sse.md);
 //   - object writes: Object Lock (400 InvalidRequest, as S3 answers for a
 //     bucket without Object Lock), website redirects (501), a
-//     storage class other than STANDARD (400 InvalidStorageClass), ACLs other
-//     than private and bucket-owner-full-control, and grants (400
-//     AccessControlListNotSupported, S3's answer under its default
-//     BucketOwnerEnforced ownership, which is Meridian's model: the bucket
-//     owner owns every object);
-//   - bucket creation: Object Lock and ownership other than
-//     BucketOwnerEnforced (501), ACLs other than private and grants (400
-//     InvalidBucketAclWithObjectOwnership).
+//     storage class other than STANDARD (400 InvalidStorageClass);
+//   - bucket creation: Object Lock (501).
 //
-// Headers stock clients send by default (x-amz-acl: private,
-// x-amz-storage-class: STANDARD) pass.
+// ACL headers (x-amz-acl, x-amz-grant-*) and x-amz-object-ownership are
+// served (internal/s3acl, regional/acl.go), per bucket ownership controls.
+// Headers stock clients send by default (x-amz-storage-class: STANDARD) pass.
 func CheckUnsupportedHeaders(h http.Header, scope HeaderScope) error {
 	if scope == ScopeBucketCreate {
 		for name := range h {
@@ -182,30 +177,14 @@ func CheckUnsupportedHeaders(h http.Header, scope HeaderScope) error {
 				return s3err.WithMessage(s3err.InvalidRequest, "Bucket is missing Object Lock Configuration")
 			case lname == "x-amz-website-redirect-location":
 				return s3err.WithMessage(s3err.NotImplemented, "Website redirects are not supported yet (x-amz-website-redirect-location).").With("Header", lname)
-			case strings.HasPrefix(lname, "x-amz-grant-"):
-				return s3err.New(s3err.AccessControlListNotSupported)
 			}
 		}
 		if sc := h.Get("X-Amz-Storage-Class"); sc != "" && sc != "STANDARD" {
 			return s3err.New(s3err.InvalidStorageClass).With("StorageClassRequested", truncateArg(sc))
 		}
-		if acl := h.Get("X-Amz-Acl"); acl != "" && acl != "private" && acl != "bucket-owner-full-control" {
-			return s3err.New(s3err.AccessControlListNotSupported)
-		}
 	case ScopeBucketCreate:
-		for name := range h {
-			if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
-				return s3err.New(s3err.InvalidBucketACLWithObjectOwnership)
-			}
-		}
-		if acl := h.Get("X-Amz-Acl"); acl != "" && acl != "private" {
-			return s3err.New(s3err.InvalidBucketACLWithObjectOwnership)
-		}
 		if v := h.Get("X-Amz-Bucket-Object-Lock-Enabled"); v != "" && !strings.EqualFold(v, "false") {
 			return s3err.WithMessage(s3err.NotImplemented, "Object Lock is not supported yet (x-amz-bucket-object-lock-enabled).").With("Header", "x-amz-bucket-object-lock-enabled")
-		}
-		if v := h.Get("X-Amz-Object-Ownership"); v != "" && v != "BucketOwnerEnforced" {
-			return s3err.WithMessage(s3err.NotImplemented, "Only the BucketOwnerEnforced object ownership is supported (x-amz-object-ownership).").With("Header", "x-amz-object-ownership")
 		}
 	}
 	return nil

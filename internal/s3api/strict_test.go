@@ -122,18 +122,18 @@ func TestCheckUnsupportedHeaders(t *testing.T) {
 		{ScopeObjectWrite, "x-amz-storage-class", "STANDARD", ""},
 		{ScopeObjectWrite, "x-amz-acl", "private", ""},
 		{ScopeObjectWrite, "x-amz-acl", "bucket-owner-full-control", ""},
-		{ScopeObjectWrite, "x-amz-acl", "public-read", s3err.AccessControlListNotSupported},
-		{ScopeObjectWrite, "x-amz-grant-read", "id=x", s3err.AccessControlListNotSupported},
+		{ScopeObjectWrite, "x-amz-acl", "public-read", ""}, // served per ownership controls (internal/s3acl)
+		{ScopeObjectWrite, "x-amz-grant-read", "id=x", ""}, // same
 		{ScopeObjectWrite, "x-amz-meta-a", "b", ""},
 		{ScopePartWrite, "x-amz-tagging", "a=b", ""}, // not an UploadPart header
 		{ScopeObjectRead, "x-amz-storage-class", "GLACIER", ""},
 		{ScopeBucketCreate, "x-amz-acl", "private", ""},
-		{ScopeBucketCreate, "x-amz-acl", "public-read", s3err.InvalidBucketACLWithObjectOwnership},
-		{ScopeBucketCreate, "x-amz-grant-full-control", "id=x", s3err.InvalidBucketACLWithObjectOwnership},
+		{ScopeBucketCreate, "x-amz-acl", "public-read", ""}, // served (s3acl.ForCreateBucket)
+		{ScopeBucketCreate, "x-amz-grant-full-control", "id=x", ""},
 		{ScopeBucketCreate, "x-amz-bucket-object-lock-enabled", "true", s3err.NotImplemented},
 		{ScopeBucketCreate, "x-amz-bucket-object-lock-enabled", "false", ""},
 		{ScopeBucketCreate, "x-amz-object-ownership", "BucketOwnerEnforced", ""},
-		{ScopeBucketCreate, "x-amz-object-ownership", "ObjectWriter", s3err.NotImplemented},
+		{ScopeBucketCreate, "x-amz-object-ownership", "ObjectWriter", ""},
 	}
 	for _, tc := range tests {
 		h := http.Header{}

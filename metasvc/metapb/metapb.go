@@ -117,6 +117,9 @@ type ObjectVersion struct {
 	// SSE: the bytes are encrypted at rest (sse.go); Inline and Segments
 	// then hold ciphertext and Size stays the plaintext size.
 	SSE *Encryption `json:"sse,omitempty"`
+	// ACL is the version's access control list (acl.go; nil: the owner's
+	// FULL_CONTROL), set at write and replaced in place by CmdPutACL.
+	ACL *ObjectACL `json:"acl,omitempty"`
 }
 
 // Upload is an in-progress multipart upload. Key: (Bucket, Key, UploadID).
@@ -141,6 +144,8 @@ type Upload struct {
 	// SSE: every part is encrypted with this key material (no IV: each
 	// part has its own, Part.SSEIV); the completed object gets it.
 	SSE *Encryption `json:"sse,omitempty"`
+	// ACL (x-amz-acl or x-amz-grant-* at create) is given to the object at Complete.
+	ACL *ObjectACL `json:"acl,omitempty"`
 }
 
 // Part is one uploaded part. Key: (Bucket, Key, UploadID, Number). A part is
@@ -227,6 +232,7 @@ const (
 	CmdSuspect       // readers report damaged versions to the healer (heal.go)
 	CmdPutTags       // replace a committed version's tags (tagging.go)
 	CmdReplStatus    // replicator: a source version's replication status (replication.go)
+	CmdPutACL        // replace a committed version's ACL (acl.go)
 
 	CmdLimit // one past the last command type: add new types above it
 )
@@ -262,6 +268,7 @@ type Command struct {
 	Suspect        *SuspectRequest        `json:"suspect,omitempty"`
 	PutTags        *PutTagsRequest        `json:"puttags,omitempty"`
 	ReplStatus     *ReplStatusRequest     `json:"replstatus,omitempty"`
+	PutACL         *PutACLRequest         `json:"putacl,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else

@@ -294,7 +294,7 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		State: metapb.StateCommitted, Token: r.Token, ETag: MultipartETag(etags(listed)),
 		Checksums: cks, ChecksumType: ckType, ContentType: u.ContentType, Headers: cloneMap(u.Headers),
 		UserMeta: cloneMap(u.UserMeta), Owner: u.Owner, Created: r.Created, Scheme: u.Scheme,
-		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID, Tags: cloneMap(u.Tags),
+		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID, Tags: cloneMap(u.Tags), ACL: u.ACL.Clone(),
 		Replication: r.Replication, SSE: u.SSE,
 	}
 	if v.Created.IsZero() {

@@ -184,6 +184,9 @@ func fillFromPrepared(v, p *metapb.ObjectVersion) {
 	if v.Tags == nil {
 		v.Tags = cloneMap(p.Tags)
 	}
+	if v.ACL == nil {
+		v.ACL = p.ACL.Clone()
+	}
 	if v.ChecksumType == "" {
 		v.ChecksumType = p.ChecksumType
 	}
@@ -310,6 +313,7 @@ func cloneVersion(v *metapb.ObjectVersion) *metapb.ObjectVersion {
 	c.Headers = cloneMap(v.Headers)
 	c.UserMeta = cloneMap(v.UserMeta)
 	c.Tags = cloneMap(v.Tags)
+	c.ACL = v.ACL.Clone()
 	c.Inline = cloneBytes(v.Inline)
 	c.Segments = cloneSegments(v.Segments)
 	if v.Parts != nil {
@@ -336,6 +340,7 @@ func cloneUpload(u *metapb.Upload) *metapb.Upload {
 	c.Headers = cloneMap(u.Headers)
 	c.UserMeta = cloneMap(u.UserMeta)
 	c.Tags = cloneMap(u.Tags)
+	c.ACL = u.ACL.Clone()
 	return &c
 }
 

@@ -312,6 +312,10 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		if cmd.ReplaceShards != nil {
 			return t.replaceShards(now, cmd.ReplaceShards)
 		}
+	case metapb.CmdPutACL:
+		if cmd.PutACL != nil {
+			return t.putACL(cmd.PutACL)
+		}
 	case metapb.CmdPutTags:
 		if cmd.PutTags != nil {
 			return t.putTags(now, cmd.PutTags)

@@ -47,6 +47,9 @@ type Replica struct {
 	Checksums    map[string]string `json:"cks,omitempty"`
 	ChecksumType string            `json:"cktype,omitempty"`
 	Owner        string            `json:"owner,omitempty"`
+	// ACL is the version's ACL at the time it is copied (later ACL changes
+	// are not replicated).
+	ACL *metapb.ObjectACL `json:"acl,omitempty"`
 }
 
 // ErrBadReplica: the replica header is missing, too large or malformed.

@@ -1,0 +1,35 @@
+package metastate
+
+import (
+	"github.com/meridian-s3/meridian/metasvc/metapb"
+)
+
+// Object ACLs (metapb.PutACLRequest): like a tag change (tagging.go), an
+// ACL change replaces one committed record by a copy with the new ACL
+// (replaceRecord). It writes no feed entry: the replicator carries a
+// version's ACL when it copies the version, not later changes
+// (docs/access-control.md).
+func (t *trees) putACL(r *metapb.PutACLRequest) metapb.Result {
+	if r.Bucket == "" || r.Key == "" {
+		return errResult(metapb.ErrBadRequest, "put acl: bucket and key are required")
+	}
+	var v *metapb.ObjectVersion
+	if r.Ver == "" {
+		v = t.latest(r.Bucket, r.Key)
+	} else {
+		if !ValidVersionID(r.Ver) {
+			return errResult(metapb.ErrBadRequest, "put acl: malformed version id")
+		}
+		v = t.byVer(r.Bucket, r.Key, r.Ver)
+	}
+	if v == nil {
+		return errResult(metapb.ErrNotFound, "put acl: no such version")
+	}
+	if v.IsDeleteMarker() {
+		return errResult(metapb.ErrMethodNotAllowed, "put acl: the version is a delete marker")
+	}
+	c := cloneVersion(v)
+	c.ACL = r.ACL.Clone()
+	t.replaceRecord(v, c)
+	return metapb.Result{Version: cloneVersion(c)}
+}
