@@ -38,6 +38,7 @@ func TestGlobal(t *testing.T) {
 	t.Run("AWSCLI", func(t *testing.T) { testGlobalAWSCLI(t, g) })
 	t.Run("Boto3", func(t *testing.T) { testGlobalBoto3(t, g) })
 	t.Run("TaggingChecksums", func(t *testing.T) { testGlobalTaggingChecksums(t, g) }) // tagging_test.go
+	t.Run("ACL", func(t *testing.T) { testGlobalACL(t, g) })                           // acl_test.go
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
 	t.Run("SigV2", func(t *testing.T) { testGlobalSigV2(t, g) })
 	t.Run("PostObject", func(t *testing.T) { testGlobalPostObject(t, g) })

@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testGlobalACL drives ownership controls and ACLs with the aws CLI and
+// boto3 through the edges, on a bucket homed in the far region
+// (docs/access-control.md): a new bucket is BucketOwnerEnforced and refuses
+// a public ACL with AccessControlListNotSupported; ownership controls round
+// trip; under ObjectWriter put-bucket-acl --acl public-read, put-object-acl
+// and --grant-read id=<second account> are stored and answered in S3's
+// shape; deleting ownership controls answers OwnershipControlsNotFoundError.
+func testGlobalACL(t *testing.T, g *Global) {
+	needClient(t, "the aws CLI", lookPath("aws"))
+	dir := t.TempDir()
+	env := cleanEnv(
+		"AWS_ACCESS_KEY_ID="+testAccessKey,
+		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CA_BUNDLE="+g.Certs.CA,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_PAGER=")
+	near, far := g.Edges[g.Names[0]], g.Edges[g.Names[1]]
+	aws := func(e *Edge, args ...string) string {
+		t.Helper()
+		return runTool(t, env, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+	}
+	// awsFails runs a command that must fail with S3 error code.
+	awsFails := func(e *Edge, code string, args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "("+code+")") {
+			t.Fatalf("aws %s: %v, want error %s: %s", strings.Join(args, " "), err, code, out)
+		}
+	}
+	second := g.CreateKey("acl-second", "", "")
+	var lb struct{ Owner struct{ ID string } }
+	if err := json.Unmarshal([]byte(aws(near, "s3api", "list-buckets")), &lb); err != nil || lb.Owner.ID == "" {
+		t.Fatalf("list-buckets: %v %+v", err, lb)
+	}
+	owner := lb.Owner.ID
+	const bucket = "acl-global"
+	aws(near, "s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint="+far.Region)
+
+	var oc struct {
+		OwnershipControls struct {
+			Rules []struct{ ObjectOwnership string }
+		}
+	}
+	ownership := func() string {
+		t.Helper()
+		oc.OwnershipControls.Rules = nil
+		if err := json.Unmarshal([]byte(aws(near, "s3api", "get-bucket-ownership-controls", "--bucket", bucket)), &oc); err != nil || len(oc.OwnershipControls.Rules) != 1 {
+			t.Fatalf("get-bucket-ownership-controls: %v %+v", err, oc)
+		}
+		return oc.OwnershipControls.Rules[0].ObjectOwnership
+	}
+	if o := ownership(); o != "BucketOwnerEnforced" {
+		t.Fatalf("new bucket's ownership %q, want BucketOwnerEnforced", o)
+	}
+	awsFails(near, "AccessControlListNotSupported", "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "public-read")
+	aws(far, "s3api", "put-object", "--bucket", bucket, "--key", "doc.txt", "--body", writeFile(t, dir, "doc.txt", "shared"))
+	awsFails(far, "AccessControlListNotSupported", "s3api", "put-object-acl", "--bucket", bucket, "--key", "doc.txt", "--acl", "public-read")
+
+	aws(far, "s3api", "put-bucket-ownership-controls", "--bucket", bucket, "--ownership-controls", "Rules=[{ObjectOwnership=ObjectWriter}]")
+	if o := ownership(); o != "ObjectWriter" {
+		t.Fatalf("ownership after put %q, want ObjectWriter", o)
+	}
+	aws(near, "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "public-read")
+	aws(far, "s3api", "put-object-acl", "--bucket", bucket, "--key", "doc.txt", "--grant-read", "id="+second.AccountID, "--grant-full-control", "id="+owner)
+	aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "public.txt", "--acl", "public-read", "--body", writeFile(t, dir, "public.txt", "public"))
+
+	// boto3: the documents' shape as SDK users read it.
+	needClient(t, "python3 with boto3", func() error { return exec.Command("python3", "-c", "import boto3").Run() })
+	script := filepath.Join(dir, "acl.py")
+	if err := os.WriteFile(script, []byte(boto3ACLScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runTool(t, cleanEnv(), "python3", script, near.URL, g.Certs.CA, testAccessKey, testSecretKey, bucket, owner, second.AccountID)
+	if !strings.Contains(out, "boto3 acl ok") {
+		t.Fatalf("boto3 acl script: %s", out)
+	}
+
+	aws(near, "s3api", "delete-bucket-ownership-controls", "--bucket", bucket)
+	awsFails(far, "OwnershipControlsNotFoundError", "s3api", "get-bucket-ownership-controls", "--bucket", bucket)
+	// Back to enforced: refused while the bucket ACL is public, accepted
+	// once it is private.
+	awsFails(near, "InvalidBucketAclWithObjectOwnership", "s3api", "put-bucket-ownership-controls", "--bucket", bucket, "--ownership-controls", "Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
+	aws(near, "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "private")
+	aws(near, "s3api", "put-bucket-ownership-controls", "--bucket", bucket, "--ownership-controls", "Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
+	if out := aws(far, "s3api", "get-object-acl", "--bucket", bucket, "--key", "public.txt"); strings.Contains(out, "AllUsers") {
+		t.Errorf("under BucketOwnerEnforced get-object-acl still answers the stored grants: %s", out)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// boto3ACLScript: argv = endpoint, CA bundle, access key, secret, bucket,
+// owner account id, second account id.
+const boto3ACLScript = `
+import sys
+import boto3
+from botocore.config import Config
+
+endpoint, ca, ak, sk, bucket, owner, second = sys.argv[1:8]
+s3 = boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+ALL = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+acl = s3.get_bucket_acl(Bucket=bucket)
+assert acl["Owner"]["ID"] == owner and acl["Owner"].get("DisplayName"), acl["Owner"]
+got = [(g["Grantee"]["Type"], g["Grantee"].get("ID") or g["Grantee"].get("URI"), g["Permission"]) for g in acl["Grants"]]
+assert got == [("CanonicalUser", owner, "FULL_CONTROL"), ("Group", ALL, "READ")], got
+
+acl = s3.get_object_acl(Bucket=bucket, Key="doc.txt")
+got = sorted((g["Grantee"]["Type"], g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"])
+assert got == sorted([("CanonicalUser", second, "READ"), ("CanonicalUser", owner, "FULL_CONTROL")]), got
+assert all(g["Grantee"].get("DisplayName") for g in acl["Grants"]), acl["Grants"]
+
+# An AccessControlPolicy document, as boto3 writes it.
+s3.put_object_acl(Bucket=bucket, Key="doc.txt", AccessControlPolicy={
+    "Owner": {"ID": owner},
+    "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": owner}, "Permission": "FULL_CONTROL"},
+               {"Grantee": {"Type": "Group", "URI": ALL}, "Permission": "READ"}]})
+got = [(g["Grantee"]["Type"], g["Permission"]) for g in s3.get_object_acl(Bucket=bucket, Key="doc.txt")["Grants"]]
+assert got == [("CanonicalUser", "FULL_CONTROL"), ("Group", "READ")], got
+
+for kw, code in (({"GrantRead": 'emailAddress="nobody@example.com"'}, "UnresolvableGrantByEmailAddress"),
+                 ({"GrantRead": 'id="no-such-account"'}, "InvalidArgument"),
+                 ({"ACL": "public-read", "GrantRead": 'id="%s"' % second}, "InvalidRequest")):
+    try:
+        s3.put_object_acl(Bucket=bucket, Key="doc.txt", **kw)
+        raise SystemExit("put_object_acl %r accepted" % kw)
+    except s3.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == code, e.response
+
+oc = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
+assert oc == {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}, oc
+print("boto3 acl ok")
+`
