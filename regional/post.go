@@ -158,9 +158,6 @@ func (g *Gateway) postObject(req *request) error {
 			h.Set(name, v)
 		}
 	}
-	if acl := h.Get("X-Amz-Acl"); acl == "private" {
-		h.Del("X-Amz-Acl") // the only ACL there is until access control exists
-	}
 	put := r.Clone(r.Context())
 	put.Method = http.MethodPut
 	put.Header = h
