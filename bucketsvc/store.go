@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/s3acl"
+	"github.com/meridian-s3/meridian/internal/s3cors"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
@@ -111,6 +112,9 @@ type Bucket struct {
 	// ACL is the bucket ACL (nil: S3's default, the owner's FULL_CONTROL),
 	// resolved to canonical users and groups (internal/s3acl).
 	ACL *s3acl.ACL `json:"acl,omitempty"`
+	// CORS is the bucket's CORS configuration (nil: none), as
+	// PutBucketCors validated it (internal/s3cors).
+	CORS *s3cors.Configuration `json:"cors,omitempty"`
 }
 
 // NewIncarnation returns a fresh incarnation id: 128 random bits, hex.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3cors"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
@@ -34,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bucketsvc.Store) {
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, newStore(t)) })
 	t.Run("Tags", func(t *testing.T) { testTags(t, newStore(t)) })
 	t.Run("OwnershipACL", func(t *testing.T) { testOwnershipACL(t, newStore(t)) })
+	t.Run("CORS", func(t *testing.T) { testCORS(t, newStore(t)) })
 	t.Run("ConcurrentCreateOneName", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, newStore(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
@@ -630,5 +632,63 @@ func testTags(t *testing.T, s bucketsvc.Store) {
 	}
 	if got, _ := s.GetBucket(ctx, "plain"); got.Tags != nil {
 		t.Fatalf("after delete: %+v", got.Tags)
+	}
+}
+
+// sampleCORS uses every field the catalog must keep, an empty origin and
+// a zero max age included.
+func sampleCORS() *s3cors.Configuration {
+	zero, hour := 0, 3600
+	return &s3cors.Configuration{Rules: []s3cors.Rule{
+		{ID: "uploads", AllowedOrigins: []string{"https://app.example.com", "http://*.example.com"},
+			AllowedMethods: []string{"PUT", "POST", "DELETE"}, AllowedHeaders: []string{"Content-Type", "x-amz-*"},
+			ExposeHeaders: []string{"ETag", "x-amz-request-id"}, MaxAgeSeconds: &hour},
+		{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET", "HEAD"}},
+		{ID: "odd", AllowedOrigins: []string{""}, AllowedMethods: []string{"GET"}, MaxAgeSeconds: &zero},
+	}}
+}
+
+// testCORS: a bucket's CORS configuration (PutBucketCors) is stored whole
+// by create and update, kept by updates of other fields, listed with the
+// bucket, and removed by nil.
+func testCORS(t *testing.T, s bucketsvc.Store) {
+	ctx := ctxT(t)
+	alice := mustAccount(t, s, "alice")
+	if err := s.CreateBucket(ctx, sampleBucket("plain", alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.GetBucket(ctx, "plain"); b.CORS != nil {
+		t.Fatalf("new bucket has a CORS configuration: %+v", b.CORS)
+	}
+	want := sampleCORS()
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.CORS = sampleCORS(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetBucket(ctx, "plain"); err != nil || !reflect.DeepEqual(got.CORS, want) {
+		t.Fatalf("after put: %v %+v\nwant %+v", err, got.CORS, want)
+	}
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.Lifecycle = sampleLifecycle(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); !reflect.DeepEqual(got.CORS, want) {
+		t.Fatalf("another field's update changed the CORS configuration: %+v", got.CORS)
+	}
+	bs, err := s.ListBuckets(ctx, "")
+	if err != nil || len(bs) != 1 || !reflect.DeepEqual(bs[0].CORS, want) {
+		t.Fatalf("ListBuckets: %v %+v", err, bs)
+	}
+	if err := s.UpdateBucket(ctx, "plain", func(b *bucketsvc.Bucket) error { b.CORS = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); got.CORS != nil || !reflect.DeepEqual(got.Lifecycle, sampleLifecycle()) {
+		t.Fatalf("after delete: %+v, lifecycle %+v", got.CORS, got.Lifecycle)
+	}
+	b := sampleBucket("withcors", alice.ID)
+	b.CORS = sampleCORS()
+	if err := s.CreateBucket(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "withcors"); !reflect.DeepEqual(got.CORS, want) {
+		t.Fatalf("created with rules: %+v", got.CORS)
 	}
 }

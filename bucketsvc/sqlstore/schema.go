@@ -88,6 +88,10 @@ var migrations = []migration{
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS ownership TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS acl JSONB`,
 	}},
+	// NULL = no CORS configuration (every row before this migration).
+	{6, "bucket CORS configuration", []string{
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS cors JSONB`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration (tests check that

@@ -16,6 +16,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/secretcrypt"
 	"github.com/meridian-s3/meridian/internal/s3acl"
+	"github.com/meridian-s3/meridian/internal/s3cors"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
@@ -373,14 +374,14 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (bucketsvc.Acces
 
 // Buckets.
 
-const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl"
+const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl, cors"
 
 func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	var b bucketsvc.Bucket
 	var versioning string
-	var replication, lifecycle, tags, acl []byte
+	var replication, lifecycle, tags, acl, cors []byte
 	var ownership string
-	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl)
+	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl, &cors)
 	if err != nil {
 		return bucketsvc.Bucket{}, err
 	}
@@ -393,6 +394,11 @@ func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	if tags != nil {
 		if err := json.Unmarshal(tags, &b.Tags); err != nil {
 			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: tags: %w", b.Name, err)
+		}
+	}
+	if cors != nil {
+		if err := json.Unmarshal(cors, &b.CORS); err != nil {
+			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: CORS configuration: %w", b.Name, err)
 		}
 	}
 	if lifecycle != nil {
@@ -422,6 +428,19 @@ func replicationJSON(c *s3replication.Configuration) (string, error) {
 
 // lifecycleJSON is the lifecycle column's value: NULL for none.
 func lifecycleJSON(c *s3lifecycle.Configuration) (*string, error) {
+	if c == nil {
+		return nil, nil
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	s := string(raw)
+	return &s, nil
+}
+
+// corsJSON is the cors column's value: NULL for none.
+func corsJSON(c *s3cors.Configuration) (*string, error) {
 	if c == nil {
 		return nil, nil
 	}
@@ -486,13 +505,17 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
+	cors, err := corsJSON(b.CORS)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	// A name can be freed between our failed insert and the owner read;
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB)",
+			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB)",
 				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc, tags,
-				string(b.Ownership), acl)
+				string(b.Ownership), acl, cors)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -559,11 +582,15 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err != nil {
 			return fmt.Errorf("sqlstore: %w", err)
 		}
+		cors, err := corsJSON(b.CORS)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE buckets SET owner = $2, region = $3, versioning = $4, erasure_data = $5,
 			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB, tags = $10::JSONB,
-			ownership = $11, acl = $12::JSONB WHERE name = $1`,
+			ownership = $11, acl = $12::JSONB, cors = $13::JSONB WHERE name = $1`,
 			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc, tags,
-			string(b.Ownership), acl)
+			string(b.Ownership), acl, cors)
 		return err
 	})
 }
