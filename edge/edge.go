@@ -258,6 +258,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // would give.
 func (s *Server) serve(req *request) error {
 	r := req.r
+	if s3route.IsPreflight(r.Method) {
+		return s.preflight(req) // CORS, unauthenticated (cors.go)
+	}
+	s.addCORSHeaders(req)
 	auth, err := s.verifier.Verify(r)
 	if err != nil {
 		return err
@@ -299,6 +303,9 @@ func (s *Server) serve(req *request) error {
 		return s.headBucket(req)
 	case s3route.GetBucketLocation:
 		return s.getBucketLocation(req)
+	}
+	if corsChanged(op) {
+		defer s.buckets.Invalidate(req.bucket) // cors.go
 	}
 	return s.proxy(req)
 }

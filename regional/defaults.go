@@ -41,8 +41,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 	// "Not found" errors.
 	case s3route.GetBucketPolicy, s3route.GetBucketPolicyStatus:
 		return g.getBucketPolicy(op)
-	case s3route.GetBucketCors:
-		return g.bucketNotFound(s3err.NoSuchCORSConfiguration)
 	case s3route.GetBucketEncryption:
 		// Meridian does not encrypt at rest yet, so it does not claim
 		// S3's default SSE-S3 configuration either.

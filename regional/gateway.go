@@ -191,11 +191,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	defer func() { endSpan(span, w, req) }()
 	err := g.checkHeaderSize(r)
-	if err == nil {
+	preflight := s3route.IsPreflight(r.Method) // CORS: answered unauthenticated (cors.go)
+	if err == nil && !preflight {
+		g.addCORSHeaders(req)
 		err = g.authenticate(req)
 	}
-	var op handler
-	if err == nil {
+	var op handler = g.preflight
+	if err == nil && !preflight {
 		op, err = g.route(req)
 	}
 	if err == nil {
@@ -342,6 +344,12 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.putBucketOwnershipControls
 	case s3route.DeleteBucketOwnershipControls:
 		return g.deleteBucketOwnershipControls
+	case s3route.PutBucketCors:
+		return g.putBucketCors // cors.go
+	case s3route.GetBucketCors:
+		return g.getBucketCors
+	case s3route.DeleteBucketCors:
+		return g.deleteBucketCors
 	}
 	if h := g.defaultHandler(op); h != nil { // defaults.go
 		return h

@@ -7,15 +7,11 @@ package regional
 // background janitor executes the rules.
 
 import (
-	"bytes"
-	"crypto/md5"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
-	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -27,26 +23,9 @@ func (g *Gateway) putBucketLifecycle(req *request) error {
 	if _, err := g.bucketFor(req); err != nil {
 		return err
 	}
-	wantMD5, err := s3api.ContentMD5(req.r.Header)
+	body, err := configBody(req, s3lifecycle.MaxBody) // configbody.go
 	if err != nil {
 		return err
-	}
-	body, err := io.ReadAll(io.LimitReader(req.auth.Body, s3lifecycle.MaxBody+1))
-	if err != nil {
-		return err
-	}
-	if len(body) > s3lifecycle.MaxBody {
-		return s3err.New(s3err.MalformedXML)
-	}
-	// S3 requires an integrity check: Content-MD5, or an x-amz-checksum-*
-	// that the verifying body reader checked at EOF.
-	if wantMD5 == nil && len(req.auth.Checksums()) == 0 {
-		return s3err.WithMessage(s3err.InvalidRequest, "Missing required header for this request: Content-MD5")
-	}
-	if wantMD5 != nil {
-		if sum := md5.Sum(body); !bytes.Equal(sum[:], wantMD5) {
-			return s3err.New(s3err.BadDigest)
-		}
 	}
 	cfg, err := s3lifecycle.Parse(body)
 	if err != nil {

@@ -79,6 +79,10 @@ func hdr(kv ...string) http.Header {
 	return h
 }
 
+func forbidden(method, resourceType string) []s3err.Field {
+	return []s3err.Field{{Name: "Method", Value: method}, {Name: "ResourceType", Value: resourceType}}
+}
+
 func TestPreflight(t *testing.T) {
 	found := Resource{Found: true, Config: rules, Object: true}
 	tests := []struct {
@@ -98,19 +102,19 @@ func TestPreflight(t *testing.T) {
 		{name: "bad method", h: hdr(HeaderOrigin, "o", HeaderRequestMethod, "get"), res: found,
 			status: 400, code: s3err.BadRequest, msg: "Invalid Access-Control-Request-Method: get"},
 		{name: "bucket not found", h: hdr(HeaderOrigin, "o", HeaderRequestMethod, "PUT"), res: Resource{Object: true},
-			status: 403, code: s3err.AccessForbidden, msg: MsgBucketNotFound, extra: []s3err.Field{{"Method", "PUT"}, {"ResourceType", "BUCKET"}}},
+			status: 403, code: s3err.AccessForbidden, msg: MsgBucketNotFound, extra: forbidden("PUT", "BUCKET")},
 		{name: "not enabled", h: hdr(HeaderOrigin, "o", HeaderRequestMethod, "PUT"), res: Resource{Found: true, Object: true},
-			status: 403, code: s3err.AccessForbidden, msg: MsgNotEnabled, extra: []s3err.Field{{"Method", "PUT"}, {"ResourceType", "BUCKET"}}},
+			status: 403, code: s3err.AccessForbidden, msg: MsgNotEnabled, extra: forbidden("PUT", "BUCKET")},
 		{name: "not enabled, no method", h: hdr(HeaderOrigin, "o"), res: Resource{Found: true},
-			status: 403, code: s3err.AccessForbidden, msg: MsgNotEnabled, extra: []s3err.Field{{"Method", "OPTIONS"}, {"ResourceType", "BUCKET"}}},
+			status: 403, code: s3err.AccessForbidden, msg: MsgNotEnabled, extra: forbidden("OPTIONS", "BUCKET")},
 		{name: "rules, no method", h: hdr(HeaderOrigin, "o"), res: found,
 			status: 400, code: s3err.BadRequest, msg: "Invalid Access-Control-Request-Method: null"},
 		{name: "not allowed on a key", h: hdr(HeaderOrigin, "http://localhost:4200", HeaderRequestMethod, "PUT"), res: found,
-			status: 403, code: s3err.AccessForbidden, msg: MsgNotAllowed, extra: []s3err.Field{{"Method", "PUT"}, {"ResourceType", "OBJECT"}}},
+			status: 403, code: s3err.AccessForbidden, msg: MsgNotAllowed, extra: forbidden("PUT", "OBJECT")},
 		{name: "not allowed on the bucket", h: hdr(HeaderOrigin, "http://localhost:4200", HeaderRequestMethod, "PUT"), res: Resource{Found: true, Config: rules},
-			status: 403, code: s3err.AccessForbidden, msg: MsgNotAllowed, extra: []s3err.Field{{"Method", "PUT"}, {"ResourceType", "BUCKET"}}},
+			status: 403, code: s3err.AccessForbidden, msg: MsgNotAllowed, extra: forbidden("PUT", "BUCKET")},
 		{name: "header not allowed", h: hdr(HeaderOrigin, "https://app.example.com", HeaderRequestMethod, "PUT", HeaderRequestHeaders, "content-type,authorization"), res: found,
-			status: 403, code: s3err.AccessForbidden, msg: MsgNotAllowed, extra: []s3err.Field{{"Method", "PUT"}, {"ResourceType", "OBJECT"}}},
+			status: 403, code: s3err.AccessForbidden, msg: MsgNotAllowed, extra: forbidden("PUT", "OBJECT")},
 		{name: "specific origin", h: hdr(HeaderOrigin, "https://app.example.com", HeaderRequestMethod, "PUT", HeaderRequestHeaders, "Content-Type, X-AMZ-Date,,"), res: found,
 			status: 200, want: hdr(HeaderAllowOrigin, "https://app.example.com", HeaderAllowCredentials, "true",
 				HeaderAllowMethods, "PUT, POST, DELETE", HeaderAllowHeaders, "content-type, x-amz-date",

@@ -19,6 +19,8 @@
 //   - a query that does not parse: 400 InvalidURI.
 //
 // Callers authenticate before they route, so that unsigned requests learn
-// nothing about which operations exist. The table imports no part: it is
+// nothing about which operations exist — except a CORS preflight
+// (IsPreflight: any OPTIONS), which S3 answers unauthenticated from the
+// bucket's CORS rules and which never reaches Resolve. The table imports no part: it is
 // protocol, not policy.
 package s3route
