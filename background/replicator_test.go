@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -87,6 +88,7 @@ type fakeLinks struct {
 	mu       sync.Mutex
 	failVer  map[string]int // Ver → answers to fail
 	got      map[string]string
+	acls     map[string]*metapb.ObjectACL // Ver → the ACL the replica carried (when any)
 	requests int
 }
 
@@ -108,6 +110,12 @@ func (l *fakeLinks) Do(req *http.Request, region string) (*http.Response, error)
 		res = regionalclient.ReplicaExists
 	} else {
 		l.got[rep.Ver] = string(body)
+		if rep.ACL != nil {
+			if l.acls == nil {
+				l.acls = map[string]*metapb.ObjectACL{}
+			}
+			l.acls[rep.Ver] = rep.ACL
+		}
 	}
 	h := http.Header{}
 	h.Set(regionalclient.HeaderReplicaResult, res)
@@ -137,6 +145,11 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 		ver(4): v(4, metapb.ReplPending, true),  // a delete marker
 		ver(6): v(6, "", false),                 // written before the rule
 	}}
+	// Version 1 carries an ACL: the replica gets it.
+	pub := &metapb.ObjectACL{Grants: []metapb.Grant{{Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AllUsers", Permission: "READ"}}}
+	v1 := meta.vers[ver(1)]
+	v1.ACL = pub
+	meta.vers[ver(1)] = v1
 	committed2 := time.Now().Add(-time.Minute)
 	meta.feed = []metapb.FeedEntry{
 		{Seq: 1, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(1)},
@@ -212,6 +225,9 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 	}
 	if _, ok := links.got[ver(3)]; ok {
 		t.Fatal("a replica was replicated again")
+	}
+	if len(links.acls) != 1 || !reflect.DeepEqual(links.acls[ver(1)], pub) {
+		t.Fatalf("ACLs carried: %+v, want version 1's", links.acls)
 	}
 	// Nothing left: a step reads an empty feed and sends nothing.
 	n := links.requests
