@@ -166,20 +166,40 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 		return "", 0, true, nil
 	}
 	outcome := make([]error, len(entries))
-	var wg sync.WaitGroup
+	// Two phases: versions and markers first, then tag changes — a tag
+	// change of a version copied in this batch then finds it COMPLETED. Of
+	// several tag changes to one version only the last is sent (each sends
+	// the record's current tags, so fewer sends give the same end state and
+	// no two race).
+	lastTags := map[string]int{}
 	for i, e := range entries {
-		if !valid() || ctx.Err() != nil {
-			outcome[i] = errLeaseLost
-			continue
+		if e.Op == metapb.FeedTags {
+			lastTags[e.Bucket+"\x00"+e.Key+"\x00"+e.Ver] = i
 		}
-		r.slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-r.slots; wg.Done() }()
-			outcome[i] = r.copyEntry(ctx, p, e)
-		}()
 	}
-	wg.Wait()
+	for _, tags := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for i, e := range entries {
+			if (e.Op == metapb.FeedTags) != tags || (tags && lastTags[e.Bucket+"\x00"+e.Key+"\x00"+e.Ver] != i) {
+				continue
+			}
+			if !valid() || ctx.Err() != nil {
+				outcome[i] = errLeaseLost
+				continue
+			}
+			r.slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-r.slots; wg.Done() }()
+				if tags {
+					outcome[i] = r.copyTags(ctx, e)
+				} else {
+					outcome[i] = r.copyEntry(ctx, p, e)
+				}
+			}()
+		}
+		wg.Wait()
+	}
 	ack, failed := st.pos, 0
 	var first error
 	for i, e := range entries {
@@ -220,7 +240,7 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 // nil means nothing is left to do for the entry.
 func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) error {
 	if (e.Op != metapb.FeedPut && e.Op != metapb.FeedMarker) || e.Ver == "" || e.Null {
-		return nil // permanent deletes and tag changes are not replicated; null versions predate the rule
+		return nil // permanent deletes are not replicated (tag changes: copyTags); null versions predate the rule
 	}
 	v, err := r.meta.GetVer(ctx, e.Bucket, e.Key, e.Ver)
 	if errors.Is(err, metaclient.ErrNotFound) {
@@ -343,8 +363,57 @@ func (r *replicator) setStatus(ctx context.Context, v metapb.ObjectVersion, stat
 	return err
 }
 
+// copyTags sends a version's current tags to its copy when a tag change
+// (PutObjectTagging, DeleteObjectTagging) follows its replication. A
+// version not yet copied needs nothing: its copy reads the record's tags
+// when it is sent (FAILED ones are retried whole). REPLICAs are not sent
+// back (S3 syncs replica changes only with ReplicaModifications, which
+// Meridian does not implement).
+func (r *replicator) copyTags(ctx context.Context, e metapb.FeedEntry) error {
+	if e.Ver == "" || e.Null {
+		return nil
+	}
+	v, err := r.meta.GetVer(ctx, e.Bucket, e.Key, e.Ver)
+	if errors.Is(err, metaclient.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if v.Replication != metapb.ReplCompleted || v.IsDeleteMarker() {
+		return nil
+	}
+	src, ok, err := r.bucket(ctx, e.Bucket, true)
+	if err != nil || !ok || src.Replication == nil {
+		return err
+	}
+	rule, ok := src.Replication.RuleFor(v.Key, v.Tags)
+	if !ok {
+		return nil // the new tags take the version out of every rule: its copy keeps the tags it had
+	}
+	labels := []string{src.Name, rule.ID}
+	if err := r.sendReplica(ctx, rule.Destination.Bucket, v.Key, regionalclient.Replica{Ver: v.Ver, Created: v.Created, TagsOnly: true, Tags: v.Tags, Owner: v.Owner}, nil); err != nil {
+		r.m.ops.WithLabelValues(append(labels, "failed")...).Inc()
+		return fmt.Errorf("%s/%s %s tags: %w", src.Name, v.Key, v.Ver, err)
+	}
+	r.m.ops.WithLabelValues(append(labels, "tags")...).Inc()
+	return nil
+}
+
 // send streams v to the destination bucket's home region.
 func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, dstName string, v metapb.ObjectVersion) error {
+	rep := regionalclient.Replica{Ver: v.Ver, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
+		ETag: v.ETag, Parts: v.Parts, ContentType: v.ContentType, Headers: v.Headers, UserMeta: v.UserMeta,
+		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner, ACL: v.ACL}
+	if rep.DeleteMarker {
+		rep.Size = 0
+	}
+	return r.sendReplica(ctx, dstName, v.Key, rep, &v)
+}
+
+// sendReplica sends rep to key in the destination bucket's home region,
+// with v's bytes as the body when rep.Size > 0.
+func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep regionalclient.Replica, v *metapb.ObjectVersion) error {
 	dst, ok, err := r.bucketByName(ctx, dstName)
 	if err != nil {
 		return err
@@ -358,22 +427,16 @@ func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, dstName str
 	if time.Now().Before(until) {
 		return fmt.Errorf("%w: %s", errRegionDown, dst.Region)
 	}
-	rep := regionalclient.Replica{Ver: v.Ver, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
-		ETag: v.ETag, Parts: v.Parts, ContentType: v.ContentType, Headers: v.Headers, UserMeta: v.UserMeta,
-		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner, ACL: v.ACL}
-	if rep.DeleteMarker {
-		rep.Size = 0
-	}
 	hv, err := regionalclient.EncodeReplica(rep)
 	if err != nil {
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.ReplicationTimeout+time.Duration(rep.Size/(1<<20))*r.cfg.ReplicationTimePerMiB)
 	defer cancel()
-	u := &url.URL{Path: "/" + dst.Name + "/" + v.Key, RawQuery: regionalclient.QueryReplicate}
+	u := &url.URL{Path: "/" + dst.Name + "/" + key, RawQuery: regionalclient.QueryReplicate}
 	var body io.Reader = http.NoBody
 	var readErr chan error
-	if rep.Size > 0 {
+	if rep.Size > 0 && v != nil {
 		if len(v.Segments) == 0 {
 			body = bytes.NewReader(v.Inline)
 		} else {

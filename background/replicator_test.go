@@ -90,6 +90,7 @@ type fakeLinks struct {
 	got      map[string]string
 	acls     map[string]*metapb.ObjectACL // Ver → the ACL the replica carried (when any)
 	requests int
+	tags     []map[string]string // TagsOnly replicas, in arrival order
 }
 
 func (l *fakeLinks) Do(req *http.Request, region string) (*http.Response, error) {
@@ -106,7 +107,13 @@ func (l *fakeLinks) Do(req *http.Request, region string) (*http.Response, error)
 		return &http.Response{StatusCode: 503, Body: io.NopCloser(strings.NewReader("SlowDown"))}, nil
 	}
 	res := regionalclient.ReplicaCreated
-	if _, ok := l.got[rep.Ver]; ok {
+	if rep.TagsOnly {
+		if _, ok := l.got[rep.Ver]; !ok || len(body) != 0 {
+			return nil, errors.New("a tag change for a version the destination lacks, or with a body")
+		}
+		l.tags = append(l.tags, rep.Tags)
+		res = regionalclient.ReplicaTags
+	} else if _, ok := l.got[rep.Ver]; ok {
 		res = regionalclient.ReplicaExists
 	} else {
 		l.got[rep.Ver] = string(body)
@@ -234,5 +241,46 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 	step()
 	if links.requests != n {
 		t.Fatalf("%d requests after the feed was drained", links.requests-n)
+	}
+}
+
+// A tag change after a copy reaches the destination as one TagsOnly
+// replica with the record's current tags, after the copy in the same
+// batch; a tag change of a version never copied (not selected, or a
+// REPLICA) sends nothing.
+func TestReplicatorTagChanges(t *testing.T) {
+	ver := func(i int) string { return strings.Repeat("B", 15) + string(rune('a'+i)) }
+	meta := &fakeReplMeta{status: map[string][]string{}, vers: map[string]metapb.ObjectVersion{
+		ver(1): {Bucket: "src/1", Key: "k", Ver: ver(1), Replication: metapb.ReplPending, Inline: []byte("one"), Size: 3, State: metapb.StateCommitted, Tags: map[string]string{"v": "3"}},
+		ver(2): {Bucket: "src/1", Key: "k", Ver: ver(2), Replication: metapb.ReplReplica, Inline: []byte("two"), Size: 3, State: metapb.StateCommitted},
+		ver(3): {Bucket: "src/1", Key: "k", Ver: ver(3), Inline: []byte("three"), Size: 5, State: metapb.StateCommitted},
+	}}
+	meta.feed = []metapb.FeedEntry{
+		{Seq: 1, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(1)},
+		{Seq: 2, Op: metapb.FeedTags, Bucket: "src/1", Key: "k", Ver: ver(1)},
+		{Seq: 3, Op: metapb.FeedTags, Bucket: "src/1", Key: "k", Ver: ver(2)}, // a replica's tags: not sent back
+		{Seq: 4, Op: metapb.FeedTags, Bucket: "src/1", Key: "k", Ver: ver(1)}, // the same version again: one send
+		{Seq: 5, Op: metapb.FeedTags, Bucket: "src/1", Key: "k", Ver: ver(3)}, // never replicated
+	}
+	links := &fakeLinks{failVer: map[string]int{}, got: map[string]string{}}
+	cfg := DefaultConfig()
+	cfg.Region, cfg.Links, cfg.Logger = "us", links, slog.New(slog.DiscardHandler)
+	cfg.Catalog = oneBucketCatalog{bs: []bucketsvc.Bucket{
+		{Name: "src", Incarnation: "1", Region: "us", Replication: &s3replication.Configuration{Rules: []s3replication.Rule{
+			{ID: "r", Enabled: true, Destination: s3replication.Destination{Bucket: "dst"}}}}},
+		{Name: "dst", Incarnation: "2", Region: "eu"},
+	}}
+	r := &replicator{cfg: &cfg, meta: meta, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}, slots: make(chan struct{}, 4), reports: map[int]*ReplPartitionReport{}}
+	if _, _, _, err := r.Step(context.Background(), 0, "", func() bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if meta.acked != 5 {
+		t.Fatalf("acked %d, want 5", meta.acked)
+	}
+	if links.got[ver(1)] != "one" || len(links.got) != 1 {
+		t.Fatalf("destination holds %v", links.got)
+	}
+	if len(links.tags) != 1 || links.tags[0]["v"] != "3" {
+		t.Fatalf("tag changes sent: %v, want one with the current tags", links.tags)
 	}
 }

@@ -126,6 +126,20 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 		}
 		return replicaResult(res.Existed), nil
 	}
+	if rep.TagsOnly {
+		// A tag change of a version copied earlier: the destination's
+		// record takes the source's tags (one Raft apply; idempotent).
+		if _, err := g.cfg.Meta.PutTags(ctx, metapb.PutTagsRequest{Bucket: req.mb, Key: key, Ver: rep.Ver, Tags: rep.Tags}); err != nil {
+			if errors.Is(err, metaclient.ErrNotFound) {
+				// Deleted for good here since it was copied: nothing to tag
+				// (the replicator must not retry forever).
+				req.log.Info("replicated tag change for a version absent here")
+				return regionalclient.ReplicaTags, nil
+			}
+			return "", err
+		}
+		return regionalclient.ReplicaTags, nil
+	}
 	// Already there: answer before reading the body (the replicator stops
 	// sending it).
 	if _, err := g.cfg.Meta.GetVer(ctx, req.mb, key, rep.Ver); err == nil {

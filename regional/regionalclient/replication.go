@@ -29,6 +29,7 @@ const (
 	HeaderReplicaResult   = "X-Meridian-Replica-Result"
 	ReplicaCreated        = "created"
 	ReplicaExists         = "exists"
+	ReplicaTags           = "tags" // a TagsOnly replica was applied
 	maxReplicaHeaderBytes = 256 << 10
 )
 
@@ -50,6 +51,10 @@ type Replica struct {
 	// ACL is the version's ACL at the time it is copied (later ACL changes
 	// are not replicated).
 	ACL *metapb.ObjectACL `json:"acl,omitempty"`
+	// TagsOnly: the version exists at the destination already and only its
+	// tags changed at the source (PutObjectTagging, DeleteObjectTagging):
+	// the destination replaces the version's tags with Tags; no body.
+	TagsOnly bool `json:"tags_only,omitempty"`
 }
 
 // ErrBadReplica: the replica header is missing, too large or malformed.

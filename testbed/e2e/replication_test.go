@@ -418,6 +418,32 @@ func TestReplication(t *testing.T) {
 	if h, err := s.ce.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.dst), Key: aws.String("pre2/3")}); err != nil || h.ReplicationStatus != types.ReplicationStatusReplica {
 		t.Fatalf("pre2/3 at the destination: %v %+v", err, h)
 	}
+	// A tag change of a copied version reaches its copy (and deleting the
+	// tags too); the copy stays one version.
+	for _, tags := range []map[string]string{{"team": "blue", "tier": "2"}, {}} {
+		var set []types.Tag
+		for k, v := range tags {
+			set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		if len(set) > 0 {
+			_, err = s.cu.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(s.src), Key: aws.String("pre2/1"), Tagging: &types.Tagging{TagSet: set}})
+		} else {
+			_, err = s.cu.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String(s.src), Key: aws.String("pre2/1")})
+		}
+		must("change tags at the source", err)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, err := s.ce.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(s.dst), Key: aws.String("pre2/1")})
+			if err == nil && len(got.TagSet) == len(tags) && (len(tags) == 0 || aws.ToString(got.TagSet[0].Value) == tags[aws.ToString(got.TagSet[0].Key)]) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the destination's tags did not follow %v: %v %+v", tags, err, got)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("tag changes replicated (put, then delete)")
 	// The same request again (its token is done) marks nothing more; an
 	// operator's resync walks again and finds everything copied.
 	out, err = exec.Command(meridianBin, append([]string{"admin", "replication", "resync", s.src, "--sql", g.DSN, "--catalog-key", g.CatalogKey,
