@@ -192,16 +192,18 @@ func parseCurl(t *testing.T, out string) (int, http.Header, string) {
 	return code, h, body
 }
 
-// boto3CORSScript: put/get/delete-bucket-cors and a GET whose Origin the
-// rule echoes, with boto3.
+// boto3CORSScript: put/get/delete-bucket-cors, a GET whose Origin the rule
+// echoes, and a browser-style cross-origin form upload (preflight, then the
+// POST), with boto3 and urllib.
 const boto3CORSScript = `
-import sys, boto3
+import ssl, sys, uuid, urllib.request, urllib.error, boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 endpoint, ca, ak, sk, bucket = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
 s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ak, aws_secret_access_key=sk,
                   region_name="us-east-1", verify=ca, config=Config(s3={"addressing_style": "path"}))
-rules = [{"ID": "boto", "AllowedOrigins": ["https://boto.example"], "AllowedMethods": ["GET", "DELETE"],
+rules = [{"ID": "boto", "AllowedOrigins": ["https://boto.example"], "AllowedMethods": ["GET", "DELETE", "POST"],
           "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 30}]
 s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
 got = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
@@ -211,7 +213,7 @@ def origin(request, **kwargs):
 s3.meta.events.register("before-sign.s3.GetObject", origin)
 h = s3.get_object(Bucket=bucket, Key="site/index.html")["ResponseMetadata"]["HTTPHeaders"]
 assert h.get("access-control-allow-origin") == "https://boto.example", h
-assert h.get("access-control-allow-methods") == "GET, DELETE", h
+assert h.get("access-control-allow-methods") == "GET, DELETE, POST", h
 assert h.get("access-control-expose-headers") == "ETag", h
 try:
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]})
@@ -219,6 +221,29 @@ try:
 except ClientError as e:
     assert e.response["Error"]["Code"] == "InvalidRequest", e.response
     assert "Unsupported method is PATCH" in e.response["Error"]["Message"], e.response
+# A page on https://boto.example uploads with a browser form: the preflight
+# a fetch() with a custom header would send, then the form POST itself
+# (unsigned: the form's policy is signed), whose answer names the origin.
+def send(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, context=ctx) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}
+p = s3.generate_presigned_post(bucket, "from-browser.txt", ExpiresIn=300)
+st, h = send("OPTIONS", p["url"], headers={"Origin": "https://boto.example", "Access-Control-Request-Method": "POST",
+                                            "Access-Control-Request-Headers": "x-requested-with"})
+assert st == 200 and h.get("access-control-allow-origin") == "https://boto.example", (st, h)
+assert h.get("access-control-allow-headers") == "x-requested-with", h
+b = "----corsform" + uuid.uuid4().hex
+form = b"".join(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % (b, k, v)).encode() for k, v in p["fields"].items())
+form += ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\n" % b).encode() + b"hello from a page\r\n"
+form += ("--%s--\r\n" % b).encode()
+st, h = send("POST", p["url"], form, {"Content-Type": "multipart/form-data; boundary=" + b, "Origin": "https://boto.example"})
+assert st == 204 and h.get("access-control-allow-origin") == "https://boto.example", (st, h)
+assert h.get("access-control-expose-headers") == "ETag" and h.get("etag"), h
+assert s3.get_object(Bucket=bucket, Key="from-browser.txt")["Body"].read() == b"hello from a page"
 s3.delete_bucket_cors(Bucket=bucket)
 try:
     s3.get_bucket_cors(Bucket=bucket)
