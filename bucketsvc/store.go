@@ -17,6 +17,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3acl"
 	"github.com/meridian-s3/meridian/internal/s3cors"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
 
@@ -115,6 +116,11 @@ type Bucket struct {
 	// CORS is the bucket's CORS configuration (nil: none), as
 	// PutBucketCors validated it (internal/s3cors).
 	CORS *s3cors.Configuration `json:"cors,omitempty"`
+	// ObjectLock is the bucket's Object Lock configuration (nil: Object
+	// Lock not enabled), set by CreateBucket with
+	// x-amz-bucket-object-lock-enabled or PutObjectLockConfiguration
+	// (docs/object-lock.md); once set it is never removed.
+	ObjectLock *s3lock.Configuration `json:"object_lock,omitempty"`
 }
 
 // NewIncarnation returns a fresh incarnation id: 128 random bits, hex.

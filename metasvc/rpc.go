@@ -151,6 +151,8 @@ func commandKey(c *metapb.Command) (bucket, key string, ok bool) {
 		return c.PutTags.Bucket, c.PutTags.Key, true
 	case c.PutACL != nil:
 		return c.PutACL.Bucket, c.PutACL.Key, true
+	case c.PutLock != nil:
+		return c.PutLock.Bucket, c.PutLock.Key, true
 	}
 	return "", "", false
 }

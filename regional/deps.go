@@ -27,6 +27,8 @@ type Meta interface {
 	PutTags(ctx context.Context, req metapb.PutTagsRequest) (metapb.Result, error)
 	// PutACL replaces one version's ACL in place (acl.go).
 	PutACL(ctx context.Context, req metapb.PutACLRequest) (metapb.Result, error)
+	// PutLock changes one version's retention or legal hold (objectlock.go).
+	PutLock(ctx context.Context, req metapb.PutLockRequest) (metapb.Result, error)
 	ListVersions(ctx context.Context, req metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error)
 	List(ctx context.Context, req metapb.ListRequest) (metapb.ListResponse, error)
 

@@ -20,6 +20,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3cors"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
 
@@ -36,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bucketsvc.Store) {
 	t.Run("Tags", func(t *testing.T) { testTags(t, newStore(t)) })
 	t.Run("OwnershipACL", func(t *testing.T) { testOwnershipACL(t, newStore(t)) })
 	t.Run("CORS", func(t *testing.T) { testCORS(t, newStore(t)) })
+	t.Run("ObjectLock", func(t *testing.T) { testObjectLock(t, newStore(t)) })
 	t.Run("ConcurrentCreateOneName", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, newStore(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
@@ -690,5 +692,45 @@ func testCORS(t *testing.T, s bucketsvc.Store) {
 	}
 	if got, _ := s.GetBucket(ctx, "withcors"); !reflect.DeepEqual(got.CORS, want) {
 		t.Fatalf("created with rules: %+v", got.CORS)
+	}
+}
+
+// testObjectLock: a bucket's Object Lock configuration is stored whole by
+// create and update (with and without a default retention), kept by updates
+// of other fields, and listed with the bucket.
+func testObjectLock(t *testing.T, s bucketsvc.Store) {
+	ctx := ctxT(t)
+	alice := mustAccount(t, s, "alice")
+	b := sampleBucket("locked", alice.ID)
+	b.Versioning = bucketsvc.VersioningEnabled
+	b.ObjectLock = &s3lock.Configuration{Enabled: true}
+	if err := s.CreateBucket(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "locked"); !reflect.DeepEqual(got.ObjectLock, &s3lock.Configuration{Enabled: true}) {
+		t.Fatalf("created lock-enabled: %+v", got.ObjectLock)
+	}
+	if err := s.CreateBucket(ctx, sampleBucket("plain", alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "plain"); got.ObjectLock != nil {
+		t.Fatalf("new bucket has an object lock configuration: %+v", got.ObjectLock)
+	}
+	want := &s3lock.Configuration{Enabled: true, Default: &s3lock.DefaultRetention{Mode: s3lock.Compliance, Years: 2}}
+	if err := s.UpdateBucket(ctx, "locked", func(b *bucketsvc.Bucket) error {
+		b.ObjectLock = &s3lock.Configuration{Enabled: true, Default: &s3lock.DefaultRetention{Mode: s3lock.Compliance, Years: 2}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateBucket(ctx, "locked", func(b *bucketsvc.Bucket) error { b.Policy = "{}"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBucket(ctx, "locked"); !reflect.DeepEqual(got.ObjectLock, want) {
+		t.Fatalf("after update: %+v", got.ObjectLock)
+	}
+	bs, err := s.ListBuckets(ctx, alice.ID)
+	if err != nil || len(bs) != 2 || !reflect.DeepEqual(bs[0].ObjectLock, want) || bs[1].ObjectLock != nil {
+		t.Fatalf("list: %v %+v", err, bs)
 	}
 }

@@ -92,6 +92,10 @@ var migrations = []migration{
 	{6, "bucket CORS configuration", []string{
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS cors JSONB`,
 	}},
+	// NULL = Object Lock not enabled (every row before this migration).
+	{7, "bucket object lock configuration", []string{
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS object_lock JSONB`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration (tests check that

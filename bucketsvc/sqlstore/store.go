@@ -18,6 +18,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3acl"
 	"github.com/meridian-s3/meridian/internal/s3cors"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
 
@@ -374,16 +375,21 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (bucketsvc.Acces
 
 // Buckets.
 
-const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl, cors"
+const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl, cors, object_lock"
 
 func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	var b bucketsvc.Bucket
 	var versioning string
-	var replication, lifecycle, tags, acl, cors []byte
+	var replication, lifecycle, tags, acl, cors, lock []byte
 	var ownership string
-	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl, &cors)
+	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl, &cors, &lock)
 	if err != nil {
 		return bucketsvc.Bucket{}, err
+	}
+	if lock != nil {
+		if err := json.Unmarshal(lock, &b.ObjectLock); err != nil {
+			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: object lock configuration: %w", b.Name, err)
+		}
 	}
 	b.Ownership = s3acl.Ownership(ownership)
 	if acl != nil {
@@ -452,6 +458,19 @@ func corsJSON(c *s3cors.Configuration) (*string, error) {
 	return &s, nil
 }
 
+// objectLockJSON is the object_lock column's value: NULL for none.
+func objectLockJSON(c *s3lock.Configuration) (*string, error) {
+	if c == nil {
+		return nil, nil
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	s := string(raw)
+	return &s, nil
+}
+
 // tagsJSON is the tags column's value: NULL for none.
 func tagsJSON(tags map[string]string) (*string, error) {
 	if len(tags) == 0 {
@@ -509,13 +528,17 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
+	lock, err := objectLockJSON(b.ObjectLock)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	// A name can be freed between our failed insert and the owner read;
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB)",
+			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB, $16::JSONB)",
 				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc, tags,
-				string(b.Ownership), acl, cors)
+				string(b.Ownership), acl, cors, lock)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -586,11 +609,15 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err != nil {
 			return fmt.Errorf("sqlstore: %w", err)
 		}
+		lock, err := objectLockJSON(b.ObjectLock)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE buckets SET owner = $2, region = $3, versioning = $4, erasure_data = $5,
 			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB, tags = $10::JSONB,
-			ownership = $11, acl = $12::JSONB, cors = $13::JSONB WHERE name = $1`,
+			ownership = $11, acl = $12::JSONB, cors = $13::JSONB, object_lock = $14::JSONB WHERE name = $1`,
 			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc, tags,
-			string(b.Ownership), acl, cors)
+			string(b.Ownership), acl, cors, lock)
 		return err
 	})
 }

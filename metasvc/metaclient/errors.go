@@ -30,6 +30,9 @@ var (
 	ErrMethodNotAllowed = errors.New("metaclient: not allowed on a delete marker")
 	// ErrBadDigest: CompleteUpload's claimed checksum differs from the computed one.
 	ErrBadDigest = errors.New("metaclient: checksum mismatch")
+	// ErrObjectLocked: the command would remove or weaken a version
+	// protected by Object Lock (metapb.ErrObjectLocked).
+	ErrObjectLocked = errors.New("metaclient: protected by object lock")
 )
 
 var codeErrors = map[string]error{
@@ -47,6 +50,7 @@ var codeErrors = map[string]error{
 	metapb.ErrUnavailable:      ErrUnavailable,
 	metapb.ErrMethodNotAllowed: ErrMethodNotAllowed,
 	metapb.ErrBadDigest:        ErrBadDigest,
+	metapb.ErrObjectLocked:     ErrObjectLocked,
 }
 
 // ResultError is a domain error answered by the metadata service.

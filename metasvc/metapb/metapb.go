@@ -120,6 +120,9 @@ type ObjectVersion struct {
 	// ACL is the version's access control list (acl.go; nil: the owner's
 	// FULL_CONTROL), set at write and replaced in place by CmdPutACL.
 	ACL *ObjectACL `json:"acl,omitempty"`
+	// Lock is the version's Object Lock state (retention, legal hold; nil:
+	// none), enforced by the partition (objectlock.go).
+	Lock *ObjectLock `json:"lock,omitempty"`
 }
 
 // Upload is an in-progress multipart upload. Key: (Bucket, Key, UploadID).
@@ -146,6 +149,8 @@ type Upload struct {
 	SSE *Encryption `json:"sse,omitempty"`
 	// ACL (x-amz-acl or x-amz-grant-* at create) is given to the object at Complete.
 	ACL *ObjectACL `json:"acl,omitempty"`
+	// Lock (x-amz-object-lock-* at create) is given to the object at Complete.
+	Lock *ObjectLock `json:"lock,omitempty"`
 }
 
 // Part is one uploaded part. Key: (Bucket, Key, UploadID, Number). A part is
@@ -233,6 +238,7 @@ const (
 	CmdPutTags       // replace a committed version's tags (tagging.go)
 	CmdReplStatus    // replicator: a source version's replication status (replication.go)
 	CmdPutACL        // replace a committed version's ACL (acl.go)
+	CmdPutLock       // change a committed version's retention or legal hold (objectlock.go)
 
 	CmdLimit // one past the last command type: add new types above it
 )
@@ -269,6 +275,7 @@ type Command struct {
 	PutTags        *PutTagsRequest        `json:"puttags,omitempty"`
 	ReplStatus     *ReplStatusRequest     `json:"replstatus,omitempty"`
 	PutACL         *PutACLRequest         `json:"putacl,omitempty"`
+	PutLock        *PutLockRequest        `json:"putlock,omitempty"`
 }
 
 // Result is what applying a Command returns. Err is empty on success, else
@@ -388,6 +395,9 @@ type DeleteRequest struct {
 	// with the source's version id (replication.go); the other fields but
 	// Bucket, Key and Owner are ignored.
 	Replica *ReplicaMarker `json:"replica,omitempty"`
+	// BypassGovernance: the requester asked to bypass GOVERNANCE retention
+	// and holds the permission (decided by the gateway; objectlock.go).
+	BypassGovernance bool `json:"bypassgov,omitempty"`
 }
 
 // CreateUploadRequest starts a multipart upload. Idempotent on Upload.Token.
@@ -452,6 +462,10 @@ type CompleteUploadRequest struct {
 	// Replication is the new version's replication status (PENDING when a
 	// rule replicates it; replication.go).
 	Replication string `json:"repl,omitempty"`
+	// DefaultLock is the bucket's default retention as of the completion
+	// (objectlock.go): given to the version when the upload has no
+	// retention of its own.
+	DefaultLock *ObjectLock `json:"deflock,omitempty"`
 }
 
 // AbortPartRequest removes a PREPARING part attempt (failed part write, or

@@ -288,6 +288,9 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 	if t.preparing(r.Bucket, r.Key, r.VersionID) != nil || t.byRecordID(r.Bucket, r.Key, r.VersionID) != nil {
 		return errResult(metapb.ErrConflict, "complete upload: version id already in use")
 	}
+	if res, ok := t.nullReplaceLocked(r.Bucket, r.Key, r.Versioning, now); ok {
+		return res // objectlock.go
+	}
 
 	v := &metapb.ObjectVersion{
 		Format: metapb.FormatV1, Bucket: u.Bucket, Key: u.Key, VersionID: r.VersionID,
@@ -295,7 +298,14 @@ func (t *trees) completeUpload(now time.Time, region string, r *metapb.CompleteU
 		Checksums: cks, ChecksumType: ckType, ContentType: u.ContentType, Headers: cloneMap(u.Headers),
 		UserMeta: cloneMap(u.UserMeta), Owner: u.Owner, Created: r.Created, Scheme: u.Scheme,
 		PreparedAt: u.Initiated, CommittedAt: now, UploadID: u.UploadID, Tags: cloneMap(u.Tags), ACL: u.ACL.Clone(),
-		Replication: r.Replication, SSE: u.SSE,
+		Replication: r.Replication, SSE: u.SSE, Lock: cloneLock(u.Lock),
+	}
+	if d := r.DefaultLock; d != nil && d.Mode != "" && (v.Lock == nil || v.Lock.Mode == "") {
+		// The bucket's default retention, resolved by the gateway.
+		if v.Lock == nil {
+			v.Lock = &metapb.ObjectLock{}
+		}
+		v.Lock.Mode, v.Lock.Until = d.Mode, d.Until
 	}
 	if v.Created.IsZero() {
 		v.Created = now

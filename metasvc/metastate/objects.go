@@ -123,6 +123,9 @@ func (t *trees) commit(now time.Time, region string, r *metapb.CommitRequest) me
 	if !condOK(cur, r.IfMatch, r.IfNoneMatch) {
 		return errResult(metapb.ErrPrecondition, "commit: precondition failed")
 	}
+	if res, ok := t.nullReplaceLocked(bucket, key, r.Versioning, now); ok {
+		return res // objectlock.go: a protected null version is never replaced
+	}
 	v := cloneVersion(&r.Final)
 	v.Format = metapb.FormatV1
 	v.Bucket, v.Key, v.VersionID = bucket, key, vid
@@ -189,6 +192,9 @@ func fillFromPrepared(v, p *metapb.ObjectVersion) {
 	}
 	if v.ChecksumType == "" {
 		v.ChecksumType = p.ChecksumType
+	}
+	if v.Lock == nil {
+		v.Lock = cloneLock(p.Lock)
 	}
 	v.PreparedAt = p.PreparedAt
 }
@@ -267,6 +273,9 @@ func (t *trees) delete(now time.Time, region string, r *metapb.DeleteRequest) me
 	if n == nil {
 		return metapb.Result{}
 	}
+	if protected(n, now, r.BypassGovernance) {
+		return lockedResult(n) // objectlock.go
+	}
 	t.removeVersion(n, "deleted", now)
 	seq := t.appendFeedVer(metapb.FeedDelete, n, now)
 	return metapb.Result{Version: cloneVersion(n), Seq: seq}
@@ -314,6 +323,7 @@ func cloneVersion(v *metapb.ObjectVersion) *metapb.ObjectVersion {
 	c.UserMeta = cloneMap(v.UserMeta)
 	c.Tags = cloneMap(v.Tags)
 	c.ACL = v.ACL.Clone()
+	c.Lock = cloneLock(v.Lock)
 	c.Inline = cloneBytes(v.Inline)
 	c.Segments = cloneSegments(v.Segments)
 	if v.Parts != nil {
@@ -341,6 +351,7 @@ func cloneUpload(u *metapb.Upload) *metapb.Upload {
 	c.UserMeta = cloneMap(u.UserMeta)
 	c.Tags = cloneMap(u.Tags)
 	c.ACL = u.ACL.Clone()
+	c.Lock = cloneLock(u.Lock)
 	return &c
 }
 

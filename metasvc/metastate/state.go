@@ -336,6 +336,10 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 		if cmd.ReplStatus != nil {
 			return t.replStatus(now, cmd.ReplStatus)
 		}
+	case metapb.CmdPutLock:
+		if cmd.PutLock != nil {
+			return t.putLock(now, cmd.PutLock)
+		}
 	default:
 		return errResult(metapb.ErrBadRequest, fmt.Sprintf("unknown command type %d", cmd.Type))
 	}

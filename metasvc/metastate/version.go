@@ -233,12 +233,18 @@ func (t *trees) deleteVersioned(now time.Time, region string, r *metapb.DeleteRe
 		if v == nil {
 			return metapb.Result{}
 		}
+		if protected(v, now, r.BypassGovernance) {
+			return lockedResult(v) // objectlock.go
+		}
 		t.removeVersion(v, "deleted", now)
 		seq := t.appendFeedVer(metapb.FeedDelete, v, now)
 		return metapb.Result{Version: cloneVersion(v), Seq: seq}
 	}
 	if res, ok := t.fenced(r.Bucket); ok {
 		return res
+	}
+	if res, ok := t.nullReplaceLocked(r.Bucket, r.Key, r.Versioning, now); ok {
+		return res // a suspended bucket's marker would replace a protected null version
 	}
 	m := &metapb.ObjectVersion{
 		Format: metapb.FormatV1, Bucket: r.Bucket, Key: r.Key,
