@@ -9,6 +9,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
 
@@ -82,6 +83,11 @@ func (s *Server) createBucket(req *request) error {
 	}
 	b := bucketsvc.Bucket{Name: req.bucket, Incarnation: bucketsvc.NewIncarnation(), Owner: req.principal,
 		Region: region, Scheme: s.cfg.Scheme, Created: s.cfg.Now().UTC(), Ownership: ownership, ACL: acl}
+	if lock, err := s3lock.ParseBucketHeader(req.r.Header); err != nil {
+		return err
+	} else if lock { // a lock-enabled bucket is versioned from birth (docs/object-lock.md)
+		b.Versioning, b.ObjectLock = bucketsvc.VersioningEnabled, &s3lock.Configuration{Enabled: true}
+	}
 	err = s.cfg.Catalog.CreateBucket(req.r.Context(), b)
 	var exists *bucketsvc.BucketExistsError
 	if errors.As(err, &exists) && exists.Owner == req.principal && region == "us-east-1" {

@@ -9,6 +9,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3lock"
 )
 
 func (g *Gateway) listBuckets(req *request) error {
@@ -59,13 +60,21 @@ func (g *Gateway) createBucket(req *request) error {
 	if err != nil {
 		return err
 	}
+	lock, err := s3lock.ParseBucketHeader(req.r.Header)
+	if err != nil {
+		return err
+	}
 	scheme := g.cfg.Data.Scheme()
-	err = g.cfg.Catalog.CreateBucket(ctx, bucketsvc.Bucket{
+	nb := bucketsvc.Bucket{
 		Name: req.bucket, Incarnation: bucketsvc.NewIncarnation(), Owner: req.principal, Region: region,
 		Scheme:    bucketsvc.ErasureScheme{Data: scheme.Data, Parity: scheme.Parity},
 		Created:   time.Now().UTC(),
 		Ownership: ownership, ACL: acl,
-	})
+	}
+	if lock { // a lock-enabled bucket is versioned from birth (objectlock.go)
+		nb.Versioning, nb.ObjectLock = bucketsvc.VersioningEnabled, &s3lock.Configuration{Enabled: true}
+	}
+	err = g.cfg.Catalog.CreateBucket(ctx, nb)
 	var exists *bucketsvc.BucketExistsError
 	if errors.As(err, &exists) && exists.Owner == req.principal && g.cfg.Region == "us-east-1" {
 		err = nil // us-east-1 answers 200 to re-creating your own bucket, as S3 does.

@@ -295,6 +295,12 @@ func (g *Gateway) copyObject(req *request) error {
 	if err := s3api.CheckUnsupportedHeaders(h, s3api.ScopeObjectWrite); err != nil {
 		return err
 	}
+	// The copy's lock comes from the request (or the bucket default), never
+	// from the source, as in S3 (objectlock.go).
+	locks, err := objectLockHeaders(req, b)
+	if err != nil {
+		return err
+	}
 	mdir, err := s3api.ParseDirective(h, "x-amz-metadata-directive")
 	if err != nil {
 		return err
@@ -366,6 +372,7 @@ func (g *Gateway) copyObject(req *request) error {
 	if tdir == s3api.DirectiveCopy && len(src.v.Tags) > 0 {
 		v.Tags = maps.Clone(src.v.Tags)
 	}
+	v.Lock = lockRecord(b, locks, now, true)
 	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	var cb commit.Body
 	body := &copyStream{} // not started: a cross-region copy's body is the request's

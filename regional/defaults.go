@@ -47,17 +47,12 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		return g.bucketNotFound(s3err.SSEConfigNotFound)
 	case s3route.GetBucketWebsite:
 		return g.bucketNotFound(s3err.NoSuchWebsiteConfiguration)
-	case s3route.GetObjectLockConfiguration:
-		return g.bucketNotFound(s3err.ObjectLockConfigNotFound)
 	case s3route.GetPublicAccessBlock:
 		return g.bucketNotFound(s3err.NoSuchPublicAccessBlockConfig)
 	case s3route.GetBucketAnalyticsConfiguration, s3route.GetBucketMetricsConfiguration,
 		s3route.GetBucketInventoryConfiguration, s3route.GetBucketIntelligentTieringConfiguration:
 		return g.bucketNotFound(s3err.NoSuchConfiguration)
 
-	// Object subresources.
-	case s3route.GetObjectRetention, s3route.GetObjectLegalHold:
-		return g.objectLockDefault
 	}
 	return nil
 }
@@ -128,13 +123,4 @@ func (g *Gateway) objectFor(req *request) (bucketsvc.Bucket, metapb.ObjectVersio
 	}
 	v, err := g.resolveVersion(req, b)
 	return b, v, err
-}
-
-// objectLockDefault answers GetObjectRetention and GetObjectLegalHold on a
-// bucket without Object Lock, as S3 does.
-func (g *Gateway) objectLockDefault(req *request) error {
-	if _, _, err := g.objectFor(req); err != nil {
-		return err
-	}
-	return s3err.WithMessage(s3err.InvalidRequest, "Bucket is missing Object Lock Configuration")
 }

@@ -39,6 +39,8 @@ func (g *Gateway) translate(req *request, err error) *s3err.Error {
 		// PutTags of the null version, replaced meanwhile by a null delete
 		// marker (a DELETE on a suspended bucket).
 		return s3err.New(s3err.MethodNotAllowed).With("Method", req.r.Method).With("ResourceType", "DeleteMarker")
+	case errors.Is(err, metaclient.ErrObjectLocked):
+		return errObjectLocked() // objectlock.go
 	case errors.Is(err, metaclient.ErrBadDigest):
 		return s3err.WithMessage(s3err.BadDigest, "The checksum you specified did not match the calculated checksum.")
 	case errors.Is(err, metaclient.ErrInvalidPartOrder):

@@ -350,6 +350,18 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.getBucketCors
 	case s3route.DeleteBucketCors:
 		return g.deleteBucketCors
+	case s3route.PutObjectLockConfiguration:
+		return g.putObjectLockConfiguration // objectlock.go
+	case s3route.GetObjectLockConfiguration:
+		return g.getObjectLockConfiguration
+	case s3route.PutObjectRetention:
+		return g.putObjectRetention
+	case s3route.GetObjectRetention:
+		return g.getObjectRetention
+	case s3route.PutObjectLegalHold:
+		return g.putObjectLegalHold
+	case s3route.GetObjectLegalHold:
+		return g.getObjectLegalHold
 	}
 	if h := g.defaultHandler(op); h != nil { // defaults.go
 		return h

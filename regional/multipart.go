@@ -12,6 +12,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/commit"
@@ -51,6 +52,10 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	locks, err := objectLockHeaders(req, b) // objectlock.go: the default retention applies at Complete
+	if err != nil {
+		return err
+	}
 	u := metapb.Upload{
 		Format: metapb.FormatV1, Bucket: req.mb, Key: req.key,
 		UploadID:    randomHex(16),
@@ -63,6 +68,7 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 		Owner:        owner,
 		Initiated:    time.Now().UTC(),
 		Scheme:       g.cfg.Data.Scheme(),
+		Lock:         lockRecord(b, locks, time.Time{}, false),
 	}
 	if enc != nil {
 		u.SSE = enc.enc
@@ -186,16 +192,18 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 			upTags = u.Tags
 		}
 	}
+	created := time.Now().UTC()
 	v, err := g.commit.Complete(ctx, metapb.CompleteUploadRequest{
 		Bucket: req.mb, Key: req.key, UploadID: uploadID,
-		VersionID: newVersionID(time.Now()), Token: idempotencyToken(req.r),
-		Parts: parts, Created: time.Now().UTC(), Checksums: claimed,
+		VersionID: newVersionID(created), Token: idempotencyToken(req.r),
+		Parts: parts, Created: created, Checksums: claimed,
 		// Evaluated by metasvc in the apply that completes (404 NoSuchKey /
 		// 412 PreconditionFailed; the upload stays as it was).
 		IfMatch:     req.r.Header.Get("If-Match"),
 		IfNoneMatch: req.r.Header.Get("If-None-Match"),
 		Versioning:  versioningOf(b),
-		Replication: replicationStatus(b, req.key, upTags), // replicate.go
+		Replication: replicationStatus(b, req.key, upTags),           // replicate.go
+		DefaultLock: lockRecord(b, s3lock.Settings{}, created, true), // objectlock.go
 	})
 	if errors.Is(err, metaclient.ErrBadRequest) {
 		// The parts cannot make the upload's checksum (a part without the

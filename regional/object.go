@@ -203,6 +203,13 @@ func (g *Gateway) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	locks, err := objectLockHeaders(req, b) // objectlock.go
+	if err != nil {
+		return err
+	}
+	if lockRecord(b, locks, time.Now(), true) != nil && !declaresIntegrity(req) {
+		return errLockNeedsIntegrity()
+	}
 	bi, err := g.openBody(req, s3api.MaxSinglePut)
 	if err != nil {
 		return err
@@ -233,6 +240,7 @@ func (g *Gateway) putObject(req *request) error {
 		Tags:        tags,
 		SSE:         sseEnc,
 		ACL:         acl,
+		Lock:        lockRecord(b, locks, now, true),
 	}
 	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	res, err := g.commit.Write(ctx, commit.Target{
@@ -367,6 +375,7 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	setSSEHeaders(h, v.SSE, keyMD5)                       // sse.go
 	setChecksumHeaders(h, req.r, &v, partial, partNumber) // checksum.go
 	setTaggingCount(h, &v)                                // tagging.go
+	setLockHeaders(h, &v)                                 // objectlock.go
 	if withBody {
 		q := req.r.URL.Query()
 		for param, header := range map[string]string{
@@ -506,7 +515,8 @@ func (g *Gateway) deleteObject(req *request) error {
 	res, err := g.cfg.Meta.DeleteObject(req.r.Context(), metapb.DeleteRequest{
 		Bucket: req.mb, Key: req.key, IfMatch: req.r.Header.Get("If-Match"),
 		Version: named, Versioning: versioningOf(b), Owner: req.principal,
-		Replication: markerReplicationStatus(b, req.key, named), // replicate.go
+		Replication:      markerReplicationStatus(b, req.key, named), // replicate.go
+		BypassGovernance: g.bypassGovernance(req, b),                 // objectlock.go
 	})
 	if err != nil {
 		if errors.Is(err, metaclient.ErrPrecondition) {
@@ -566,7 +576,7 @@ func (g *Gateway) deleteObjects(req *request) error {
 		// <ETag> is the per-object If-Match (conditional delete).
 		r, err := g.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: req.mb, Key: o.Key, IfMatch: o.ETag,
 			Version: named, Versioning: versioningOf(b), Owner: req.principal,
-			Replication: markerReplicationStatus(b, o.Key, named)})
+			Replication: markerReplicationStatus(b, o.Key, named), BypassGovernance: g.bypassGovernance(req, b)})
 		if err != nil {
 			e := g.translate(req, err)
 			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, VersionID: o.VersionID, Code: string(e.Code), Message: e.Message})

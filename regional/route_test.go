@@ -66,7 +66,9 @@ func TestRoute(t *testing.T) {
 		{"GET", "localhost", "/photos?metrics&id=m", "photos", "", "default"},
 		{"GET", "localhost", "/photos/a?tagging", "photos", "a", "getObjectTagging"},
 		{"GET", "localhost", "/photos/a?acl", "photos", "a", "getObjectAcl"},
-		{"GET", "localhost", "/photos/a?retention", "photos", "a", "default"},
+		{"GET", "localhost", "/photos/a?retention", "photos", "a", "getObjectRetention"},
+		{"PUT", "localhost", "/photos/a?legal-hold", "photos", "a", "putObjectLegalHold"},
+		{"GET", "localhost", "/photos?object-lock", "photos", "", "getObjectLockConfiguration"},
 	}
 	for _, tc := range tests {
 		req := routeRequest(g, tc.method, tc.host, tc.target)

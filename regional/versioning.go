@@ -121,12 +121,18 @@ func (g *Gateway) putBucketVersioning(req *request) error {
 		if cur.Replication != nil && bucketsvc.VersioningState(status) != bucketsvc.VersioningEnabled {
 			return errReplicationNeedsVersioning
 		}
+		if cur.ObjectLock != nil && bucketsvc.VersioningState(status) != bucketsvc.VersioningEnabled {
+			return errLockPresent // objectlock.go
+		}
 		cur.Versioning = bucketsvc.VersioningState(status)
 		return nil
 	})
 	if errors.Is(err, errReplicationNeedsVersioning) {
 		// As S3: a replicated bucket's versioning cannot be suspended.
 		return s3err.WithMessage(s3err.InvalidBucketState, "A replication configuration is present on this bucket, so the versioning state cannot be changed.")
+	}
+	if errors.Is(err, errLockPresent) {
+		return s3err.WithMessage(s3err.InvalidBucketState, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
 	}
 	if err != nil {
 		return err

@@ -150,10 +150,12 @@ func errNoEncryption(name string) error {
 //     SSE-C customer keys, copy-source SSE-C) on bucket creation: 501
 //     NotImplemented. Object reads and writes take them: the regional
 //     gateway honours or refuses each (regional/sse.go, docs/sse.md);
-//   - object writes: Object Lock (400 InvalidRequest, as S3 answers for a
-//     bucket without Object Lock), website redirects (501), a
-//     storage class other than STANDARD (400 InvalidStorageClass);
-//   - bucket creation: Object Lock (501).
+//   - object writes: website redirects (501), a
+//     storage class other than STANDARD (400 InvalidStorageClass).
+//
+// Object Lock headers (x-amz-object-lock-*, x-amz-bucket-object-lock-enabled)
+// are the handlers' (internal/s3lock; regional/objectlock.go): they depend on
+// the bucket's configuration.
 //
 // ACL headers (x-amz-acl, x-amz-grant-*) and x-amz-object-ownership are
 // served (internal/s3acl, regional/acl.go), per bucket ownership controls.
@@ -173,18 +175,12 @@ func CheckUnsupportedHeaders(h http.Header, scope HeaderScope) error {
 		for name := range h {
 			lname := strings.ToLower(name)
 			switch {
-			case strings.HasPrefix(lname, "x-amz-object-lock-"):
-				return s3err.WithMessage(s3err.InvalidRequest, "Bucket is missing Object Lock Configuration")
 			case lname == "x-amz-website-redirect-location":
 				return s3err.WithMessage(s3err.NotImplemented, "Website redirects are not supported yet (x-amz-website-redirect-location).").With("Header", lname)
 			}
 		}
 		if sc := h.Get("X-Amz-Storage-Class"); sc != "" && sc != "STANDARD" {
 			return s3err.New(s3err.InvalidStorageClass).With("StorageClassRequested", truncateArg(sc))
-		}
-	case ScopeBucketCreate:
-		if v := h.Get("X-Amz-Bucket-Object-Lock-Enabled"); v != "" && !strings.EqualFold(v, "false") {
-			return s3err.WithMessage(s3err.NotImplemented, "Object Lock is not supported yet (x-amz-bucket-object-lock-enabled).").With("Header", "x-amz-bucket-object-lock-enabled")
 		}
 	}
 	return nil

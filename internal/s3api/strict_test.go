@@ -113,8 +113,8 @@ func TestCheckUnsupportedHeaders(t *testing.T) {
 		{ScopeObjectRead, "x-amz-server-side-encryption-customer-key-MD5", "m", ""},
 		{ScopeBucketCreate, "x-amz-server-side-encryption", "AES256", s3err.NotImplemented},
 		{ScopeBucketCreate, "x-amz-server-side-encryption-customer-key", "k", s3err.NotImplemented},
-		{ScopeObjectWrite, "x-amz-object-lock-mode", "GOVERNANCE", s3err.InvalidRequest},
-		{ScopeObjectWrite, "x-amz-object-lock-legal-hold", "ON", s3err.InvalidRequest},
+		{ScopeObjectWrite, "x-amz-object-lock-mode", "GOVERNANCE", ""}, // the handler's (regional/objectlock.go)
+		{ScopeObjectWrite, "x-amz-object-lock-legal-hold", "ON", ""},   // the handler's
 		{ScopeObjectWrite, "x-amz-website-redirect-location", "/x", s3err.NotImplemented},
 		{ScopeObjectWrite, "x-amz-tagging", "a=b", ""}, // served (regional/tagging.go)
 		{ScopeObjectWrite, "x-amz-storage-class", "GLACIER", s3err.InvalidStorageClass},
@@ -130,7 +130,7 @@ func TestCheckUnsupportedHeaders(t *testing.T) {
 		{ScopeBucketCreate, "x-amz-acl", "private", ""},
 		{ScopeBucketCreate, "x-amz-acl", "public-read", ""}, // served (s3acl.ForCreateBucket)
 		{ScopeBucketCreate, "x-amz-grant-full-control", "id=x", ""},
-		{ScopeBucketCreate, "x-amz-bucket-object-lock-enabled", "true", s3err.NotImplemented},
+		{ScopeBucketCreate, "x-amz-bucket-object-lock-enabled", "true", ""}, // served (s3lock.ParseBucketHeader)
 		{ScopeBucketCreate, "x-amz-bucket-object-lock-enabled", "false", ""},
 		{ScopeBucketCreate, "x-amz-object-ownership", "BucketOwnerEnforced", ""},
 		{ScopeBucketCreate, "x-amz-object-ownership", "ObjectWriter", ""},

@@ -81,6 +81,8 @@ const (
 	NoSuchTagSet                  Code = "NoSuchTagSet"
 	NoSuchWebsiteConfiguration    Code = "NoSuchWebsiteConfiguration"
 	ObjectLockConfigNotFound      Code = "ObjectLockConfigurationNotFoundError"
+	// NoSuchObjectLockConfiguration: a version without retention (or legal hold).
+	NoSuchObjectLockConfiguration Code = "NoSuchObjectLockConfiguration"
 	OwnershipControlsNotFound     Code = "OwnershipControlsNotFoundError"
 	ReplicationConfigNotFound     Code = "ReplicationConfigurationNotFoundError"
 	SSEConfigNotFound             Code = "ServerSideEncryptionConfigurationNotFoundError"
@@ -158,6 +160,7 @@ var registry = map[Code]entry{
 	NoSuchTagSet:                        {http.StatusNotFound, "The TagSet does not exist"},
 	NoSuchWebsiteConfiguration:          {http.StatusNotFound, "The specified bucket does not have a website configuration"},
 	ObjectLockConfigNotFound:            {http.StatusNotFound, "Object Lock configuration does not exist for this bucket"},
+	NoSuchObjectLockConfiguration:       {http.StatusNotFound, "The specified object does not have a ObjectLock configuration"},
 	OwnershipControlsNotFound:           {http.StatusNotFound, "The bucket ownership controls were not found"},
 	ReplicationConfigNotFound:           {http.StatusNotFound, "The replication configuration was not found"},
 	SSEConfigNotFound:                   {http.StatusNotFound, "The server side encryption configuration was not found"},
