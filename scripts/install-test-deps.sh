@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need beyond Go: the PostgreSQL server
 # binaries (scripts/install-postgres.sh), s3cmd and rclone, real S3
-# clients testbed/e2e drives through an edge. The aws CLI (v1) and boto3
+# clients testbed/e2e drives through an edge, and Chromium, the browser
+# of the CORS test. The aws CLI (v1) and boto3
 # come from pip (pip install awscli boto3) and are only checked here.
 # Idempotent: installs nothing that is already present, and runs
 # apt-get update only when a package has to be installed and apt's lists
@@ -45,6 +46,7 @@ install_deb() {
 
 install_deb s3cmd s3cmd
 install_deb rclone rclone # CopyObject with rclone copyto / modtime updates (testbed/e2e/copy_test.go)
+install_deb chromium chromium # a real browser sending CORS preflights (testbed/e2e/cors_browser_test.go)
 
 # Checked, not installed: they come from pip, not from Debian packages.
 missing=()

@@ -43,6 +43,7 @@ func TestGlobal(t *testing.T) {
 	t.Run("SigV2", func(t *testing.T) { testGlobalSigV2(t, g) })
 	t.Run("PostObject", func(t *testing.T) { testGlobalPostObject(t, g) })
 	t.Run("CORS", func(t *testing.T) { testGlobalCORS(t, g) }) // cors_test.go
+	t.Run("CORSBrowser", func(t *testing.T) { testGlobalCORSBrowser(t, g) }) // cors_browser_test.go
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
 	t.Run("Routes", func(t *testing.T) { testGlobalRoutes(t, g) })
 	t.Run("Latency", func(t *testing.T) { testGlobalLatency(t, g) })
