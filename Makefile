@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-replication bench-heal fmt vet soak memcheck clean fuzz fuzz-short terraform-test k6 loadtest loadtest-smoke
+.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-replication bench-heal fmt vet soak memcheck clean fuzz fuzz-short fuzz-authz terraform-test k6 loadtest loadtest-smoke
 
 all: build
 
@@ -91,7 +91,8 @@ FUZZ_TARGETS := \
 	internal/s3api:FuzzParseRange internal/s3api:FuzzDeleteBody \
 	internal/s3api:FuzzCompleteMultipartUploadBody internal/s3api:FuzzCreateBucketConfigurationBody \
 	internal/s3api:FuzzTagging \
-	internal/s3route:FuzzResolve internal/s3lifecycle:FuzzParse internal/s3cors:FuzzParse
+	internal/s3route:FuzzResolve internal/s3lifecycle:FuzzParse internal/s3cors:FuzzParse \
+	internal/s3authz:FuzzParsePolicy
 FUZZTIME ?= 2m
 # The short run counts executions rather than time: a time-bounded run can
 # end while a worker is still reporting a new input, and go test then fails
@@ -103,6 +104,12 @@ fuzz:
 		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg; \
 	done
+
+## fuzz-authz: the authorization engine's fuzz target alone, for FUZZTIME_AUTHZ
+# (default 10m): no policy document crashes the parser or the engine.
+FUZZTIME_AUTHZ ?= 10m
+fuzz-authz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePolicy$$' -fuzztime $(FUZZTIME_AUTHZ) ./internal/s3authz
 
 ## fuzz-short: the same targets briefly (part of `make test`).
 fuzz-short:
