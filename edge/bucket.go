@@ -8,6 +8,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
@@ -106,20 +107,8 @@ func (s *Server) createBucket(req *request) error {
 	return nil
 }
 
-// ownedBucket returns the bucket if the caller owns it.
-func (s *Server) ownedBucket(req *request) (bucketsvc.Bucket, error) {
-	b, err := s.buckets.Get(req.r.Context(), req.bucket)
-	if err != nil {
-		return b, err
-	}
-	if b.Owner != req.principal {
-		return b, s3err.New(s3err.AccessDenied)
-	}
-	return b, nil
-}
-
 func (s *Server) headBucket(req *request) error {
-	b, err := s.ownedBucket(req)
+	b, err := s.authorizedBucket(req)
 	if err != nil {
 		return err
 	}
@@ -129,7 +118,7 @@ func (s *Server) headBucket(req *request) error {
 }
 
 func (s *Server) getBucketLocation(req *request) error {
-	b, err := s.ownedBucket(req)
+	b, err := s.authorizedBucket(req)
 	if err != nil {
 		return err
 	}
@@ -151,8 +140,8 @@ func (s *Server) deleteBucket(req *request) error {
 	if err != nil {
 		return err
 	}
-	if b.Owner != req.principal {
-		return s3err.New(s3err.AccessDenied)
+	if err := s.allow(req, b, s3authz.ActionOf(req.op, false)); err != nil { // authz.go
+		return err
 	}
 	out, err := http.NewRequestWithContext(ctx, http.MethodDelete, "/", nil)
 	if err != nil {

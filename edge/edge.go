@@ -22,6 +22,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/edge/bucketcache"
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/s3route"
 	"github.com/meridian-s3/meridian/internal/sigv4"
@@ -35,6 +36,7 @@ type Server struct {
 	log      *slog.Logger
 	verifier *sigv4.Verifier
 	buckets  *bucketcache.Cache
+	policies *s3authz.PolicyCache // parsed bucket policies (authz.go)
 	link     *regionalclient.Client
 	hostID   string
 	metrics  *metrics
@@ -87,6 +89,7 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(cfg.Registry, s.buckets); err != nil {
 		return nil, fmt.Errorf("edge: metrics: %w", err)
 	}
+	s.policies = s3authz.NewPolicyCache(policyCacheSize)
 	s.tracer = telemetry.Provider(cfg.TracerProvider).Tracer(tracerName)
 	lc := regionalclient.DefaultConfig()
 	lc.Regions = cfg.Regions
@@ -205,6 +208,7 @@ type request struct {
 	log       *slog.Logger
 	body      *s3api.WatchedBody
 	formPost  bool // an unsigned browser-form upload, forwarded for the region to authenticate
+	anonymous bool // unsigned: the anonymous principal (authz.go)
 }
 
 func newRequestID() string {
@@ -268,20 +272,15 @@ func (s *Server) serve(req *request) error {
 	}
 	req.auth = auth
 	if auth.Anonymous {
-		// Only a browser-form upload may come unsigned: the home region
-		// checks the form's own signature (regional/post.go).
-		if req.bucket == "" || bucketsvc.ValidateBucketName(req.bucket) != nil {
-			return s3err.New(s3err.AccessDenied)
-		}
-		op, err := s3route.Resolve(s3route.RequestOf(r, s3route.LevelOf(req.bucket, req.key)))
-		if err != nil || op != s3route.PostObject {
-			return s3err.New(s3err.AccessDenied)
-		}
-		req.op, req.formPost = op, true
-		return s.proxy(req)
+		// Unsigned: the anonymous principal. Authorization decides at the
+		// bucket's home region (or here, for the bucket operations the
+		// edge answers); a browser-form upload is authenticated by its
+		// form's own signature at the region (regional/post.go).
+		req.anonymous = true
+	} else {
+		req.principal = auth.Principal
+		req.log = req.log.With("access_key", auth.AccessKeyID)
 	}
-	req.principal = auth.Principal
-	req.log = req.log.With("access_key", auth.AccessKeyID)
 	if req.bucket != "" {
 		if err := bucketsvc.ValidateBucketName(req.bucket); err != nil {
 			return s3err.New(s3err.InvalidBucketName).With("BucketName", req.bucket)
@@ -292,6 +291,14 @@ func (s *Server) serve(req *request) error {
 		return err
 	}
 	req.op = op
+	if req.anonymous {
+		switch op {
+		case s3route.ListBuckets, s3route.CreateBucket:
+			return s3err.New(s3err.AccessDenied) // these need an account
+		case s3route.PostObject:
+			req.formPost = true
+		}
+	}
 	switch op {
 	case s3route.ListBuckets:
 		return s.listBuckets(req)
@@ -345,6 +352,12 @@ func (s *Server) translate(req *request, err error) *s3err.Error {
 func (s *Server) writeError(req *request, err error) {
 	if req.body.TimedOut() {
 		err = s3err.New(s3err.RequestTimeout)
+	}
+	if req.anonymous && !req.formPost {
+		// An unsigned request learns nothing the edge knows (operations,
+		// names, buckets): only the region's authorization answers it
+		// otherwise, and its answers are relayed, not written here.
+		err = s3err.New(s3err.AccessDenied)
 	}
 	e := s.translate(req, err)
 	s3api.LogError(req.r.Context(), req.log, err, e)

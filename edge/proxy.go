@@ -43,6 +43,7 @@ func (s *Server) linkHeaders(req *request, h http.Header, algs []string) {
 	if req.r.TLS != nil {
 		h.Set(regionalclient.HeaderClientTLS, "1")
 	}
+	s.authzHeaders(req, h) // authz.go
 	if len(algs) > 0 {
 		h.Set(regionalclient.HeaderChecksumAlgorithms, strings.Join(algs, ","))
 	}
@@ -208,6 +209,9 @@ func (s *Server) proxy(req *request) error {
 			return s3err.WithMessage(s3err.ServiceUnavailable, "The bucket's home region could not be reached.")
 		}
 		if !stale {
+			if resp.StatusCode < 300 && changesBucketConfig(req.op) {
+				s.buckets.Invalidate(req.bucket) // authz.go
+			}
 			// staleBucket may have read an error body to look at its code:
 			// relay those bytes first.
 			s.relayPrefix(req, resp, head)

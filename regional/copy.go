@@ -15,6 +15,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -93,7 +94,8 @@ func (g *Gateway) remoteBody(req *request, src copySource) (commit.Body, error) 
 }
 
 // resolveCopySource parses x-amz-copy-source and reads the one version it
-// names. The caller must own the source bucket, which must be homed in this
+// names. The caller must be allowed to read the source (s3:GetObject, or
+// s3:GetObjectVersion for a named version), which must be homed in this
 // region.
 func (g *Gateway) resolveCopySource(req *request) (copySource, error) {
 	ctx := req.r.Context()
@@ -117,8 +119,12 @@ func (g *Gateway) resolveCopySource(req *request) (copySource, error) {
 		}
 		return copySource{}, err
 	}
-	if b.Owner != req.principal {
-		return copySource{}, s3err.New(s3err.AccessDenied)
+	srcAction := s3authz.ActionGetObject
+	if cs.Versioned {
+		srcAction = s3authz.ActionGetObjectVersion
+	}
+	if err := g.allow(req, b, srcAction, cs.Key); err != nil {
+		return copySource{}, err
 	}
 	if b.Region != g.cfg.Region {
 		// Through an edge, the edge reads such a source in its home region

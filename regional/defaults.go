@@ -39,8 +39,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		return g.bucketDocument(s3api.EmptyList("ListBucketIntelligentTieringConfigurationsOutput"))
 
 	// "Not found" errors.
-	case s3route.GetBucketPolicy, s3route.GetBucketPolicyStatus:
-		return g.getBucketPolicy(op)
 	case s3route.GetBucketEncryption:
 		// Meridian does not encrypt at rest yet, so it does not claim
 		// S3's default SSE-S3 configuration either.
@@ -75,29 +73,6 @@ func (g *Gateway) bucketNotFound(code s3err.Code) handler {
 			return err
 		}
 		return s3err.New(code).With("BucketName", req.bucket)
-	}
-}
-
-// getBucketPolicy: no policy → NoSuchBucketPolicy, as S3 answers both
-// GetBucketPolicy and GetBucketPolicyStatus. A policy in the catalog (set
-// by a later issue's API) is served as stored; its status is not computed
-// yet.
-func (g *Gateway) getBucketPolicy(op s3route.Operation) handler {
-	return func(req *request) error {
-		b, err := g.bucketFor(req)
-		if err != nil {
-			return err
-		}
-		switch {
-		case b.Policy == "":
-			return s3err.New(s3err.NoSuchBucketPolicy).With("BucketName", req.bucket)
-		case op == s3route.GetBucketPolicy:
-			req.w.Header().Set("Content-Type", "application/json")
-			req.w.WriteHeader(http.StatusOK)
-			_, err := req.w.Write([]byte(b.Policy))
-			return err
-		}
-		return notImplemented(op)(req)
 	}
 }
 

@@ -57,8 +57,8 @@ func TestSubresourceDefaults(t *testing.T) {
 		{"GET", "/defaults/missing?acl", 404, "NoSuchKey"},
 		// Writes and unknown operations.
 		{"PUT", "/defaults?accelerate", 501, "NotImplemented"},
-		{"PUT", "/defaults?policy", 501, "NotImplemented"},
-		{"DELETE", "/defaults?policy", 501, "NotImplemented"},
+		{"PUT", "/defaults?policy", 400, "MalformedPolicy"}, // an empty body (policy.go)
+		{"DELETE", "/defaults?policy", 204, ""},
 		{"DELETE", "/defaults/k?acl", 405, "MethodNotAllowed"},
 		{"DELETE", "/defaults/k?frobnicate", 501, "NotImplemented"},
 		{"DELETE", "/defaults/k?tagging&acl", 400, "InvalidRequest"},
@@ -102,7 +102,8 @@ func TestSubresourceDefaults(t *testing.T) {
 }
 
 // TestAuthenticateBeforeRouting: an unsigned request learns nothing about
-// operations, bucket names or health endpoints: AccessDenied for all.
+// operations, bucket names or health endpoints: AccessDenied for all (an
+// unsigned request reaches handlers only once a bucket's policy allows it).
 func TestAuthenticateBeforeRouting(t *testing.T) {
 	w := newWorld(t)
 	w.mustStatus(200, "PUT", "/authfirst", nil, nil)

@@ -25,6 +25,7 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/internal/s3route"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 )
@@ -261,6 +262,17 @@ func (g *Gateway) edgeAuth(r *http.Request, _ edgeInfo) (*sigv4.Auth, error) {
 		return &sigv4.Auth{Anonymous: true, PayloadMode: regionalclient.PayloadModeEdge, Body: b,
 			DecodedLength: b.want, Checksums: b.checksums, RequestTime: time.Now().UTC()}, nil
 	}
+	if principal == "" && r.Header.Get(regionalclient.HeaderAnonymous) == "1" {
+		// An unsigned request: the anonymous principal, authorized like
+		// any other (authz.go).
+		src := r.Body
+		if src == nil {
+			src = http.NoBody
+		}
+		b := &edgeBody{src: src, want: r.ContentLength}
+		return &sigv4.Auth{Anonymous: true, PayloadMode: regionalclient.PayloadModeEdge, Body: b,
+			DecodedLength: b.want, Checksums: b.checksums, RequestTime: time.Now().UTC()}, nil
+	}
 	if principal == "" {
 		return nil, s3err.WithMessage(s3err.AccessDenied, "The edge sent no principal.")
 	}
@@ -377,6 +389,7 @@ func (g *Gateway) prepareDelete(w http.ResponseWriter, r *http.Request) {
 		if err := g.authenticate(req); err != nil {
 			return err
 		}
+		req.op = s3route.DeleteBucket // what bucketFor authorizes
 		b, err := g.bucketFor(req)
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/internal/s3route"
@@ -34,7 +35,8 @@ type Gateway struct {
 	metrics  *metrics
 	tracer   trace.Tracer
 	hostID   string
-	commit   *commit.Coordinator // the commit protocol (regional/commit)
+	commit   *commit.Coordinator  // the commit protocol (regional/commit)
+	policies *s3authz.PolicyCache // parsed bucket policies (authz.go)
 
 	ln   net.Listener
 	srv  *http.Server
@@ -64,6 +66,7 @@ func New(cfg Config) (*Gateway, error) {
 		stop:  make(chan struct{}),
 		ready: make(chan struct{}),
 	}
+	g.policies = s3authz.NewPolicyCache(policyCacheSize)
 	g.metrics = newMetrics(cfg.Registry, cfg.Data)
 	g.commit = &commit.Coordinator{
 		Meta: cfg.Meta, Data: cfg.Data, InlineThreshold: cfg.InlineThreshold,
@@ -163,6 +166,8 @@ type request struct {
 	log       *slog.Logger
 	start     time.Time
 	body      *s3api.WatchedBody // nil on the edge link's internal requests
+	bkt       *bucketsvc.Bucket  // the bucket bucketFor read and authorized the request on
+	authzCtx  *s3authz.Context   // the request's condition keys, built on first use (authz.go)
 }
 
 func newRequestID() string {
@@ -362,6 +367,14 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.putObjectLegalHold
 	case s3route.GetObjectLegalHold:
 		return g.getObjectLegalHold
+	case s3route.PutBucketPolicy:
+		return g.putBucketPolicy // policy.go
+	case s3route.GetBucketPolicy:
+		return g.getBucketPolicy
+	case s3route.DeleteBucketPolicy:
+		return g.deleteBucketPolicy
+	case s3route.GetBucketPolicyStatus:
+		return g.getBucketPolicyStatus
 	}
 	if h := g.defaultHandler(op); h != nil { // defaults.go
 		return h
@@ -383,10 +396,11 @@ func (g *Gateway) authenticate(req *request) error {
 		return err
 	}
 	if auth.Anonymous {
-		// Only a browser-form upload may come unsigned: its form is
-		// signed (postObject checks it before reading the file).
+		// Unsigned: the anonymous principal, which authorization decides
+		// on (bucketFor). A browser-form upload authenticates its form
+		// (postObject). Operations that need an account are refused.
 		op, err := s3route.Resolve(s3route.RequestOf(req.r, s3route.LevelOf(req.bucket, req.key)))
-		if err != nil || op != s3route.PostObject {
+		if err == nil && !anonymousAllowed(op) {
 			return s3err.New(s3err.AccessDenied)
 		}
 		req.auth = auth
@@ -398,7 +412,8 @@ func (g *Gateway) authenticate(req *request) error {
 	return nil
 }
 
-// bucketFor loads the bucket and checks that the caller may use it.
+// bucketFor loads the bucket and checks that the caller may do the
+// request's operation on it (authz.go).
 func (g *Gateway) bucketFor(req *request) (bucketsvc.Bucket, error) {
 	b, err := g.cfg.Catalog.GetBucket(req.r.Context(), req.bucket)
 	if err != nil {
@@ -407,9 +422,10 @@ func (g *Gateway) bucketFor(req *request) (bucketsvc.Bucket, error) {
 		}
 		return b, err
 	}
-	if b.Owner != req.principal {
-		return b, s3err.New(s3err.AccessDenied)
+	if err := g.authorize(req, b); err != nil {
+		return b, err
 	}
+	req.bkt = &b
 	if b.Region != g.cfg.Region {
 		// The bucket lives elsewhere; S3 answers with a redirect error.
 		return b, s3err.WithMessage(s3err.Code("PermanentRedirect"), "The bucket you are attempting to access must be addressed using the specified endpoint.").With("BucketName", req.bucket).With("Region", b.Region)
@@ -421,6 +437,13 @@ func (g *Gateway) bucketFor(req *request) (bucketsvc.Bucket, error) {
 func (g *Gateway) writeError(req *request, err error) {
 	if req.body.TimedOut() {
 		err = s3err.New(s3err.RequestTimeout)
+	}
+	err = g.hideMissing(req, err) // authz.go
+	if req.auth != nil && req.auth.Anonymous && req.bkt == nil && req.op != s3route.PostObject {
+		// An unsigned request learns nothing — which operations exist,
+		// which names are valid, which buckets exist — until
+		// authorization allowed it on a bucket.
+		err = s3err.New(s3err.AccessDenied)
 	}
 	e := g.translate(req, err)
 	s3api.LogError(req.r.Context(), req.log, err, e)

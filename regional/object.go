@@ -573,6 +573,11 @@ func (g *Gateway) deleteObjects(req *request) error {
 		if !versioned {
 			named = "" // "null" on a bucket that never had versioning: the object itself
 		}
+		if err := g.allowKey(req, b, o.Key, o.VersionID != ""); err != nil { // authz.go
+			e := s3err.As(err)
+			res.Errors = append(res.Errors, s3api.DeleteError{Key: o.Key, VersionID: o.VersionID, Code: string(e.Code), Message: e.Message})
+			continue
+		}
 		// <ETag> is the per-object If-Match (conditional delete).
 		r, err := g.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: req.mb, Key: o.Key, IfMatch: o.ETag,
 			Version: named, Versioning: versioningOf(b), Owner: req.principal,

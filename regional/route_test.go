@@ -59,7 +59,7 @@ func TestRoute(t *testing.T) {
 		// GETs of configurations Meridian does not store: S3's answers.
 		{"GET", "localhost", "/photos?accelerate", "photos", "", "default"},
 		{"GET", "localhost", "/photos?acl", "photos", "", "getBucketAcl"},
-		{"GET", "localhost", "/photos?policy", "photos", "", "default"},
+		{"GET", "localhost", "/photos?policy", "photos", "", "getBucketPolicy"},
 		{"GET", "localhost", "/photos?publicAccessBlock", "photos", "", "default"},
 		{"GET", "localhost", "/photos?requestPayment", "photos", "", "default"},
 		{"GET", "localhost", "/photos?metrics", "photos", "", "default"},

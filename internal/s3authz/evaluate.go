@@ -99,7 +99,7 @@ func Evaluate(req *Request) Result {
 			return Result{Decision: Allow, Reason: "allowed by bucket policy", Sid: allowSid}
 		}
 	}
-	if !r.Anonymous && r.Account != "" && req.Key != "" && r.Account == req.ObjectOwner {
+	if !req.ACLsDisabled && !r.Anonymous && r.Account != "" && req.Key != "" && r.Account == req.ObjectOwner {
 		// The object's own writer (ACLs enabled: it owns the object).
 		return Result{Decision: Allow, Reason: "object owner"}
 	}

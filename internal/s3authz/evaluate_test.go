@@ -154,6 +154,7 @@ func TestEvaluate(t *testing.T) {
 		{"object owned by writer", "", Request{Action: "s3:GetObject", Key: "k", Requester: byOwner, ObjectOwner: other, ObjectACL: &s3acl.ACL{Owner: other}}, ImplicitDeny},
 		{"object writer reads", "", Request{Action: "s3:GetObject", Key: "k", Requester: byOther, ObjectOwner: other}, Allow},
 		{"bucket owner deletes writer's object", "", Request{Action: "s3:DeleteObject", Key: "k", Requester: byOwner, ObjectOwner: other}, Allow},
+		{"enforced: writer owns nothing", "", Request{Action: "s3:GetObject", Key: "k", Requester: byOther, ObjectOwner: other, ACLsDisabled: true}, ImplicitDeny},
 		{"enforced: owner owns all", "", Request{Action: "s3:GetObject", Key: "k", Requester: byOwner, ObjectOwner: other, ACLsDisabled: true}, Allow},
 	}
 	for _, c := range cases {

@@ -30,6 +30,27 @@ const (
 	// HeaderClientTLS ("1") says the client's connection to the edge was
 	// TLS: the region admits SSE-C keys only then (docs/sse.md).
 	HeaderClientTLS = "X-Meridian-Client-TLS"
+
+	// The request's facts that authorization conditions read at the region
+	// (internal/s3authz; docs/access-control.md). The edge sets them on
+	// every forwarded request; the region trusts them only on this link.
+	//
+	// HeaderAnonymous ("1", with no principal) forwards an unsigned request:
+	// the region authorizes it as the anonymous principal.
+	HeaderAnonymous = "X-Meridian-Anonymous"
+	// HeaderSourceIP is the client's address as the edge saw it (aws:SourceIp).
+	HeaderSourceIP = "X-Meridian-Source-Ip"
+	// HeaderSecureTransport is "true" when the client spoke TLS to the edge
+	// (aws:SecureTransport), "false" otherwise.
+	HeaderSecureTransport = "X-Meridian-Secure-Transport"
+	// HeaderAuthType is how the client authenticated (s3:authType):
+	// REST-HEADER, REST-QUERY-STRING or POST; absent when anonymous.
+	HeaderAuthType = "X-Meridian-Auth-Type"
+	// HeaderSignatureVersion is s3:signatureversion: AWS4-HMAC-SHA256 or AWS (SigV2).
+	HeaderSignatureVersion = "X-Meridian-Signature-Version"
+	// HeaderContentSHA256 is the client's x-amz-content-sha256 (the edge
+	// strips the header itself), for s3:x-amz-content-sha256.
+	HeaderContentSHA256 = "X-Meridian-Content-Sha256"
 )
 
 // QueryPrepareDelete selects the edge-only operation
