@@ -90,7 +90,7 @@ func (s *Server) authorizedBucket(req *request) (bucketsvc.Bucket, error) {
 func (s *Server) allow(req *request, b bucketsvc.Bucket, action s3authz.Action) error {
 	f := s.facts(req)
 	if b.Policy == "" && !f.Requester.Anonymous && f.Requester.Account == b.Owner {
-		return nil
+		return nil // the fast path: the owner, no policy
 	}
 	pol, err := s.policies.Get(b.Name, b.Policy)
 	if err != nil {
@@ -98,7 +98,7 @@ func (s *Server) allow(req *request, b bucketsvc.Bucket, action s3authz.Action) 
 		pol = nil
 	}
 	in := s3authz.Request{Action: action, Bucket: b.Name, Requester: f.Requester, BucketOwner: b.Owner,
-		Policy: pol, ACLsDisabled: true,
+		Policy: pol, ACLsDisabled: !b.Ownership.ACLsEnabled(), BucketACL: b.ACL,
 		Context: s3authz.NewContext(f, req.r.Header, req.r.URL.Query(), false, nil)}
 	res := s3authz.Evaluate(&in)
 	if !res.Allowed() {

@@ -132,21 +132,31 @@ func (g *Gateway) decide(req *request, b bucketsvc.Bucket, action s3authz.Action
 	}
 	in := s3authz.Request{
 		Action: action, Bucket: b.Name, Key: key, Requester: who, BucketOwner: b.Owner,
-		Policy: pol, ACLsDisabled: true, Context: g.conditionContext(req),
+		Policy: pol, Context: g.conditionContext(req),
+		ACLsDisabled: !b.Ownership.ACLsEnabled(), BucketACL: b.ACL,
 	}
-	// ACLs: the ownership setting is BucketOwnerEnforced (ACLs disabled)
-	// until bucket ACLs and ownership controls are stored (issue 11 item
-	// 3 adds them to this input).
+	read := false
 	if key != "" && pol.NeedsObject() {
 		if err := g.objectInputs(req, b, key, &in); err != nil {
 			return s3authz.Result{}, err
 		}
+		read = true
 	}
-	return s3authz.Evaluate(&in), nil
+	res := s3authz.Evaluate(&in)
+	if res.Decision == s3authz.ImplicitDeny && key != "" && !read && !in.ACLsDisabled {
+		// With ACLs in force the object's record (its owner, its ACL) may
+		// still allow: read it only now, off the allowed requests' path.
+		if err := g.objectInputs(req, b, key, &in); err != nil {
+			return s3authz.Result{}, err
+		}
+		res = s3authz.Evaluate(&in)
+	}
+	return res, nil
 }
 
-// objectInputs reads the object's record for a decision that needs it
-// (its tags). A missing object has no tags.
+// objectInputs reads the object's record for a decision that needs it:
+// its tags (s3:ExistingObjectTag), its owner and ACL. A missing object
+// has none.
 func (g *Gateway) objectInputs(req *request, b bucketsvc.Bucket, key string, in *s3authz.Request) error {
 	ctx := req.r.Context()
 	var v metapb.ObjectVersion

@@ -46,6 +46,7 @@ func TestGlobal(t *testing.T) {
 	t.Run("CORSBrowser", func(t *testing.T) { testGlobalCORSBrowser(t, g) }) // cors_browser_test.go
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
 	t.Run("Routes", func(t *testing.T) { testGlobalRoutes(t, g) })
+	t.Run("AccessControl", func(t *testing.T) { testGlobalAccessControl(t, g) }) // accesscontrol_test.go
 	t.Run("Latency", func(t *testing.T) { testGlobalLatency(t, g) })
 	t.Run("BucketIncarnation", func(t *testing.T) {
 		e := g.Edges["us-east-1"]
