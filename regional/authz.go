@@ -174,6 +174,8 @@ func (g *Gateway) objectInputs(req *request, b bucketsvc.Bucket, key string, in 
 		return err
 	}
 	in.ObjectOwner = v.Owner
+	acl := ObjectACL(b, v) // acl.go
+	in.ObjectACL = &acl
 	in.Context.AddObjectTags(v.Tags)
 	return nil
 }
