@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -42,11 +43,12 @@ func errObjectLocked() *s3err.Error {
 
 // bypassGovernance reports whether req asks to bypass GOVERNANCE retention
 // (x-amz-bypass-governance-retention: true) and may: the
-// s3:BypassGovernanceRetention permission. Until the authorization engine
-// decides permissions, it is the bucket owner's alone. The answer travels to
-// the metadata service as an explicit flag; COMPLIANCE ignores it.
+// s3:BypassGovernanceRetention permission, as the authorization engine
+// decides it (authz.go: the owner's account unless a policy denies it,
+// another account by a policy Allow). The answer travels to the metadata
+// service as an explicit flag; COMPLIANCE ignores it.
 func (g *Gateway) bypassGovernance(req *request, b bucketsvc.Bucket) bool {
-	return s3lock.BypassRequested(req.r.Header) && req.principal != "" && req.principal == b.Owner
+	return s3lock.BypassRequested(req.r.Header) && g.allow(req, b, s3authz.ActionBypassGovernanceRetention, req.key) == nil
 }
 
 // objectLockHeaders reads the x-amz-object-lock-* headers of an object
