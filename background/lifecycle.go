@@ -12,6 +12,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
@@ -259,6 +260,10 @@ func (j *janitor) expireVersions(ctx context.Context, p int, b bucketsvc.Bucket,
 		switch {
 		case errors.Is(err, metaclient.ErrPrecondition), errors.Is(err, metaclient.ErrNotFound):
 			return nil // changed since the listing: the next walk decides again
+		case errors.Is(err, metaclient.ErrObjectLocked):
+			// Object Lock protects the version (by the metadata service's
+			// clock, which may be behind ours): kept; a later walk retries.
+			return nil
 		case err != nil:
 			return fmt.Errorf("lifecycle %s %s/%s: %w", d.Action, b.Name, req.Key, err)
 		}
@@ -309,7 +314,7 @@ func (j *janitor) expireVersions(ctx context.Context, p int, b bucketsvc.Bucket,
 			}
 		default:
 			ev.NoncurrentSince, ev.NewerNoncurrent = k.lastCreated, max(0, k.seen-1)
-			if d := s3lifecycle.Evaluate(rules, ev, j.cfg.LifecycleDay); d.Action == s3lifecycle.DeleteNoncurrent {
+			if d := s3lifecycle.Evaluate(rules, ev, j.cfg.LifecycleDay); d.Action == s3lifecycle.DeleteNoncurrent && !lockProtected(v, now) {
 				err = act(d, metapb.DeleteRequest{Key: v.Key, Version: v.S3VersionID()})
 			}
 		}
@@ -364,4 +369,15 @@ func (j *janitor) abortUploads(ctx context.Context, p int, b bucketsvc.Bucket, r
 		lastKey, lastUID = u.Key, u.UploadID
 	}
 	return n, resp.Truncated, lastKey, lastUID, nil
+}
+
+// lockProtected reports whether Object Lock keeps v at now (a retention
+// not yet past, or a legal hold): lifecycle never removes such a version
+// and does not ask (docs/object-lock.md). The metadata service enforces
+// the same rule with its own clock whatever is asked.
+func lockProtected(v *metapb.ObjectVersion, now time.Time) bool {
+	if v.Lock == nil {
+		return false
+	}
+	return s3lock.Protected(s3lock.Retention{Mode: s3lock.Mode(v.Lock.Mode), Until: v.Lock.Until}, v.Lock.LegalHold, now, false)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
@@ -76,6 +77,9 @@ type fakeVersionsMeta struct {
 	Meta
 	entries []metapb.VersionEntry
 	deletes []string
+	// refuse is a fault hook: deletes of these keys fail as the metadata
+	// service answers them (e.g. metaclient.ErrObjectLocked).
+	refuse map[string]error
 }
 
 func (f *fakeVersionsMeta) ListVersionsPartition(_ context.Context, _ int, q metapb.ListVersionsRequest) (metapb.ListVersionsResponse, error) {
@@ -94,6 +98,9 @@ func (f *fakeVersionsMeta) ListVersionsPartition(_ context.Context, _ int, q met
 }
 
 func (f *fakeVersionsMeta) DeleteObject(_ context.Context, r metapb.DeleteRequest) (metapb.Result, error) {
+	if err := f.refuse[r.Key]; err != nil {
+		return metapb.Result{}, err
+	}
 	f.deletes = append(f.deletes, fmt.Sprintf("%s@%s ifmatch=%s mode=%d", r.Key, r.Version, r.IfMatch, r.Versioning))
 	return metapb.Result{}, nil
 }
@@ -170,5 +177,42 @@ func TestLifecycleVersionWalkPages(t *testing.T) {
 		if fmt.Sprint(f.deletes) != fmt.Sprint(want) {
 			t.Errorf("batch %d: deletes %q, want %q (as with one page)", batch, f.deletes, want)
 		}
+	}
+}
+
+// TestLifecycleSkipsLockedVersions: noncurrent versions under an active
+// retention or a legal hold are not expired (not even asked for); a
+// retention past its date no longer protects; a refusal by the metadata
+// service (its clock behind ours) is a skip, not a failed pass.
+func TestLifecycleSkipsLockedVersions(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	now := at(100)
+	ver := func(key, id string, created time.Time, latest bool, l *metapb.ObjectLock) metapb.VersionEntry {
+		return metapb.VersionEntry{Version: &metapb.ObjectVersion{Bucket: "b/inc", Key: key, Ver: id, Created: created,
+			ETag: "e-" + id, State: metapb.StateCommitted, Lock: l}, Latest: latest}
+	}
+	entries := []metapb.VersionEntry{
+		ver("a", "a4", at(50), true, nil),
+		ver("a", "a3", at(40), false, &metapb.ObjectLock{Mode: "COMPLIANCE", Until: now.Add(time.Hour)}),
+		ver("a", "a2", at(30), false, &metapb.ObjectLock{LegalHold: true}),
+		ver("a", "a1", at(20), false, &metapb.ObjectLock{Mode: "GOVERNANCE", Until: now.Add(-time.Second)}),
+		ver("a", "a0", at(10), false, &metapb.ObjectLock{Mode: "GOVERNANCE", Until: now}),
+		ver("e", "e2", at(50), true, nil),
+		ver("e", "e1", at(10), false, nil),
+	}
+	rules := []s3lifecycle.Rule{{ID: "nc", Enabled: true, Filter: s3lifecycle.Filter{Form: s3lifecycle.FormEmpty},
+		Noncurrent: &s3lifecycle.NoncurrentExpiration{NoncurrentDays: 1}}}
+	b := bucketsvc.Bucket{Name: "b", Incarnation: "inc", Versioning: bucketsvc.VersioningEnabled,
+		Lifecycle: &s3lifecycle.Configuration{Rules: rules}}
+	f := &fakeVersionsMeta{entries: entries, refuse: map[string]error{"e": &metaclient.ResultError{Code: metapb.ErrObjectLocked}}}
+	j := &janitor{cfg: &Config{Meta: f, Batch: 100, LifecycleDay: time.Second, Logger: slog.New(slog.DiscardHandler)},
+		m: newMetrics(nil, nil), now: func() time.Time { return now }}
+	n, _, _, err := j.expireVersions(context.Background(), 0, b, rules, lcCursor{bucket: "b"}, now, func() bool { return true })
+	if err != nil {
+		t.Fatalf("a refused delete failed the pass: %v", err)
+	}
+	if want := []string{"a@a1 ifmatch= mode=1", "a@a0 ifmatch= mode=1"}; fmt.Sprint(f.deletes) != fmt.Sprint(want) || n != 2 {
+		t.Fatalf("deletes %q (n=%d), want %q", f.deletes, n, want)
 	}
 }

@@ -404,7 +404,7 @@ func (r *replicator) copyTags(ctx context.Context, e metapb.FeedEntry) error {
 func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, dstName string, v metapb.ObjectVersion) error {
 	rep := regionalclient.Replica{Ver: v.Ver, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
 		ETag: v.ETag, Parts: v.Parts, ContentType: v.ContentType, Headers: v.Headers, UserMeta: v.UserMeta,
-		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner, ACL: v.ACL}
+		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner, ACL: v.ACL, Lock: v.Lock}
 	if rep.DeleteMarker {
 		rep.Size = 0
 	}

@@ -88,7 +88,8 @@ type fakeLinks struct {
 	mu       sync.Mutex
 	failVer  map[string]int // Ver → answers to fail
 	got      map[string]string
-	acls     map[string]*metapb.ObjectACL // Ver → the ACL the replica carried (when any)
+	acls     map[string]*metapb.ObjectACL  // Ver → the ACL the replica carried (when any)
+	locks    map[string]*metapb.ObjectLock // Ver → the Object Lock state the replica carried (when any)
 	requests int
 	tags     []map[string]string // TagsOnly replicas, in arrival order
 }
@@ -122,6 +123,12 @@ func (l *fakeLinks) Do(req *http.Request, region string) (*http.Response, error)
 				l.acls = map[string]*metapb.ObjectACL{}
 			}
 			l.acls[rep.Ver] = rep.ACL
+		}
+		if rep.Lock != nil {
+			if l.locks == nil {
+				l.locks = map[string]*metapb.ObjectLock{}
+			}
+			l.locks[rep.Ver] = rep.Lock
 		}
 	}
 	h := http.Header{}
@@ -157,6 +164,11 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 	v1 := meta.vers[ver(1)]
 	v1.ACL = pub
 	meta.vers[ver(1)] = v1
+	// Version 2 is under Object Lock: the replica carries its retention and hold.
+	lock := &metapb.ObjectLock{Mode: "COMPLIANCE", Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), LegalHold: true}
+	v2 := meta.vers[ver(2)]
+	v2.Lock = lock
+	meta.vers[ver(2)] = v2
 	committed2 := time.Now().Add(-time.Minute)
 	meta.feed = []metapb.FeedEntry{
 		{Seq: 1, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(1)},
@@ -235,6 +247,9 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 	}
 	if len(links.acls) != 1 || !reflect.DeepEqual(links.acls[ver(1)], pub) {
 		t.Fatalf("ACLs carried: %+v, want version 1's", links.acls)
+	}
+	if len(links.locks) != 1 || !reflect.DeepEqual(links.locks[ver(2)], lock) {
+		t.Fatalf("locks carried: %+v, want version 2's", links.locks)
 	}
 	// Nothing left: a step reads an empty feed and sends nothing.
 	n := links.requests

@@ -154,6 +154,9 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 		Tags: rep.Tags, ChecksumType: rep.ChecksumType, Owner: rep.Owner, Created: rep.Created,
 		Scheme: g.cfg.Data.Scheme(), Parts: rep.Parts, Replication: metapb.ReplReplica, ACL: rep.ACL,
 	}
+	if b.ObjectLock != nil { // objectlock.go: a destination without Object Lock keeps no retention
+		v.Lock = rep.Lock
+	}
 	src := r.Body
 	if src == nil {
 		src = http.NoBody

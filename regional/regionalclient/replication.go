@@ -51,6 +51,10 @@ type Replica struct {
 	// ACL is the version's ACL at the time it is copied (later ACL changes
 	// are not replicated).
 	ACL *metapb.ObjectACL `json:"acl,omitempty"`
+	// Lock is the version's Object Lock state at the time it is copied
+	// (docs/object-lock.md): kept by a lock-enabled destination bucket,
+	// dropped by one without Object Lock; later changes are not replicated.
+	Lock *metapb.ObjectLock `json:"lock,omitempty"`
 	// TagsOnly: the version exists at the destination already and only its
 	// tags changed at the source (PutObjectTagging, DeleteObjectTagging):
 	// the destination replaces the version's tags with Tags; no body.
