@@ -42,8 +42,9 @@ func TestGlobal(t *testing.T) {
 	t.Run("S3cmd", func(t *testing.T) { testGlobalS3cmd(t, g) })
 	t.Run("SigV2", func(t *testing.T) { testGlobalSigV2(t, g) })
 	t.Run("PostObject", func(t *testing.T) { testGlobalPostObject(t, g) })
-	t.Run("CORS", func(t *testing.T) { testGlobalCORS(t, g) }) // cors_test.go
+	t.Run("CORS", func(t *testing.T) { testGlobalCORS(t, g) })               // cors_test.go
 	t.Run("CORSBrowser", func(t *testing.T) { testGlobalCORSBrowser(t, g) }) // cors_browser_test.go
+	t.Run("ObjectLock", func(t *testing.T) { testGlobalObjectLock(t, g) })   // objectlock_test.go
 	t.Run("BadInput", func(t *testing.T) { testGlobalBadInput(t, g) })
 	t.Run("Routes", func(t *testing.T) { testGlobalRoutes(t, g) })
 	t.Run("AccessControl", func(t *testing.T) { testGlobalAccessControl(t, g) }) // accesscontrol_test.go

@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testGlobalObjectLock drives Object Lock with the aws CLI and boto3
+// through the edges, on buckets homed in the far region
+// (docs/object-lock.md): a bucket created lock-enabled is versioned and its
+// versioning cannot be suspended; a COMPLIANCE version refuses a permanent
+// delete (403 AccessDenied, bypass or not) and stays readable; a GOVERNANCE
+// version refuses it without the bypass and goes with it (the owner); a
+// legal hold refuses it until released; a plain delete adds a marker; the
+// bucket's default retention is applied to new versions (PUT and
+// multipart); retention can be extended, not shortened in COMPLIANCE;
+// DeleteObjects reports the locked versions one by one.
+func testGlobalObjectLock(t *testing.T, g *Global) {
+	needClient(t, "the aws CLI", lookPath("aws"))
+	dir := t.TempDir()
+	env := cleanEnv(
+		"AWS_ACCESS_KEY_ID="+testAccessKey,
+		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CA_BUNDLE="+g.Certs.CA,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_PAGER=")
+	near, far := g.Edges[g.Names[0]], g.Edges[g.Names[1]]
+	aws := func(e *Edge, args ...string) string {
+		t.Helper()
+		return runTool(t, env, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+	}
+	awsFails := func(e *Edge, code string, args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "("+code+")") {
+			t.Fatalf("aws %s: %v, want error %s: %s", strings.Join(args, " "), err, code, out)
+		}
+	}
+	versionOf := func(out string) string {
+		t.Helper()
+		var r struct{ VersionId string }
+		if err := json.Unmarshal([]byte(out), &r); err != nil || r.VersionId == "" {
+			t.Fatalf("no version id in %q (%v)", out, err)
+		}
+		return r.VersionId
+	}
+	const bucket = "lock-cli-global"
+	aws(near, "s3api", "create-bucket", "--bucket", bucket, "--object-lock-enabled-for-bucket",
+		"--create-bucket-configuration", "LocationConstraint="+far.Region)
+	if out := aws(far, "s3api", "get-bucket-versioning", "--bucket", bucket); !strings.Contains(out, `"Enabled"`) {
+		t.Fatalf("get-bucket-versioning of a lock-enabled bucket: %s", out)
+	}
+	if out := aws(near, "s3api", "get-object-lock-configuration", "--bucket", bucket); !strings.Contains(out, `"ObjectLockEnabled": "Enabled"`) {
+		t.Fatalf("get-object-lock-configuration: %s", out)
+	}
+	awsFails(near, "InvalidBucketState", "s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Suspended")
+
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	body := writeFile(t, dir, "doc.txt", "write once, read many")
+	// COMPLIANCE: no delete, whoever asks, with or without the bypass.
+	comp := versionOf(aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "doc.txt", "--body", body,
+		"--object-lock-mode", "COMPLIANCE", "--object-lock-retain-until-date", until))
+	awsFails(far, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp)
+	awsFails(near, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp, "--bypass-governance-retention")
+	got := filepath.Join(dir, "got.txt")
+	aws(far, "s3api", "get-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp, got)
+	if b, _ := os.ReadFile(got); string(b) != "write once, read many" {
+		t.Fatalf("the locked version reads %q", b)
+	}
+	var head struct{ ObjectLockMode, ObjectLockRetainUntilDate string }
+	if err := json.Unmarshal([]byte(aws(near, "s3api", "head-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp)), &head); err != nil ||
+		head.ObjectLockMode != "COMPLIANCE" || head.ObjectLockRetainUntilDate == "" {
+		t.Fatalf("head-object: %+v (%v)", head, err)
+	}
+	// GOVERNANCE: refused without the bypass, allowed to the owner with it.
+	gov := versionOf(aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "doc.txt", "--body", body,
+		"--object-lock-mode", "GOVERNANCE", "--object-lock-retain-until-date", until))
+	awsFails(near, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", gov)
+	aws(near, "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", gov, "--bypass-governance-retention")
+	// Legal hold on, off.
+	held := versionOf(aws(far, "s3api", "put-object", "--bucket", bucket, "--key", "held.txt", "--body", body, "--object-lock-legal-hold-status", "ON"))
+	awsFails(near, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "held.txt", "--version-id", held, "--bypass-governance-retention")
+	if out := aws(near, "s3api", "get-object-legal-hold", "--bucket", bucket, "--key", "held.txt", "--version-id", held); !strings.Contains(out, `"Status": "ON"`) {
+		t.Fatalf("get-object-legal-hold: %s", out)
+	}
+	aws(near, "s3api", "put-object-legal-hold", "--bucket", bucket, "--key", "held.txt", "--version-id", held, "--legal-hold", "Status=OFF")
+	aws(near, "s3api", "delete-object", "--bucket", bucket, "--key", "held.txt", "--version-id", held)
+	// A plain delete adds a marker over the locked version.
+	if out := aws(near, "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt"); !strings.Contains(out, `"DeleteMarker": true`) {
+		t.Fatalf("plain delete: %s", out)
+	}
+	// The default retention.
+	aws(near, "s3api", "put-object-lock-configuration", "--bucket", bucket, "--object-lock-configuration",
+		`{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}`)
+	def := versionOf(aws(far, "s3api", "put-object", "--bucket", bucket, "--key", "default.txt", "--body", body))
+	head.ObjectLockMode = ""
+	if err := json.Unmarshal([]byte(aws(near, "s3api", "head-object", "--bucket", bucket, "--key", "default.txt", "--version-id", def)), &head); err != nil ||
+		head.ObjectLockMode != "GOVERNANCE" {
+		t.Fatalf("default retention: %+v (%v)", head, err)
+	}
+	awsFails(near, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "default.txt", "--version-id", def)
+
+	// boto3, on a bucket it creates itself.
+	needClient(t, "python3 with boto3", func() error { return exec.Command("python3", "-c", "import boto3").Run() })
+	script := filepath.Join(dir, "lock.py")
+	if err := os.WriteFile(script, []byte(boto3LockScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runTool(t, cleanEnv(), "python3", script, near.URL, far.URL, g.Certs.CA, testAccessKey, testSecretKey, "lock-boto3-global", far.Region)
+	if !strings.Contains(out, "boto3 object lock ok") {
+		t.Fatalf("boto3 object lock script: %s", out)
+	}
+}
+
+// boto3LockScript: argv = near endpoint, far endpoint, CA bundle, access
+// key, secret, bucket, the far region.
+const boto3LockScript = `
+import sys, datetime
+import boto3
+from botocore.config import Config
+
+near, far, ca, ak, sk, bucket, region = sys.argv[1:8]
+def client(endpoint):
+    return boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id=ak, aws_secret_access_key=sk,
+                        region_name="us-east-1", config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+s3, s3far = client(near), client(far)
+
+def fails(code, fn, **kw):
+    try:
+        fn(**kw)
+    except s3.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == code, (fn.__name__, e.response)
+        return e
+    raise SystemExit("%s %r succeeded, want %s" % (fn.__name__, kw, code))
+
+s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True, CreateBucketConfiguration={"LocationConstraint": region})
+assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+cfg = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+assert cfg == {"ObjectLockEnabled": "Enabled"}, cfg
+
+until = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).replace(microsecond=0)
+v = s3far.put_object(Bucket=bucket, Key="k", Body=b"compliance", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until)["VersionId"]
+r = s3.get_object_retention(Bucket=bucket, Key="k", VersionId=v)["Retention"]
+assert r["Mode"] == "COMPLIANCE" and r["RetainUntilDate"] == until, r
+fails("AccessDenied", s3.delete_object, Bucket=bucket, Key="k", VersionId=v, BypassGovernanceRetention=True)
+# COMPLIANCE: extended, never shortened.
+fails("AccessDenied", s3.put_object_retention, Bucket=bucket, Key="k", VersionId=v, BypassGovernanceRetention=True,
+      Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until - datetime.timedelta(minutes=1)})
+fails("AccessDenied", s3.put_object_retention, Bucket=bucket, Key="k", VersionId=v, BypassGovernanceRetention=True,
+      Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until + datetime.timedelta(minutes=1)})
+s3.put_object_retention(Bucket=bucket, Key="k", VersionId=v, Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until + datetime.timedelta(days=1)})
+got = s3.get_object(Bucket=bucket, Key="k", VersionId=v)
+assert got["Body"].read() == b"compliance" and got["ObjectLockMode"] == "COMPLIANCE", got
+assert got["ObjectLockRetainUntilDate"] == until + datetime.timedelta(days=1), got["ObjectLockRetainUntilDate"]
+
+# GOVERNANCE: shortened or deleted only with the bypass.
+g = s3.put_object(Bucket=bucket, Key="g", Body=b"governance", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until)["VersionId"]
+fails("AccessDenied", s3.put_object_retention, Bucket=bucket, Key="g", VersionId=g, Retention={})
+s3.put_object_retention(Bucket=bucket, Key="g", VersionId=g, Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until + datetime.timedelta(minutes=5)})
+fails("AccessDenied", s3.delete_object, Bucket=bucket, Key="g", VersionId=g)
+
+# DeleteObjects: each locked version is an AccessDenied error, the others go.
+free = s3.put_object(Bucket=bucket, Key="free", Body=b"free")["VersionId"]
+res = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": v}, {"Key": "g", "VersionId": g}, {"Key": "free", "VersionId": free}]})
+errs = sorted((e["Key"], e["Code"]) for e in res.get("Errors", []))
+assert errs == [("g", "AccessDenied"), ("k", "AccessDenied")], res
+assert [d["Key"] for d in res["Deleted"]] == ["free"], res
+s3.delete_object(Bucket=bucket, Key="g", VersionId=g, BypassGovernanceRetention=True)
+
+# Legal hold.
+h = s3.put_object(Bucket=bucket, Key="h", Body=b"held")["VersionId"]
+fails("NoSuchObjectLockConfiguration", s3.get_object_legal_hold, Bucket=bucket, Key="h", VersionId=h)
+s3.put_object_legal_hold(Bucket=bucket, Key="h", VersionId=h, LegalHold={"Status": "ON"})
+assert s3.get_object_legal_hold(Bucket=bucket, Key="h", VersionId=h)["LegalHold"] == {"Status": "ON"}
+assert s3.head_object(Bucket=bucket, Key="h", VersionId=h)["ObjectLockLegalHoldStatus"] == "ON"
+fails("AccessDenied", s3.delete_object, Bucket=bucket, Key="h", VersionId=h, BypassGovernanceRetention=True)
+s3.put_object_legal_hold(Bucket=bucket, Key="h", VersionId=h, LegalHold={"Status": "OFF"})
+s3.delete_object(Bucket=bucket, Key="h", VersionId=h)
+
+# Default retention: a PUT and a multipart upload get it.
+s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled",
+    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}})
+rule = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["Rule"]
+assert rule == {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}, rule
+d = s3.put_object(Bucket=bucket, Key="d", Body=b"default")["VersionId"]
+hd = s3.head_object(Bucket=bucket, Key="d", VersionId=d)
+delta = hd["ObjectLockRetainUntilDate"] - hd["LastModified"]
+assert hd["ObjectLockMode"] == "COMPLIANCE" and datetime.timedelta(days=1) <= delta < datetime.timedelta(days=1, seconds=1), hd
+up = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+p1 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1, Body=b"x" * (5 << 20))["ETag"]
+p2 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=2, Body=b"tail")["ETag"]
+mp = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up,
+    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]})["VersionId"]
+assert s3far.head_object(Bucket=bucket, Key="mp", VersionId=mp)["ObjectLockMode"] == "COMPLIANCE"
+fails("AccessDenied", s3.delete_object, Bucket=bucket, Key="mp", VersionId=mp, BypassGovernanceRetention=True)
+fails("InvalidBucketState", s3.put_bucket_versioning, Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+print("boto3 object lock ok")
+`
