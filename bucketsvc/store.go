@@ -121,6 +121,20 @@ type Bucket struct {
 	// x-amz-bucket-object-lock-enabled or PutObjectLockConfiguration
 	// (docs/object-lock.md); once set it is never removed.
 	ObjectLock *s3lock.Configuration `json:"object_lock,omitempty"`
+	// Encryption is the bucket's default encryption
+	// (PutBucketEncryption; nil: none configured, docs/sse.md).
+	Encryption *BucketEncryption `json:"encryption,omitempty"`
+}
+
+// BucketEncryption is a bucket's default server-side encryption: applied to
+// every new object whose request names none.
+type BucketEncryption struct {
+	// Algorithm: "AES256" (SSE-S3) or "aws:kms" (SSE-KMS).
+	Algorithm string `json:"alg"`
+	// KMSKeyID is the KMS key of aws:kms ("" = the account's default key).
+	KMSKeyID string `json:"kms,omitempty"`
+	// BucketKey is BucketKeyEnabled, kept as configured.
+	BucketKey bool `json:"bkey,omitempty"`
 }
 
 // NewIncarnation returns a fresh incarnation id: 128 random bits, hex.

@@ -321,7 +321,7 @@ func (g *Gateway) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	enc, err := g.writeEncryption(req) // sse.go: the destination's encryption
+	enc, err := g.writeEncryption(req, b) // sse.go: the destination's encryption
 	if err != nil {
 		return err
 	}
@@ -347,7 +347,7 @@ func (g *Gateway) copyObject(req *request) error {
 	}
 	// Copy onto itself: allowed when it changes the metadata or the
 	// encryption (S3's rule).
-	if src.bucket.Name == b.Name && src.key == req.key && mdir == s3api.DirectiveCopy && !src.named && enc == nil {
+	if src.bucket.Name == b.Name && src.key == req.key && mdir == s3api.DirectiveCopy && !src.named && !namesEncryption(h) {
 		return s3api.ErrCopyToItself()
 	}
 	ctype, hdrs, meta := src.v.ContentType, src.v.Headers, src.v.UserMeta

@@ -39,10 +39,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 		return g.bucketDocument(s3api.EmptyList("ListBucketIntelligentTieringConfigurationsOutput"))
 
 	// "Not found" errors.
-	case s3route.GetBucketEncryption:
-		// Meridian does not encrypt at rest yet, so it does not claim
-		// S3's default SSE-S3 configuration either.
-		return g.bucketNotFound(s3err.SSEConfigNotFound)
 	case s3route.GetBucketWebsite:
 		return g.bucketNotFound(s3err.NoSuchWebsiteConfiguration)
 	case s3route.GetPublicAccessBlock:

@@ -375,6 +375,12 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.deleteBucketPolicy
 	case s3route.GetBucketPolicyStatus:
 		return g.getBucketPolicyStatus
+	case s3route.GetBucketEncryption:
+		return g.getBucketEncryption // bucketencryption.go
+	case s3route.PutBucketEncryption:
+		return g.putBucketEncryption
+	case s3route.DeleteBucketEncryption:
+		return g.deleteBucketEncryption
 	}
 	if h := g.defaultHandler(op); h != nil { // defaults.go
 		return h

@@ -44,7 +44,7 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
-	enc, err := g.writeEncryption(req) // sse.go: every part is encrypted with its key
+	enc, err := g.writeEncryption(req, b) // sse.go: every part is encrypted with its key
 	if err != nil {
 		return err
 	}

@@ -195,7 +195,7 @@ func (g *Gateway) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	enc, err := g.writeEncryption(req) // sse.go
+	enc, err := g.writeEncryption(req, b) // sse.go
 	if err != nil {
 		return err
 	}

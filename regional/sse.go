@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/internal/sse"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -148,8 +149,9 @@ type sseWrite struct {
 }
 
 // writeEncryption is the encryption a PutObject, CreateMultipartUpload or
-// CopyObject (destination) asks for: the request's headers; nil = none.
-func (g *Gateway) writeEncryption(req *request) (*sseWrite, error) {
+// CopyObject (destination) asks for: the request's headers, else the
+// bucket's default encryption; nil = none.
+func (g *Gateway) writeEncryption(req *request, b bucketsvc.Bucket) (*sseWrite, error) {
 	h := req.r.Header
 	ck, err := parseCustomerKey(h, prefixSSEC)
 	if err != nil {
@@ -177,15 +179,30 @@ func (g *Gateway) writeEncryption(req *request) (*sseWrite, error) {
 		}
 	}
 	switch {
-	case !named:
+	case !named && b.Encryption == nil:
 		return nil, nil
+	case !named && b.Encryption.Algorithm == metapb.SSEAlgAES256:
+		return g.newSSES3(req.r.Context())
+	case !named:
+		return g.newSSEKMS(req, b.Encryption.KMSKeyID, b.Encryption.BucketKey, "")
 	case mode == metapb.SSEAlgAES256:
 		return g.newSSES3(req.r.Context())
-	case mode == metapb.SSEAlgKMS || mode == "aws:kms:dsse":
-		return nil, s3err.WithMessage(s3err.NotImplemented, "SSE-KMS is not supported yet; Meridian refuses the request rather than store the object under another key (x-amz-server-side-encryption: "+mode+").").
+	case mode == metapb.SSEAlgKMS:
+		return g.newSSEKMS(req, h.Get(hdrSSEKMSKeyID), strings.EqualFold(h.Get(hdrSSEBucketKey), "true"), h.Get(hdrSSEContext))
+	case mode == "aws:kms:dsse":
+		return nil, s3err.WithMessage(s3err.NotImplemented, "Dual-layer SSE-KMS (aws:kms:dsse) is not supported; Meridian refuses the request rather than store the object under one layer.").
 			With("Header", "x-amz-server-side-encryption")
 	}
 	return nil, errSSEMethod(mode)
+}
+
+// namesEncryption reports whether a request names the encryption of what it
+// writes (x-amz-server-side-encryption or SSE-C), as opposed to getting the
+// bucket's default.
+func namesEncryption(h http.Header) bool {
+	_, sse := h[hdrSSE]
+	_, ssec := h[prefixSSEC+"Algorithm"]
+	return sse || ssec
 }
 
 // newSSES3 makes a fresh SSE-S3 data key sealed by the region master key.
@@ -199,6 +216,25 @@ func (g *Gateway) newSSES3(ctx context.Context) (*sseWrite, error) {
 		return nil, fmt.Errorf("regional: new SSE-S3 data key: %w", err)
 	}
 	return &sseWrite{enc: &metapb.Encryption{Algorithm: metapb.SSEAlgAES256, SealedKey: sealed, KeyID: kid}, key: key}, nil
+}
+
+// newSSEKMS: SSE-KMS is not served yet (refused, never stored otherwise).
+func (g *Gateway) newSSEKMS(_ *request, _ string, _ bool, _ string) (*sseWrite, error) {
+	return nil, s3err.WithMessage(s3err.NotImplemented, "SSE-KMS is not supported yet; Meridian refuses the request rather than store the object under another key (x-amz-server-side-encryption: aws:kms).").
+		With("Header", "x-amz-server-side-encryption")
+}
+
+// checkDefaultEncryption refuses a bucket default this region cannot apply.
+func (g *Gateway) checkDefaultEncryption(req *request, e *bucketsvc.BucketEncryption) error {
+	switch e.Algorithm {
+	case metapb.SSEAlgAES256:
+		if g.cfg.SSEKeys == nil {
+			return s3err.WithMessage(s3err.NotImplemented, "SSE-S3 is not configured on this region (no master key service).")
+		}
+		return nil
+	}
+	_, err := g.newSSEKMS(req, e.KMSKeyID, e.BucketKey, "")
+	return err
 }
 
 // refuseReadSSEHeaders: GetObject and HeadObject take no

@@ -289,3 +289,73 @@ func TestSSECMultipart(t *testing.T) {
 	}
 	_ = metapb.SSEAlgAES256
 }
+
+func TestBucketDefaultEncryption(t *testing.T) {
+	w := newSSEWorld(t)
+	w.mustStatus(200, "PUT", "/defenc", nil, nil)
+	if code, out := w.do("GET", "/defenc?encryption", nil, nil); code != 404 || s3code(out) != "ServerSideEncryptionConfigurationNotFoundError" {
+		t.Fatalf("GET before PUT: %d %s", code, out)
+	}
+	cfg := `<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>`
+	for _, c := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{"<ServerSideEncryptionConfiguration/>", 400, "MalformedXML"},
+		{strings.Replace(cfg, "AES256", "AES128", 1), 400, "MalformedXML"},
+		{strings.Replace(cfg, "</SSEAlgorithm>", "</SSEAlgorithm><KMSMasterKeyID>k</KMSMasterKeyID>", 1), 400, "InvalidArgument"},
+		{strings.Replace(cfg, "AES256", "aws:kms", 1), 501, "NotImplemented"},
+	} {
+		if code, out := w.do("PUT", "/defenc?encryption", []byte(c.body), contentMD5([]byte(c.body))); code != c.status || s3code(out) != c.code {
+			t.Fatalf("PUT %s: %d %s, want %d %s", c.body, code, out, c.status, c.code)
+		}
+	}
+	if code, out := w.do("PUT", "/defenc?encryption", []byte(cfg), nil); code != 400 || !strings.Contains(string(out), "Content-MD5") {
+		t.Fatalf("PUT without an integrity header: %d %s", code, out)
+	}
+	w.mustStatus(200, "PUT", "/defenc?encryption", []byte(cfg), contentMD5([]byte(cfg)))
+	got := w.mustStatus(200, "GET", "/defenc?encryption", nil, nil)
+	if !strings.Contains(string(got), "<SSEAlgorithm>AES256</SSEAlgorithm>") || !strings.Contains(string(got), "<BucketKeyEnabled>false</BucketKeyEnabled>") {
+		t.Fatalf("GET: %s", got)
+	}
+	// A PUT, a multipart upload and a copy without encryption headers get it.
+	body := textPattern(1 << 20)
+	code, h, _ := w.doResp("PUT", "/defenc/o", body, nil)
+	if code != 200 || h.Get("x-amz-server-side-encryption") != "AES256" {
+		t.Fatalf("PUT under default: %d %v", code, h)
+	}
+	if bytes.Contains(w.storedBytes("defenc", "o"), body[:64]) {
+		t.Fatal("default-encrypted object stored in clear")
+	}
+	code, h, out := w.doResp("POST", "/defenc/mp?uploads", nil, nil)
+	if code != 200 || h.Get("x-amz-server-side-encryption") != "AES256" {
+		t.Fatalf("create upload under default: %d %s", code, out)
+	}
+	if code, h, _ := w.doResp("PUT", "/defenc/c", nil, map[string]string{"x-amz-copy-source": "/defenc/o"}); code != 200 || h.Get("x-amz-server-side-encryption") != "AES256" {
+		t.Fatalf("copy under default: %d", code)
+	}
+	// A plain self-copy is still refused (the default changes nothing).
+	if code, out := w.do("PUT", "/defenc/o", nil, map[string]string{"x-amz-copy-source": "/defenc/o"}); code != 400 {
+		t.Fatalf("self copy: %d %s", code, out)
+	}
+	// SSE-C named by the request wins over the default.
+	key := sse.NewKey()
+	if code, h, _ := w.doResp("PUT", "/defenc/ssec", []byte("x"), ssec(key, "")); code != 200 || h.Get("x-amz-server-side-encryption") != "" || h.Get("x-amz-server-side-encryption-customer-algorithm") != "AES256" {
+		t.Fatalf("SSE-C under default: %d %v", code, h)
+	}
+	w.mustStatus(204, "DELETE", "/defenc?encryption", nil, nil)
+	w.mustStatus(404, "GET", "/defenc?encryption", nil, nil)
+	if code, h, _ := w.doResp("PUT", "/defenc/p", []byte("plain"), nil); code != 200 || h.Get("x-amz-server-side-encryption") != "" {
+		t.Fatalf("PUT after delete: %d %v", code, h)
+	}
+	// Old objects stay readable.
+	if got := w.mustStatus(200, "GET", "/defenc/o", nil, nil); !bytes.Equal(got, body) {
+		t.Fatal("default-encrypted object")
+	}
+}
+
+func contentMD5(b []byte) map[string]string {
+	sum := md5.Sum(b)
+	return map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])}
+}

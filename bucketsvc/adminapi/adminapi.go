@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -80,6 +81,7 @@ func Handler(store bucketsvc.Store, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/keys", h.createKey)
 	mux.HandleFunc("DELETE /v1/keys/{id}", h.revokeKey)
 	mux.HandleFunc("GET /v1/buckets", h.listBuckets)
+	mux.HandleFunc("POST /v1/sse-s3/{region}/rotate", h.rotateSSES3)
 	return mux
 }
 
@@ -211,6 +213,30 @@ func (h *handler) listBuckets(w http.ResponseWriter, r *http.Request) {
 	h.reply(w, http.StatusOK, out)
 }
 
+// MasterKeyVersion answers a rotation: the region's new SSE-S3 master key
+// version (never the key).
+type MasterKeyVersion struct {
+	Region  string    `json:"region"`
+	Version string    `json:"version"`
+	Created time.Time `json:"created"`
+}
+
+func (h *handler) rotateSSES3(w http.ResponseWriter, r *http.Request) {
+	ks, ok := h.store.(bucketsvc.ServerKeyStore)
+	if !ok {
+		h.fail(w, r, errors.New("adminapi: the catalog keeps no server keys"))
+		return
+	}
+	region := r.PathValue("region")
+	k, err := bucketsvc.RotateSSES3Key(r.Context(), ks, region)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "SSE-S3 master key rotated", "region", region, "version", k.ID, "by", caller(r))
+	h.reply(w, http.StatusOK, MasterKeyVersion{Region: region, Version: k.ID, Created: k.Created})
+}
+
 func caller(r *http.Request) string {
 	id, err := mtls.FromRequest(r)
 	if err != nil {
@@ -337,6 +363,13 @@ func (c *Client) RevokeKey(ctx context.Context, id string) error {
 }
 
 // ListBuckets lists every bucket.
+// RotateSSES3Key adds a new SSE-S3 master key version for region.
+func (c *Client) RotateSSES3Key(ctx context.Context, region string) (MasterKeyVersion, error) {
+	var v MasterKeyVersion
+	err := c.do(ctx, http.MethodPost, "/v1/sse-s3/"+url.PathEscape(region)+"/rotate", nil, &v)
+	return v, err
+}
+
 func (c *Client) ListBuckets(ctx context.Context) ([]Bucket, error) {
 	var bs []Bucket
 	err := c.do(ctx, http.MethodGet, "/v1/buckets", nil, &bs)

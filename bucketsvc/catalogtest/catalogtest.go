@@ -38,6 +38,8 @@ func Run(t *testing.T, newStore func(t *testing.T) bucketsvc.Store) {
 	t.Run("OwnershipACL", func(t *testing.T) { testOwnershipACL(t, newStore(t)) })
 	t.Run("CORS", func(t *testing.T) { testCORS(t, newStore(t)) })
 	t.Run("ObjectLock", func(t *testing.T) { testObjectLock(t, newStore(t)) })
+	t.Run("Encryption", func(t *testing.T) { testEncryption(t, newStore(t)) })
+	t.Run("ServerKeys", func(t *testing.T) { testServerKeys(t, newStore(t)) })
 	t.Run("ConcurrentCreateOneName", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, newStore(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })

@@ -96,6 +96,21 @@ var migrations = []migration{
 	{7, "bucket object lock configuration", []string{
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS object_lock JSONB`,
 	}},
+	// Server-side encryption (docs/sse.md): the server keys (SSE-S3 master
+	// key versions, built-in KMS keys), sealed by the catalog key; and the
+	// bucket default encryption (NULL: none).
+	{8, "server keys and bucket default encryption", []string{
+		`CREATE TABLE IF NOT EXISTS server_keys (
+			scope         TEXT NOT NULL,
+			id            TEXT NOT NULL,
+			name          TEXT NOT NULL DEFAULT '',
+			sealed        BYTEA NOT NULL,
+			sealed_key_id TEXT NOT NULL,
+			created       TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (scope, id)
+		)`,
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS encryption JSONB`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration (tests check that
@@ -109,7 +124,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 )`
 
 // globalTables are read in every region and written rarely.
-var globalTables = []string{"accounts", "access_keys", "buckets"}
+var globalTables = []string{"accounts", "access_keys", "buckets", "server_keys"}
 
 // MultiRegionStatements returns the statements that make database a
 // multi-region database over regions (the first is the primary) with the

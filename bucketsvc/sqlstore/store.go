@@ -375,14 +375,14 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (bucketsvc.Acces
 
 // Buckets.
 
-const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl, cors, object_lock"
+const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl, cors, object_lock, encryption"
 
 func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	var b bucketsvc.Bucket
 	var versioning string
-	var replication, lifecycle, tags, acl, cors, lock []byte
+	var replication, lifecycle, tags, acl, cors, lock, encryption []byte
 	var ownership string
-	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl, &cors, &lock)
+	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl, &cors, &lock, &encryption)
 	if err != nil {
 		return bucketsvc.Bucket{}, err
 	}
@@ -395,6 +395,11 @@ func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	if acl != nil {
 		if err := json.Unmarshal(acl, &b.ACL); err != nil {
 			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: acl: %w", b.Name, err)
+		}
+	}
+	if encryption != nil {
+		if err := json.Unmarshal(encryption, &b.Encryption); err != nil {
+			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: encryption: %w", b.Name, err)
 		}
 	}
 	if tags != nil {
@@ -497,6 +502,19 @@ func aclJSON(a *s3acl.ACL) (*string, error) {
 	return &s, nil
 }
 
+// jsonOrNull is a JSONB column's value: NULL for a nil pointer.
+func jsonOrNull[T any](v *T) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	s := string(raw)
+	return &s, nil
+}
+
 // CreateBucket implements bucketsvc.Store. A unique violation on the name
 // becomes *bucketsvc.BucketExistsError naming the owner, read in a fresh
 // transaction (the failed one is aborted).
@@ -532,13 +550,17 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
+	enc, err := jsonOrNull(b.Encryption)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	// A name can be freed between our failed insert and the owner read;
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB, $16::JSONB)",
+			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB, $16::JSONB, $17::JSONB)",
 				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc, tags,
-				string(b.Ownership), acl, cors, lock)
+				string(b.Ownership), acl, cors, lock, enc)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -613,11 +635,15 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err != nil {
 			return fmt.Errorf("sqlstore: %w", err)
 		}
+		enc, err := jsonOrNull(b.Encryption)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE buckets SET owner = $2, region = $3, versioning = $4, erasure_data = $5,
 			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB, tags = $10::JSONB,
-			ownership = $11, acl = $12::JSONB, cors = $13::JSONB, object_lock = $14::JSONB WHERE name = $1`,
+			ownership = $11, acl = $12::JSONB, cors = $13::JSONB, object_lock = $14::JSONB, encryption = $15::JSONB WHERE name = $1`,
 			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc, tags,
-			string(b.Ownership), acl, cors, lock)
+			string(b.Ownership), acl, cors, lock, enc)
 		return err
 	})
 }

@@ -155,6 +155,7 @@ func TestMultiRegionStatements(t *testing.T) {
 		`ALTER TABLE "accounts" SET LOCALITY GLOBAL`,
 		`ALTER TABLE "access_keys" SET LOCALITY GLOBAL`,
 		`ALTER TABLE "buckets" SET LOCALITY GLOBAL`,
+		`ALTER TABLE "server_keys" SET LOCALITY GLOBAL`,
 	}
 	tests := []struct {
 		name    string

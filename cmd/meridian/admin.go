@@ -27,7 +27,7 @@ import (
 // --catalog/--sql, directly on a catalog no server holds open.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | durability | drain | remove-node | replication")
+		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | rotate-sse-key | durability | drain | remove-node | replication")
 	}
 	sub := args[0]
 	switch sub {
@@ -46,12 +46,19 @@ func runAdmin(ctx context.Context, args []string) error {
 	account := fs.String("account", "", "account id (create-key)")
 	accessKey := fs.String("access-key", "", "access key id (create-key: optional fixed id; revoke-key)")
 	secretKey := fs.String("secret-key", "", "secret (create-key: optional fixed secret)")
+	region := fs.String("region", "", "region whose SSE-S3 master key rotates (rotate-sse-key)")
 	apiAddr := fs.String("admin", os.Getenv("MERIDIAN_ADMIN"), "admin API host:port of a running deployment (used when neither --catalog nor --sql is given) [$MERIDIAN_ADMIN]")
 	tf := nodeTLSFlags(fs, "an admin")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if sub == "rotate-sse-key" && *region == "" {
+		return errors.New("admin rotate-sse-key: --region is required")
+	}
 	if *cat.path == "" && *cat.sql == "" {
+		if sub == "rotate-sse-key" {
+			return rotateThroughAPI(ctx, *apiAddr, tf, *region)
+		}
 		return adminThroughAPI(ctx, sub, *apiAddr, tf, adminapi.KeyRequest{Name: *name, Account: *account, AccessKey: *accessKey, SecretKey: *secretKey})
 	}
 	catalog, err := cat.open(ctx, nil)
@@ -96,6 +103,16 @@ func runAdmin(ctx context.Context, args []string) error {
 		}{acct, k.ID, k.Secret})
 	case "revoke-key":
 		return catalog.RevokeAccessKey(ctx, *accessKey)
+	case "rotate-sse-key":
+		ks, ok := catalog.(bucketsvc.ServerKeyStore)
+		if !ok {
+			return errors.New("admin rotate-sse-key: this catalog keeps no server keys")
+		}
+		k, err := bucketsvc.RotateSSES3Key(ctx, ks, *region)
+		if err != nil {
+			return err
+		}
+		return out.Encode(adminapi.MasterKeyVersion{Region: *region, Version: k.ID, Created: k.Created})
 	case "list-buckets":
 		bs, err := catalog.ListBuckets(ctx, "")
 		if err != nil {
@@ -238,6 +255,26 @@ func driveBench(ctx context.Context) error {
 	}
 	_, err := benchtool.Run(ctx, client, bcfg)
 	return err
+}
+
+// rotateThroughAPI adds an SSE-S3 master key version through the admin API.
+func rotateThroughAPI(ctx context.Context, addr string, tf tlsFlags, region string) error {
+	if addr == "" {
+		return errors.New("admin: give --admin host:port (or $MERIDIAN_ADMIN) with an admin certificate, or --catalog/--sql")
+	}
+	node, err := tf.load(mtls.RoleAdmin)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	v, err := adminapi.NewClient(addr, node).RotateSSES3Key(ctx, region)
+	if err != nil {
+		return err
+	}
+	out := json.NewEncoder(os.Stdout)
+	out.SetIndent("", "  ")
+	return out.Encode(v)
 }
 
 // adminThroughAPI runs an admin subcommand against the admin API.

@@ -30,6 +30,7 @@ import (
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
+	"github.com/meridian-s3/meridian/regional/ssekeys"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/testbed/devca"
 	"github.com/meridian-s3/meridian/testbed/devcluster"
@@ -367,6 +368,9 @@ func runRegional(ctx context.Context, args []string) error {
 	}
 	defer rc.Close()
 	cfg.Meta, cfg.Data, cfg.Catalog = rc.meta, rc.data, catalog
+	if ks, ok := catalog.(bucketsvc.ServerKeyStore); ok {
+		cfg.SSEKeys = ssekeys.New(ks, cfg.Region) // SSE-S3 master keys, sealed in the catalog (docs/sse.md)
+	}
 	if cfg.LifecycleDay, err = lifecycleDay(cfg.Logger); err != nil {
 		return err
 	}

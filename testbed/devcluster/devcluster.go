@@ -56,6 +56,7 @@ import (
 	"github.com/meridian-s3/meridian/regional/nodeview"
 	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
+	"github.com/meridian-s3/meridian/regional/ssekeys"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 	"github.com/meridian-s3/meridian/testbed/devca"
@@ -389,6 +390,9 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.Domains = []string{"localhost", "s3.localhost"}
 	gc.InlineThreshold = cfg.InlineThreshold
 	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, cfg.Logger // the gateway adds part and region
+	if ks, ok := any(c.catalog).(bucketsvc.ServerKeyStore); ok {
+		gc.SSEKeys = ssekeys.New(ks, name) // SSE-S3 master keys in the catalog (docs/sse.md)
+	}
 	gc.Registry = c.registry(name, "regional")
 	gc.LifecycleDay = cfg.LifecycleDay
 	gc.TracerProvider = c.cfg.TracerProvider
