@@ -65,6 +65,8 @@ func TestGlobal(t *testing.T) {
 	})
 	// CopyObject and UploadPartCopy with real clients (copy_test.go).
 	t.Run("Copy", func(t *testing.T) { testCopy(t, g) })
+	// Server-side encryption with real clients, ciphertext checked on disk (sse_test.go).
+	t.Run("SSE", func(t *testing.T) { testSSE(t, g) })
 	// The 2 GiB PUT and GET through an edge to its own region (the
 	// HTTP/2 link, docs/edge.md), with the edge's peak RSS bounded (≈1–2
 	// minutes here); 256 MiB to the other region, over the QUIC link.
