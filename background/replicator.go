@@ -25,7 +25,6 @@ package background
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -338,24 +337,11 @@ func (r *replicator) stepped(ctx context.Context, p int, entries []metapb.FeedEn
 
 // The replicator's report is kept in its checkpoints (worker.go reporter).
 func (r *replicator) report(p int) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rep := r.reports[p]
-	if rep == nil || len(rep.Buckets) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(rep)
-	return string(b)
+	return encodeReport(&r.mu, r.reports, p, func(rep *ReplPartitionReport) bool { return len(rep.Buckets) == 0 })
 }
 
 func (r *replicator) restore(p int, s string) {
-	rep, err := DecodeReplReport(s)
-	if err != nil {
-		r.cfg.Logger.Warn("replicator: ignoring unreadable report in checkpoint", "partition", p, "err", err)
-	}
-	r.mu.Lock()
-	r.reports[p] = &rep
-	r.mu.Unlock()
+	restoreReport(&r.mu, r.reports, p, s, DecodeReplReport, r.cfg.Logger, "replicator")
 }
 
 func (r *replicator) setStatus(ctx context.Context, v metapb.ObjectVersion, status string) error {

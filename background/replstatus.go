@@ -2,8 +2,10 @@ package background
 
 import (
 	"encoding/json"
+	"log/slog"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -189,4 +191,29 @@ func ReplicationStatus(reports []ReplPartitionReport, now time.Time) []ReplBucke
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Bucket < out[j].Bucket })
 	return out
+}
+
+// encodeReport serves a reporter's report(p) from its per-partition
+// summaries m (guarded by mu): JSON, or "" when there is none.
+func encodeReport[T any](mu *sync.Mutex, m map[int]*T, p int, empty func(*T) bool) string {
+	mu.Lock()
+	defer mu.Unlock()
+	rep := m[p]
+	if rep == nil || empty(rep) {
+		return ""
+	}
+	b, _ := json.Marshal(rep)
+	return string(b)
+}
+
+// restoreReport serves a reporter's restore(p, s): the checkpoint's
+// summary replaces p's (an unreadable one is logged and starts empty).
+func restoreReport[T any](mu *sync.Mutex, m map[int]*T, p int, s string, decode func(string) (T, error), log *slog.Logger, worker string) {
+	rep, err := decode(s)
+	if err != nil {
+		log.Warn(worker+": ignoring unreadable report in checkpoint", "partition", p, "err", err)
+	}
+	mu.Lock()
+	m[p] = &rep
+	mu.Unlock()
 }

@@ -83,24 +83,11 @@ func (r *resyncer) Name() string { return ResyncWorkerName }
 func (r *resyncer) interval() time.Duration { return max(2*time.Second, 4*r.cfg.ReplicationInterval) }
 
 func (r *resyncer) report(p int) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rep := r.reports[p]
-	if rep == nil || len(rep.Buckets) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(rep)
-	return string(b)
+	return encodeReport(&r.mu, r.reports, p, func(rep *ResyncReport) bool { return len(rep.Buckets) == 0 })
 }
 
 func (r *resyncer) restore(p int, s string) {
-	rep, err := DecodeResyncReport(s)
-	if err != nil {
-		r.cfg.Logger.Warn("resync: ignoring unreadable report in checkpoint", "partition", p, "err", err)
-	}
-	r.mu.Lock()
-	r.reports[p] = &rep
-	r.mu.Unlock()
+	restoreReport(&r.mu, r.reports, p, s, DecodeResyncReport, r.cfg.Logger, "resync")
 }
 
 // catalog returns this region's buckets with replication, sorted by name
