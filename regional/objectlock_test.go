@@ -1,6 +1,7 @@
 package regional_test
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -212,4 +213,45 @@ func TestObjectLockVersions(t *testing.T) {
 	if h.Get("x-amz-object-lock-mode") != "GOVERNANCE" || h.Get("x-amz-object-lock-legal-hold") != "ON" {
 		t.Fatalf("multipart lock: %v", h)
 	}
+}
+
+// TestObjectLockBypassPermission: the governance bypass needs
+// s3:BypassGovernanceRetention as the authorization engine decides it — a
+// second account granted DeleteObjectVersion by policy cannot bypass
+// without it and can with it; a policy Deny binds the owner too. COMPLIANCE
+// ignores the permission.
+func TestObjectLockBypassPermission(t *testing.T) {
+	w := newWorld(t)
+	other := w.secondAccount()
+	k, _ := w.catalog.LookupAccessKey(context.Background(), "AKIDSECONDACCOUNT")
+	w.expect(200, "", "PUT", "/bypass", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"})
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	gov := map[string]string{"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": until}
+	bypass := map[string]string{"x-amz-bypass-governance-retention": "true"}
+	policy := func(stmts ...string) []byte {
+		return []byte(`{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`)
+	}
+	partner := `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + k.AccountID + `:root"},"Action":["s3:DeleteObjectVersion","s3:GetObject"],"Resource":"arn:aws:s3:::bypass/*"}`
+	partnerBypass := `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + k.AccountID + `:root"},"Action":"s3:BypassGovernanceRetention","Resource":"arn:aws:s3:::bypass/*"}`
+	denyAll := `{"Effect":"Deny","Principal":"*","Action":"s3:BypassGovernanceRetention","Resource":"arn:aws:s3:::bypass/*"}`
+
+	v1 := w.putVersion("/bypass/a", gov)
+	w.mustStatus(204, "PUT", "/bypass?policy", policy(partner), nil)
+	if code, out := w.doAs(other, "DELETE", "/bypass/a?versionId="+v1, nil, bypass); code != 403 || s3code(out) != "AccessDenied" {
+		t.Fatalf("bypass without the permission: %d %s", code, out)
+	}
+	w.mustStatus(204, "PUT", "/bypass?policy", policy(partner, partnerBypass), nil)
+	if code, out := w.doAs(other, "DELETE", "/bypass/a?versionId="+v1, nil, bypass); code != 204 {
+		t.Fatalf("bypass with the permission: %d %s", code, out)
+	}
+	c := w.putVersion("/bypass/c", map[string]string{"x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": until})
+	if code, out := w.doAs(other, "DELETE", "/bypass/c?versionId="+c, nil, bypass); code != 403 {
+		t.Fatalf("compliance with the bypass permission: %d %s", code, out)
+	}
+	// A Deny binds the owner.
+	v2 := w.putVersion("/bypass/b", gov)
+	w.mustStatus(204, "PUT", "/bypass?policy", policy(denyAll), nil)
+	w.expect(403, "AccessDenied", "DELETE", "/bypass/b?versionId="+v2, nil, bypass)
+	w.mustStatus(204, "DELETE", "/bypass?policy", nil, nil)
+	w.expect(204, "", "DELETE", "/bypass/b?versionId="+v2, nil, bypass)
 }

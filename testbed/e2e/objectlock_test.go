@@ -62,10 +62,6 @@ func testGlobalObjectLock(t *testing.T, g *Global) {
 	if out := aws(far, "s3api", "get-bucket-versioning", "--bucket", bucket); !strings.Contains(out, `"Enabled"`) {
 		t.Fatalf("get-bucket-versioning of a lock-enabled bucket: %s", out)
 	}
-	if out := aws(near, "s3api", "get-object-lock-configuration", "--bucket", bucket); !strings.Contains(out, `"ObjectLockEnabled": "Enabled"`) {
-		t.Fatalf("get-object-lock-configuration: %s", out)
-	}
-	awsFails(near, "InvalidBucketState", "s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Suspended")
 
 	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	body := writeFile(t, dir, "doc.txt", "write once, read many")
@@ -73,16 +69,10 @@ func testGlobalObjectLock(t *testing.T, g *Global) {
 	comp := versionOf(aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "doc.txt", "--body", body,
 		"--object-lock-mode", "COMPLIANCE", "--object-lock-retain-until-date", until))
 	awsFails(far, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp)
-	awsFails(near, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp, "--bypass-governance-retention")
 	got := filepath.Join(dir, "got.txt")
 	aws(far, "s3api", "get-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp, got)
 	if b, _ := os.ReadFile(got); string(b) != "write once, read many" {
 		t.Fatalf("the locked version reads %q", b)
-	}
-	var head struct{ ObjectLockMode, ObjectLockRetainUntilDate string }
-	if err := json.Unmarshal([]byte(aws(near, "s3api", "head-object", "--bucket", bucket, "--key", "doc.txt", "--version-id", comp)), &head); err != nil ||
-		head.ObjectLockMode != "COMPLIANCE" || head.ObjectLockRetainUntilDate == "" {
-		t.Fatalf("head-object: %+v (%v)", head, err)
 	}
 	// GOVERNANCE: refused without the bypass, allowed to the owner with it.
 	gov := versionOf(aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "doc.txt", "--body", body,
@@ -92,27 +82,15 @@ func testGlobalObjectLock(t *testing.T, g *Global) {
 	// Legal hold on, off.
 	held := versionOf(aws(far, "s3api", "put-object", "--bucket", bucket, "--key", "held.txt", "--body", body, "--object-lock-legal-hold-status", "ON"))
 	awsFails(near, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "held.txt", "--version-id", held, "--bypass-governance-retention")
-	if out := aws(near, "s3api", "get-object-legal-hold", "--bucket", bucket, "--key", "held.txt", "--version-id", held); !strings.Contains(out, `"Status": "ON"`) {
-		t.Fatalf("get-object-legal-hold: %s", out)
-	}
 	aws(near, "s3api", "put-object-legal-hold", "--bucket", bucket, "--key", "held.txt", "--version-id", held, "--legal-hold", "Status=OFF")
 	aws(near, "s3api", "delete-object", "--bucket", bucket, "--key", "held.txt", "--version-id", held)
 	// A plain delete adds a marker over the locked version.
 	if out := aws(near, "s3api", "delete-object", "--bucket", bucket, "--key", "doc.txt"); !strings.Contains(out, `"DeleteMarker": true`) {
 		t.Fatalf("plain delete: %s", out)
 	}
-	// The default retention.
-	aws(near, "s3api", "put-object-lock-configuration", "--bucket", bucket, "--object-lock-configuration",
-		`{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}`)
-	def := versionOf(aws(far, "s3api", "put-object", "--bucket", bucket, "--key", "default.txt", "--body", body))
-	head.ObjectLockMode = ""
-	if err := json.Unmarshal([]byte(aws(near, "s3api", "head-object", "--bucket", bucket, "--key", "default.txt", "--version-id", def)), &head); err != nil ||
-		head.ObjectLockMode != "GOVERNANCE" {
-		t.Fatalf("default retention: %+v (%v)", head, err)
-	}
-	awsFails(near, "AccessDenied", "s3api", "delete-object", "--bucket", bucket, "--key", "default.txt", "--version-id", def)
 
-	// boto3, on a bucket it creates itself.
+	// boto3, on a bucket it creates itself: the rest (documents, retention
+	// changes, DeleteObjects, default retention, versioning suspension).
 	needClient(t, "python3 with boto3", func() error { return exec.Command("python3", "-c", "import boto3").Run() })
 	script := filepath.Join(dir, "lock.py")
 	if err := os.WriteFile(script, []byte(boto3LockScript), 0o644); err != nil {
@@ -164,6 +142,10 @@ s3.put_object_retention(Bucket=bucket, Key="k", VersionId=v, Retention={"Mode": 
 got = s3.get_object(Bucket=bucket, Key="k", VersionId=v)
 assert got["Body"].read() == b"compliance" and got["ObjectLockMode"] == "COMPLIANCE", got
 assert got["ObjectLockRetainUntilDate"] == until + datetime.timedelta(days=1), got["ObjectLockRetainUntilDate"]
+
+# A plain delete adds a marker over the locked version, which stays.
+dm = s3.delete_object(Bucket=bucket, Key="k")
+assert dm["DeleteMarker"] and s3.get_object(Bucket=bucket, Key="k", VersionId=v)["Body"].read() == b"compliance", dm
 
 # GOVERNANCE: shortened or deleted only with the bypass.
 g = s3.put_object(Bucket=bucket, Key="g", Body=b"governance", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until)["VersionId"]
