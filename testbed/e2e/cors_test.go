@@ -23,7 +23,8 @@ import (
 // put/get/delete-bucket-cors through an edge for a bucket homed in the
 // other region; curl preflights as a browser sends them — answered by that
 // edge, unauthenticated, and by the home region's direct listener; the
-// Access-Control-* headers on a GET with an Origin; boto3's round trip.
+// Access-Control-* headers on a GET with an Origin, signed, and anonymous
+// of an object a bucket policy makes public; boto3's round trip.
 func testGlobalCORS(t *testing.T, g *Global) {
 	needClient(t, "the aws CLI", lookPath("aws"))
 	needClient(t, "curl", lookPath("curl"))
@@ -142,6 +143,30 @@ func testGlobalCORS(t *testing.T, g *Global) {
 	_ = out.Body.Close()
 	if h := rawHeaders(out.ResultMetadata); h.Get("Access-Control-Allow-Origin") != "" || h.Get("Vary") != "" {
 		t.Errorf("GET without Origin got CORS headers: %v", h)
+	}
+
+	// A public object (bucket policy) read anonymously by a page: the
+	// answer carries the rule's headers; CORS grants nothing by itself
+	// (a private key stays 403, with the headers, so the page can read why).
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/site/*"}]}`
+	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
+		t.Fatalf("PutBucketPolicy: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("private.txt"), Body: strings.NewReader("p")}); err != nil {
+		t.Fatal(err)
+	}
+	anon := func(path string) (int, http.Header, string) {
+		t.Helper()
+		out := runTool(t, cleanEnv(), "curl", "-sS", "-i", "--cacert", g.Certs.CA, "-H", "Origin: https://app.example.com", near.URL+path)
+		return parseCurl(t, out)
+	}
+	if code, h, body := anon("/" + bucket + "/site/index.html"); code != 200 || body != "<h1>hi</h1>" ||
+		h.Get("access-control-allow-origin") != "https://app.example.com" || h.Get("access-control-expose-headers") != "ETag, x-amz-version-id" {
+		t.Errorf("anonymous GET of a public object with Origin: %d %v %q", code, h, body)
+	}
+	if code, h, body := anon("/" + bucket + "/private.txt"); code != 403 || !strings.Contains(body, "AccessDenied") ||
+		h.Get("access-control-allow-origin") != "https://app.example.com" {
+		t.Errorf("anonymous GET of a private object with Origin: %d %v %q", code, h, body)
 	}
 
 	cli("delete-bucket-cors", "--bucket", bucket)
