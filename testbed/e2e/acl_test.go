@@ -3,12 +3,17 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // testGlobalACL drives ownership controls and ACLs with the aws CLI and
@@ -17,7 +22,9 @@ import (
 // a public ACL with AccessControlListNotSupported; ownership controls round
 // trip; under ObjectWriter put-bucket-acl --acl public-read, put-object-acl
 // and --grant-read id=<second account> are stored and answered in S3's
-// shape; deleting ownership controls answers OwnershipControlsNotFoundError.
+// shape, and the authorization engine honours them (the second account
+// reads what it was granted, anonymous curl reads a public-read object);
+// deleting ownership controls answers OwnershipControlsNotFoundError.
 func testGlobalACL(t *testing.T, g *Global) {
 	needClient(t, "the aws CLI", lookPath("aws"))
 	dir := t.TempDir()
@@ -82,6 +89,64 @@ func testGlobalACL(t *testing.T, g *Global) {
 	aws(near, "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "public-read")
 	aws(far, "s3api", "put-object-acl", "--bucket", bucket, "--key", "doc.txt", "--grant-read", "id="+second.AccountID, "--grant-full-control", "id="+owner)
 	aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "public.txt", "--acl", "public-read", "--body", writeFile(t, dir, "public.txt", "public"))
+	aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "private.txt", "--body", writeFile(t, dir, "private.txt", "private"))
+
+	// The ACLs decide (internal/s3authz): the second account reads
+	// doc.txt by its READ grant and nothing else of the owner's; anyone
+	// (curl, unsigned, through either edge) reads public.txt; the bucket's
+	// public-read lists it to anyone.
+	ctx := context.Background()
+	sc := g.Client(far, second.AccessKey, second.SecretKey)
+	get := func(c *s3.Client, key string) (string, error) {
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: awssdk.String(bucket), Key: awssdk.String(key)}, noRetry)
+		if err != nil {
+			return "", err
+		}
+		defer out.Body.Close()
+		b, err := io.ReadAll(out.Body)
+		return string(b), err
+	}
+	if body, err := get(sc, "doc.txt"); err != nil || body != "shared" {
+		t.Fatalf("second account GET doc.txt (granted READ): %q %v", body, err)
+	}
+	if _, err := get(sc, "private.txt"); apiCode(err) != "AccessDenied" {
+		t.Fatalf("second account GET private.txt: %v, want AccessDenied", err)
+	}
+	if _, err := sc.PutObject(ctx, &s3.PutObjectInput{Bucket: awssdk.String(bucket), Key: awssdk.String("doc.txt"), Body: strings.NewReader("x")}, noRetry); apiCode(err) != "AccessDenied" {
+		t.Fatalf("second account PUT doc.txt (READ only; the bucket grants it no WRITE): %v, want AccessDenied", err)
+	}
+	if _, err := sc.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: awssdk.String(bucket), Key: awssdk.String("doc.txt")}, noRetry); apiCode(err) != "AccessDenied" {
+		t.Fatalf("second account GetObjectAcl (no READ_ACP): %v, want AccessDenied", err)
+	}
+	// READ_ACP lets the second account read private.txt's ACL, not its data.
+	aws(near, "s3api", "put-object-acl", "--bucket", bucket, "--key", "private.txt", "--grant-read-acp", "id="+second.AccountID, "--grant-full-control", "id="+owner)
+	if out, err := sc.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: awssdk.String(bucket), Key: awssdk.String("private.txt")}, noRetry); err != nil || len(out.Grants) != 2 {
+		t.Fatalf("second account GetObjectAcl with READ_ACP: %v %+v", err, out)
+	}
+	if _, err := get(sc, "private.txt"); apiCode(err) != "AccessDenied" {
+		t.Fatalf("second account GET private.txt with READ_ACP only: %v, want AccessDenied", err)
+	}
+	anon := func(e *Edge, path string) (int, string) {
+		t.Helper()
+		resp, err := g.HTTPClient().Get(e.URL + path)
+		if err != nil {
+			t.Fatalf("anonymous GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, e := range []*Edge{near, far} {
+		if code, body := anon(e, "/"+bucket+"/public.txt"); code != http.StatusOK || body != "public" {
+			t.Fatalf("anonymous GET public.txt through %s: %d %q", e.Region, code, body)
+		}
+		if code, body := anon(e, "/"+bucket+"/private.txt"); code != http.StatusForbidden || !strings.Contains(body, "AccessDenied") {
+			t.Fatalf("anonymous GET private.txt through %s: %d %q", e.Region, code, body)
+		}
+	}
+	if code, body := anon(near, "/"+bucket+"?list-type=2"); code != http.StatusOK || !strings.Contains(body, "<Key>public.txt</Key>") {
+		t.Fatalf("anonymous ListObjectsV2 of a public-read bucket: %d %q", code, body)
+	}
 
 	// boto3: the documents' shape as SDK users read it.
 	needClient(t, "python3 with boto3", func() error { return exec.Command("python3", "-c", "import boto3").Run() })
