@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 )
@@ -208,5 +211,68 @@ func TestACLRoutes(t *testing.T) {
 		[]byte(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>`+h.Get("ETag")+`</ETag></Part></CompleteMultipartUpload>`), nil)
 	if _, out := w.do("GET", "/acl/m?acl", nil, nil); !strings.Contains(string(out), "AuthenticatedUsers") {
 		t.Fatalf("multipart acl: %s", out)
+	}
+}
+
+// TestACLObjectOwner: the owner of an object another account writes (its
+// bucket ACL grants WRITE) follows the ownership controls — the writer under
+// ObjectWriter, the bucket owner under BucketOwnerPreferred with
+// bucket-owner-full-control (the writer without it), the bucket owner under
+// BucketOwnerEnforced — and the writer's canned ACL is expanded for that owner.
+func TestACLObjectOwner(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	k, err := w.catalog.LookupAccessKey(ctx, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := k.AccountID
+	other, err := w.catalog.CreateAccount(ctx, bucketsvc.Account{DisplayName: "writer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := other.ID
+	if err := w.catalog.PutAccessKey(ctx, bucketsvc.AccessKey{ID: "AKIDWRITER", Secret: "writer-secret", AccountID: p, Status: bucketsvc.KeyActive, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	writer := aws.Credentials{AccessKeyID: "AKIDWRITER", SecretAccessKey: "writer-secret"}
+	cases := []struct {
+		ownership, canned string
+		owner, grants     string
+	}{
+		{"ObjectWriter", "", p, p + ":FULL_CONTROL"},
+		{"ObjectWriter", "bucket-owner-full-control", p, p + ":FULL_CONTROL," + me + ":FULL_CONTROL"},
+		{"BucketOwnerPreferred", "bucket-owner-full-control", me, me + ":FULL_CONTROL"},
+		{"BucketOwnerPreferred", "bucket-owner-read", p, p + ":FULL_CONTROL," + me + ":READ"},
+		{"BucketOwnerEnforced", "", me, me + ":FULL_CONTROL"},
+		{"BucketOwnerEnforced", "bucket-owner-full-control", me, me + ":FULL_CONTROL"},
+	}
+	for i, c := range cases {
+		bucket := fmt.Sprintf("owner%d", i)
+		w.mustStatus(200, "PUT", "/"+bucket, nil, map[string]string{"x-amz-object-ownership": "ObjectWriter"})
+		w.mustStatus(200, "PUT", "/"+bucket+"?acl", nil, map[string]string{"x-amz-grant-write": `id="` + p + `"`, "x-amz-grant-full-control": `id="` + me + `"`})
+		if c.ownership != "ObjectWriter" {
+			if c.ownership == "BucketOwnerEnforced" {
+				w.mustStatus(200, "PUT", "/"+bucket+"?acl", nil, map[string]string{"x-amz-acl": "private"})
+			}
+			w.mustStatus(200, "PUT", "/"+bucket+"?ownershipControls", ownershipBody(c.ownership), nil)
+		}
+		hdr := map[string]string{}
+		if c.canned != "" {
+			hdr["x-amz-acl"] = c.canned
+		}
+		if c.ownership == "BucketOwnerEnforced" {
+			// ACLs grant nothing now: a bucket policy lets the writer write.
+			pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + p + `"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
+			w.mustStatus(204, "PUT", "/"+bucket+"?policy", []byte(pol), nil)
+		}
+		if code, out := w.doAs(writer, "PUT", "/"+bucket+"/obj", []byte("x"), hdr); code != 200 {
+			t.Fatalf("%s %q: writer PUT: %d %s", c.ownership, c.canned, code, out)
+		}
+		_, out := w.do("GET", "/"+bucket+"/obj?acl", nil, nil)
+		var d aclDoc
+		if err := xml.Unmarshal(out, &d); err != nil || d.Owner != c.owner || d.grants() != c.grants {
+			t.Errorf("%s %q: owner %s grants %s (%v), want owner %s grants %s: %s", c.ownership, c.canned, d.Owner, d.grants(), err, c.owner, c.grants, out)
+		}
 	}
 }
