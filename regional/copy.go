@@ -303,7 +303,7 @@ func (g *Gateway) copyObject(req *request) error {
 	}
 	// The copy's lock comes from the request (or the bucket default), never
 	// from the source, as in S3 (objectlock.go).
-	locks, err := objectLockHeaders(req, b)
+	locks, err := g.objectLockHeaders(req, b)
 	if err != nil {
 		return err
 	}

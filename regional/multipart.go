@@ -52,7 +52,7 @@ func (g *Gateway) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
-	locks, err := objectLockHeaders(req, b) // objectlock.go: the default retention applies at Complete
+	locks, err := g.objectLockHeaders(req, b) // objectlock.go: the default retention applies at Complete
 	if err != nil {
 		return err
 	}

@@ -203,7 +203,7 @@ func (g *Gateway) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	locks, err := objectLockHeaders(req, b) // objectlock.go
+	locks, err := g.objectLockHeaders(req, b) // objectlock.go
 	if err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func (g *Gateway) serveObject(req *request, withBody bool) error {
 	setSSEHeaders(h, v.SSE, keyMD5)                       // sse.go
 	setChecksumHeaders(h, req.r, &v, partial, partNumber) // checksum.go
 	setTaggingCount(h, &v)                                // tagging.go
-	setLockHeaders(h, &v)                                 // objectlock.go
+	g.setLockHeaders(req, b, h, &v)                       // objectlock.go
 	if withBody {
 		q := req.r.URL.Query()
 		for param, header := range map[string]string{

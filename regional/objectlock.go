@@ -51,15 +51,42 @@ func (g *Gateway) bypassGovernance(req *request, b bucketsvc.Bucket) bool {
 	return s3lock.BypassRequested(req.r.Header) && g.allow(req, b, s3authz.ActionBypassGovernanceRetention, req.key) == nil
 }
 
+// The permissions Object Lock asks for inside other operations, as S3
+// does: a write's x-amz-object-lock-mode/-retain-until-date need
+// s3:PutObjectRetention and its x-amz-object-lock-legal-hold
+// s3:PutObjectLegalHold; GET and HEAD show a version's retention only to a
+// requester with s3:GetObjectRetention and its legal hold only with
+// s3:GetObjectLegalHold.
+const (
+	actionPutObjectRetention s3authz.Action = "s3:PutObjectRetention"
+	actionPutObjectLegalHold s3authz.Action = "s3:PutObjectLegalHold"
+	actionGetObjectRetention s3authz.Action = "s3:GetObjectRetention"
+	actionGetObjectLegalHold s3authz.Action = "s3:GetObjectLegalHold"
+)
+
 // objectLockHeaders reads the x-amz-object-lock-* headers of an object
 // write: refused on a bucket without Object Lock (InvalidRequest, checked
-// before the values), else validated (s3lock.ParseHeaders).
-func objectLockHeaders(req *request, b bucketsvc.Bucket) (s3lock.Settings, error) {
+// before the values), else validated (s3lock.ParseHeaders), then the
+// permissions they need (403 AccessDenied).
+func (g *Gateway) objectLockHeaders(req *request, b bucketsvc.Bucket) (s3lock.Settings, error) {
 	s, err := s3lock.ParseHeaders(req.r.Header, time.Now())
 	if s.Present && b.ObjectLock == nil {
 		return s3lock.Settings{}, errNoLockConfig()
 	}
-	return s, err
+	if err != nil {
+		return s, err
+	}
+	if !s.Retention.IsZero() {
+		if err := g.allow(req, b, actionPutObjectRetention, req.key); err != nil {
+			return s, err
+		}
+	}
+	if req.r.Header.Get(s3lock.HeaderLegalHold) != "" {
+		if err := g.allow(req, b, actionPutObjectLegalHold, req.key); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
 }
 
 // lockRecord is the lock a new version gets: the request's retention, or
@@ -104,11 +131,25 @@ func errLockNeedsIntegrity() error {
 	return s3err.WithMessage(s3err.InvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters")
 }
 
-// setLockHeaders answers a GET or HEAD with the version's lock state.
-func setLockHeaders(h http.Header, v *metapb.ObjectVersion) {
-	if v.Lock != nil {
-		s3lock.SetHeaders(h, s3lock.Retention{Mode: s3lock.Mode(v.Lock.Mode), Until: v.Lock.Until}, v.Lock.LegalHold)
+// setLockHeaders answers a GET or HEAD with the version's lock state, each
+// part only to a requester who may read it (no log line when not: that is
+// the normal answer to a reader without the permission).
+func (g *Gateway) setLockHeaders(req *request, b bucketsvc.Bucket, h http.Header, v *metapb.ObjectVersion) {
+	if v.Lock == nil {
+		return
 	}
+	may := func(a s3authz.Action) bool {
+		res, err := g.decide(req, b, a, req.key)
+		return err == nil && res.Allowed()
+	}
+	r, hold := s3lock.Retention{Mode: s3lock.Mode(v.Lock.Mode), Until: v.Lock.Until}, v.Lock.LegalHold
+	if r.Mode != "" && !may(actionGetObjectRetention) {
+		r = s3lock.Retention{}
+	}
+	if hold && !may(actionGetObjectLegalHold) {
+		hold = false
+	}
+	s3lock.SetHeaders(h, r, hold)
 }
 
 func readLockBody(req *request) ([]byte, error) {

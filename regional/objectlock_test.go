@@ -248,6 +248,30 @@ func TestObjectLockBypassPermission(t *testing.T) {
 	if code, out := w.doAs(other, "DELETE", "/bypass/c?versionId="+c, nil, bypass); code != 403 {
 		t.Fatalf("compliance with the bypass permission: %d %s", code, out)
 	}
+	// Lock headers: written only with s3:PutObjectRetention /
+	// s3:PutObjectLegalHold, shown only with s3:GetObjectRetention /
+	// s3:GetObjectLegalHold.
+	writer := `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + k.AccountID + `:root"},"Action":["s3:PutObject","s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::bypass/*"}`
+	w.mustStatus(204, "PUT", "/bypass?policy", policy(writer), nil)
+	body := []byte("by the partner")
+	if code, out := w.doAs(other, "PUT", "/bypass/p", body, with(md5Header(body), gov)); code != 403 || s3code(out) != "AccessDenied" {
+		t.Fatalf("lock headers without s3:PutObjectRetention: %d %s", code, out)
+	}
+	if code, out := w.doAs(other, "PUT", "/bypass/p", body, with(md5Header(body), map[string]string{"x-amz-object-lock-legal-hold": "ON"})); code != 403 {
+		t.Fatalf("legal hold header without s3:PutObjectLegalHold: %d %s", code, out)
+	}
+	if code, h, out := w.doFull(other, "HEAD", "/bypass/c?versionId="+c, nil, nil); code != 200 || h.Get("x-amz-object-lock-mode") != "" {
+		t.Fatalf("HEAD without s3:GetObjectRetention: %d %v %s", code, h, out)
+	}
+	lockRights := `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + k.AccountID + `:root"},"Action":["s3:PutObjectRetention","s3:GetObjectRetention"],"Resource":"arn:aws:s3:::bypass/*"}`
+	w.mustStatus(204, "PUT", "/bypass?policy", policy(writer, lockRights), nil)
+	if code, out := w.doAs(other, "PUT", "/bypass/p", body, with(md5Header(body), gov)); code != 200 {
+		t.Fatalf("lock headers with s3:PutObjectRetention: %d %s", code, out)
+	}
+	if code, h, out := w.doFull(other, "HEAD", "/bypass/c?versionId="+c, nil, nil); code != 200 || h.Get("x-amz-object-lock-mode") != "COMPLIANCE" {
+		t.Fatalf("HEAD with s3:GetObjectRetention: %d %v %s", code, h, out)
+	}
+
 	// A Deny binds the owner.
 	v2 := w.putVersion("/bypass/b", gov)
 	w.mustStatus(204, "PUT", "/bypass?policy", policy(denyAll), nil)

@@ -160,6 +160,19 @@
 // it. Tombstones are small and kept forever (one per deleted bucket per
 // partition).
 //
+// # Object Lock (objectlock.go)
+//
+// ObjectVersion.Lock holds a version's retention and legal hold. Every path
+// that removes a committed record — a delete naming its version, the null
+// version's delete or replacement — first asks internal/s3lock.Protected
+// with the command's Time and its BypassGovernance flag, and fails with
+// ErrObjectLocked, changing nothing, when the version is protected. A
+// protected record therefore never leaves vers, and its shards are never
+// queued as garbage (the janitor reclaims only garbage). CmdPutLock changes
+// a version's lock in place (replaceRecord) as s3lock.RetentionChange
+// allows; it writes no feed entry. docs/object-lock.md states the clock
+// rule (leader time, Until written by the gateway).
+//
 // # Background leases and checkpoints
 //
 // lease.go keeps the background servers' records of the partition: named
