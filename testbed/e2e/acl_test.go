@@ -159,6 +159,25 @@ func testGlobalACL(t *testing.T, g *Global) {
 		t.Fatalf("boto3 acl script: %s", out)
 	}
 
+	// CreateBucket through the edge (which creates it in the catalog) with
+	// ownership and ACL headers.
+	awsFails(near, "InvalidBucketAclWithObjectOwnership", "s3api", "create-bucket", "--bucket", bucket+"-2", "--acl", "public-read")
+	aws(near, "s3api", "create-bucket", "--bucket", bucket+"-2", "--object-ownership", "ObjectWriter",
+		"--grant-read", "id="+second.AccountID, "--grant-full-control", "id="+owner)
+	var ba struct {
+		Grants []struct {
+			Grantee    struct{ ID string }
+			Permission string
+		}
+	}
+	if err := json.Unmarshal([]byte(aws(far, "s3api", "get-bucket-acl", "--bucket", bucket+"-2")), &ba); err != nil || len(ba.Grants) != 2 ||
+		ba.Grants[0].Grantee.ID != second.AccountID || ba.Grants[0].Permission != "READ" || ba.Grants[1].Permission != "FULL_CONTROL" {
+		t.Fatalf("get-bucket-acl of a bucket created with grants: %v %+v", err, ba)
+	}
+	if _, err := sc.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: awssdk.String(bucket + "-2")}, noRetry); err != nil {
+		t.Fatalf("second account lists a bucket created granting it READ: %v", err)
+	}
+
 	aws(near, "s3api", "delete-bucket-ownership-controls", "--bucket", bucket)
 	awsFails(far, "OwnershipControlsNotFoundError", "s3api", "get-bucket-ownership-controls", "--bucket", bucket)
 	// Back to enforced: refused while the bucket ACL is public, accepted
