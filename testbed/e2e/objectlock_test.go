@@ -20,7 +20,9 @@ import (
 // legal hold refuses it until released; a plain delete adds a marker; the
 // bucket's default retention is applied to new versions (PUT and
 // multipart); retention can be extended, not shortened in COMPLIANCE;
-// DeleteObjects reports the locked versions one by one.
+// DeleteObjects reports the locked versions one by one; a second account
+// bypasses GOVERNANCE only once a bucket policy grants
+// s3:BypassGovernanceRetention.
 func testGlobalObjectLock(t *testing.T, g *Global) {
 	needClient(t, "the aws CLI", lookPath("aws"))
 	dir := t.TempDir()
@@ -96,21 +98,24 @@ func testGlobalObjectLock(t *testing.T, g *Global) {
 	if err := os.WriteFile(script, []byte(boto3LockScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := runTool(t, cleanEnv(), "python3", script, near.URL, far.URL, g.Certs.CA, testAccessKey, testSecretKey, "lock-boto3-global", far.Region)
+	second := g.CreateKey("lock-second", "", "")
+	out := runTool(t, cleanEnv(), "python3", script, near.URL, far.URL, g.Certs.CA, testAccessKey, testSecretKey, "lock-boto3-global", far.Region,
+		second.AccessKey, second.SecretKey, second.AccountID)
 	if !strings.Contains(out, "boto3 object lock ok") {
 		t.Fatalf("boto3 object lock script: %s", out)
 	}
 }
 
 // boto3LockScript: argv = near endpoint, far endpoint, CA bundle, access
-// key, secret, bucket, the far region.
+// key, secret, bucket, the far region, a second account's access key,
+// secret and account id.
 const boto3LockScript = `
 import sys, datetime
 import boto3
 from botocore.config import Config
 
-near, far, ca, ak, sk, bucket, region = sys.argv[1:8]
-def client(endpoint):
+near, far, ca, ak, sk, bucket, region, ak2, sk2, account2 = sys.argv[1:11]
+def client(endpoint, ak=ak, sk=sk):
     return boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id=ak, aws_secret_access_key=sk,
                         region_name="us-east-1", config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 s3, s3far = client(near), client(far)
@@ -188,5 +193,20 @@ mp = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up,
 assert s3far.head_object(Bucket=bucket, Key="mp", VersionId=mp)["ObjectLockMode"] == "COMPLIANCE"
 fails("AccessDenied", s3.delete_object, Bucket=bucket, Key="mp", VersionId=mp, BypassGovernanceRetention=True)
 fails("InvalidBucketState", s3.put_bucket_versioning, Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+
+# The bypass needs s3:BypassGovernanceRetention: a second account granted
+# DeleteObjectVersion by policy cannot bypass until the policy grants it.
+import json
+other = client(near, ak2, sk2)
+sg = s3.put_object(Bucket=bucket, Key="sg", Body=b"governance", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until)["VersionId"]
+def grant(*actions):
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::%s:root" % account2}, "Action": list(actions), "Resource": "arn:aws:s3:::%s/*" % bucket}]}))
+grant("s3:DeleteObjectVersion")
+fails("AccessDenied", other.delete_object, Bucket=bucket, Key="sg", VersionId=sg, BypassGovernanceRetention=True)
+grant("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention")
+other.delete_object(Bucket=bucket, Key="sg", VersionId=sg, BypassGovernanceRetention=True)
+fails("AccessDenied", other.delete_object, Bucket=bucket, Key="mp", VersionId=mp, BypassGovernanceRetention=True)  # COMPLIANCE
+s3.delete_bucket_policy(Bucket=bucket)
 print("boto3 object lock ok")
 `
