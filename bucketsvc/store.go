@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/s3acl"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3cors"
 	"github.com/meridian-s3/meridian/internal/s3lifecycle"
 	"github.com/meridian-s3/meridian/internal/s3lock"
@@ -124,6 +125,9 @@ type Bucket struct {
 	// Encryption is the bucket's default encryption
 	// (PutBucketEncryption; nil: none configured, docs/sse.md).
 	Encryption *BucketEncryption `json:"encryption,omitempty"`
+	// PublicAccessBlock is the bucket's Block Public Access configuration
+	// (PutPublicAccessBlock; nil: none, docs/access-control.md).
+	PublicAccessBlock *s3authz.PublicAccessBlock `json:"public_access_block,omitempty"`
 }
 
 // BucketEncryption is a bucket's default server-side encryption: applied to

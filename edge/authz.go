@@ -99,7 +99,8 @@ func (s *Server) allow(req *request, b bucketsvc.Bucket, action s3authz.Action) 
 	}
 	in := s3authz.Request{Action: action, Bucket: b.Name, Requester: f.Requester, BucketOwner: b.Owner,
 		Policy: pol, ACLsDisabled: !b.Ownership.ACLsEnabled(), BucketACL: b.ACL,
-		Context: s3authz.NewContext(f, req.r.Header, req.r.URL.Query(), false, nil)}
+		BucketPAB: bucketPAB(b),
+		Context:   s3authz.NewContext(f, req.r.Header, req.r.URL.Query(), false, nil)}
 	res := s3authz.Evaluate(&in)
 	if !res.Allowed() {
 		req.log.Info("access denied", "action", string(action), "decision", res.Decision.String(), "reason", res.Reason, "sid", res.Sid)
@@ -123,6 +124,13 @@ func changesBucketConfig(op s3route.Operation) bool {
 		return true
 	}
 	return false
+}
+
+func bucketPAB(b bucketsvc.Bucket) s3authz.PublicAccessBlock {
+	if b.PublicAccessBlock == nil {
+		return s3authz.PublicAccessBlock{}
+	}
+	return *b.PublicAccessBlock
 }
 
 // policyCacheSize bounds the parsed policies the edge keeps.

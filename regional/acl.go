@@ -22,6 +22,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3acl"
 	"github.com/meridian-s3/meridian/internal/s3api"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
@@ -106,6 +107,9 @@ func (g *Gateway) writeACL(req *request, b bucketsvc.Bucket) (string, *metapb.Ob
 	if err != nil || !ok {
 		return owner, nil, err
 	}
+	if s3authz.BlocksPublicACL(bucketPAB(b), a) { // publicaccessblock.go
+		return "", nil, s3err.New(s3err.AccessDenied)
+	}
 	if !b.Ownership.ACLsEnabled() {
 		if !a.OnlyOwner(b.Owner) {
 			return "", nil, s3err.New(s3err.AccessControlListNotSupported)
@@ -187,6 +191,9 @@ func (g *Gateway) putBucketAcl(req *request) error {
 		return err
 	}
 	if err := g.updateBucket(req, func(cur *bucketsvc.Bucket) error {
+		if s3authz.BlocksPublicACL(bucketPAB(*cur), a) { // publicaccessblock.go
+			return s3err.New(s3err.AccessDenied)
+		}
 		if !cur.Ownership.ACLsEnabled() {
 			if !a.OnlyOwner(cur.Owner) {
 				return s3err.New(s3err.AccessControlListNotSupported)
@@ -242,6 +249,9 @@ func (g *Gateway) putObjectAcl(req *request) error {
 	a, err := g.requestedACL(req, owner, b.Owner, s3acl.ForObject)
 	if err != nil {
 		return err
+	}
+	if s3authz.BlocksPublicACL(bucketPAB(b), a) { // publicaccessblock.go
+		return s3err.New(s3err.AccessDenied)
 	}
 	var w *metapb.ObjectACL
 	if b.Ownership.ACLsEnabled() {

@@ -134,6 +134,7 @@ func (g *Gateway) decide(req *request, b bucketsvc.Bucket, action s3authz.Action
 		Action: action, Bucket: b.Name, Key: key, Requester: who, BucketOwner: b.Owner,
 		Policy: pol, Context: g.conditionContext(req),
 		ACLsDisabled: !b.Ownership.ACLsEnabled(), BucketACL: b.ACL,
+		BucketPAB: bucketPAB(b), // publicaccessblock.go
 	}
 	read := false
 	if key != "" && pol.NeedsObject() {

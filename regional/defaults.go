@@ -41,8 +41,6 @@ func (g *Gateway) defaultHandler(op s3route.Operation) handler {
 	// "Not found" errors.
 	case s3route.GetBucketWebsite:
 		return g.bucketNotFound(s3err.NoSuchWebsiteConfiguration)
-	case s3route.GetPublicAccessBlock:
-		return g.bucketNotFound(s3err.NoSuchPublicAccessBlockConfig)
 	case s3route.GetBucketAnalyticsConfiguration, s3route.GetBucketMetricsConfiguration,
 		s3route.GetBucketInventoryConfiguration, s3route.GetBucketIntelligentTieringConfiguration:
 		return g.bucketNotFound(s3err.NoSuchConfiguration)

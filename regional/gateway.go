@@ -375,6 +375,12 @@ func (g *Gateway) handler(op s3route.Operation) handler {
 		return g.deleteBucketPolicy
 	case s3route.GetBucketPolicyStatus:
 		return g.getBucketPolicyStatus
+	case s3route.PutPublicAccessBlock:
+		return g.putPublicAccessBlock // publicaccessblock.go
+	case s3route.GetPublicAccessBlock:
+		return g.getPublicAccessBlock
+	case s3route.DeletePublicAccessBlock:
+		return g.deletePublicAccessBlock
 	case s3route.GetBucketEncryption:
 		return g.getBucketEncryption // bucketencryption.go
 	case s3route.PutBucketEncryption:

@@ -16,6 +16,10 @@ import (
 	"github.com/meridian-s3/meridian/internal/s3err"
 )
 
+// errBlockedPublicPolicy: BlockPublicPolicy refuses a public policy (403
+// AccessDenied, as S3).
+var errBlockedPublicPolicy = errors.New("regional: public policy blocked by BlockPublicPolicy")
+
 func (g *Gateway) putBucketPolicy(req *request) error {
 	if _, err := g.bucketFor(req); err != nil {
 		return err
@@ -41,9 +45,17 @@ func (g *Gateway) putBucketPolicy(req *request) error {
 		if b.MetaKey() != req.mb { // re-created meanwhile: not the bucket we checked
 			return bucketsvc.ErrNoSuchBucket
 		}
+		if s3authz.BlocksPublicPolicy(bucketPAB(*b), p) {
+			// Checked in the transaction: a concurrent PutPublicAccessBlock
+			// cannot slip a public policy past it.
+			return errBlockedPublicPolicy
+		}
 		b.Policy = string(body)
 		return nil
 	})
+	if errors.Is(err, errBlockedPublicPolicy) {
+		return s3err.New(s3err.AccessDenied)
+	}
 	if err != nil {
 		return g.catalogUpdateErr(req, err)
 	}

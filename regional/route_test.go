@@ -60,7 +60,7 @@ func TestRoute(t *testing.T) {
 		{"GET", "localhost", "/photos?accelerate", "photos", "", "default"},
 		{"GET", "localhost", "/photos?acl", "photos", "", "getBucketAcl"},
 		{"GET", "localhost", "/photos?policy", "photos", "", "getBucketPolicy"},
-		{"GET", "localhost", "/photos?publicAccessBlock", "photos", "", "default"},
+		{"GET", "localhost", "/photos?publicAccessBlock", "photos", "", "getPublicAccessBlock"},
 		{"GET", "localhost", "/photos?requestPayment", "photos", "", "default"},
 		{"GET", "localhost", "/photos?metrics", "photos", "", "default"},
 		{"GET", "localhost", "/photos?metrics&id=m", "photos", "", "default"},

@@ -111,6 +111,11 @@ var migrations = []migration{
 		)`,
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS encryption JSONB`,
 	}},
+	// NULL = no Block Public Access configuration (every row before this
+	// migration; docs/access-control.md).
+	{9, "bucket public access block", []string{
+		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS public_access_block JSONB`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration (tests check that

@@ -375,14 +375,14 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (bucketsvc.Acces
 
 // Buckets.
 
-const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl, cors, object_lock, encryption"
+const bucketColumns = "name, owner, region, versioning, erasure_data, erasure_parity, policy, replication, created, incarnation, lifecycle, tags, ownership, acl, cors, object_lock, encryption, public_access_block"
 
 func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	var b bucketsvc.Bucket
 	var versioning string
-	var replication, lifecycle, tags, acl, cors, lock, encryption []byte
+	var replication, lifecycle, tags, acl, cors, lock, encryption, pab []byte
 	var ownership string
-	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl, &cors, &lock, &encryption)
+	err := row.Scan(&b.Name, &b.Owner, &b.Region, &versioning, &b.Scheme.Data, &b.Scheme.Parity, &b.Policy, &replication, &b.Created, &b.Incarnation, &lifecycle, &tags, &ownership, &acl, &cors, &lock, &encryption, &pab)
 	if err != nil {
 		return bucketsvc.Bucket{}, err
 	}
@@ -395,6 +395,11 @@ func scanBucket(row pgx.Row) (bucketsvc.Bucket, error) {
 	if acl != nil {
 		if err := json.Unmarshal(acl, &b.ACL); err != nil {
 			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: acl: %w", b.Name, err)
+		}
+	}
+	if pab != nil {
+		if err := json.Unmarshal(pab, &b.PublicAccessBlock); err != nil {
+			return bucketsvc.Bucket{}, fmt.Errorf("sqlstore: bucket %s: public access block: %w", b.Name, err)
 		}
 	}
 	if encryption != nil {
@@ -554,13 +559,17 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
+	pab, err := jsonOrNull(b.PublicAccessBlock)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	// A name can be freed between our failed insert and the owner read;
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB, $16::JSONB, $17::JSONB)",
+			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB, $16::JSONB, $17::JSONB, $18::JSONB)",
 				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc, tags,
-				string(b.Ownership), acl, cors, lock, enc)
+				string(b.Ownership), acl, cors, lock, enc, pab)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -639,11 +648,16 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if err != nil {
 			return fmt.Errorf("sqlstore: %w", err)
 		}
+		pab, err := jsonOrNull(b.PublicAccessBlock)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE buckets SET owner = $2, region = $3, versioning = $4, erasure_data = $5,
 			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB, tags = $10::JSONB,
-			ownership = $11, acl = $12::JSONB, cors = $13::JSONB, object_lock = $14::JSONB, encryption = $15::JSONB WHERE name = $1`,
+			ownership = $11, acl = $12::JSONB, cors = $13::JSONB, object_lock = $14::JSONB, encryption = $15::JSONB,
+			public_access_block = $16::JSONB WHERE name = $1`,
 			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc, tags,
-			string(b.Ownership), acl, cors, lock, enc)
+			string(b.Ownership), acl, cors, lock, enc, pab)
 		return err
 	})
 }
