@@ -20,10 +20,17 @@ type regionClients struct {
 	shards *storageclient.Client
 }
 
+// serverDiscoverTimeout is how long a long-running role (storage node,
+// gateway, background server) waits at start for the metadata service to
+// answer: a process started with, or before, its metadata nodes waits for
+// them to elect leaders instead of exiting (tools keep metaclient's 10 s).
+const serverDiscoverTimeout = 2 * time.Minute
+
 // openRegionClients connects to the meta nodes at seeds ("host:port,…")
 // with o's logger and tracer. Close releases what it opened.
 func openRegionClients(seeds string, node *mtls.Node, o roleObs) (*regionClients, error) {
 	mc := metaclient.DefaultConfig()
+	mc.DiscoverTimeout = serverDiscoverTimeout
 	mc.Seeds = splitList(seeds)
 	mc.Logger = o.log
 	mc.TracerProvider = o.tracer

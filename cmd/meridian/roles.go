@@ -289,6 +289,7 @@ func runStorage(ctx context.Context, args []string) error {
 	}
 	if *meta != "" {
 		mc := metaclient.DefaultConfig()
+		mc.DiscoverTimeout = serverDiscoverTimeout
 		mc.Seeds = splitList(*meta)
 		mc.Logger = cfg.Logger
 		mc.TLS = cfg.TLS // heartbeats speak for the node the certificate names
