@@ -463,10 +463,11 @@ func testGlobalLatency(t *testing.T, g *Global) {
 	}
 	// One round trip plus processing, not several: a second round trip
 	// (a lookup before the GET, a new connection or stream setup paid per
-	// request, a retry) would put it at ≥ 2 × RTT; 3 × RTT leaves room for
-	// a loaded machine.
-	if wh >= 3*rtt {
-		t.Errorf("warm GET median %v to the response headers ≥ 3 × RTT (%v): the edge pays several inter-region round trips", wh, 3*rtt)
+	// request, a retry) puts every GET at ≥ 2 × RTT. The fastest warm GET
+	// is the measure — a loaded machine only adds time, so the median
+	// (logged above) says more about the machine than about the edge.
+	if minHeaders >= 2*rtt {
+		t.Errorf("fastest warm GET took %v to the response headers ≥ 2 × RTT (%v): the edge pays several inter-region round trips (median %v)", minHeaders, 2*rtt, wh)
 	}
 }
 
