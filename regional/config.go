@@ -56,6 +56,9 @@ type Config struct {
 	// SSEKeys seals and opens SSE-S3 data keys under the region's master
 	// key (regional/ssekeys); nil: SSE-S3 requests are refused (501).
 	SSEKeys SSEKeys
+	// KMS is the key service of SSE-KMS (regional/ssekms); nil: SSE-KMS
+	// requests are refused (501).
+	KMS KMS
 	// SSECOverHTTP admits SSE-C keys on requests that did not arrive over
 	// TLS. Tests only: S3 refuses them (docs/sse.md).
 	SSECOverHTTP bool

@@ -10,6 +10,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,17 @@ type SSEKeys interface {
 	NewDataKey(ctx context.Context) (key, sealed []byte, keyID string, err error)
 	// OpenDataKey opens a data key sealed by master key version keyID.
 	OpenDataKey(ctx context.Context, keyID string, sealed []byte) ([]byte, error)
+}
+
+// KMS is the key service of SSE-KMS (regional/ssekms is the built-in one;
+// a real KMS can implement it). Unknown keys are *sse.KeyNotFoundError.
+type KMS interface {
+	// GenerateDataKey returns a fresh data key sealed by account's key
+	// keyID ("" = the account's default key for S3; an id, alias or ARN),
+	// bound to the encryption context, and the key's ARN.
+	GenerateDataKey(ctx context.Context, account, keyID string, encCtx []byte) (key, sealed []byte, arn string, err error)
+	// Decrypt opens a data key sealed by the key arn under encCtx.
+	Decrypt(ctx context.Context, arn string, sealed, encCtx []byte) ([]byte, error)
 }
 
 // Request headers.
@@ -184,11 +196,11 @@ func (g *Gateway) writeEncryption(req *request, b bucketsvc.Bucket) (*sseWrite, 
 	case !named && b.Encryption.Algorithm == metapb.SSEAlgAES256:
 		return g.newSSES3(req.r.Context())
 	case !named:
-		return g.newSSEKMS(req, b.Encryption.KMSKeyID, b.Encryption.BucketKey, "")
+		return g.newSSEKMS(req, b.Owner, b.Encryption.KMSKeyID, b.Encryption.BucketKey, "")
 	case mode == metapb.SSEAlgAES256:
 		return g.newSSES3(req.r.Context())
 	case mode == metapb.SSEAlgKMS:
-		return g.newSSEKMS(req, h.Get(hdrSSEKMSKeyID), strings.EqualFold(h.Get(hdrSSEBucketKey), "true"), h.Get(hdrSSEContext))
+		return g.newSSEKMS(req, b.Owner, h.Get(hdrSSEKMSKeyID), strings.EqualFold(h.Get(hdrSSEBucketKey), "true"), h.Get(hdrSSEContext))
 	case mode == "aws:kms:dsse":
 		return nil, s3err.WithMessage(s3err.NotImplemented, "Dual-layer SSE-KMS (aws:kms:dsse) is not supported; Meridian refuses the request rather than store the object under one layer.").
 			With("Header", "x-amz-server-side-encryption")
@@ -218,10 +230,49 @@ func (g *Gateway) newSSES3(ctx context.Context) (*sseWrite, error) {
 	return &sseWrite{enc: &metapb.Encryption{Algorithm: metapb.SSEAlgAES256, SealedKey: sealed, KeyID: kid}, key: key}, nil
 }
 
-// newSSEKMS: SSE-KMS is not served yet (refused, never stored otherwise).
-func (g *Gateway) newSSEKMS(_ *request, _ string, _ bool, _ string) (*sseWrite, error) {
-	return nil, s3err.WithMessage(s3err.NotImplemented, "SSE-KMS is not supported yet; Meridian refuses the request rather than store the object under another key (x-amz-server-side-encryption: aws:kms).").
-		With("Header", "x-amz-server-side-encryption")
+// newSSEKMS makes a fresh data key under the bucket owner's KMS key keyID.
+func (g *Gateway) newSSEKMS(req *request, owner, keyID string, bucketKey bool, ctxHdr string) (*sseWrite, error) {
+	if g.cfg.KMS == nil {
+		return nil, s3err.WithMessage(s3err.NotImplemented, "SSE-KMS is not configured on this region (no key service); Meridian refuses the request rather than store the object under another key.").
+			With("Header", "x-amz-server-side-encryption")
+	}
+	if req.auth != nil && req.auth.SignatureV2 {
+		return nil, s3err.WithMessage(s3err.InvalidArgument, "Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.").
+			With("ArgumentName", "Authorization")
+	}
+	encCtx, err := parseEncryptionContext(ctxHdr)
+	if err != nil {
+		return nil, err
+	}
+	key, sealed, arn, err := g.cfg.KMS.GenerateDataKey(req.r.Context(), owner, keyID, encCtx)
+	if err != nil {
+		return nil, kmsError(err)
+	}
+	return &sseWrite{enc: &metapb.Encryption{Algorithm: metapb.SSEAlgKMS, SealedKey: sealed, KeyID: arn, BucketKey: bucketKey, Context: ctxHdr}, key: key}, nil
+}
+
+// kmsError translates a key service's unknown-key error to S3's answer.
+func kmsError(err error) error {
+	var nf *sse.KeyNotFoundError
+	if errors.As(err, &nf) {
+		return s3err.WithMessage(s3err.KMSNotFound, nf.Msg)
+	}
+	return err
+}
+
+// parseEncryptionContext checks x-amz-server-side-encryption-context: base64
+// of a JSON object of strings. The decoded bytes bind the data key.
+func parseEncryptionContext(v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(v)
+	var m map[string]string
+	if err != nil || json.Unmarshal(raw, &m) != nil {
+		return nil, s3err.WithMessage(s3err.InvalidArgument, "The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map").
+			With("ArgumentName", "x-amz-server-side-encryption-context")
+	}
+	return raw, nil
 }
 
 // checkDefaultEncryption refuses a bucket default this region cannot apply.
@@ -233,7 +284,15 @@ func (g *Gateway) checkDefaultEncryption(req *request, e *bucketsvc.BucketEncryp
 		}
 		return nil
 	}
-	_, err := g.newSSEKMS(req, e.KMSKeyID, e.BucketKey, "")
+	if g.cfg.KMS == nil {
+		return s3err.WithMessage(s3err.NotImplemented, "SSE-KMS is not configured on this region (no key service).")
+	}
+	// The key must exist now, as S3 checks (a data key is made and dropped).
+	b, err := g.bucketFor(req)
+	if err != nil {
+		return err
+	}
+	_, err = g.newSSEKMS(req, b.Owner, e.KMSKeyID, e.BucketKey, "")
 	return err
 }
 
@@ -274,18 +333,32 @@ func (g *Gateway) objectKey(req *request, enc *metapb.Encryption, prefix string)
 			return nil, "", s3err.New(s3err.AccessDenied)
 		}
 		return ck.key, ck.keyMD5, nil
-	case enc.Algorithm == metapb.SSEAlgAES256:
+	case enc.Algorithm == metapb.SSEAlgAES256 || enc.Algorithm == metapb.SSEAlgKMS:
 		if ck != nil {
 			return nil, "", errSSENotApplicable()
 		}
-		k, err := g.openSSES3(req.r.Context(), enc)
+		k, err := g.openManaged(req.r.Context(), enc)
 		return k, "", err
 	}
 	return nil, "", fmt.Errorf("regional: unknown encryption %q", enc.Algorithm)
 }
 
-// openSSES3 opens an SSE-S3 data key.
-func (g *Gateway) openSSES3(ctx context.Context, enc *metapb.Encryption) ([]byte, error) {
+// openManaged opens the data key of an SSE-S3 or SSE-KMS object.
+func (g *Gateway) openManaged(ctx context.Context, enc *metapb.Encryption) ([]byte, error) {
+	if enc.Algorithm == metapb.SSEAlgKMS {
+		if g.cfg.KMS == nil {
+			return nil, errors.New("regional: an SSE-KMS object, but no key service is configured")
+		}
+		encCtx, err := parseEncryptionContext(enc.Context)
+		if err != nil {
+			return nil, err
+		}
+		k, err := g.cfg.KMS.Decrypt(ctx, enc.KeyID, enc.SealedKey, encCtx)
+		if err != nil {
+			return nil, fmt.Errorf("regional: open SSE-KMS data key (%s): %w", enc.KeyID, err)
+		}
+		return k, nil
+	}
 	if g.cfg.SSEKeys == nil {
 		return nil, errors.New("regional: an SSE-S3 object, but no master key service is configured")
 	}
@@ -330,7 +403,7 @@ func (g *Gateway) uploadKey(req *request, u *metapb.Upload) (*sseWrite, error) {
 	if ck != nil {
 		return nil, errSSENotApplicable()
 	}
-	key, err := g.openSSES3(req.r.Context(), enc)
+	key, err := g.openManaged(req.r.Context(), enc)
 	if err != nil {
 		return nil, err
 	}
@@ -348,11 +421,20 @@ func (s *sseWrite) encryptBody(b commit.Body) (commit.Body, []byte, error) {
 	}
 	b.Reader = st.Encrypt(b.Reader)
 	b.Size = st.EncryptedSize()
-	if s.enc.Algorithm != metapb.SSEAlgAES256 {
-		plain, key := b.ETag, s.key
+	switch plain := b.ETag; s.enc.Algorithm {
+	case metapb.SSEAlgCustomer:
+		key := s.key
 		b.ETag = func() string {
 			m, _ := hex.DecodeString(plain())
 			return sse.OpaqueETag(key, m)
+		}
+	case metapb.SSEAlgKMS:
+		// Not the plaintext MD5 (as S3), and the same for a retried PUT.
+		arn := s.enc.KeyID
+		b.ETag = func() string {
+			m, _ := hex.DecodeString(plain())
+			sum := md5.Sum(append(m, arn...))
+			return hex.EncodeToString(sum[:])
 		}
 	}
 	return b, iv, nil

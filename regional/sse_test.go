@@ -13,9 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/sse"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional"
+	"github.com/meridian-s3/meridian/regional/ssekms"
 )
 
 // fakeKeys is an SSE-S3 key service with one fixed master key.
@@ -35,6 +37,7 @@ func newSSEWorld(t *testing.T) *world {
 	return newWorldWith(t, func(c *regional.Config) {
 		c.SSECOverHTTP = true // the test client speaks plain HTTP
 		c.SSEKeys = fakeKeys{kek: sse.NewKey()}
+		c.KMS = ssekms.New(c.Catalog.(bucketsvc.ServerKeyStore), c.Region)
 	})
 }
 
@@ -305,7 +308,8 @@ func TestBucketDefaultEncryption(t *testing.T) {
 		{"<ServerSideEncryptionConfiguration/>", 400, "MalformedXML"},
 		{strings.Replace(cfg, "AES256", "AES128", 1), 400, "MalformedXML"},
 		{strings.Replace(cfg, "</SSEAlgorithm>", "</SSEAlgorithm><KMSMasterKeyID>k</KMSMasterKeyID>", 1), 400, "InvalidArgument"},
-		{strings.Replace(cfg, "AES256", "aws:kms", 1), 501, "NotImplemented"},
+		{strings.Replace(cfg, "</SSEAlgorithm>", "</SSEAlgorithm><KMSMasterKeyID>alias/none</KMSMasterKeyID>", 1), 400, "InvalidArgument"},
+		{strings.Replace(strings.Replace(cfg, "AES256", "aws:kms", 1), "</SSEAlgorithm>", "</SSEAlgorithm><KMSMasterKeyID>0f0e0d0c-0b0a-4908-8706-050403020100</KMSMasterKeyID>", 1), 400, "KMS.NotFoundException"},
 	} {
 		if code, out := w.do("PUT", "/defenc?encryption", []byte(c.body), contentMD5([]byte(c.body))); code != c.status || s3code(out) != c.code {
 			t.Fatalf("PUT %s: %d %s, want %d %s", c.body, code, out, c.status, c.code)
@@ -358,4 +362,92 @@ func TestBucketDefaultEncryption(t *testing.T) {
 func contentMD5(b []byte) map[string]string {
 	sum := md5.Sum(b)
 	return map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])}
+}
+
+func TestSSEKMS(t *testing.T) {
+	w := newSSEWorld(t)
+	w.mustStatus(200, "PUT", "/kms", nil, nil)
+	ctx := context.Background()
+	b, _ := w.catalog.GetBucket(ctx, "kms")
+	named, err := ssekms.CreateKey(ctx, w.catalog, "us-east-1", b.Owner, "alias/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := textPattern(300 << 10)
+	sum := md5.Sum(body)
+	encCtx := base64.StdEncoding.EncodeToString([]byte(`{"app":"billing"}`))
+	for _, c := range []struct {
+		name    string
+		hdr     map[string]string
+		wantARN string
+	}{
+		{"default key", map[string]string{"x-amz-server-side-encryption": "aws:kms"}, ""},
+		{"alias", map[string]string{"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "alias/app"}, ssekms.ARN("us-east-1", b.Owner, named.ID)},
+		{"key id with context and bucket key", map[string]string{"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": named.ID,
+			"x-amz-server-side-encryption-context": encCtx, "x-amz-server-side-encryption-bucket-key-enabled": "true"}, ssekms.ARN("us-east-1", b.Owner, named.ID)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, h, out := w.doResp("PUT", "/kms/o", body, c.hdr)
+			if code != 200 || h.Get("x-amz-server-side-encryption") != "aws:kms" || !strings.HasPrefix(h.Get("x-amz-server-side-encryption-aws-kms-key-id"), "arn:aws:kms:us-east-1:"+b.Owner+":key/") {
+				t.Fatalf("PUT: %d %v %s", code, h, out)
+			}
+			if c.wantARN != "" && h.Get("x-amz-server-side-encryption-aws-kms-key-id") != c.wantARN {
+				t.Fatalf("key %q, want %q", h.Get("x-amz-server-side-encryption-aws-kms-key-id"), c.wantARN)
+			}
+			if strings.Trim(h.Get("ETag"), `"`) == hex.EncodeToString(sum[:]) {
+				t.Fatal("an SSE-KMS ETag must not be the plaintext MD5")
+			}
+			if bytes.Contains(w.storedBytes("kms", "o"), body[:64]) {
+				t.Fatal("stored in clear")
+			}
+			code, gh, got := w.doResp("GET", "/kms/o", nil, map[string]string{"Range": "bytes=70000-200000"})
+			if code != 206 || !bytes.Equal(got, body[70000:200001]) || gh.Get("x-amz-server-side-encryption-aws-kms-key-id") != h.Get("x-amz-server-side-encryption-aws-kms-key-id") {
+				t.Fatalf("GET: %d %v", code, gh)
+			}
+			if c.hdr["x-amz-server-side-encryption-bucket-key-enabled"] != "" && gh.Get("x-amz-server-side-encryption-bucket-key-enabled") != "true" {
+				t.Fatal("bucket key flag not echoed")
+			}
+		})
+	}
+	for _, c := range []struct {
+		name   string
+		hdr    map[string]string
+		status int
+		code   string
+		msg    string
+	}{
+		{"unknown key id", map[string]string{"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "0f0e0d0c-0b0a-4908-8706-050403020100"}, 400, "KMS.NotFoundException", "does not exist"},
+		{"unknown alias", map[string]string{"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "alias/none"}, 400, "KMS.NotFoundException", "is not found"},
+		{"another account's key", map[string]string{"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": ssekms.ARN("us-east-1", "999", named.ID)}, 400, "KMS.NotFoundException", ""},
+		{"bad context", map[string]string{"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-context": "not-json"}, 400, "InvalidArgument", "x-amz-server-side-encryption-context"},
+		{"key id without aws:kms", map[string]string{"x-amz-server-side-encryption-aws-kms-key-id": named.ID}, 400, "InvalidArgument", ""},
+		{"dual layer", map[string]string{"x-amz-server-side-encryption": "aws:kms:dsse"}, 501, "NotImplemented", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := w.do("PUT", "/kms/x", []byte("x"), c.hdr)
+			if code != c.status || s3code(out) != c.code || !strings.Contains(string(out), c.msg) {
+				t.Fatalf("%d %s, want %d %s %q", code, out, c.status, c.code, c.msg)
+			}
+		})
+	}
+	// Bucket default aws:kms with a named key; multipart under it.
+	cfg := `<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>alias/app</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`
+	w.mustStatus(200, "PUT", "/kms?encryption", []byte(cfg), contentMD5([]byte(cfg)))
+	code, h, out := w.doResp("POST", "/kms/mp?uploads", nil, nil)
+	if code != 200 || h.Get("x-amz-server-side-encryption") != "aws:kms" {
+		t.Fatalf("create upload: %d %s", code, out)
+	}
+	var init struct {
+		UploadID string `xml:"UploadId"`
+	}
+	_ = xml.Unmarshal(out, &init)
+	code, ph, out := w.doResp("PUT", "/kms/mp?partNumber=1&uploadId="+init.UploadID, body, nil)
+	if code != 200 {
+		t.Fatalf("part: %d %s", code, out)
+	}
+	w.mustStatus(200, "POST", "/kms/mp?uploadId="+init.UploadID, []byte("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"+ph.Get("ETag")+"</ETag></Part></CompleteMultipartUpload>"), nil)
+	code, gh, got := w.doResp("GET", "/kms/mp", nil, nil)
+	if code != 200 || !bytes.Equal(got, body) || gh.Get("x-amz-server-side-encryption-aws-kms-key-id") != ssekms.ARN("us-east-1", b.Owner, named.ID) {
+		t.Fatalf("GET multipart: %d %v", code, gh)
+	}
 }

@@ -82,6 +82,8 @@ func Handler(store bucketsvc.Store, log *slog.Logger) http.Handler {
 	mux.HandleFunc("DELETE /v1/keys/{id}", h.revokeKey)
 	mux.HandleFunc("GET /v1/buckets", h.listBuckets)
 	mux.HandleFunc("POST /v1/sse-s3/{region}/rotate", h.rotateSSES3)
+	mux.HandleFunc("POST /v1/kms/{region}/{account}/keys", h.createKMSKey)
+	mux.HandleFunc("GET /v1/kms/{region}/{account}/keys", h.listKMSKeys)
 	return mux
 }
 
@@ -237,6 +239,78 @@ func (h *handler) rotateSSES3(w http.ResponseWriter, r *http.Request) {
 	h.reply(w, http.StatusOK, MasterKeyVersion{Region: region, Version: k.ID, Created: k.Created})
 }
 
+// KMSKey is a key of the built-in KMS as the API shows it (never its material).
+type KMSKey struct {
+	KeyID   string    `json:"key_id"`
+	ARN     string    `json:"arn"`
+	Alias   string    `json:"alias,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// KMSKeyRequest is the body of a key creation.
+type KMSKeyRequest struct {
+	Alias string `json:"alias,omitempty"`
+}
+
+func kmsKeyOf(region, account string, k bucketsvc.ServerKey) KMSKey {
+	return KMSKey{KeyID: k.ID, ARN: bucketsvc.KMSKeyARN(region, account, k.ID), Alias: k.Name, Created: k.Created}
+}
+
+func (h *handler) serverKeys(w http.ResponseWriter, r *http.Request) (bucketsvc.ServerKeyStore, bool) {
+	ks, ok := h.store.(bucketsvc.ServerKeyStore)
+	if !ok {
+		h.fail(w, r, errors.New("adminapi: the catalog keeps no server keys"))
+	}
+	return ks, ok
+}
+
+func (h *handler) createKMSKey(w http.ResponseWriter, r *http.Request) {
+	ks, ok := h.serverKeys(w, r)
+	if !ok {
+		return
+	}
+	var req KMSKeyRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+			h.fail(w, r, fmt.Errorf("%w: %v", errBadRequest, err))
+			return
+		}
+	}
+	region, account := r.PathValue("region"), r.PathValue("account")
+	if _, err := h.store.GetAccount(r.Context(), account); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	k, err := bucketsvc.CreateKMSKey(r.Context(), ks, region, account, req.Alias)
+	if err != nil {
+		if errors.Is(err, bucketsvc.ErrServerKeyExists) {
+			err = fmt.Errorf("%w: %v", errBadRequest, err)
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "KMS key created", "region", region, "account", account, "key", k.ID, "alias", k.Name, "by", caller(r))
+	h.reply(w, http.StatusCreated, kmsKeyOf(region, account, k))
+}
+
+func (h *handler) listKMSKeys(w http.ResponseWriter, r *http.Request) {
+	ks, ok := h.serverKeys(w, r)
+	if !ok {
+		return
+	}
+	region, account := r.PathValue("region"), r.PathValue("account")
+	keys, err := ks.ListServerKeys(r.Context(), bucketsvc.KMSScope(region, account))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]KMSKey, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, kmsKeyOf(region, account, k))
+	}
+	h.reply(w, http.StatusOK, out)
+}
+
 func caller(r *http.Request) string {
 	id, err := mtls.FromRequest(r)
 	if err != nil {
@@ -368,6 +442,20 @@ func (c *Client) RotateSSES3Key(ctx context.Context, region string) (MasterKeyVe
 	var v MasterKeyVersion
 	err := c.do(ctx, http.MethodPost, "/v1/sse-s3/"+url.PathEscape(region)+"/rotate", nil, &v)
 	return v, err
+}
+
+// CreateKMSKey creates a key of the built-in KMS for account in region.
+func (c *Client) CreateKMSKey(ctx context.Context, region, account, alias string) (KMSKey, error) {
+	var k KMSKey
+	err := c.do(ctx, http.MethodPost, "/v1/kms/"+url.PathEscape(region)+"/"+url.PathEscape(account)+"/keys", KMSKeyRequest{Alias: alias}, &k)
+	return k, err
+}
+
+// ListKMSKeys lists account's keys in region.
+func (c *Client) ListKMSKeys(ctx context.Context, region, account string) ([]KMSKey, error) {
+	var ks []KMSKey
+	err := c.do(ctx, http.MethodGet, "/v1/kms/"+url.PathEscape(region)+"/"+url.PathEscape(account)+"/keys", nil, &ks)
+	return ks, err
 }
 
 func (c *Client) ListBuckets(ctx context.Context) ([]Bucket, error) {

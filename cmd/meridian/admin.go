@@ -27,7 +27,7 @@ import (
 // --catalog/--sql, directly on a catalog no server holds open.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | rotate-sse-key | durability | drain | remove-node | replication")
+		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | rotate-sse-key | kms create-key|list-keys | durability | drain | remove-node | replication")
 	}
 	sub := args[0]
 	switch sub {
@@ -39,6 +39,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		return runRemoveNode(ctx, args[1:])
 	case "replication":
 		return runReplication(ctx, args[1:])
+	case "kms":
+		return runKMSAdmin(ctx, args[1:])
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	cat := catalogFlags(fs)
@@ -320,4 +322,80 @@ func adminThroughAPI(ctx context.Context, sub, addr string, tf tlsFlags, req adm
 		return nil
 	}
 	return fmt.Errorf("admin: unknown subcommand %q", sub)
+}
+
+// runKMSAdmin: the built-in KMS of SSE-KMS (docs/sse.md) — create a key
+// (optionally with an alias) for an account in a region, or list them.
+func runKMSAdmin(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "create-key" && args[0] != "list-keys") {
+		return errors.New("admin kms: want create-key | list-keys")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("admin kms "+sub, flag.ContinueOnError)
+	cat := catalogFlags(fs)
+	account := fs.String("account", "", "account id whose keys these are (required)")
+	region := fs.String("region", "", "region of the keys (required; KMS keys are regional)")
+	alias := fs.String("alias", "", "alias of the new key, alias/<name> (create-key)")
+	apiAddr := fs.String("admin", os.Getenv("MERIDIAN_ADMIN"), "admin API host:port of a running deployment (used when neither --catalog nor --sql is given) [$MERIDIAN_ADMIN]")
+	tf := nodeTLSFlags(fs, "an admin")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *account == "" || *region == "" {
+		return errors.New("admin kms: --account and --region are required")
+	}
+	out := json.NewEncoder(os.Stdout)
+	out.SetIndent("", "  ")
+	if *cat.path == "" && *cat.sql == "" {
+		if *apiAddr == "" {
+			return errors.New("admin kms: give --admin host:port (or $MERIDIAN_ADMIN) with an admin certificate, or --catalog/--sql")
+		}
+		node, err := tf.load(mtls.RoleAdmin)
+		if err != nil {
+			return fmt.Errorf("admin: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		c := adminapi.NewClient(*apiAddr, node)
+		if sub == "create-key" {
+			k, err := c.CreateKMSKey(ctx, *region, *account, *alias)
+			if err != nil {
+				return err
+			}
+			return out.Encode(k)
+		}
+		ks, err := c.ListKMSKeys(ctx, *region, *account)
+		if err != nil {
+			return err
+		}
+		return out.Encode(ks)
+	}
+	catalog, err := cat.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer catalog.Close()
+	store, ok := catalog.(bucketsvc.ServerKeyStore)
+	if !ok {
+		return errors.New("admin kms: this catalog keeps no server keys")
+	}
+	if sub == "create-key" {
+		if _, err := catalog.GetAccount(ctx, *account); err != nil {
+			return fmt.Errorf("admin kms: account %s: %w", *account, err)
+		}
+		k, err := bucketsvc.CreateKMSKey(ctx, store, *region, *account, *alias)
+		if err != nil {
+			return err
+		}
+		return out.Encode(adminapi.KMSKey{KeyID: k.ID, ARN: bucketsvc.KMSKeyARN(*region, *account, k.ID), Alias: k.Name, Created: k.Created})
+	}
+	keys, err := store.ListServerKeys(ctx, bucketsvc.KMSScope(*region, *account))
+	if err != nil {
+		return err
+	}
+	list := make([]adminapi.KMSKey, 0, len(keys))
+	for _, k := range keys {
+		list = append(list, adminapi.KMSKey{KeyID: k.ID, ARN: bucketsvc.KMSKeyARN(*region, *account, k.ID), Alias: k.Name, Created: k.Created})
+	}
+	return out.Encode(list)
 }

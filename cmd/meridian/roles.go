@@ -31,6 +31,7 @@ import (
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 	"github.com/meridian-s3/meridian/regional/ssekeys"
+	"github.com/meridian-s3/meridian/regional/ssekms"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/testbed/devca"
 	"github.com/meridian-s3/meridian/testbed/devcluster"
@@ -371,6 +372,7 @@ func runRegional(ctx context.Context, args []string) error {
 	cfg.Meta, cfg.Data, cfg.Catalog = rc.meta, rc.data, catalog
 	if ks, ok := catalog.(bucketsvc.ServerKeyStore); ok {
 		cfg.SSEKeys = ssekeys.New(ks, cfg.Region) // SSE-S3 master keys, sealed in the catalog (docs/sse.md)
+		cfg.KMS = ssekms.New(ks, cfg.Region)      // the built-in key service of SSE-KMS
 	}
 	if cfg.LifecycleDay, err = lifecycleDay(cfg.Logger); err != nil {
 		return err

@@ -86,6 +86,8 @@ const (
 	OwnershipControlsNotFound     Code = "OwnershipControlsNotFoundError"
 	ReplicationConfigNotFound     Code = "ReplicationConfigurationNotFoundError"
 	SSEConfigNotFound             Code = "ServerSideEncryptionConfigurationNotFoundError"
+	// SSE-KMS: the key id names no key (regional/sse.go).
+	KMSNotFound Code = "KMS.NotFoundException"
 	// Tagging (internal/s3api/tagging.go).
 	InvalidTag Code = "InvalidTag"
 	BadRequest Code = "BadRequest"
@@ -164,6 +166,7 @@ var registry = map[Code]entry{
 	OwnershipControlsNotFound:           {http.StatusNotFound, "The bucket ownership controls were not found"},
 	ReplicationConfigNotFound:           {http.StatusNotFound, "The replication configuration was not found"},
 	SSEConfigNotFound:                   {http.StatusNotFound, "The server side encryption configuration was not found"},
+	KMSNotFound:                         {http.StatusBadRequest, "Invalid keyId"},
 	InvalidTag:                          {http.StatusBadRequest, "The tag provided was not a valid tag."},
 	BadRequest:                          {http.StatusBadRequest, "Bad Request"},
 }

@@ -89,3 +89,9 @@ func OpaqueETag(key, plainMD5 []byte) string {
 	m.Write(plainMD5)
 	return hex.EncodeToString(m.Sum(nil)[:md5.Size])
 }
+
+// KeyNotFoundError: a KMS key id names no key the account holds. Msg is
+// S3's message for it (KMS.NotFoundException).
+type KeyNotFoundError struct{ Msg string }
+
+func (e *KeyNotFoundError) Error() string { return "sse: KMS key not found: " + e.Msg }

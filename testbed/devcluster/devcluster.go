@@ -57,6 +57,7 @@ import (
 	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 	"github.com/meridian-s3/meridian/regional/ssekeys"
+	"github.com/meridian-s3/meridian/regional/ssekms"
 	"github.com/meridian-s3/meridian/storagesvc"
 	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 	"github.com/meridian-s3/meridian/testbed/devca"
@@ -392,6 +393,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	gc.Meta, gc.Data, gc.Catalog, gc.Logger = r.meta, engine, c.catalog, cfg.Logger // the gateway adds part and region
 	if ks, ok := any(c.catalog).(bucketsvc.ServerKeyStore); ok {
 		gc.SSEKeys = ssekeys.New(ks, name) // SSE-S3 master keys in the catalog (docs/sse.md)
+		gc.KMS = ssekms.New(ks, name)      // the built-in key service of SSE-KMS
 	}
 	gc.Registry = c.registry(name, "regional")
 	gc.LifecycleDay = cfg.LifecycleDay

@@ -236,14 +236,18 @@ for kw, status in (({}, 400), ({"SSECustomerAlgorithm": "AES256", "SSECustomerKe
         raise SystemExit("SSE-C object read with %r" % kw)
     except s3.exceptions.ClientError as e:
         assert e.response["ResponseMetadata"]["HTTPStatusCode"] == status, e.response
+# SSE-KMS with the account's default key of the built-in key service.
+put = s3.put_object(Bucket=bucket, Key="boto/kms", Body=b"secret", ServerSideEncryption="aws:kms")
+assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"].startswith("arn:aws:kms:"), put
+assert s3.get_object(Bucket=bucket, Key="boto/kms")["Body"].read() == b"secret"
 # Encryption Meridian cannot honour is refused, never stored in clear.
 try:
-    s3.put_object(Bucket=bucket, Key="boto/kms", Body=b"secret", ServerSideEncryption="aws:kms")
-    raise SystemExit("SSE-KMS put accepted")
+    s3.put_object(Bucket=bucket, Key="boto/dsse", Body=b"secret", ServerSideEncryption="aws:kms:dsse")
+    raise SystemExit("dual-layer SSE-KMS put accepted")
 except s3.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] == "NotImplemented", e.response
 # DeleteObjects as boto3 sends it (with its integrity header) works.
-res = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "boto/meta"}, {"Key": "boto/sse"}]})
+res = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "boto/meta"}, {"Key": "boto/sse"}, {"Key": "boto/kms"}]})
 assert not res.get("Errors"), res
 left = s3.list_objects_v2(Bucket=bucket, Prefix="boto/")
 assert left["KeyCount"] == 0, left

@@ -41,8 +41,10 @@ func ssePattern(tag string, n int) []byte {
 
 // testSSE drives server-side encryption (docs/sse.md) through the edges
 // with aws-sdk-go-v2 (SSE-C PUT/GET/range/HEAD/copy/multipart, SSE-S3,
-// bucket default encryption, a cross-region copy of an SSE-C source), the
-// aws CLI (--sse AES256, --sse-c), an SSE-S3 master key rotation, and then
+// bucket default encryption, a cross-region copy of an SSE-C source,
+// SSE-KMS with the built-in key service and `meridian admin kms`), the aws
+// CLI (--sse AES256, --sse-c, --sse aws:kms), an SSE-S3 master key
+// rotation, and then
 // reads every file under both regions' data folders to prove the
 // plaintext of the encrypted objects is nowhere on disk (while a plain
 // object's is).
@@ -223,6 +225,49 @@ func testSSE(t *testing.T, g *Global) {
 		}
 	})
 
+	kmsSecret := ssePattern("KMS-SECRET-PATTERN", 1<<20+5)
+	t.Run("SSEKMS", func(t *testing.T) {
+		// The account's default key is made on first use; its ARN names the account.
+		put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("kms-default"), Body: bytes.NewReader(kmsSecret),
+			ServerSideEncryption: types.ServerSideEncryptionAwsKms})
+		if err != nil || put.ServerSideEncryption != types.ServerSideEncryptionAwsKms || !strings.HasPrefix(aws.ToString(put.SSEKMSKeyId), "arn:aws:kms:"+near.Region+":") {
+			t.Fatalf("PutObject aws:kms: %v %q %q", err, put.ServerSideEncryption, aws.ToString(put.SSEKMSKeyId))
+		}
+		account := strings.Split(aws.ToString(put.SSEKMSKeyId), ":")[4]
+		out, err := exec.Command(meridianBin, "admin", "kms", "create-key", "--sql", g.DSN, "--catalog-key", g.CatalogKey,
+			"--account", account, "--region", near.Region, "--alias", "alias/e2e").CombinedOutput()
+		var key struct {
+			KeyID string `json:"key_id"`
+			ARN   string `json:"arn"`
+		}
+		if err != nil || json.Unmarshal(out, &key) != nil || key.ARN == "" {
+			t.Fatalf("admin kms create-key: %v %s", err, out)
+		}
+		if out, err := exec.Command(meridianBin, "admin", "kms", "list-keys", "--sql", g.DSN, "--catalog-key", g.CatalogKey,
+			"--account", account, "--region", near.Region).CombinedOutput(); err != nil || !strings.Contains(string(out), key.KeyID) || !strings.Contains(string(out), "alias/aws/s3") {
+			t.Errorf("admin kms list-keys: %v %s", err, out)
+		}
+		put, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("kms-named"), Body: bytes.NewReader(kmsSecret),
+			ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("alias/e2e"), BucketKeyEnabled: aws.Bool(true)})
+		if err != nil || aws.ToString(put.SSEKMSKeyId) != key.ARN || !aws.ToBool(put.BucketKeyEnabled) {
+			t.Fatalf("PutObject with alias/e2e: %v %+v", err, put)
+		}
+		for _, k := range []string{"kms-default", "kms-named"} {
+			if err := checkObject(ctx, c, bucket, k, shaHex(kmsSecret), int64(len(kmsSecret))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("kms-named")})
+		if err != nil || head.ServerSideEncryption != types.ServerSideEncryptionAwsKms || aws.ToString(head.SSEKMSKeyId) != key.ARN {
+			t.Errorf("HeadObject: %v %+v", err, head)
+		}
+		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("kms-none"), Body: strings.NewReader("x"),
+			ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("0f0e0d0c-0b0a-4908-8706-050403020100")}, noRetry)
+		if apiCode(err) != "KMS.NotFoundException" || httpStatus(err) != 400 {
+			t.Errorf("unknown key id: %v", err)
+		}
+	})
+
 	t.Run("AWSCLI", func(t *testing.T) {
 		needClient(t, "the aws CLI", lookPath("aws"))
 		dir := t.TempDir()
@@ -248,6 +293,10 @@ func testSSE(t *testing.T, g *Global) {
 		if got, _ := os.ReadFile(dst); !bytes.Equal(got, cliSecret) {
 			t.Fatal("aws s3 cp --sse-c round trip changed the bytes")
 		}
+		cli("s3", "cp", "--sse", "aws:kms", "--sse-kms-key-id", "alias/e2e", src, "s3://"+bucket+"/cli-kms")
+		if head := cli("s3api", "head-object", "--bucket", bucket, "--key", "cli-kms"); !strings.Contains(head, `"ServerSideEncryption": "aws:kms"`) {
+			t.Errorf("head-object of --sse aws:kms: %s", head)
+		}
 		cmd := exec.Command("aws", "--endpoint-url", near.URL, "s3", "cp", "s3://"+bucket+"/cli-sse-c", filepath.Join(dir, "nokey.bin"))
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err == nil {
@@ -258,7 +307,7 @@ func testSSE(t *testing.T, g *Global) {
 	t.Run("CiphertextOnDisk", func(t *testing.T) {
 		// Every file of every meta and storage node of both regions.
 		found := map[string]bool{}
-		tags := []string{"SSEC-SECRET-PATTERN", "SSES3-SECRET-PATTERN", "MULTIPART-SECRET-PATTERN", "CLI-SECRET-PATTERN", "PLAIN-CONTROL-PATTERN"}
+		tags := []string{"SSEC-SECRET-PATTERN", "SSES3-SECRET-PATTERN", "MULTIPART-SECRET-PATTERN", "CLI-SECRET-PATTERN", "KMS-SECRET-PATTERN", "PLAIN-CONTROL-PATTERN"}
 		var files int
 		for _, name := range g.Names {
 			err := filepath.WalkDir(g.Regions[name].Dir, func(path string, d fs.DirEntry, err error) error {
@@ -284,7 +333,7 @@ func testSSE(t *testing.T, g *Global) {
 		if !found["PLAIN-CONTROL-PATTERN"] {
 			t.Fatalf("the plain control object's bytes were not found in %d files: the scan proves nothing", files)
 		}
-		for _, tag := range tags[:4] {
+		for _, tag := range tags[:len(tags)-1] {
 			if found[tag] {
 				t.Errorf("plaintext of an encrypted object (%s) is on disk", tag)
 			}
