@@ -9,6 +9,7 @@ package edge
 // headers (regionalclient.HeaderAnonymous and following).
 
 import (
+	"context"
 	"net"
 	"net/http"
 
@@ -102,6 +103,22 @@ func (s *Server) allow(req *request, b bucketsvc.Bucket, action s3authz.Action) 
 		BucketPAB: bucketPAB(b),
 		Context:   s3authz.NewContext(f, req.r.Header, req.r.URL.Query(), false, nil)}
 	res := s3authz.Evaluate(&in)
+	if res.Allowed() && (f.Requester.Anonymous || f.Requester.Account != b.Owner) {
+		// Allowed by a policy or an ACL: the owner's account-level Block
+		// Public Access may take it back.
+		if c, ok := s.cfg.Catalog.(interface {
+			GetAccountPublicAccessBlock(ctx context.Context, account string) (*s3authz.PublicAccessBlock, error)
+		}); ok {
+			acct, err := c.GetAccountPublicAccessBlock(req.r.Context(), b.Owner)
+			if err != nil {
+				return err
+			}
+			if acct != nil {
+				in.AccountPAB = *acct
+				res = s3authz.Evaluate(&in)
+			}
+		}
+	}
 	if !res.Allowed() {
 		req.log.Info("access denied", "action", string(action), "decision", res.Decision.String(), "reason", res.Reason, "sid", res.Sid)
 		return s3err.New(s3err.AccessDenied)

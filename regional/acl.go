@@ -22,7 +22,6 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3acl"
 	"github.com/meridian-s3/meridian/internal/s3api"
-	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
@@ -107,8 +106,8 @@ func (g *Gateway) writeACL(req *request, b bucketsvc.Bucket) (string, *metapb.Ob
 	if err != nil || !ok {
 		return owner, nil, err
 	}
-	if s3authz.BlocksPublicACL(bucketPAB(b), a) { // publicaccessblock.go
-		return "", nil, s3err.New(s3err.AccessDenied)
+	if err := g.checkPublicACL(req, b, a); err != nil { // publicaccessblock.go
+		return "", nil, err
 	}
 	if !b.Ownership.ACLsEnabled() {
 		if !a.OnlyOwner(b.Owner) {
@@ -190,9 +189,12 @@ func (g *Gateway) putBucketAcl(req *request) error {
 	if err != nil {
 		return err
 	}
+	if err := g.checkPublicACL(req, b, a); err != nil { // publicaccessblock.go
+		return err
+	}
 	if err := g.updateBucket(req, func(cur *bucketsvc.Bucket) error {
-		if s3authz.BlocksPublicACL(bucketPAB(*cur), a) { // publicaccessblock.go
-			return s3err.New(s3err.AccessDenied)
+		if err := g.checkPublicACL(req, *cur, a); err != nil { // the bucket's setting as of this transaction
+			return err
 		}
 		if !cur.Ownership.ACLsEnabled() {
 			if !a.OnlyOwner(cur.Owner) {
@@ -250,8 +252,8 @@ func (g *Gateway) putObjectAcl(req *request) error {
 	if err != nil {
 		return err
 	}
-	if s3authz.BlocksPublicACL(bucketPAB(b), a) { // publicaccessblock.go
-		return s3err.New(s3err.AccessDenied)
+	if err := g.checkPublicACL(req, b, a); err != nil { // publicaccessblock.go
+		return err
 	}
 	var w *metapb.ObjectACL
 	if b.Ownership.ACLsEnabled() {

@@ -152,6 +152,20 @@ func (g *Gateway) decide(req *request, b bucketsvc.Bucket, action s3authz.Action
 		}
 		res = s3authz.Evaluate(&in)
 	}
+	if res.Allowed() && (who.Anonymous || who.Account != b.Owner) {
+		// Another account or anonymous, allowed by a policy or an ACL:
+		// the owner's account-level Block Public Access may take that
+		// back (RestrictPublicBuckets, IgnorePublicAcls). Read only here,
+		// off the owner's path.
+		acct, err := g.accountPAB(req.r.Context(), b.Owner) // publicaccessblock.go
+		if err != nil {
+			return s3authz.Result{}, err
+		}
+		if acct != (s3authz.PublicAccessBlock{}) {
+			in.AccountPAB = acct
+			res = s3authz.Evaluate(&in)
+		}
+	}
 	return res, nil
 }
 

@@ -21,7 +21,8 @@ import (
 var errBlockedPublicPolicy = errors.New("regional: public policy blocked by BlockPublicPolicy")
 
 func (g *Gateway) putBucketPolicy(req *request) error {
-	if _, err := g.bucketFor(req); err != nil {
+	b, err := g.bucketFor(req)
+	if err != nil {
 		return err
 	}
 	wantMD5, err := s3api.ContentMD5(req.r.Header)
@@ -41,11 +42,15 @@ func (g *Gateway) putBucketPolicy(req *request) error {
 	if err != nil {
 		return policyErr(err)
 	}
+	acct, err := g.accountPAB(req.r.Context(), b.Owner) // publicaccessblock.go
+	if err != nil {
+		return err
+	}
 	err = g.cfg.Catalog.UpdateBucket(req.r.Context(), req.bucket, func(b *bucketsvc.Bucket) error {
 		if b.MetaKey() != req.mb { // re-created meanwhile: not the bucket we checked
 			return bucketsvc.ErrNoSuchBucket
 		}
-		if s3authz.BlocksPublicPolicy(bucketPAB(*b), p) {
+		if s3authz.BlocksPublicPolicy(bucketPAB(*b).Union(acct), p) {
 			// Checked in the transaction: a concurrent PutPublicAccessBlock
 			// cannot slip a public policy past it.
 			return errBlockedPublicPolicy

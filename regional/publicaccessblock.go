@@ -8,10 +8,12 @@ package regional
 // RestrictPublicBuckets by the engine.
 
 import (
+	"context"
 	"io"
 	"net/http"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3acl"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
@@ -93,4 +95,41 @@ func bucketPAB(b bucketsvc.Bucket) s3authz.PublicAccessBlock {
 		return s3authz.PublicAccessBlock{}
 	}
 	return *b.PublicAccessBlock
+}
+
+// accountPABs is the catalog's optional capability to keep account-level
+// Block Public Access (bucketsvc.AccountPublicAccessBlocks).
+type accountPABs interface {
+	GetAccountPublicAccessBlock(ctx context.Context, account string) (*s3authz.PublicAccessBlock, error)
+}
+
+// accountPAB is the Block Public Access of account (zero: none, or a
+// catalog that keeps none).
+func (g *Gateway) accountPAB(ctx context.Context, account string) (s3authz.PublicAccessBlock, error) {
+	c, ok := g.cfg.Catalog.(accountPABs)
+	if !ok {
+		return s3authz.PublicAccessBlock{}, nil
+	}
+	p, err := c.GetAccountPublicAccessBlock(ctx, account)
+	if err != nil || p == nil {
+		return s3authz.PublicAccessBlock{}, err
+	}
+	return *p, nil
+}
+
+// checkPublicACL answers AccessDenied when BlockPublicAcls (the bucket's
+// or its owner's account's) refuses ACL a, as S3 does for PutBucketAcl,
+// PutObjectAcl and object writes that carry a public ACL.
+func (g *Gateway) checkPublicACL(req *request, b bucketsvc.Bucket, a s3acl.ACL) error {
+	if !a.IsPublic() {
+		return nil
+	}
+	acct, err := g.accountPAB(req.r.Context(), b.Owner)
+	if err != nil {
+		return err
+	}
+	if s3authz.BlocksPublicACL(bucketPAB(b).Union(acct), a) {
+		return s3err.New(s3err.AccessDenied)
+	}
+	return nil
 }

@@ -1,10 +1,13 @@
 package regional_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/meridian-s3/meridian/internal/s3authz"
 )
 
 func pabBody(acls, ignore, policy, restrict bool) []byte {
@@ -97,4 +100,26 @@ func TestPublicAccessBlock(t *testing.T) {
 		t.Fatalf("GET after delete: %d %s", code, out)
 	}
 	w.mustStatus(204, "PUT", "/pab?policy", []byte(public), nil)
+	if code := anonGet("/pab/k"); code != 200 {
+		t.Fatalf("anonymous GET, public policy, no block: %d", code)
+	}
+
+	// The owner's account-level configuration applies to its buckets too.
+	ctx := context.Background()
+	k, _ := w.catalog.LookupAccessKey(ctx, testKey)
+	if err := w.catalog.PutAccountPublicAccessBlock(ctx, k.AccountID, &s3authz.PublicAccessBlock{RestrictPublicBuckets: true, BlockPublicPolicy: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code := anonGet("/pab/k"); code != 403 {
+		t.Fatalf("anonymous GET under the account's RestrictPublicBuckets: %d", code)
+	}
+	if code, out := w.do("PUT", "/pab?policy", []byte(public), nil); code != 403 || s3code(out) != "AccessDenied" {
+		t.Fatalf("public policy under the account's BlockPublicPolicy: %d %s", code, out)
+	}
+	if err := w.catalog.PutAccountPublicAccessBlock(ctx, k.AccountID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if code := anonGet("/pab/k"); code != 200 {
+		t.Fatalf("anonymous GET after the account's block is deleted: %d", code)
+	}
 }

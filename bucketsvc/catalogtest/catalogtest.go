@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bucketsvc.Store) {
 	t.Run("ObjectLock", func(t *testing.T) { testObjectLock(t, newStore(t)) })
 	t.Run("Encryption", func(t *testing.T) { testEncryption(t, newStore(t)) })
 	t.Run("PublicAccessBlock", func(t *testing.T) { testPublicAccessBlock(t, newStore(t)) })
+	t.Run("AccountPublicAccessBlock", func(t *testing.T) { testAccountPublicAccessBlock(t, newStore(t)) })
 	t.Run("ServerKeys", func(t *testing.T) { testServerKeys(t, newStore(t)) })
 	t.Run("ConcurrentCreateOneName", func(t *testing.T) { testConcurrentCreate(t, newStore(t)) })
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, newStore(t)) })

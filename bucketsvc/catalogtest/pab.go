@@ -1,6 +1,7 @@
 package catalogtest
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -51,5 +52,38 @@ func testPublicAccessBlock(t *testing.T, s bucketsvc.Store) {
 	}
 	if got, _ := s.GetBucket(ctx, "blocked"); got.PublicAccessBlock != nil {
 		t.Fatalf("after delete: %+v", got.PublicAccessBlock)
+	}
+}
+
+// testAccountPublicAccessBlock: an account's configuration is set,
+// replaced and deleted; an unknown account has none and cannot get one.
+func testAccountPublicAccessBlock(t *testing.T, st bucketsvc.Store) {
+	s, ok := st.(bucketsvc.AccountPublicAccessBlocks)
+	if !ok {
+		t.Fatal("the store does not keep account Block Public Access")
+	}
+	ctx := ctxT(t)
+	alice := mustAccount(t, st, "alice")
+	if got, err := s.GetAccountPublicAccessBlock(ctx, alice.ID); err != nil || got != nil {
+		t.Fatalf("new account: %+v %v", got, err)
+	}
+	want := &s3authz.PublicAccessBlock{IgnorePublicAcls: true, RestrictPublicBuckets: true}
+	if err := s.PutAccountPublicAccessBlock(ctx, alice.ID, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetAccountPublicAccessBlock(ctx, alice.ID); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("after put: %+v %v", got, err)
+	}
+	if a, err := st.GetAccount(ctx, alice.ID); err != nil || a.DisplayName != "alice" {
+		t.Fatalf("the account itself changed: %+v %v", a, err)
+	}
+	if err := s.PutAccountPublicAccessBlock(ctx, alice.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetAccountPublicAccessBlock(ctx, alice.ID); err != nil || got != nil {
+		t.Fatalf("after delete: %+v %v", got, err)
+	}
+	if err := s.PutAccountPublicAccessBlock(ctx, "acct-nobody", want); !errors.Is(err, bucketsvc.ErrNoSuchAccount) {
+		t.Fatalf("unknown account: %v", err)
 	}
 }

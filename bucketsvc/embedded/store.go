@@ -14,6 +14,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/secretcrypt"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 )
 
 // ErrCorruptRecord reports a stored record that does not decode.
@@ -169,6 +170,8 @@ type accountRecord struct {
 	ID          string    `json:"id"`
 	DisplayName string    `json:"display_name"`
 	Created     time.Time `json:"created"`
+	// PublicAccessBlock is the account's Block Public Access (accountpab.go).
+	PublicAccessBlock *s3authz.PublicAccessBlock `json:"public_access_block,omitempty"`
 }
 
 type keyRecord struct {

@@ -116,6 +116,11 @@ var migrations = []migration{
 	{9, "bucket public access block", []string{
 		`ALTER TABLE buckets ADD COLUMN IF NOT EXISTS public_access_block JSONB`,
 	}},
+	// NULL = no account-level Block Public Access (every row before this
+	// migration).
+	{10, "account public access block", []string{
+		`ALTER TABLE accounts ADD COLUMN IF NOT EXISTS public_access_block JSONB`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration (tests check that

@@ -17,6 +17,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/adminapi"
 	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
 	"github.com/meridian-s3/meridian/testbed/benchtool"
 	"github.com/meridian-s3/meridian/testbed/devcluster"
@@ -27,7 +28,7 @@ import (
 // --catalog/--sql, directly on a catalog no server holds open.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | rotate-sse-key | kms create-key|list-keys | durability | drain | remove-node | replication")
+		return errors.New("admin: want create-account | create-key | revoke-key | list-buckets | rotate-sse-key | kms create-key|list-keys | put-public-access-block | get-public-access-block | delete-public-access-block | durability | drain | remove-node | replication")
 	}
 	sub := args[0]
 	switch sub {
@@ -49,6 +50,11 @@ func runAdmin(ctx context.Context, args []string) error {
 	accessKey := fs.String("access-key", "", "access key id (create-key: optional fixed id; revoke-key)")
 	secretKey := fs.String("secret-key", "", "secret (create-key: optional fixed secret)")
 	region := fs.String("region", "", "region whose SSE-S3 master key rotates (rotate-sse-key)")
+	var pab s3authz.PublicAccessBlock // put-public-access-block
+	fs.BoolVar(&pab.BlockPublicAcls, "block-public-acls", false, "put-public-access-block: BlockPublicAcls")
+	fs.BoolVar(&pab.IgnorePublicAcls, "ignore-public-acls", false, "put-public-access-block: IgnorePublicAcls")
+	fs.BoolVar(&pab.BlockPublicPolicy, "block-public-policy", false, "put-public-access-block: BlockPublicPolicy")
+	fs.BoolVar(&pab.RestrictPublicBuckets, "restrict-public-buckets", false, "put-public-access-block: RestrictPublicBuckets")
 	apiAddr := fs.String("admin", os.Getenv("MERIDIAN_ADMIN"), "admin API host:port of a running deployment (used when neither --catalog nor --sql is given) [$MERIDIAN_ADMIN]")
 	tf := nodeTLSFlags(fs, "an admin")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -56,6 +62,9 @@ func runAdmin(ctx context.Context, args []string) error {
 	}
 	if sub == "rotate-sse-key" && *region == "" {
 		return errors.New("admin rotate-sse-key: --region is required")
+	}
+	if strings.HasSuffix(sub, "-public-access-block") && (*account == "" || (*cat.path == "" && *cat.sql == "")) {
+		return fmt.Errorf("admin %s: --account and --catalog or --sql are required", sub)
 	}
 	if *cat.path == "" && *cat.sql == "" {
 		if sub == "rotate-sse-key" {
@@ -115,6 +124,32 @@ func runAdmin(ctx context.Context, args []string) error {
 			return err
 		}
 		return out.Encode(adminapi.MasterKeyVersion{Region: *region, Version: k.ID, Created: k.Created})
+	case "put-public-access-block", "get-public-access-block", "delete-public-access-block":
+		// The account's Block Public Access (docs/access-control.md):
+		// with the bucket's own, it applies to every bucket the account owns.
+		ps, ok := catalog.(bucketsvc.AccountPublicAccessBlocks)
+		if !ok {
+			return fmt.Errorf("admin %s: this catalog keeps no account settings", sub)
+		}
+		if _, err := catalog.GetAccount(ctx, *account); err != nil {
+			return err
+		}
+		switch sub {
+		case "put-public-access-block":
+			if err := ps.PutAccountPublicAccessBlock(ctx, *account, &pab); err != nil {
+				return err
+			}
+		case "delete-public-access-block":
+			return ps.PutAccountPublicAccessBlock(ctx, *account, nil)
+		}
+		p, err := ps.GetAccountPublicAccessBlock(ctx, *account)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return fmt.Errorf("admin %s: account %s has no public access block configuration", sub, *account)
+		}
+		return out.Encode(p)
 	case "list-buckets":
 		bs, err := catalog.ListBuckets(ctx, "")
 		if err != nil {

@@ -147,6 +147,43 @@ func testGlobalAccessControl(t *testing.T, g *Global) {
 		t.Fatalf("anonymous HeadBucket (edge-answered): %d %s", code, body)
 	}
 
+	// Block Public Access, bucket level (aws CLI) and account level
+	// (meridian admin): RestrictPublicBuckets takes the public read back.
+	cli(near, "s3api", "put-public-access-block", "--bucket", bucket, "--public-access-block-configuration",
+		"BlockPublicAcls=false,IgnorePublicAcls=false,BlockPublicPolicy=true,RestrictPublicBuckets=true")
+	if out := cli(far, "s3api", "get-public-access-block", "--bucket", bucket); !strings.Contains(out, `"RestrictPublicBuckets": true`) {
+		t.Fatalf("get-public-access-block: %s", out)
+	}
+	if code, body := curl("GET", far.URL+"/"+bucket+"/public/hello.txt"); code != 403 {
+		t.Fatalf("anonymous GET under RestrictPublicBuckets: %d %s", code, body)
+	}
+	if _, err := owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); apiCode(err) != "AccessDenied" {
+		t.Fatalf("public policy under BlockPublicPolicy: %v", err)
+	}
+	cli(near, "s3api", "delete-public-access-block", "--bucket", bucket)
+	if code, _ := curl("GET", far.URL+"/"+bucket+"/public/hello.txt"); code != 200 {
+		t.Fatalf("anonymous GET after delete-public-access-block: %d", code)
+	}
+	lb, err := owner.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil || lb.Owner == nil || lb.Owner.ID == nil {
+		t.Fatalf("ListBuckets owner: %v", err)
+	}
+	admin := func(args ...string) {
+		t.Helper()
+		all := append([]string{"admin", args[0], "--sql", g.DSN, "--catalog-key", g.CatalogKey, "--account", *lb.Owner.ID}, args[1:]...)
+		if out, err := exec.Command(meridianBin, all...).CombinedOutput(); err != nil {
+			t.Fatalf("meridian %v: %v\n%s", all, err, out)
+		}
+	}
+	admin("put-public-access-block", "--restrict-public-buckets")
+	if code, _ := curl("GET", near.URL+"/"+bucket+"/public/hello.txt"); code != 403 {
+		t.Fatalf("anonymous GET under the account's RestrictPublicBuckets: %d", code)
+	}
+	admin("delete-public-access-block")
+	if code, _ := curl("GET", near.URL+"/"+bucket+"/public/hello.txt"); code != 200 {
+		t.Fatalf("anonymous GET after the account's block is deleted: %d", code)
+	}
+
 	// The partner account (through the far edge): read, write, list; 404
 	// for a missing key (it may list); delete denied, the owner's too.
 	if got, err := get(partner, "private/secret.txt"); err != nil || got != "secret" {
