@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/meridian-s3/meridian/internal/s3acl"
+	"github.com/meridian-s3/meridian/internal/s3authz"
+	"github.com/meridian-s3/meridian/internal/s3err"
 )
 
 // AccountGetter reads accounts (Store and the parts' catalog views).
@@ -37,7 +39,10 @@ func (r GranteeResolver) AccountByEmail(string) (string, error) { return "", nil
 // CreationACL is the ownership controls and ACL a CreateBucket by owner
 // with headers h gives the bucket (s3acl.ForCreateBucket, grantees resolved
 // against accounts); the ACL is nil when the request names none or names
-// only the owner's FULL_CONTROL (the default). Errors are S3 errors.
+// only the owner's FULL_CONTROL (the default). A public ACL refused by the
+// owner account's BlockPublicAcls (when accounts keeps account settings,
+// AccountPublicAccessBlocks) answers 403 AccessDenied, as S3. Errors are S3
+// errors.
 func CreationACL(ctx context.Context, accounts AccountGetter, h http.Header, owner string) (s3acl.Ownership, *s3acl.ACL, error) {
 	o, a, ok, err := s3acl.ForCreateBucket(h, owner)
 	if err != nil || !ok {
@@ -45,6 +50,15 @@ func CreationACL(ctx context.Context, accounts AccountGetter, h http.Header, own
 	}
 	if a, err = s3acl.Resolve(a, GranteeResolver{Ctx: ctx, Accounts: accounts}); err != nil {
 		return "", nil, err
+	}
+	if pabs, ok := accounts.(AccountPublicAccessBlocks); ok && a.IsPublic() {
+		p, err := pabs.GetAccountPublicAccessBlock(ctx, owner)
+		if err != nil {
+			return "", nil, err
+		}
+		if p != nil && s3authz.BlocksPublicACL(*p, a) {
+			return "", nil, s3err.New(s3err.AccessDenied)
+		}
 	}
 	if !o.ACLsEnabled() || len(a.Grants) == 1 && a.OnlyOwner(owner) {
 		return o, nil, nil

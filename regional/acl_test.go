@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3authz"
 )
 
 // aclDoc is an AccessControlPolicy as the gateway writes it.
@@ -176,6 +177,19 @@ func TestACLRoutes(t *testing.T) {
 			}
 		}
 	}
+	// The account's BlockPublicAcls refuses a public ACL at CreateBucket
+	// (403 AccessDenied), not a private one.
+	if err := w.catalog.PutAccountPublicAccessBlock(ctx, me, &s3authz.PublicAccessBlock{BlockPublicAcls: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := w.do("PUT", "/acl5", nil, map[string]string{"x-amz-acl": "public-read", "x-amz-object-ownership": "ObjectWriter"}); code != 403 || s3code(out) != "AccessDenied" {
+		t.Fatalf("public create under the account's BlockPublicAcls: %d %s", code, out)
+	}
+	w.mustStatus(200, "PUT", "/acl5", nil, map[string]string{"x-amz-acl": "private", "x-amz-object-ownership": "ObjectWriter"})
+	if err := w.catalog.PutAccountPublicAccessBlock(ctx, me, nil); err != nil {
+		t.Fatal(err)
+	}
+
 	// Display names are answered with ids.
 	_, out := w.do("GET", "/acl/k?acl", nil, nil)
 	if !strings.Contains(string(out), "<DisplayName>other</DisplayName>") {
