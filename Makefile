@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-replication bench-heal bench-authz fmt vet soak memcheck clean fuzz fuzz-short fuzz-authz terraform-test k6 loadtest loadtest-smoke
+.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-sse bench-replication bench-heal bench-authz fmt vet soak memcheck clean fuzz fuzz-short fuzz-authz terraform-test k6 loadtest loadtest-smoke
 
 all: build
 
@@ -73,7 +73,14 @@ bench-heal: build
 	MERIDIAN_BIN=$(CURDIR)/$(BIN) MERIDIAN_BENCH_HEAL=1 BENCH_SCRUB_RATE=$(BENCH_SCRUB_RATE) $(GO) test -p 1 -count=1 -timeout 90m -v -run '^TestBenchScrubHeal$$' ./testbed/e2e/ | grep -E 'FIGURE|loaded|^(---|ok|FAIL|PASS)'
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchtime 2x -benchmem ./regional/erasure/ ./storagesvc/shardstore/ ./internal/sigv4/ ./metasvc/metastate/
+	$(GO) test -run '^$$' -bench . -benchtime 2x -benchmem ./regional/erasure/ ./storagesvc/shardstore/ ./internal/sigv4/ ./metasvc/metastate/ ./internal/sse/
+
+## bench-sse: the cost of server-side encryption (docs/sse.md): PUT/GET of
+# 16 MiB plain vs SSE-S3 through a private dev cluster (MiB/s, server CPU
+# ms/MiB), and the AES-256-GCM stream format alone (internal/sse).
+bench-sse: build
+	./$(BIN) bench --only 16MiB,16MiB-SSE-S3 --data $$(mktemp -d /tmp/meridian-bench.XXXXXX)
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/sse/
 
 ## bench-authz: issue 11's access-control figures on real processes (testbed/e2e
 # TestAuthzBench): the edge's 4 KiB GET p50/p99 without and with a 20-statement

@@ -177,7 +177,7 @@ func runBench(ctx context.Context, args []string) error {
 	keep := fs.Bool("keep", false, "keep the data folder")
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
 	level := fs.String("log-level", "error", "log level of the private cluster")
-	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,copy,copyx (cross-region copy; starts a second region),list,edge; default all but copyx")
+	only := fs.String("only", "", "phases to run (comma-separated): 4KiB,1MiB,16MiB,16MiB-SSE-S3,copy,copyx (cross-region copy; starts a second region),list,edge; default all but copyx")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the cluster's process (not the load generator) to this file")
 	withBackground := fs.Bool("background", false, "run the background servers (janitor, scrubber, lifecycle) too; off by default so that server CPU is the data path's")
 	localLink := fs.String("local-link", "tcp", "the edge's transport to the region's gateway: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3)")
