@@ -7,6 +7,7 @@ import (
 
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
+	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
 // getObjectAttributes serves GetObjectAttributes: the attributes named in
@@ -38,6 +39,12 @@ func (g *Gateway) getObjectAttributes(req *request) error {
 	b, v, err := g.objectFor(req) // 404 NoSuchKey/NoSuchVersion, 405 on a named delete marker
 	if err != nil {
 		return err
+	}
+	if v.SSE != nil && v.SSE.Algorithm == metapb.SSEAlgCustomer {
+		// An SSE-C object's attributes need its key, as S3 asks (sse.go).
+		if _, _, err := g.objectKey(req, v.SSE, prefixSSEC); err != nil {
+			return err
+		}
 	}
 	h := req.w.Header()
 	h.Set("Last-Modified", v.Created.UTC().Format(http.TimeFormat))

@@ -156,6 +156,14 @@ func TestSSECRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	// GetObjectAttributes of an SSE-C object needs the key too.
+	attrs := map[string]string{"x-amz-object-attributes": "ObjectSize"}
+	if code, _ := w.do("GET", "/enc/c100?attributes", nil, attrs); code != 400 {
+		t.Fatalf("attributes without the key: %d", code)
+	}
+	if code, out := w.do("GET", "/enc/c100?attributes", nil, merge(attrs, ssec(key, ""))); code != 200 || !strings.Contains(string(out), "<ObjectSize>100</ObjectSize>") {
+		t.Fatalf("attributes with the key: %d %s", code, out)
+	}
 	// SSE-C headers on a plain object: not applicable.
 	w.mustStatus(200, "PUT", "/enc/plain", []byte("plain"), nil)
 	if code, out := w.do("GET", "/enc/plain", nil, ssec(key, "")); code != 400 || !strings.Contains(string(out), "not applicable") {
