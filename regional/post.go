@@ -106,19 +106,20 @@ func (g *Gateway) postObject(req *request) error {
 		return s3err.New(s3err.MalformedPOSTRequest)
 	}
 
-	// Who signed the form, and does the form meet its policy?
-	if fields["policy"] == "" && fields["x-amz-signature"] == "" && fields["signature"] == "" {
-		// Anonymous uploads need a bucket policy or ACL (not yet).
-		return s3err.New(s3err.AccessDenied)
-	}
-	_, viaEdge := edgeFrom(r)
-	pa, err := g.verifier.VerifyPost(r.Context(), fields, viaEdge)
-	if err != nil {
-		return err
-	}
-	policy, err := s3api.ParsePostPolicy(fields["policy"])
-	if err != nil {
-		return err
+	// Who signed the form, and does the form meet its policy? A form with
+	// neither policy nor signature is anonymous: the bucket's policy (or
+	// ACL) decides, as for any unsigned request (putObject → bucketFor).
+	anonymous := fields["policy"] == "" && fields["x-amz-signature"] == "" && fields["signature"] == ""
+	pa := &sigv4.PostAuth{}
+	var policy *s3api.PostPolicy
+	if !anonymous {
+		_, viaEdge := edgeFrom(r)
+		if pa, err = g.verifier.VerifyPost(r.Context(), fields, viaEdge); err != nil {
+			return err
+		}
+		if policy, err = s3api.ParsePostPolicy(fields["policy"]); err != nil {
+			return err
+		}
 	}
 	key, ok := fields["key"]
 	if !ok || key == "" {
@@ -126,11 +127,13 @@ func (g *Gateway) postObject(req *request) error {
 			With("ArgumentName", "key").With("ArgumentValue", "")
 	}
 	fields["bucket"] = req.bucket
-	if err := policy.Check(fields, time.Now()); err != nil {
-		return err
-	}
-	if err := policy.CheckLength(size); err != nil {
-		return err
+	if policy != nil {
+		if err := policy.Check(fields, time.Now()); err != nil {
+			return err
+		}
+		if err := policy.CheckLength(size); err != nil {
+			return err
+		}
 	}
 	key = strings.ReplaceAll(key, "${filename}", fileName)
 	if err := s3api.ValidateKey(key); err != nil {
@@ -167,7 +170,7 @@ func (g *Gateway) postObject(req *request) error {
 	sub := *req
 	sub.r, sub.w, sub.key, sub.principal = put, cw, key, pa.Principal
 	sub.auth = &sigv4.Auth{
-		AccessKeyID: pa.AccessKeyID, Principal: pa.Principal, PayloadMode: sigv4.UnsignedPayload,
+		AccessKeyID: pa.AccessKeyID, Principal: pa.Principal, Anonymous: anonymous, PayloadMode: sigv4.UnsignedPayload,
 		Body: io.NopCloser(&postFile{br: fr.br, size: size, trailer: trailer, delim: fr.delim}), DecodedLength: size,
 		Checksums: func() map[string]string { return nil }, RequestTime: time.Now().UTC(), SignatureV2: pa.SignatureV2,
 	}

@@ -105,6 +105,24 @@ func TestPostObjectDirect(t *testing.T) {
 	if resp, err := http.Get(w.url + "/forms/in/report.csv"); err != nil || resp.StatusCode != 403 {
 		t.Errorf("unsigned GET: %v %v", err, resp)
 	}
+	// A bucket policy that lets anyone put under in/ admits the anonymous
+	// form (authorized as s3:PutObject on its key), and only there.
+	w.mustStatus(204, "PUT", "/forms?policy", []byte(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::forms/in/*"}]}`), nil)
+	if code, out := post(mw.FormDataContentType(), buf.Bytes()); code != 204 {
+		t.Errorf("anonymous form under a public-write policy: %d %s", code, out)
+	}
+	if got := w.mustStatus(200, "GET", "/forms/in/anon", nil, nil); string(got) != "x" {
+		t.Errorf("anonymous form stored %q", got)
+	}
+	buf.Reset()
+	mw = multipart.NewWriter(&buf)
+	_ = mw.WriteField("key", "out/anon")
+	fw, _ = mw.CreateFormFile("file", "f")
+	_, _ = fw.Write([]byte("x"))
+	_ = mw.Close()
+	if code, out := post(mw.FormDataContentType(), buf.Bytes()); code != 403 {
+		t.Errorf("anonymous form outside the policy's prefix: %d %s", code, out)
+	}
 }
 
 func hmacSHA256(key []byte, data string) []byte {
