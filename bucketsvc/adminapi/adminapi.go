@@ -14,6 +14,7 @@
 //	POST   /v1/keys            {"name","account","access_key","secret_key"} → Key (secret shown once)
 //	DELETE /v1/keys/{id}                                             → 204
 //	GET    /v1/buckets                                               → [Bucket]
+//	PUT|GET|DELETE /v1/accounts/{id}/public-access-block (publicaccessblock.go)
 package adminapi
 
 import (
@@ -81,6 +82,9 @@ func Handler(store bucketsvc.Store, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/keys", h.createKey)
 	mux.HandleFunc("DELETE /v1/keys/{id}", h.revokeKey)
 	mux.HandleFunc("GET /v1/buckets", h.listBuckets)
+	mux.HandleFunc("PUT /v1/accounts/{id}/public-access-block", h.putAccountPAB) // publicaccessblock.go
+	mux.HandleFunc("GET /v1/accounts/{id}/public-access-block", h.getAccountPAB)
+	mux.HandleFunc("DELETE /v1/accounts/{id}/public-access-block", h.deleteAccountPAB)
 	mux.HandleFunc("POST /v1/sse-s3/{region}/rotate", h.rotateSSES3)
 	mux.HandleFunc("POST /v1/kms/{region}/{account}/keys", h.createKMSKey)
 	mux.HandleFunc("GET /v1/kms/{region}/{account}/keys", h.listKMSKeys)

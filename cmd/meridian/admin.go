@@ -63,8 +63,13 @@ func runAdmin(ctx context.Context, args []string) error {
 	if sub == "rotate-sse-key" && *region == "" {
 		return errors.New("admin rotate-sse-key: --region is required")
 	}
-	if strings.HasSuffix(sub, "-public-access-block") && (*account == "" || (*cat.path == "" && *cat.sql == "")) {
-		return fmt.Errorf("admin %s: --account and --catalog or --sql are required", sub)
+	if strings.HasSuffix(sub, "-public-access-block") {
+		if *account == "" {
+			return fmt.Errorf("admin %s: --account is required", sub)
+		}
+		if *cat.path == "" && *cat.sql == "" {
+			return pabThroughAPI(ctx, sub, *apiAddr, tf, *account, pab)
+		}
 	}
 	if *cat.path == "" && *cat.sql == "" {
 		if sub == "rotate-sse-key" {
@@ -312,6 +317,37 @@ func rotateThroughAPI(ctx context.Context, addr string, tf tlsFlags, region stri
 	out := json.NewEncoder(os.Stdout)
 	out.SetIndent("", "  ")
 	return out.Encode(v)
+}
+
+// pabThroughAPI sets, shows or deletes an account's Block Public Access
+// through the admin API.
+func pabThroughAPI(ctx context.Context, sub, addr string, tf tlsFlags, account string, p s3authz.PublicAccessBlock) error {
+	if addr == "" {
+		return errors.New("admin: give --admin host:port (or $MERIDIAN_ADMIN) with an admin certificate, or --catalog/--sql")
+	}
+	node, err := tf.load(mtls.RoleAdmin)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c := adminapi.NewClient(addr, node)
+	switch sub {
+	case "put-public-access-block":
+		p, err = c.PutAccountPublicAccessBlock(ctx, account, p)
+	case "get-public-access-block":
+		p, err = c.GetAccountPublicAccessBlock(ctx, account)
+	case "delete-public-access-block":
+		return c.DeleteAccountPublicAccessBlock(ctx, account)
+	default:
+		return fmt.Errorf("admin: unknown subcommand %q", sub)
+	}
+	if err != nil {
+		return err
+	}
+	out := json.NewEncoder(os.Stdout)
+	out.SetIndent("", "  ")
+	return out.Encode(p)
 }
 
 // adminThroughAPI runs an admin subcommand against the admin API.
