@@ -14,6 +14,7 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // testGlobalACL drives ownership controls and ACLs with the aws CLI and
@@ -26,6 +27,7 @@ import (
 // reads what it was granted, anonymous curl reads a public-read object);
 // deleting ownership controls answers OwnershipControlsNotFoundError.
 func testGlobalACL(t *testing.T, g *Global) {
+	const bucket = "acl-global"
 	needClient(t, "the aws CLI", lookPath("aws"))
 	dir := t.TempDir()
 	env := cleanEnv(
@@ -53,14 +55,25 @@ func testGlobalACL(t *testing.T, g *Global) {
 			t.Fatalf("aws %s: %v, want error %s: %s", strings.Join(args, " "), err, code, out)
 		}
 	}
-	second := g.CreateKey("acl-second", "", "")
-	var lb struct{ Owner struct{ ID string } }
-	if err := json.Unmarshal([]byte(aws(near, "s3api", "list-buckets")), &lb); err != nil || lb.Owner.ID == "" {
-		t.Fatalf("list-buckets: %v %+v", err, lb)
+	// The SDK does the set-up and the checks the CLI is not needed for
+	// (each CLI call costs a second of Python start-up).
+	ctx := context.Background()
+	c := g.Client(near, testAccessKey, testSecretKey)
+	put := func(key, body string, acl types.ObjectCannedACL) {
+		t.Helper()
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: awssdk.String(bucket), Key: awssdk.String(key), Body: strings.NewReader(body), ACL: acl}); err != nil {
+			t.Fatalf("PutObject %s: %v", key, err)
+		}
 	}
-	owner := lb.Owner.ID
-	const bucket = "acl-global"
-	aws(near, "s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint="+far.Region)
+	second := g.CreateKey("acl-second", "", "")
+	lb, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil || lb.Owner == nil || awssdk.ToString(lb.Owner.ID) == "" {
+		t.Fatalf("ListBuckets: %v %+v", err, lb)
+	}
+	owner := awssdk.ToString(lb.Owner.ID)
+	if err := CreateBucketIn(ctx, c, bucket, far.Region); err != nil {
+		t.Fatal(err)
+	}
 
 	var oc struct {
 		OwnershipControls struct {
@@ -79,7 +92,7 @@ func testGlobalACL(t *testing.T, g *Global) {
 		t.Fatalf("new bucket's ownership %q, want BucketOwnerEnforced", o)
 	}
 	awsFails(near, "AccessControlListNotSupported", "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "public-read")
-	aws(far, "s3api", "put-object", "--bucket", bucket, "--key", "doc.txt", "--body", writeFile(t, dir, "doc.txt", "shared"))
+	put("doc.txt", "shared", "")
 	awsFails(far, "AccessControlListNotSupported", "s3api", "put-object-acl", "--bucket", bucket, "--key", "doc.txt", "--acl", "public-read")
 
 	aws(far, "s3api", "put-bucket-ownership-controls", "--bucket", bucket, "--ownership-controls", "Rules=[{ObjectOwnership=ObjectWriter}]")
@@ -88,14 +101,13 @@ func testGlobalACL(t *testing.T, g *Global) {
 	}
 	aws(near, "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "public-read")
 	aws(far, "s3api", "put-object-acl", "--bucket", bucket, "--key", "doc.txt", "--grant-read", "id="+second.AccountID, "--grant-full-control", "id="+owner)
-	aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "public.txt", "--acl", "public-read", "--body", writeFile(t, dir, "public.txt", "public"))
-	aws(near, "s3api", "put-object", "--bucket", bucket, "--key", "private.txt", "--body", writeFile(t, dir, "private.txt", "private"))
+	put("public.txt", "public", types.ObjectCannedACLPublicRead)
+	put("private.txt", "private", "")
 
 	// The ACLs decide (internal/s3authz): the second account reads
 	// doc.txt by its READ grant and nothing else of the owner's; anyone
 	// (curl, unsigned, through either edge) reads public.txt; the bucket's
 	// public-read lists it to anyone.
-	ctx := context.Background()
 	sc := g.Client(far, second.AccessKey, second.SecretKey)
 	get := func(c *s3.Client, key string) (string, error) {
 		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: awssdk.String(bucket), Key: awssdk.String(key)}, noRetry)
@@ -161,18 +173,15 @@ func testGlobalACL(t *testing.T, g *Global) {
 
 	// CreateBucket through the edge (which creates it in the catalog) with
 	// ownership and ACL headers.
-	awsFails(near, "InvalidBucketAclWithObjectOwnership", "s3api", "create-bucket", "--bucket", bucket+"-2", "--acl", "public-read")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: awssdk.String(bucket + "-2"), ACL: types.BucketCannedACLPublicRead}, noRetry); apiCode(err) != "InvalidBucketAclWithObjectOwnership" {
+		t.Fatalf("CreateBucket public-read under the default ownership: %v", err)
+	}
 	aws(near, "s3api", "create-bucket", "--bucket", bucket+"-2", "--object-ownership", "ObjectWriter",
 		"--grant-read", "id="+second.AccountID, "--grant-full-control", "id="+owner)
-	var ba struct {
-		Grants []struct {
-			Grantee    struct{ ID string }
-			Permission string
-		}
-	}
-	if err := json.Unmarshal([]byte(aws(far, "s3api", "get-bucket-acl", "--bucket", bucket+"-2")), &ba); err != nil || len(ba.Grants) != 2 ||
-		ba.Grants[0].Grantee.ID != second.AccountID || ba.Grants[0].Permission != "READ" || ba.Grants[1].Permission != "FULL_CONTROL" {
-		t.Fatalf("get-bucket-acl of a bucket created with grants: %v %+v", err, ba)
+	ba, err := c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: awssdk.String(bucket + "-2")})
+	if err != nil || len(ba.Grants) != 2 || awssdk.ToString(ba.Grants[0].Grantee.ID) != second.AccountID || ba.Grants[0].Permission != types.PermissionRead ||
+		ba.Grants[1].Permission != types.PermissionFullControl || ba.Grants[0].Grantee.Type != types.TypeCanonicalUser {
+		t.Fatalf("GetBucketAcl of a bucket created with grants: %v %+v", err, ba)
 	}
 	if _, err := sc.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: awssdk.String(bucket + "-2")}, noRetry); err != nil {
 		t.Fatalf("second account lists a bucket created granting it READ: %v", err)
@@ -182,21 +191,21 @@ func testGlobalACL(t *testing.T, g *Global) {
 	awsFails(far, "OwnershipControlsNotFoundError", "s3api", "get-bucket-ownership-controls", "--bucket", bucket)
 	// Back to enforced: refused while the bucket ACL is public, accepted
 	// once it is private.
-	awsFails(near, "InvalidBucketAclWithObjectOwnership", "s3api", "put-bucket-ownership-controls", "--bucket", bucket, "--ownership-controls", "Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
-	aws(near, "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "private")
-	aws(near, "s3api", "put-bucket-ownership-controls", "--bucket", bucket, "--ownership-controls", "Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
-	if out := aws(far, "s3api", "get-object-acl", "--bucket", bucket, "--key", "public.txt"); strings.Contains(out, "AllUsers") {
-		t.Errorf("under BucketOwnerEnforced get-object-acl still answers the stored grants: %s", out)
+	enforce := &s3.PutBucketOwnershipControlsInput{Bucket: awssdk.String(bucket), OwnershipControls: &types.OwnershipControls{
+		Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}}}}
+	if _, err := c.PutBucketOwnershipControls(ctx, enforce, noRetry); apiCode(err) != "InvalidBucketAclWithObjectOwnership" {
+		t.Fatalf("enforcing while the bucket ACL is public: %v", err)
 	}
-}
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+	if _, err := c.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: awssdk.String(bucket), ACL: types.BucketCannedACLPrivate}); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	if _, err := c.PutBucketOwnershipControls(ctx, enforce); err != nil {
+		t.Fatal(err)
+	}
+	if oa, err := c.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: awssdk.String(bucket), Key: awssdk.String("public.txt")}); err != nil || len(oa.Grants) != 1 ||
+		awssdk.ToString(oa.Grants[0].Grantee.ID) != owner {
+		t.Errorf("under BucketOwnerEnforced GetObjectAcl answers the stored grants: %v %+v", err, oa)
+	}
 }
 
 // boto3ACLScript: argv = endpoint, CA bundle, access key, secret, bucket,
@@ -242,3 +251,12 @@ oc = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
 assert oc == {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}, oc
 print("boto3 acl ok")
 `
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
