@@ -2,6 +2,8 @@ package regional_test
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strings"
@@ -150,4 +152,42 @@ func TestPolicyConditionsAtGateway(t *testing.T) {
 	ip = strings.Replace(ip, "192.0.2.0/24", "127.0.0.0/8", 1)
 	w.mustStatus(204, "PUT", "/cond?policy", []byte(ip), nil)
 	w.mustStatus(200, "GET", "/cond/k", nil, nil)
+}
+
+// TestPolicyObjectTags: s3:ExistingObjectTag reads the object's record
+// (only for such a policy) and s3:RequestObjectTag the request's
+// x-amz-tagging.
+func TestPolicyObjectTags(t *testing.T) {
+	w := newWorld(t)
+	other := w.secondAccount()
+	k, _ := w.catalog.LookupAccessKey(context.Background(), "AKIDSECONDACCOUNT")
+	w.mustStatus(200, "PUT", "/tags", nil, nil)
+	w.mustStatus(200, "PUT", "/tags/prod", []byte("p"), map[string]string{"x-amz-tagging": "env=production"})
+	w.mustStatus(200, "PUT", "/tags/dev", []byte("d"), map[string]string{"x-amz-tagging": "env=dev"})
+	policy := `{"Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + k.AccountID + `"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::tags/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/env":"production"}}},
+	 {"Effect":"Allow","Principal":{"AWS":"` + k.AccountID + `"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::tags/*","Condition":{"StringEquals":{"s3:RequestObjectTag/team":"blue"}}}]}`
+	w.mustStatus(204, "PUT", "/tags?policy", []byte(policy), nil)
+	if code, out := w.doAs(other, "GET", "/tags/prod", nil, nil); code != 200 || string(out) != "p" {
+		t.Fatalf("GET of a production-tagged object: %d %s", code, out)
+	}
+	if code, out := w.doAs(other, "GET", "/tags/dev", nil, nil); code != 403 {
+		t.Fatalf("GET of a dev-tagged object: %d %s", code, out)
+	}
+	// Retagging changes the answer at once.
+	tagging := []byte(`<Tagging><TagSet><Tag><Key>env</Key><Value>production</Value></Tag></TagSet></Tagging>`)
+	sum := md5.Sum(tagging)
+	w.mustStatus(200, "PUT", "/tags/dev?tagging", tagging, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])})
+	if code, out := w.doAs(other, "GET", "/tags/dev", nil, nil); code != 200 {
+		t.Fatalf("GET after retagging: %d %s", code, out)
+	}
+	if code, out := w.doAs(other, "PUT", "/tags/new", []byte("n"), map[string]string{"x-amz-tagging": "team=blue"}); code != 200 {
+		t.Fatalf("PUT with the required tag: %d %s", code, out)
+	}
+	if code, out := w.doAs(other, "PUT", "/tags/new2", []byte("n"), map[string]string{"x-amz-tagging": "team=red"}); code != 403 {
+		t.Fatalf("PUT with another tag: %d %s", code, out)
+	}
+	if code, out := w.doAs(other, "PUT", "/tags/new3", []byte("n"), nil); code != 403 {
+		t.Fatalf("PUT without tags: %d %s", code, out)
+	}
 }
