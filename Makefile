@@ -77,10 +77,13 @@ bench-go:
 
 ## bench-sse: the cost of server-side encryption (docs/sse.md): PUT/GET of
 # 16 MiB plain vs SSE-S3 through a private dev cluster (MiB/s, server CPU
-# ms/MiB), and the AES-256-GCM stream format alone (internal/sse).
+# ms/MiB), the AES-256-GCM stream format alone (internal/sse), and PUT/GET of
+# 16 MiB plain vs SSE-S3 vs SSE-C through one in-process gateway (process CPU
+# ms/MiB, no idle cluster CPU mixed in).
 bench-sse: build
 	./$(BIN) bench --only 16MiB,16MiB-SSE-S3 --data $$(mktemp -d /tmp/meridian-bench.XXXXXX)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/sse/
+	$(GO) test -run '^$$' -bench BenchmarkSSE16MiB -benchtime 20x ./regional/
 
 ## bench-authz: issue 11's access-control figures on real processes (testbed/e2e
 # TestAuthzBench): the edge's 4 KiB GET p50/p99 without and with a 20-statement

@@ -38,7 +38,7 @@ const (
 // world is a gateway on a real 3-node metadata cluster, with shards in the
 // in-memory fake (fault hooks, shard counts) instead of storage nodes.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	store   *objectiotest.Store
 	meta    *metaclient.Client
@@ -53,7 +53,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // newWorldWith is newWorld with mod applied to the gateway's config.
-func newWorldWith(t *testing.T, mod func(*regional.Config)) *world {
+func newWorldWith(t testing.TB, mod func(*regional.Config)) *world {
 	t.Helper()
 	w := &world{t: t, signer: v4.NewSigner()}
 	ctx := context.Background()

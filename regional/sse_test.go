@@ -33,7 +33,7 @@ func (k fakeKeys) OpenDataKey(_ context.Context, id string, sealed []byte) ([]by
 	return sse.UnwrapKey(k.kek, sealed, []byte(id))
 }
 
-func newSSEWorld(t *testing.T) *world {
+func newSSEWorld(t testing.TB) *world {
 	return newWorldWith(t, func(c *regional.Config) {
 		c.SSECOverHTTP = true // the test client speaks plain HTTP
 		c.SSEKeys = fakeKeys{kek: sse.NewKey()}
