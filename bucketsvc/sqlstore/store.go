@@ -16,9 +16,6 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/secretcrypt"
 	"github.com/meridian-s3/meridian/internal/s3acl"
-	"github.com/meridian-s3/meridian/internal/s3cors"
-	"github.com/meridian-s3/meridian/internal/s3lifecycle"
-	"github.com/meridian-s3/meridian/internal/s3lock"
 	"github.com/meridian-s3/meridian/internal/s3replication"
 )
 
@@ -442,45 +439,6 @@ func replicationJSON(c *s3replication.Configuration) (string, error) {
 	return string(raw), err
 }
 
-// lifecycleJSON is the lifecycle column's value: NULL for none.
-func lifecycleJSON(c *s3lifecycle.Configuration) (*string, error) {
-	if c == nil {
-		return nil, nil
-	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	s := string(raw)
-	return &s, nil
-}
-
-// corsJSON is the cors column's value: NULL for none.
-func corsJSON(c *s3cors.Configuration) (*string, error) {
-	if c == nil {
-		return nil, nil
-	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	s := string(raw)
-	return &s, nil
-}
-
-// objectLockJSON is the object_lock column's value: NULL for none.
-func objectLockJSON(c *s3lock.Configuration) (*string, error) {
-	if c == nil {
-		return nil, nil
-	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	s := string(raw)
-	return &s, nil
-}
-
 // tagsJSON is the tags column's value: NULL for none.
 func tagsJSON(tags map[string]string) (*string, error) {
 	if len(tags) == 0 {
@@ -494,17 +452,29 @@ func tagsJSON(tags map[string]string) (*string, error) {
 	return &s, nil
 }
 
-// aclJSON is the acl column's value: NULL for the default ACL.
-func aclJSON(a *s3acl.ACL) (*string, error) {
-	if a == nil {
-		return nil, nil
+// bucketJSON holds a bucket's JSONB column values (NULL: nil).
+type bucketJSON struct {
+	repl                                string
+	lc, tags, acl, cors, lock, enc, pab *string
+}
+
+// encodeBucketJSON encodes b's configurations for CreateBucket and
+// UpdateBucket.
+func encodeBucketJSON(b bucketsvc.Bucket) (bucketJSON, error) {
+	var j bucketJSON
+	var errs [8]error
+	j.repl, errs[0] = replicationJSON(b.Replication)
+	j.lc, errs[1] = jsonOrNull(b.Lifecycle)
+	j.tags, errs[2] = tagsJSON(b.Tags)
+	j.acl, errs[3] = jsonOrNull(b.ACL)
+	j.cors, errs[4] = jsonOrNull(b.CORS)
+	j.lock, errs[5] = jsonOrNull(b.ObjectLock)
+	j.enc, errs[6] = jsonOrNull(b.Encryption)
+	j.pab, errs[7] = jsonOrNull(b.PublicAccessBlock)
+	if err := errors.Join(errs[:]...); err != nil {
+		return j, fmt.Errorf("sqlstore: bucket %s: %w", b.Name, err)
 	}
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return nil, err
-	}
-	s := string(raw)
-	return &s, nil
+	return j, nil
 }
 
 // jsonOrNull is a JSONB column's value: NULL for a nil pointer.
@@ -531,45 +501,17 @@ func (s *Store) CreateBucket(ctx context.Context, b bucketsvc.Bucket) error {
 	if b.Incarnation == "" {
 		b.Incarnation = bucketsvc.NewIncarnation()
 	}
-	repl, err := replicationJSON(b.Replication)
+	j, err := encodeBucketJSON(b)
 	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
-	lc, err := lifecycleJSON(b.Lifecycle)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
-	tags, err := tagsJSON(b.Tags)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
-	acl, err := aclJSON(b.ACL)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
-	cors, err := corsJSON(b.CORS)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
-	lock, err := objectLockJSON(b.ObjectLock)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
-	enc, err := jsonOrNull(b.Encryption)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
-	pab, err := jsonOrNull(b.PublicAccessBlock)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
+		return err
 	}
 	// A name can be freed between our failed insert and the owner read;
 	// then the insert is tried again. Three rounds make that race moot.
 	for range 3 {
 		err := s.RunTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, "INSERT INTO buckets ("+bucketColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8::JSONB, $9, $10, $11::JSONB, $12::JSONB, $13, $14::JSONB, $15::JSONB, $16::JSONB, $17::JSONB, $18::JSONB)",
-				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, b.Created, b.Incarnation, lc, tags,
-				string(b.Ownership), acl, cors, lock, enc, pab)
+				b.Name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, j.repl, b.Created, b.Incarnation, j.lc, j.tags,
+				string(b.Ownership), j.acl, j.cors, j.lock, j.enc, j.pab)
 			return err
 		})
 		if sqlState(err) != codeUniqueViolation {
@@ -620,44 +562,16 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*bucketsv
 		if b.Name != old.Name || !b.Created.Equal(old.Created) || b.Incarnation != old.Incarnation {
 			return bucketsvc.ErrInvalidUpdate
 		}
-		repl, err := replicationJSON(b.Replication)
+		j, err := encodeBucketJSON(b)
 		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
-		}
-		lc, err := lifecycleJSON(b.Lifecycle)
-		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
-		}
-		tags, err := tagsJSON(b.Tags)
-		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
-		}
-		acl, err := aclJSON(b.ACL)
-		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
-		}
-		cors, err := corsJSON(b.CORS)
-		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
-		}
-		lock, err := objectLockJSON(b.ObjectLock)
-		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
-		}
-		enc, err := jsonOrNull(b.Encryption)
-		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
-		}
-		pab, err := jsonOrNull(b.PublicAccessBlock)
-		if err != nil {
-			return fmt.Errorf("sqlstore: %w", err)
+			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE buckets SET owner = $2, region = $3, versioning = $4, erasure_data = $5,
 			erasure_parity = $6, policy = $7, replication = $8::JSONB, lifecycle = $9::JSONB, tags = $10::JSONB,
 			ownership = $11, acl = $12::JSONB, cors = $13::JSONB, object_lock = $14::JSONB, encryption = $15::JSONB,
 			public_access_block = $16::JSONB WHERE name = $1`,
-			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, repl, lc, tags,
-			string(b.Ownership), acl, cors, lock, enc, pab)
+			name, b.Owner, b.Region, string(b.Versioning), b.Scheme.Data, b.Scheme.Parity, b.Policy, j.repl, j.lc, j.tags,
+			string(b.Ownership), j.acl, j.cors, j.lock, j.enc, j.pab)
 		return err
 	})
 }
