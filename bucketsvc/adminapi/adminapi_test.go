@@ -195,3 +195,42 @@ func TestBadRequests(t *testing.T) {
 		t.Logf("GetAccount: %v", err)
 	}
 }
+
+// TestServerKeysThroughTheAPI: SSE-S3 master key rotation and the built-in
+// KMS's keys (docs/sse.md); the answers never carry key material.
+func TestServerKeysThroughTheAPI(t *testing.T) {
+	f := start(t)
+	c := f.client(t, admin)
+	ctx := context.Background()
+	for _, want := range []string{"1", "2"} {
+		v, err := c.RotateSSES3Key(ctx, "r1")
+		if err != nil || v.Version != want || v.Region != "r1" {
+			t.Fatalf("rotate: %+v %v, want version %s", v, err, want)
+		}
+	}
+	keys, err := f.store.(bucketsvc.ServerKeyStore).ListServerKeys(ctx, bucketsvc.SSES3Scope("r1"))
+	if err != nil || len(keys) != 2 || bytes.Equal(keys[0].Material, keys[1].Material) {
+		t.Fatalf("stored versions: %v %d", err, len(keys))
+	}
+	a, err := c.CreateAccount(ctx, "kms-owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := c.CreateKMSKey(ctx, "r1", a.ID, "alias/app")
+	if err != nil || k.Alias != "alias/app" || k.ARN != bucketsvc.KMSKeyARN("r1", a.ID, k.KeyID) || len(k.KeyID) != 36 {
+		t.Fatalf("create key: %+v %v", k, err)
+	}
+	if _, err := c.CreateKMSKey(ctx, "r1", a.ID, "alias/app"); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("duplicate alias: %v, want 400", err)
+	}
+	if _, err := c.CreateKMSKey(ctx, "r1", "no-such-account", ""); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("unknown account: %v, want 404", err)
+	}
+	if _, err := c.CreateKMSKey(ctx, "r1", a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := c.ListKMSKeys(ctx, "r1", a.ID)
+	if err != nil || len(ks) != 2 || ks[0].KeyID != k.KeyID {
+		t.Fatalf("list: %+v %v", ks, err)
+	}
+}
