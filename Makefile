@@ -110,7 +110,8 @@ FUZZ_TARGETS := \
 	internal/s3api:FuzzCompleteMultipartUploadBody internal/s3api:FuzzCreateBucketConfigurationBody \
 	internal/s3api:FuzzTagging \
 	internal/s3route:FuzzResolve internal/s3lifecycle:FuzzParse internal/s3cors:FuzzParse \
-	internal/s3authz:FuzzParsePolicy internal/s3acl:FuzzParse internal/s3lock:FuzzParse
+	internal/s3authz:FuzzParsePolicy internal/s3acl:FuzzParse internal/s3lock:FuzzParse \
+	internal/sse:FuzzDecryptTampered
 FUZZTIME ?= 2m
 # The short run counts executions rather than time: a time-bounded run can
 # end while a worker is still reporting a new input, and go test then fails
