@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -28,32 +27,15 @@ import (
 // deleting ownership controls answers OwnershipControlsNotFoundError.
 func testGlobalACL(t *testing.T, g *Global) {
 	const bucket = "acl-global"
-	needClient(t, "the aws CLI", lookPath("aws"))
-	dir := t.TempDir()
-	env := cleanEnv(
-		"AWS_ACCESS_KEY_ID="+testAccessKey,
-		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CA_BUNDLE="+g.Certs.CA,
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_PAGER=")
+	env, dir := awsCLIEnv(t, g)
 	near, far := g.Edges[g.Names[0]], g.Edges[g.Names[1]]
 	aws := func(e *Edge, args ...string) string {
 		t.Helper()
-		return runTool(t, env, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+		return awsAt(t, env, e, args...)
 	}
-	// awsFails runs a command that must fail with S3 error code.
 	awsFails := func(e *Edge, code string, args ...string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "("+code+")") {
-			t.Fatalf("aws %s: %v, want error %s: %s", strings.Join(args, " "), err, code, out)
-		}
+		awsFailsAt(t, env, e, code, args...)
 	}
 	// The SDK does the set-up and the checks the CLI is not needed for
 	// (each CLI call costs a second of Python start-up).

@@ -35,15 +35,7 @@ func testGlobalCORS(t *testing.T, g *Global) {
 	if err := CreateBucketIn(ctx, c, bucket, far.Region); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	dir := t.TempDir()
-	env := cleanEnv(
-		"AWS_ACCESS_KEY_ID="+testAccessKey,
-		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CA_BUNDLE="+g.Certs.CA,
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_PAGER=")
+	env, dir := awsCLIEnv(t, g)
 	cli := func(args ...string) string {
 		t.Helper()
 		return runTool(t, env, "aws", append([]string{"--endpoint-url", near.URL, "s3api"}, args...)...)

@@ -52,6 +52,42 @@ func cleanEnv(extra ...string) []string {
 }
 
 // runTool runs a client process and fails the test on a non-zero exit.
+// awsCLIEnv is the environment of the aws CLI with the test key, the
+// deployment's CA and its own empty config folder (returned).
+func awsCLIEnv(t *testing.T, g *Global) (env []string, dir string) {
+	t.Helper()
+	needClient(t, "the aws CLI", lookPath("aws"))
+	dir = t.TempDir()
+	return cleanEnv(
+		"AWS_ACCESS_KEY_ID="+testAccessKey,
+		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CA_BUNDLE="+g.Certs.CA,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_PAGER="), dir
+}
+
+// awsAt runs the aws CLI against edge e and returns its output.
+func awsAt(t *testing.T, env []string, e *Edge, args ...string) string {
+	t.Helper()
+	return runTool(t, env, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+}
+
+// awsFailsAt runs an aws CLI command against edge e that must fail with the
+// S3 error code.
+func awsFailsAt(t *testing.T, env []string, e *Edge, code string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "("+code+")") {
+		t.Fatalf("aws %s: %v, want error %s: %s", strings.Join(args, " "), err, code, out)
+	}
+}
+
 func runTool(t *testing.T, env []string, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -87,20 +123,11 @@ func fileSHA(t *testing.T, path string) (string, int64) {
 // eu-west-1 with `s3 mb --region eu-west-1` through the us-east-1 edge; a
 // 50 MiB file up through one edge (multipart) and down through the other.
 func testGlobalAWSCLI(t *testing.T, g *Global) {
-	needClient(t, "the aws CLI", lookPath("aws"))
-	dir := t.TempDir()
-	env := cleanEnv(
-		"AWS_ACCESS_KEY_ID="+testAccessKey,
-		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CA_BUNDLE="+g.Certs.CA,
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_PAGER=")
+	env, dir := awsCLIEnv(t, g)
 	near, far := g.Edges[g.Names[0]], g.Edges[g.Names[1]]
 	aws := func(e *Edge, args ...string) string {
 		t.Helper()
-		return runTool(t, env, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+		return awsAt(t, env, e, args...)
 	}
 	const bucket = "cli-global"
 	p := payload{Seed: 5050, Size: 50 * mib}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -24,31 +23,15 @@ import (
 // bypasses GOVERNANCE only once a bucket policy grants
 // s3:BypassGovernanceRetention.
 func testGlobalObjectLock(t *testing.T, g *Global) {
-	needClient(t, "the aws CLI", lookPath("aws"))
-	dir := t.TempDir()
-	env := cleanEnv(
-		"AWS_ACCESS_KEY_ID="+testAccessKey,
-		"AWS_SECRET_ACCESS_KEY="+testSecretKey,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CA_BUNDLE="+g.Certs.CA,
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_PAGER=")
+	env, dir := awsCLIEnv(t, g)
 	near, far := g.Edges[g.Names[0]], g.Edges[g.Names[1]]
 	aws := func(e *Edge, args ...string) string {
 		t.Helper()
-		return runTool(t, env, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
+		return awsAt(t, env, e, args...)
 	}
 	awsFails := func(e *Edge, code string, args ...string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", e.URL}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "("+code+")") {
-			t.Fatalf("aws %s: %v, want error %s: %s", strings.Join(args, " "), err, code, out)
-		}
+		awsFailsAt(t, env, e, code, args...)
 	}
 	versionOf := func(out string) string {
 		t.Helper()
