@@ -8,8 +8,8 @@ package edge
 // alike. Requests without an Origin never look at the rules.
 
 import (
+	"context"
 	"errors"
-	"net/http"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3cors"
@@ -20,26 +20,19 @@ import (
 // headers, or S3's 400/403 (s3cors.Preflight.Answer). The headers are
 // checked before the bucket is looked up.
 func (s *Server) preflight(req *request) error {
-	p, err := s3cors.ParsePreflight(req.r.Header)
-	if err != nil {
-		return err
+	return s3cors.ServePreflight(req.r.Context(), req.w, req.r.Header, req.bucket, req.key, s.corsRules)
+}
+
+// corsRules reads a bucket's CORS rules through the bucket cache.
+func (s *Server) corsRules(ctx context.Context, bucket string) (*s3cors.Configuration, bool, error) {
+	if bucketsvc.ValidateBucketName(bucket) != nil {
+		return nil, false, nil
 	}
-	res := s3cors.Resource{Object: req.key != ""}
-	if req.bucket != "" && bucketsvc.ValidateBucketName(req.bucket) == nil {
-		b, err := s.buckets.Get(req.r.Context(), req.bucket)
-		switch {
-		case err == nil:
-			res.Found, res.Config = true, b.CORS
-		case !errors.Is(err, bucketsvc.ErrNoSuchBucket):
-			return err
-		}
+	b, err := s.buckets.Get(ctx, bucket)
+	if errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		return nil, false, nil
 	}
-	if err := p.Answer(res, req.w.Header()); err != nil {
-		return err
-	}
-	req.w.Header().Set("Content-Length", "0")
-	req.w.WriteHeader(http.StatusOK)
-	return nil
+	return b.CORS, err == nil, err
 }
 
 // addCORSHeaders sets the Access-Control-* headers of the bucket's first
@@ -47,14 +40,12 @@ func (s *Server) preflight(req *request) error {
 // else can answer it (an authentication error included). The region adds
 // none to requests that come through an edge.
 func (s *Server) addCORSHeaders(req *request) {
-	if !s3cors.HasOrigin(req.r.Header) || req.bucket == "" || bucketsvc.ValidateBucketName(req.bucket) != nil {
+	if !s3cors.HasOrigin(req.r.Header) || req.bucket == "" {
 		return
 	}
-	b, err := s.buckets.Get(req.r.Context(), req.bucket)
-	if err != nil || b.CORS == nil {
-		return
+	if cfg, _, err := s.corsRules(req.r.Context(), req.bucket); err == nil && cfg != nil {
+		s3cors.Actual(cfg, req.r.Header, req.r.Method, req.w.Header())
 	}
-	s3cors.Actual(b.CORS, req.r.Header, req.r.Method, req.w.Header())
 }
 
 // corsChanged reports whether op replaced the bucket's CORS rules: the

@@ -9,6 +9,7 @@ package regional
 // edge get both from the edge (edge/cors.go).
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -85,26 +86,19 @@ func (g *Gateway) deleteBucketCors(req *request) error {
 // it before authentication, whatever the query (a presigned URL's
 // included). The catalog is read only once the headers are valid.
 func (g *Gateway) preflight(req *request) error {
-	p, err := s3cors.ParsePreflight(req.r.Header)
-	if err != nil {
-		return err
+	return s3cors.ServePreflight(req.r.Context(), req.w, req.r.Header, req.bucket, req.key, g.corsRules)
+}
+
+// corsRules reads a bucket's CORS rules from the catalog.
+func (g *Gateway) corsRules(ctx context.Context, bucket string) (*s3cors.Configuration, bool, error) {
+	if bucketsvc.ValidateBucketName(bucket) != nil {
+		return nil, false, nil
 	}
-	res := s3cors.Resource{Object: req.key != ""}
-	if req.bucket != "" && bucketsvc.ValidateBucketName(req.bucket) == nil {
-		b, err := g.cfg.Catalog.GetBucket(req.r.Context(), req.bucket)
-		switch {
-		case err == nil:
-			res.Found, res.Config = true, b.CORS
-		case !errors.Is(err, bucketsvc.ErrNoSuchBucket):
-			return err
-		}
+	b, err := g.cfg.Catalog.GetBucket(ctx, bucket)
+	if errors.Is(err, bucketsvc.ErrNoSuchBucket) {
+		return nil, false, nil
 	}
-	if err := p.Answer(res, req.w.Header()); err != nil {
-		return err
-	}
-	req.w.Header().Set("Content-Length", "0")
-	req.w.WriteHeader(http.StatusOK)
-	return nil
+	return b.CORS, err == nil, err
 }
 
 // addCORSHeaders sets the Access-Control-* headers of the bucket's first
@@ -112,13 +106,10 @@ func (g *Gateway) preflight(req *request) error {
 // Origin, success or error alike. A request without Origin costs nothing;
 // one through an edge gets them from the edge.
 func (g *Gateway) addCORSHeaders(req *request) {
-	if _, viaEdge := edgeFrom(req.r); viaEdge || !s3cors.HasOrigin(req.r.Header) ||
-		req.bucket == "" || bucketsvc.ValidateBucketName(req.bucket) != nil {
+	if _, viaEdge := edgeFrom(req.r); viaEdge || !s3cors.HasOrigin(req.r.Header) || req.bucket == "" {
 		return
 	}
-	b, err := g.cfg.Catalog.GetBucket(req.r.Context(), req.bucket)
-	if err != nil || b.CORS == nil {
-		return
+	if cfg, _, err := g.corsRules(req.r.Context(), req.bucket); err == nil && cfg != nil {
+		s3cors.Actual(cfg, req.r.Header, req.r.Method, req.w.Header())
 	}
-	s3cors.Actual(b.CORS, req.r.Header, req.r.Method, req.w.Header())
 }

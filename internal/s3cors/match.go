@@ -1,6 +1,7 @@
 package s3cors
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -229,5 +230,32 @@ func (p Preflight) Answer(res Resource, out http.Header) error {
 		return p.forbidden(MsgNotAllowed, rt)
 	}
 	r.setHeaders(out, p.Origin, p.Headers)
+	return nil
+}
+
+// Rules reads a bucket's CORS configuration: found is false when there is
+// no such bucket (or the name cannot be one); cfg is nil when it has none.
+type Rules func(ctx context.Context, bucket string) (cfg *Configuration, found bool, err error)
+
+// ServePreflight answers the preflight OPTIONS h of bucket/key (bucket ""
+// names none) from the rules the lookup returns: 200 with the headers of
+// the first matching rule, or the S3 error to write (s3err). The request's
+// headers are checked before the bucket is looked up.
+func ServePreflight(ctx context.Context, w http.ResponseWriter, h http.Header, bucket, key string, rules Rules) error {
+	p, err := ParsePreflight(h)
+	if err != nil {
+		return err
+	}
+	res := Resource{Object: key != ""}
+	if bucket != "" {
+		if res.Config, res.Found, err = rules(ctx, bucket); err != nil {
+			return err
+		}
+	}
+	if err := p.Answer(res, w.Header()); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
 	return nil
 }
