@@ -299,39 +299,49 @@ func driveBench(ctx context.Context) error {
 	return err
 }
 
-// rotateThroughAPI adds an SSE-S3 master key version through the admin API.
-func rotateThroughAPI(ctx context.Context, addr string, tf tlsFlags, region string) error {
+// adminClient is a client of the admin API at addr with the admin
+// certificate of tf, and a context bounding the call to a minute.
+func adminClient(ctx context.Context, addr string, tf tlsFlags) (*adminapi.Client, context.Context, context.CancelFunc, error) {
 	if addr == "" {
-		return errors.New("admin: give --admin host:port (or $MERIDIAN_ADMIN) with an admin certificate, or --catalog/--sql")
+		return nil, nil, nil, errors.New("admin: give --admin host:port (or $MERIDIAN_ADMIN, in dev.env) with an admin certificate, or --catalog/--sql for a catalog no server holds open")
 	}
 	node, err := tf.load(mtls.RoleAdmin)
 	if err != nil {
-		return fmt.Errorf("admin: %w", err)
+		return nil, nil, nil, fmt.Errorf("admin: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	v, err := adminapi.NewClient(addr, node).RotateSSES3Key(ctx, region)
-	if err != nil {
-		return err
-	}
+	return adminapi.NewClient(addr, node), ctx, cancel, nil
+}
+
+// printJSON prints v as indented JSON on standard output.
+func printJSON(v any) error {
 	out := json.NewEncoder(os.Stdout)
 	out.SetIndent("", "  ")
 	return out.Encode(v)
 }
 
+// rotateThroughAPI adds an SSE-S3 master key version through the admin API.
+func rotateThroughAPI(ctx context.Context, addr string, tf tlsFlags, region string) error {
+	c, ctx, cancel, err := adminClient(ctx, addr, tf)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	v, err := c.RotateSSES3Key(ctx, region)
+	if err != nil {
+		return err
+	}
+	return printJSON(v)
+}
+
 // pabThroughAPI sets, shows or deletes an account's Block Public Access
 // through the admin API.
 func pabThroughAPI(ctx context.Context, sub, addr string, tf tlsFlags, account string, p s3authz.PublicAccessBlock) error {
-	if addr == "" {
-		return errors.New("admin: give --admin host:port (or $MERIDIAN_ADMIN) with an admin certificate, or --catalog/--sql")
-	}
-	node, err := tf.load(mtls.RoleAdmin)
+	c, ctx, cancel, err := adminClient(ctx, addr, tf)
 	if err != nil {
-		return fmt.Errorf("admin: %w", err)
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c := adminapi.NewClient(addr, node)
 	switch sub {
 	case "put-public-access-block":
 		p, err = c.PutAccountPublicAccessBlock(ctx, account, p)
@@ -345,23 +355,16 @@ func pabThroughAPI(ctx context.Context, sub, addr string, tf tlsFlags, account s
 	if err != nil {
 		return err
 	}
-	out := json.NewEncoder(os.Stdout)
-	out.SetIndent("", "  ")
-	return out.Encode(p)
+	return printJSON(p)
 }
 
 // adminThroughAPI runs an admin subcommand against the admin API.
 func adminThroughAPI(ctx context.Context, sub, addr string, tf tlsFlags, req adminapi.KeyRequest) error {
-	if addr == "" {
-		return errors.New("admin: give --admin host:port (or $MERIDIAN_ADMIN, in dev.env) with an admin certificate, or --catalog/--sql for a catalog no server holds open")
-	}
-	node, err := tf.load(mtls.RoleAdmin)
+	c, ctx, cancel, err := adminClient(ctx, addr, tf)
 	if err != nil {
-		return fmt.Errorf("admin: %w", err)
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c := adminapi.NewClient(addr, node)
 	out := json.NewEncoder(os.Stdout)
 	out.SetIndent("", "  ")
 	switch sub {
@@ -418,16 +421,11 @@ func runKMSAdmin(ctx context.Context, args []string) error {
 	out := json.NewEncoder(os.Stdout)
 	out.SetIndent("", "  ")
 	if *cat.path == "" && *cat.sql == "" {
-		if *apiAddr == "" {
-			return errors.New("admin kms: give --admin host:port (or $MERIDIAN_ADMIN) with an admin certificate, or --catalog/--sql")
-		}
-		node, err := tf.load(mtls.RoleAdmin)
+		c, ctx, cancel, err := adminClient(ctx, *apiAddr, tf)
 		if err != nil {
-			return fmt.Errorf("admin: %w", err)
+			return err
 		}
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		c := adminapi.NewClient(*apiAddr, node)
 		if sub == "create-key" {
 			k, err := c.CreateKMSKey(ctx, *region, *account, *alias)
 			if err != nil {
