@@ -13,20 +13,9 @@ func (t *trees) putACL(r *metapb.PutACLRequest) metapb.Result {
 	if r.Bucket == "" || r.Key == "" {
 		return errResult(metapb.ErrBadRequest, "put acl: bucket and key are required")
 	}
-	var v *metapb.ObjectVersion
-	if r.Ver == "" {
-		v = t.latest(r.Bucket, r.Key)
-	} else {
-		if !ValidVersionID(r.Ver) {
-			return errResult(metapb.ErrBadRequest, "put acl: malformed version id")
-		}
-		v = t.byVer(r.Bucket, r.Key, r.Ver)
-	}
-	if v == nil {
-		return errResult(metapb.ErrNotFound, "put acl: no such version")
-	}
-	if v.IsDeleteMarker() {
-		return errResult(metapb.ErrMethodNotAllowed, "put acl: the version is a delete marker")
+	v, bad := t.namedVersion("put acl", r.Bucket, r.Key, r.Ver)
+	if bad != nil {
+		return *bad
 	}
 	c := cloneVersion(v)
 	c.ACL = r.ACL.Clone()

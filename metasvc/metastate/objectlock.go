@@ -61,18 +61,12 @@ func (t *trees) putLock(now time.Time, r *metapb.PutLockRequest) metapb.Result {
 	if r.Bucket == "" || r.Key == "" || r.Ver == "" {
 		return errResult(metapb.ErrBadRequest, "put lock: bucket, key and version id are required")
 	}
-	if !ValidVersionID(r.Ver) {
-		return errResult(metapb.ErrBadRequest, "put lock: malformed version id")
-	}
 	if r.Retention != nil && r.Retention.Mode != "" && !s3lock.Mode(r.Retention.Mode).Valid() {
 		return errResult(metapb.ErrBadRequest, "put lock: unknown retention mode "+r.Retention.Mode)
 	}
-	v := t.byVer(r.Bucket, r.Key, r.Ver)
-	if v == nil {
-		return errResult(metapb.ErrNotFound, "put lock: no such version")
-	}
-	if v.IsDeleteMarker() {
-		return errResult(metapb.ErrMethodNotAllowed, "put lock: the version is a delete marker")
+	v, bad := t.namedVersion("put lock", r.Bucket, r.Key, r.Ver)
+	if bad != nil {
+		return *bad
 	}
 	cur, hold := retentionOf(v)
 	next := cur

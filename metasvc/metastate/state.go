@@ -346,6 +346,32 @@ func (s *State) Apply(index uint64, cmd *metapb.Command) (res metapb.Result) {
 	return errResult(metapb.ErrBadRequest, fmt.Sprintf("command type %d without payload", cmd.Type))
 }
 
+// namedVersion finds the version a command on one version's sub-resource
+// (tags, ACL, lock) names: ver, or with ver "" the key's newest record. A
+// malformed id, no such version and a delete marker are answered as the
+// Result to return (op prefixes the message).
+func (t *trees) namedVersion(op, bucket, key, ver string) (*metapb.ObjectVersion, *metapb.Result) {
+	var v *metapb.ObjectVersion
+	if ver == "" {
+		v = t.latest(bucket, key)
+	} else {
+		if !ValidVersionID(ver) {
+			r := errResult(metapb.ErrBadRequest, op+": malformed version id")
+			return nil, &r
+		}
+		v = t.byVer(bucket, key, ver)
+	}
+	if v == nil {
+		r := errResult(metapb.ErrNotFound, op+": no such version")
+		return nil, &r
+	}
+	if v.IsDeleteMarker() {
+		r := errResult(metapb.ErrMethodNotAllowed, op+": the version is a delete marker")
+		return nil, &r
+	}
+	return v, nil
+}
+
 func errResult(code, msg string) metapb.Result {
 	return metapb.Result{Err: code, ErrMsg: msg}
 }

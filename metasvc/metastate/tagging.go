@@ -20,20 +20,9 @@ func (t *trees) putTags(now time.Time, r *metapb.PutTagsRequest) metapb.Result {
 	if len(r.Tags) > metapb.MaxObjectTags {
 		return errResult(metapb.ErrBadRequest, fmt.Sprintf("put tags: %d tags, at most %d", len(r.Tags), metapb.MaxObjectTags))
 	}
-	var v *metapb.ObjectVersion
-	if r.Ver == "" {
-		v = t.latest(r.Bucket, r.Key)
-	} else {
-		if !ValidVersionID(r.Ver) {
-			return errResult(metapb.ErrBadRequest, "put tags: malformed version id")
-		}
-		v = t.byVer(r.Bucket, r.Key, r.Ver)
-	}
-	if v == nil {
-		return errResult(metapb.ErrNotFound, "put tags: no such version")
-	}
-	if v.IsDeleteMarker() {
-		return errResult(metapb.ErrMethodNotAllowed, "put tags: the version is a delete marker")
+	v, bad := t.namedVersion("put tags", r.Bucket, r.Key, r.Ver)
+	if bad != nil {
+		return *bad
 	}
 	c := cloneVersion(v)
 	c.Tags = nil
