@@ -237,7 +237,7 @@ func (g *Gateway) abortMultipartUpload(req *request) error {
 		return err
 	}
 	if _, err := g.cfg.Meta.AbortUpload(req.r.Context(), metapb.AbortUploadRequest{
-		Bucket: req.mb, Key: req.key, UploadID: req.r.URL.Query().Get("uploadId"),
+		Bucket: req.mb, Key: req.key, UploadID: req.r.URL.Query().Get("uploadId"), Token: idempotencyToken(req.r),
 	}); err != nil {
 		return err
 	}

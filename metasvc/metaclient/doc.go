@@ -18,8 +18,9 @@
 //     finds the record by token and returns it (Existed=true).
 //   - Commit of a PREPARING version names the version id; a replay after
 //     success finds the committed version and returns it.
-//   - CreateUpload and CompleteUpload carry a token; PreparePart/CommitPart
-//     name a unique part attempt.
+//   - CreateUpload, CompleteUpload and AbortUpload carry a token (a
+//     replayed AbortUpload answers success, not NoSuchUpload);
+//     PreparePart/CommitPart name a unique part attempt.
 //   - Abort, AbortPart, AbortUpload, Delete, AckFeed and AckGarbage converge:
 //     applying them twice leaves the state applying them once leaves. (A
 //     replayed Delete may remove a version written concurrently with it —

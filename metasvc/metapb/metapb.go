@@ -481,10 +481,16 @@ type AbortPartRequest struct {
 }
 
 // AbortUploadRequest removes an upload and queues all its parts as Garbage.
+//
+// Token is the request's idempotency token: a replay of an abort that was
+// applied (an RPC retried after a lost answer, or the client's own retry of
+// the same request) finds it and answers success again instead of
+// NoSuchUpload.
 type AbortUploadRequest struct {
 	Bucket   string `json:"bucket"`
 	Key      string `json:"key"`
 	UploadID string `json:"uid"`
+	Token    string `json:"tok,omitempty"`
 }
 
 // SealBucketRequest names a bucket incarnation (the Bucket field of its

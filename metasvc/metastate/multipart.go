@@ -204,9 +204,18 @@ func (t *trees) abortUpload(now time.Time, r *metapb.AbortUploadRequest) metapb.
 	}
 	u := t.upload(r.Bucket, r.Key, r.UploadID)
 	if u == nil {
+		// A replay of this very abort (same token, same upload) answers
+		// as the first one did; any other request finds no upload.
+		if e := t.getToken(r.Bucket, r.Key, tokAbort, r.Token); e != nil && e.ID == r.UploadID {
+			return metapb.Result{Existed: true}
+		}
 		return errResult(metapb.ErrNoSuchUpload, "abort upload: no such upload")
 	}
 	t.removeUpload(u, "upload aborted", nil, now)
+	if r.Token != "" {
+		t.putToken(&token{Bucket: r.Bucket, Key: r.Key, Kind: tokAbort, Token: r.Token, ID: r.UploadID,
+			Expires: now.Add(TokenTTL).UnixNano()})
+	}
 	return metapb.Result{Upload: cloneUpload(u)}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
@@ -326,5 +327,56 @@ func TestListPartsPaging(t *testing.T) {
 	}
 	if len(got) != 25 || got[0] != 1 || got[24] != 25 {
 		t.Fatalf("paged parts %v", got)
+	}
+}
+
+// TestAbortUploadReplay: an abort carried again with its token (the RPC
+// client's retry after a lost answer, or the client's retry of the same
+// request) answers success, as the first did; an abort with another token,
+// or none, finds no upload. The token survives a snapshot and expires.
+func TestAbortUploadReplay(t *testing.T) {
+	abort := func(h *harness, uid, tok string) metapb.Result {
+		return h.apply(metapb.Command{Type: metapb.CmdAbortUpload, AbortUpload: &metapb.AbortUploadRequest{Bucket: "b", Key: "k", UploadID: uid, Token: tok}})
+	}
+	h := newHarness(t)
+	h.createUpload("k", "u", "")
+	h.createUpload("k", "u2", "")
+	if r := abort(h, "u", "t1"); r.Err != "" || r.Existed || r.Upload == nil {
+		t.Fatalf("first abort: %+v", r)
+	}
+	cases := []struct {
+		name, uid, tok string
+		wantErr        string
+	}{
+		{"replay with the same token", "u", "t1", ""},
+		{"another request", "u", "t2", metapb.ErrNoSuchUpload},
+		{"no token", "u", "", metapb.ErrNoSuchUpload},
+		{"the token naming another upload", "u3", "t1", metapb.ErrNoSuchUpload},
+	}
+	check := func(h *harness, when string) {
+		t.Helper()
+		for _, c := range cases {
+			if r := abort(h, c.uid, c.tok); r.Err != c.wantErr {
+				t.Fatalf("%s, %s: %+v, want %q", when, c.name, r, c.wantErr)
+			}
+		}
+	}
+	check(h, "live")
+	r := &harness{t: t, s: New(), now: h.now, index: h.index}
+	if err := r.s.Restore(bytes.NewReader(snapBytes(t, h.s))); err != nil {
+		t.Fatal(err)
+	}
+	check(r, "after a snapshot")
+	// The other upload is untouched by any of it.
+	if _, ok := h.s.ListParts(metapb.ListPartsRequest{Bucket: "b", Key: "k", UploadID: "u2"}); !ok {
+		t.Fatal("u2 gone")
+	}
+	h.now = h.now.Add(TokenTTL + time.Second)
+	for range 4 {
+		h.createUpload("k", "other", "") // applies prune expired tokens
+		abort(h, "other", "")
+	}
+	if r := abort(h, "u", "t1"); r.Err != metapb.ErrNoSuchUpload {
+		t.Fatalf("replay after the token expired: %+v", r)
 	}
 }

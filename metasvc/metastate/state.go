@@ -39,6 +39,7 @@ const (
 	tokObject   tokenKind = 1 // Prepare and inline Commit (a PUT)
 	tokUpload   tokenKind = 2 // CreateUpload
 	tokComplete tokenKind = 3 // CompleteUpload
+	tokAbort    tokenKind = 4 // AbortUpload (ID: the upload id; no outcome)
 )
 
 // token is one entry of the idempotency index (Bucket, Key, Kind, Token).
