@@ -158,6 +158,11 @@ type Config struct {
 	// copies to a region whose link failed fail fast.
 	ReplicationBackoffMax    time.Duration
 	ReplicationRegionBackoff time.Duration
+	// ReplicationRetryMax bounds each partition's retry list (replretry.go):
+	// failing copies parked there so the feed position passes them. When
+	// it is full, a new failure holds the feed position instead (nothing
+	// is dropped).
+	ReplicationRetryMax int
 
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: no metrics registered
@@ -191,6 +196,7 @@ func DefaultConfig() Config {
 		ReplicationTimePerMiB:    time.Second,
 		ReplicationBackoffMax:    30 * time.Second,
 		ReplicationRegionBackoff: 2 * time.Second,
+		ReplicationRetryMax:      1000,
 	}
 }
 
@@ -270,6 +276,9 @@ func (c *Config) Validate() error {
 		if c.ReplicationInterval <= 0 || c.ReplicationTimeout <= 0 || c.ReplicationTimePerMiB < 0 ||
 			c.ReplicationBackoffMax < time.Second || c.ReplicationRegionBackoff < 0 {
 			errs = append(errs, errors.New("background: ReplicationInterval and ReplicationTimeout must be positive, ReplicationBackoffMax at least 1s"))
+		}
+		if c.ReplicationRetryMax < 0 || c.ReplicationRetryMax > 100000 {
+			errs = append(errs, fmt.Errorf("background: ReplicationRetryMax %d not in [0, 100000]", c.ReplicationRetryMax))
 		}
 		if c.ReplicationBatch < 1 || c.ReplicationBatch > 1000 || c.ReplicationParallel < 1 || c.ReplicationParallel > 256 {
 			errs = append(errs, fmt.Errorf("background: ReplicationBatch %d not in [1, 1000] or ReplicationParallel %d not in [1, 256]", c.ReplicationBatch, c.ReplicationParallel))

@@ -87,15 +87,19 @@ type replicator struct {
 	parts   map[int]*replPart
 	down    map[string]time.Time // region → fail fast until
 	buckets replBuckets
-	reports map[int]*ReplPartitionReport // per-bucket summary per partition (replstatus.go)
+	reports map[int]*ReplPartitionReport // per-bucket summary and retry list per partition (replstatus.go, replretry.go)
+	// flush writes a partition's checkpoint now (worker.flush; nil: no
+	// durable retry list, failures hold the feed position).
+	flush func(ctx context.Context, p int) error
 }
 
 // replPart is the replicator's position in one partition's feed.
 type replPart struct {
 	known   bool
 	pos     uint64 // acknowledged position (never ahead of metasvc's)
-	fails   int    // consecutive steps that ended short of their batch
+	fails   int    // consecutive steps whose position was held by a failure
 	retryAt time.Time
+	logged  time.Time // last warning of parked failures (rate limit)
 }
 
 type replBuckets struct {
@@ -159,26 +163,29 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 	if err != nil {
 		return cursor, 0, false, fmt.Errorf("read feed: %w", err)
 	}
-	if len(entries) == 0 {
+	// Parked copies whose time has come run with the batch (replretry.go).
+	due := r.dueRetries(p, time.Now(), entries)
+	if len(entries) == 0 && len(due) == 0 {
 		r.m.backlog.WithLabelValues(strconv.Itoa(p)).Set(0)
 		r.stepped(ctx, p, nil, nil)
 		return "", 0, true, nil
 	}
-	outcome := make([]error, len(entries))
+	work := append(entries[:len(entries):len(entries)], due...)
+	outcome := make([]error, len(work))
 	// Two phases: versions and markers first, then tag changes — a tag
 	// change of a version copied in this batch then finds it COMPLETED. Of
 	// several tag changes to one version only the last is sent (each sends
 	// the record's current tags, so fewer sends give the same end state and
 	// no two race).
 	lastTags := map[string]int{}
-	for i, e := range entries {
+	for i, e := range work {
 		if e.Op == metapb.FeedTags {
 			lastTags[e.Bucket+"\x00"+e.Key+"\x00"+e.Ver] = i
 		}
 	}
 	for _, tags := range []bool{false, true} {
 		var wg sync.WaitGroup
-		for i, e := range entries {
+		for i, e := range work {
 			if (e.Op == metapb.FeedTags) != tags || (tags && lastTags[e.Bucket+"\x00"+e.Key+"\x00"+e.Ver] != i) {
 				continue
 			}
@@ -199,40 +206,43 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 		}
 		wg.Wait()
 	}
-	ack, failed := st.pos, 0
-	var first error
-	for i, e := range entries {
-		if outcome[i] != nil {
-			if first == nil {
-				first = outcome[i]
-			}
+	failed := 0
+	var anyErr error
+	for _, err := range outcome {
+		if err != nil {
 			failed++
-			continue
-		}
-		if first == nil {
-			ack = e.Seq
+			anyErr = err
 		}
 	}
+	// Failed copies are parked in the retry list so the position passes
+	// them; first is what holds it (the list full, the lease lost).
+	ack, held, first := r.settle(ctx, p, st, entries, due, outcome)
 	if ack > st.pos && valid() {
 		if _, err := r.meta.AckFeed(ctx, p, FeedConsumer, ack); err != nil {
-			return cursor, len(entries) - failed, false, fmt.Errorf("acknowledge feed: %w", err)
+			return cursor, len(work) - failed, false, fmt.Errorf("acknowledge feed: %w", err)
 		}
 		st.pos = ack
 	}
-	r.m.backlog.WithLabelValues(strconv.Itoa(p)).Set(float64(entries[len(entries)-1].Seq - st.pos))
-	r.stepped(ctx, p, entries, outcome)
+	if len(entries) > 0 {
+		r.m.backlog.WithLabelValues(strconv.Itoa(p)).Set(float64(entries[len(entries)-1].Seq - st.pos))
+	}
+	r.stepped(ctx, p, entries, held)
 	if first != nil {
 		st.fails++
 		wait := r.backoff(st.fails)
 		st.retryAt = time.Now().Add(wait)
 		if !errors.Is(first, errLeaseLost) {
-			r.cfg.Logger.Warn("replication: copies failed; retrying", "partition", p, "failed", failed,
-				"of", len(entries), "retry_in", wait, "err", first)
+			r.cfg.Logger.Warn("replication: copies failed; holding the feed position", "partition", p, "failed", failed,
+				"of", len(work), "retry_in", wait, "err", first)
 		}
-		return "", len(entries) - failed, true, nil
+		return "", len(work) - failed, true, nil
 	}
 	st.fails = 0
-	return strconv.FormatUint(st.pos, 10), len(entries), len(entries) < r.cfg.ReplicationBatch, nil
+	if anyErr != nil && !errors.Is(anyErr, errLeaseLost) && time.Since(st.logged) >= 10*time.Second {
+		st.logged = time.Now()
+		r.cfg.Logger.Warn("replication: copies failed; in the retry list", "partition", p, "failed", failed, "of", len(work), "err", anyErr)
+	}
+	return strconv.FormatUint(st.pos, 10), len(work) - failed, len(entries) < r.cfg.ReplicationBatch && len(due) < r.cfg.ReplicationBatch, nil
 }
 
 // copyEntry copies the version a feed entry names when a rule selects it;
@@ -278,7 +288,7 @@ func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) e
 		if v.Replication != metapb.ReplFailed {
 			_ = r.setStatus(ctx, v, metapb.ReplFailed)
 		}
-		return fmt.Errorf("%s/%s %s: %w", src.Name, v.Key, v.Ver, err)
+		return &copyFailure{rule: rule.ID, dst: rule.Destination.Bucket, err: fmt.Errorf("%s/%s %s: %w", src.Name, v.Key, v.Ver, err)}
 	}
 	r.m.ops.WithLabelValues(append(labels, "completed")...).Inc()
 	r.m.bytes.WithLabelValues(labels...).Add(float64(v.Size))
@@ -302,8 +312,9 @@ func (r *replicator) partReport(p int) *ReplPartitionReport {
 	return rep
 }
 
-// stepped records which of a step's entries are left uncopied (outcome
-// not nil), by source bucket, in p's report and the pending gauge.
+// stepped records which of a step's entries are left uncopied and not
+// parked (outcome not nil), by source bucket, with p's retry list, in p's
+// report and the pending gauge.
 func (r *replicator) stepped(ctx context.Context, p int, entries []metapb.FeedEntry, outcome []error) {
 	var pending []replPendingEntry
 	for i, e := range entries {
@@ -337,7 +348,7 @@ func (r *replicator) stepped(ctx context.Context, p int, entries []metapb.FeedEn
 
 // The replicator's report is kept in its checkpoints (worker.go reporter).
 func (r *replicator) report(p int) string {
-	return encodeReport(&r.mu, r.reports, p, func(rep *ReplPartitionReport) bool { return len(rep.Buckets) == 0 })
+	return encodeReport(&r.mu, r.reports, p, func(rep *ReplPartitionReport) bool { return len(rep.Buckets) == 0 && len(rep.Retry) == 0 })
 }
 
 func (r *replicator) restore(p int, s string) {

@@ -11,6 +11,8 @@ type replMetrics struct {
 	backlog     *prometheus.GaugeVec   // partition
 	pending     *prometheus.GaugeVec   // bucket
 	results     *prometheus.CounterVec // destination answer: created, exists
+	retry       *prometheus.GaugeVec   // partition: retry list entries
+	retryFull   prometheus.Counter     // steps that held the feed position because the retry list was full
 }
 
 func newReplMetrics(reg *prometheus.Registry) *replMetrics {
@@ -37,15 +39,23 @@ func newReplMetrics(reg *prometheus.Registry) *replMetrics {
 		}, []string{"partition"}),
 		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "meridian_replication_pending_versions",
-			Help: "Versions and delete markers of a source bucket read from the change feed but not yet copied (failing, or waiting behind a failure), over the partitions this process works on; a lower bound while a feed batch is full.",
+			Help: "Versions and delete markers of a source bucket read from the change feed but not yet copied (in the retry list, or held before the feed position), over the partitions this process works on; a lower bound only while a retry list is full.",
 		}, []string{"bucket"}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meridian_replication_destination_results_total",
 			Help: "Destination answers to replication writes: created, or exists (the version id was already there).",
 		}, []string{"result"}),
 	}
+	m.retry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "meridian_replication_retry_entries",
+		Help: "Failed copies in the partition's retry list (the feed position has passed them; each is retried with its own backoff).",
+	}, []string{"partition"})
+	m.retryFull = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "meridian_replication_retry_full_total",
+		Help: "Replicator steps that held a partition's feed position because its retry list was full (ReplicationRetryMax).",
+	})
 	if reg != nil {
-		reg.MustRegister(m.ops, m.bytes, m.lag, m.sendSeconds, m.backlog, m.pending, m.results)
+		reg.MustRegister(m.ops, m.bytes, m.lag, m.sendSeconds, m.backlog, m.pending, m.results, m.retry, m.retryFull)
 	}
 	return m
 }

@@ -24,6 +24,9 @@ type ReplicationReport struct {
 	LagMax    time.Duration          `json:"lag_max,omitempty"`
 	Missing   int                    `json:"completed_missing_at_destination,omitempty"`
 	OldestAge time.Duration          `json:"oldest_pending_age,omitempty"` // since commit, of the oldest PENDING/FAILED
+	// Retry is the bucket's copies in the replicator's retry lists (from
+	// the partitions' checkpoints; filled by the caller, ReadRetries).
+	Retry *RetrySummary `json:"retry_list,omitempty"`
 }
 
 // StatusCount counts versions (delete markers included) and their bytes.

@@ -25,10 +25,14 @@ const replReportBuckets = 64
 type ReplBucketReport struct {
 	Destinations []string `json:"dst,omitempty"` // destination buckets of the rules that copied
 	Completed    uint64   `json:"completed"`     // copies completed (cumulative)
-	// Pending counts the bucket's entries of the last step's batch whose
-	// copy failed (or was not tried: the lease was lost): a lower bound of
-	// the backlog, as later batches are not read while one fails.
-	Pending int `json:"pending"`
+	// Pending counts the bucket's versions read from the feed and not yet
+	// copied: those in the retry list (Retrying) plus those of the last
+	// step's batch held before the feed position (Held: the retry list
+	// full, or the lease lost). Exact while Held is 0; a lower bound
+	// otherwise, as later batches are not read while the position holds.
+	Pending  int `json:"pending"`
+	Retrying int `json:"retrying,omitempty"`
+	Held     int `json:"held,omitempty"`
 	// OldestPending is the commit time of the oldest of them (zero: none).
 	OldestPending time.Time `json:"oldest_pending,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
@@ -42,6 +46,9 @@ type ReplBucketReport struct {
 // ReplPartitionReport is the replicator's report of one partition.
 type ReplPartitionReport struct {
 	Buckets map[string]*ReplBucketReport `json:"buckets,omitempty"` // by source bucket name
+	// Retry is the partition's retry list, oldest feed entry first
+	// (replretry.go): failed copies the feed position has passed.
+	Retry []*ReplRetry `json:"retry,omitempty"`
 }
 
 // DecodeReplReport reads a replicator checkpoint's report ("" → empty).
@@ -94,14 +101,29 @@ type replPendingEntry struct {
 }
 
 // stepped replaces every bucket's pending view with what the last step
-// left (an empty list: the partition is caught up), then trims the report
-// to the most recently active buckets.
+// held and the retry list (both empty: the partition is caught up), then
+// trims the report to the most recently active buckets.
 func (r *ReplPartitionReport) stepped(pending []replPendingEntry, now time.Time) {
 	for _, b := range r.Buckets {
-		b.Pending, b.OldestPending, b.LastError = 0, time.Time{}, ""
+		b.Pending, b.Retrying, b.Held, b.OldestPending, b.LastError = 0, 0, 0, time.Time{}, ""
 	}
 	for _, e := range pending {
-		b := r.bucket(e.bucket, now)
+		r.bucket(e.bucket, now).Held++
+	}
+	for _, x := range r.Retry {
+		name := x.Name
+		if name == "" {
+			name = x.Bucket
+		}
+		b := r.Buckets[name]
+		if b == nil {
+			b = r.bucket(name, now)
+		}
+		b.Retrying++
+		pending = append(pending, replPendingEntry{bucket: name, committed: x.Committed, err: x.LastError})
+	}
+	for _, e := range pending {
+		b := r.Buckets[e.bucket]
 		b.Pending++
 		if b.OldestPending.IsZero() || (!e.committed.IsZero() && e.committed.Before(b.OldestPending)) {
 			b.OldestPending = e.committed
@@ -138,7 +160,9 @@ type ReplBucketStatus struct {
 	Bucket       string
 	Destinations []string
 	Completed    uint64
-	Pending      int           // lower bound (see ReplBucketReport.Pending)
+	Pending      int           // see ReplBucketReport.Pending
+	Retrying     int           // of Pending, in the retry list
+	Held         int           // of Pending, held before the feed position (Pending is then a lower bound)
 	Behind       time.Duration // now − commit time of the oldest uncopied version (0: caught up)
 	LagSamples   int
 	LagP50       time.Duration // over the partitions' recent copies
@@ -166,6 +190,8 @@ func ReplicationStatus(reports []ReplPartitionReport, now time.Time) []ReplBucke
 			}
 			s.Completed += b.Completed
 			s.Pending += b.Pending
+			s.Retrying += b.Retrying
+			s.Held += b.Held
 			if !b.OldestPending.IsZero() {
 				s.Behind = max(s.Behind, now.Sub(b.OldestPending))
 			}

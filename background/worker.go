@@ -56,6 +56,15 @@ type reporter interface {
 	restore(p int, report string)
 }
 
+// flusher is a Task that must make its checkpoint durable in the middle
+// of a step: the replicator writes its retry list (in its report) before
+// it acknowledges the feed past the entries on it (replretry.go). The
+// worker hands it flush, which writes p's checkpoint now under the step's
+// lease epoch and fails when that lease is gone.
+type flusher interface {
+	setFlush(flush func(ctx context.Context, p int) error)
+}
+
 // Status is a worker's state and progress.
 type Status struct {
 	Name       string
@@ -116,7 +125,29 @@ type worker struct {
 }
 
 func newWorker(t Task, cfg *Config, l *leaser, m *metrics) *worker {
-	return &worker{task: t, cfg: cfg, leases: l, m: m, state: StateIdle, wake: make(chan struct{}, 1), parts: map[int]*partProgress{}}
+	w := &worker{task: t, cfg: cfg, leases: l, m: m, state: StateIdle, wake: make(chan struct{}, 1), parts: map[int]*partProgress{}}
+	if f, ok := t.(flusher); ok {
+		f.setFlush(w.flush)
+	}
+	return w
+}
+
+// flush writes p's checkpoint as it stands, from within a step of p (the
+// partition's goroutine, so pp is not written concurrently).
+func (w *worker) flush(ctx context.Context, p int) error {
+	w.partsMu.Lock()
+	pp := w.parts[p]
+	w.partsMu.Unlock()
+	if pp == nil {
+		return errLeaseLost
+	}
+	if err := w.checkpoint(ctx, p, pp, StateRunning, nil); err != nil {
+		return err
+	}
+	if e, ok := w.leases.Epoch(p); !ok || e != pp.epoch {
+		return errLeaseLost // checkpoint answered a conflict: the write did not happen
+	}
+	return nil
 }
 
 func (w *worker) status() Status {

@@ -44,6 +44,7 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.ReplicationInterval, "replication-interval", cfg.ReplicationInterval, "pause between two feed polls of a caught-up partition")
 	fs.IntVar(&cfg.ReplicationParallel, "replication-parallel", cfg.ReplicationParallel, "replication copies in flight at once (over all partitions)")
 	fs.DurationVar(&cfg.ReplicationBackoffMax, "replication-backoff-max", cfg.ReplicationBackoffMax, "longest wait before failed copies are retried")
+	fs.IntVar(&cfg.ReplicationRetryMax, "replication-retry-max", cfg.ReplicationRetryMax, "failed copies parked per partition (the retry list) before a failure holds the feed position")
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
@@ -181,7 +182,11 @@ func printReplicationLag(w io.Writer, st []background.ReplBucketStatus) {
 	for _, b := range st {
 		state := "caught up"
 		if b.Pending > 0 {
-			state = fmt.Sprintf("BEHIND %v: %d versions not yet copied (at least)", b.Behind.Round(time.Millisecond), b.Pending)
+			state = fmt.Sprintf("BEHIND %v: %d versions not yet copied (%d in the retry list", b.Behind.Round(time.Millisecond), b.Pending, b.Retrying)
+			if b.Held > 0 {
+				state += fmt.Sprintf(", %d holding the feed position: at least", b.Held)
+			}
+			state += ")"
 		}
 		fmt.Fprintf(w, "    %s → %s: %s; %d copied", b.Bucket, strings.Join(b.Destinations, ","), state, b.Completed)
 		if b.LagSamples > 0 {

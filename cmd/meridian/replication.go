@@ -103,6 +103,11 @@ func runReplication(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	retry, err := background.ReadRetries(ctx, src, b.Name)
+	if err != nil {
+		return err
+	}
+	rep.Retry = &retry
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -125,6 +130,15 @@ func runReplication(ctx context.Context, args []string) error {
 	}
 	if rep.OldestAge > 0 {
 		fmt.Printf("  oldest pending/failed: %v since commit\n", rep.OldestAge.Round(1e6))
+	}
+	if r := rep.Retry; r.Entries > 0 {
+		fmt.Printf("  retry list: %d copies failing (up to %d attempts), next attempt %s, oldest commit %s; last error: %s\n",
+			r.Entries, r.MaxAttempts, r.NextAttempt.UTC().Format(time.RFC3339), r.Oldest.UTC().Format(time.RFC3339), r.LastError)
+		for _, s := range r.Sample {
+			fmt.Printf("    %s\n", s)
+		}
+	} else {
+		fmt.Println("  retry list: empty")
 	}
 	if rep.LagCount > 0 {
 		fmt.Printf("  lag (source commit → destination commit) over %d copies: p50 %v  p99 %v  max %v\n",
