@@ -25,7 +25,6 @@ import (
 
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/sigv4"
-	"github.com/meridian-s3/meridian/testbed/latencyproxy"
 )
 
 // TestGlobal shares one two-region deployment (us-east-1 and eu-west-1,
@@ -371,15 +370,7 @@ func testGlobalLatency(t *testing.T, g *Global) {
 	)
 	ctx := context.Background()
 	euName := g.Names[1]
-	pc := latencyproxy.DefaultConfig()
-	pc.Target = g.Links[euName]
-	pc.Delay = delay
-	pc.QueueLen = 16384 // a 1 MiB response is ~800 datagrams in flight: no tail drop
-	proxy, err := latencyproxy.NewUDP(pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy := newLinkProxy(t, g.Links[euName], delay)
 	links := map[string]string{}
 	for k, v := range g.Links {
 		links[k] = v

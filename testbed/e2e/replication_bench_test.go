@@ -3,12 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,36 +91,4 @@ func TestReplicationBench(t *testing.T) {
 		t.Logf("DRAIN %s: %d objects (%d MiB) in %v (process start included): %.1f objects/s, %.1f MiB/s",
 			c.name, c.n, int64(c.n)*c.size/mib, d.Round(time.Millisecond), float64(c.n)/d.Seconds(), mibs)
 	}
-}
-
-// replStatusJSON is the part of `admin replication status --json` the bench reads.
-type replStatusJSON struct {
-	ByStatus map[string]struct{ Versions, Bytes int64 } `json:"by_status"`
-	LagCount int                                        `json:"lag_samples"`
-	LagP50   int64                                      `json:"lag_p50"`
-	LagP99   int64                                      `json:"lag_p99"`
-	LagMax   int64                                      `json:"lag_max"`
-}
-
-// status runs `meridian admin replication status` on bucket (src or dst)
-// with the lag of every copy.
-func (s *replSetup) status(t *testing.T, bucket string) replStatusJSON {
-	t.Helper()
-	home, dest := s.g.Regions[s.us], s.g.Regions[s.eu]
-	if bucket == s.dst {
-		home, dest = dest, home
-	}
-	args := append([]string{"admin", "replication", "status", bucket, "--json", "--sql", s.g.DSN, "--catalog-key", s.g.CatalogKey,
-		"--meta", strings.Join(home.MetaAddrs, ","), "--dest-meta", strings.Join(dest.MetaAddrs, ","),
-		"--dest-tls-cert", filepath.Join(dest.certDir, dest.region, "admin.pem"), "--dest-tls-key", filepath.Join(dest.certDir, dest.region, "admin-key.pem")},
-		home.tlsArgs("admin")...)
-	out, err := exec.Command(meridianBin, args...).Output()
-	if err != nil {
-		t.Fatalf("admin replication status %s: %v\n%s", bucket, err, out)
-	}
-	var st replStatusJSON
-	if err := json.Unmarshal(out, &st); err != nil {
-		t.Fatalf("status JSON: %v\n%s", err, out)
-	}
-	return st
 }
