@@ -163,6 +163,12 @@ type Config struct {
 	// it is full, a new failure holds the feed position instead (nothing
 	// is dropped).
 	ReplicationRetryMax int
+	// SSEKeys and KMS open this region's SSE-S3 and SSE-KMS data keys, so
+	// the replicator sends those versions' plaintext to the destination
+	// region, which encrypts it under its own keys (replsse.go). nil: such
+	// versions' copies fail (FAILED, logged, retried).
+	SSEKeys ReplSSEKeys
+	KMS     ReplKMS
 
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: no metrics registered

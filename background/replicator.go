@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/s3replication"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
@@ -268,20 +269,12 @@ func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) e
 	if !ok || src.Replication == nil {
 		return r.setStatus(ctx, v, metapb.ReplFailed) // bucket or configuration gone
 	}
-	rule, ok := src.Replication.RuleFor(v.Key, v.Tags)
+	rule, ok := ruleForVersion(src.Replication, v) // replsse.go: SSE-KMS only by rules selecting it
 	if !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
 		return r.setStatus(ctx, v, metapb.ReplFailed)
 	}
-	if v.SSE != nil {
-		// Encrypted versions are not replicated yet: their shards hold
-		// ciphertext under this region's keys (docs/sse.md, "Replication").
-		// FAILED, visible on HEAD — never a replica without its encryption.
-		r.cfg.Logger.Warn("replication: encrypted version not replicated", "bucket", src.Name, "key", v.Key, "ver", v.Ver, "sse", v.SSE.Algorithm)
-		r.m.ops.WithLabelValues(src.Name, rule.ID, "failed").Inc()
-		return r.setStatus(ctx, v, metapb.ReplFailed)
-	}
 	start := time.Now()
-	err = r.send(ctx, src, rule.Destination.Bucket, v)
+	err = r.send(ctx, src, rule, v)
 	labels := []string{src.Name, rule.ID}
 	if err != nil {
 		r.m.ops.WithLabelValues(append(labels, "failed")...).Inc()
@@ -384,12 +377,12 @@ func (r *replicator) copyTags(ctx context.Context, e metapb.FeedEntry) error {
 	if err != nil || !ok || src.Replication == nil {
 		return err
 	}
-	rule, ok := src.Replication.RuleFor(v.Key, v.Tags)
+	rule, ok := ruleForVersion(src.Replication, v)
 	if !ok {
 		return nil // the new tags take the version out of every rule: its copy keeps the tags it had
 	}
 	labels := []string{src.Name, rule.ID}
-	if err := r.sendReplica(ctx, rule.Destination.Bucket, v.Key, regionalclient.Replica{Ver: v.Ver, Created: v.Created, TagsOnly: true, Tags: v.Tags, Owner: v.Owner}, nil); err != nil {
+	if err := r.sendReplica(ctx, rule.Destination.Bucket, v.Key, regionalclient.Replica{Ver: v.Ver, Created: v.Created, TagsOnly: true, Tags: v.Tags, Owner: v.Owner}, nil, nil); err != nil {
 		r.m.ops.WithLabelValues(append(labels, "failed")...).Inc()
 		return fmt.Errorf("%s/%s %s tags: %w", src.Name, v.Key, v.Ver, err)
 	}
@@ -398,19 +391,25 @@ func (r *replicator) copyTags(ctx context.Context, e metapb.FeedEntry) error {
 }
 
 // send streams v to the destination bucket's home region.
-func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, dstName string, v metapb.ObjectVersion) error {
+func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, rule s3replication.Rule, v metapb.ObjectVersion) error {
 	rep := regionalclient.Replica{Ver: v.Ver, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
 		ETag: v.ETag, Parts: v.Parts, ContentType: v.ContentType, Headers: v.Headers, UserMeta: v.UserMeta,
 		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner, ACL: v.ACL, Lock: v.Lock}
 	if rep.DeleteMarker {
 		rep.Size = 0
 	}
-	return r.sendReplica(ctx, dstName, v.Key, rep, &v)
+	enc, key, err := r.replicaSSE(ctx, v, rule) // replsse.go: encrypted versions
+	if err != nil {
+		return err
+	}
+	rep.SSE = enc
+	return r.sendReplica(ctx, rule.Destination.Bucket, v.Key, rep, &v, key)
 }
 
 // sendReplica sends rep to key in the destination bucket's home region,
-// with v's bytes as the body when rep.Size > 0.
-func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep regionalclient.Replica, v *metapb.ObjectVersion) error {
+// with v's bytes as the body when rep.Size > 0 (decrypted with dataKey
+// when it is set, replsse.go).
+func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep regionalclient.Replica, v *metapb.ObjectVersion, dataKey []byte) error {
 	dst, ok, err := r.bucketByName(ctx, dstName)
 	if err != nil {
 		return err
@@ -434,7 +433,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 	var body io.Reader = http.NoBody
 	var readErr chan error
 	if rep.Size > 0 && v != nil {
-		if len(v.Segments) == 0 {
+		if len(v.Segments) == 0 && v.SSE == nil {
 			body = bytes.NewReader(v.Inline)
 		} else {
 			pr, pw := io.Pipe()
@@ -444,7 +443,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 				<-readErr
 			}()
 			go func() {
-				err := r.src.Read(cctx, v.Segments, v.Scheme, 0, v.Size, pw)
+				err := r.readSource(cctx, v, dataKey, pw)
 				pw.CloseWithError(err)
 				readErr <- err
 			}()
@@ -455,7 +454,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 	if err != nil {
 		return err
 	}
-	req.ContentLength = rep.Size
+	req.ContentLength = rep.BodySize() // SSE-C: the stored ciphertext
 	req.Header.Set(regionalclient.HeaderReplica, hv)
 	resp, err := r.cfg.Links.Do(req, dst.Region)
 	if err != nil {

@@ -79,7 +79,7 @@ func Resync(ctx context.Context, meta ResyncMeta, b bucketsvc.Bucket, progress f
 // reports whether it did. onlyExisting limits the rules to those enabling
 // ExistingObjectReplication, unless an operator asked (ResyncSelects).
 func markForResync(ctx context.Context, meta ResyncMeta, c *s3replication.Configuration, v *metapb.ObjectVersion, onlyExisting bool) (bool, error) {
-	rule, ok := c.RuleFor(v.Key, v.Tags)
+	rule, ok := ruleForVersion(c, *v) // replsse.go: SSE-KMS only by rules selecting it
 	if v.Null || (v.Replication != "" && v.Replication != metapb.ReplFailed) || !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
 		return false, nil
 	}

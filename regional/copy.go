@@ -379,7 +379,6 @@ func (g *Gateway) copyObject(req *request) error {
 		v.Tags = maps.Clone(src.v.Tags)
 	}
 	v.Lock = lockRecord(b, locks, now, true)
-	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
 	var cb commit.Body
 	body := &copyStream{} // not started: a cross-region copy's body is the request's
 	if src.remote != nil {
@@ -409,6 +408,7 @@ func (g *Gateway) copyObject(req *request) error {
 		}
 		v.SSE = withIV(enc.enc, iv)
 	}
+	v.Replication = replicationStatus(b, v.Key, v.Tags, v.SSE) // replicate.go
 	res, err := g.commit.Write(ctx, commit.Target{
 		Object: &v,
 		// Conditional copy: If-Match / If-None-Match name the destination,

@@ -187,9 +187,10 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 	// The upload's tags (x-amz-tagging at create) decide whether a
 	// replication rule with a tag filter selects the object.
 	var upTags map[string]string
+	var upSSE *metapb.Encryption // an SSE-KMS object is selected by fewer rules
 	if b.Replication != nil {
 		if u, err := g.cfg.Meta.GetUpload(ctx, req.mb, req.key, uploadID); err == nil {
-			upTags = u.Tags
+			upTags, upSSE = u.Tags, u.SSE
 		}
 	}
 	created := time.Now().UTC()
@@ -202,7 +203,7 @@ func (g *Gateway) completeMultipartUpload(req *request) error {
 		IfMatch:     req.r.Header.Get("If-Match"),
 		IfNoneMatch: req.r.Header.Get("If-None-Match"),
 		Versioning:  versioningOf(b),
-		Replication: replicationStatus(b, req.key, upTags),           // replicate.go
+		Replication: replicationStatus(b, req.key, upTags, upSSE),    // replicate.go
 		DefaultLock: lockRecord(b, s3lock.Settings{}, created, true), // objectlock.go
 	})
 	if errors.Is(err, metaclient.ErrBadRequest) {

@@ -242,7 +242,7 @@ func (g *Gateway) putObject(req *request) error {
 		ACL:         acl,
 		Lock:        lockRecord(b, locks, now, true),
 	}
-	v.Replication = replicationStatus(b, v.Key, v.Tags) // replicate.go
+	v.Replication = replicationStatus(b, v.Key, v.Tags, v.SSE) // replicate.go
 	res, err := g.commit.Write(ctx, commit.Target{
 		Object:      &v,
 		IfMatch:     s3api.UnquoteETag(req.r.Header.Get("If-Match")),

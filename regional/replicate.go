@@ -29,12 +29,15 @@ import (
 )
 
 // replicationStatus is the status a new version of key is committed with:
-// PENDING when an enabled rule of the bucket selects it, else none.
-func replicationStatus(b bucketsvc.Bucket, key string, tags map[string]string) string {
+// PENDING when an enabled rule of the bucket selects it, else none. An
+// SSE-KMS version (enc) is selected only by rules whose
+// SourceSelectionCriteria enable SseKmsEncryptedObjects; one that no rule
+// selects gets no status and is not replicated, as in S3.
+func replicationStatus(b bucketsvc.Bucket, key string, tags map[string]string, enc *metapb.Encryption) string {
 	if b.Replication == nil {
 		return ""
 	}
-	if _, ok := b.Replication.RuleFor(key, tags); ok {
+	if _, ok := b.Replication.RuleForObject(key, tags, enc != nil && enc.Algorithm == metapb.SSEAlgKMS); ok {
 		return metapb.ReplPending
 	}
 	return ""
@@ -100,7 +103,7 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 	if err != nil {
 		return "", s3err.WithMessage(s3err.InvalidRequest, "Missing or malformed "+regionalclient.HeaderReplica+" header.")
 	}
-	if r.ContentLength != rep.Size {
+	if r.ContentLength != rep.BodySize() {
 		return "", s3err.WithMessage(s3err.InvalidRequest, "Content-Length differs from the replica's size.")
 	}
 	b, err := g.cfg.Catalog.GetBucket(ctx, bucket)
@@ -161,10 +164,11 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 	if src == nil {
 		src = http.NoBody
 	}
-	vb := newReplicaBody(&edgeBody{src: src, want: rep.Size}, rep)
-	res, err := g.commit.Write(ctx, commit.Target{Object: &v, Versioning: metapb.VersioningEnabled, Replica: true, Log: req.log},
-		commit.Body{Size: rep.Size, Reader: vb, Finish: vb.finish, ETag: func() string { return rep.ETag },
-			Checksums: func() map[string]string { return rep.Checksums }})
+	body, err := g.replicaBodyFor(ctx, b, rep, &v, src) // replicasse.go: encrypted versions
+	if err != nil {
+		return "", err
+	}
+	res, err := g.commit.Write(ctx, commit.Target{Object: &v, Versioning: metapb.VersioningEnabled, Replica: true, Log: req.log}, body)
 	if err != nil {
 		return "", err
 	}
@@ -232,13 +236,23 @@ func (b *replicaBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// etag is the ETag the source gave bytes whose MD5 is sum: the hex MD5, or
+// for SSE-KMS MD5(MD5 || source key ARN) (replicasse.go).
+func (b *replicaBody) etag(sum []byte) string {
+	if e := b.rep.SSE; e != nil && e.Algorithm == metapb.SSEAlgKMS && e.SourceKeyID != "" {
+		return kmsETag(sum, e.SourceKeyID)
+	}
+	return hex.EncodeToString(sum)
+}
+
 // endPart checks the finished part's MD5 and starts the next part.
 func (b *replicaBody) endPart() {
-	sum := b.h.Sum(nil)
-	if hex.EncodeToString(sum) != b.rep.Parts[b.part].ETag && b.err == nil {
+	etag := b.etag(b.h.Sum(nil))
+	if etag != b.rep.Parts[b.part].ETag && b.err == nil {
 		b.err = errReplicaBadDigest
 	}
-	b.sums = append(b.sums, sum...)
+	raw, _ := hex.DecodeString(etag)
+	b.sums = append(b.sums, raw...)
 	b.h.Reset()
 	b.part++
 	b.left = b.rep.Parts[b.part].Size
@@ -256,7 +270,7 @@ func (b *replicaBody) finish() error {
 		return s3err.New(s3err.IncompleteBody)
 	}
 	if len(b.rep.Parts) == 0 {
-		if hex.EncodeToString(b.h.Sum(nil)) != b.rep.ETag {
+		if b.etag(b.h.Sum(nil)) != b.rep.ETag {
 			return errReplicaBadDigest
 		}
 		return nil
@@ -264,11 +278,12 @@ func (b *replicaBody) finish() error {
 	for b.part < len(b.rep.Parts)-1 {
 		b.endPart()
 	}
-	last := b.h.Sum(nil)
-	if hex.EncodeToString(last) != b.rep.Parts[b.part].ETag || b.left != 0 {
+	last := b.etag(b.h.Sum(nil))
+	if last != b.rep.Parts[b.part].ETag || b.left != 0 {
 		return errReplicaBadDigest
 	}
-	all := md5.Sum(append(b.sums, last...))
+	raw, _ := hex.DecodeString(last)
+	all := md5.Sum(append(b.sums, raw...))
 	if want := hex.EncodeToString(all[:]) + "-" + strconv.Itoa(len(b.rep.Parts)); want != b.rep.ETag {
 		return fmt.Errorf("%w (multipart ETag %s, source %s)", errReplicaBadDigest, want, b.rep.ETag)
 	}

@@ -433,8 +433,7 @@ func (s *sseWrite) encryptBody(b commit.Body) (commit.Body, []byte, error) {
 		arn := s.enc.KeyID
 		b.ETag = func() string {
 			m, _ := hex.DecodeString(plain())
-			sum := md5.Sum(append(m, arn...))
-			return hex.EncodeToString(sum[:])
+			return kmsETag(m, arn) // replicasse.go
 		}
 	}
 	return b, iv, nil

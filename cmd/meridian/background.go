@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/background"
+	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
+	"github.com/meridian-s3/meridian/regional/ssekeys"
+	"github.com/meridian-s3/meridian/regional/ssekms"
 )
 
 // runBackground runs a region's background server: it leases metadata
@@ -119,6 +122,11 @@ func runBackground(ctx context.Context, args []string) error {
 		}
 		defer client.Close()
 		cfg.Links = client
+		if ks, ok := cfg.Catalog.(bucketsvc.ServerKeyStore); ok {
+			// This region's SSE-S3 and SSE-KMS keys: encrypted versions are
+			// decrypted here and re-encrypted by the destination region.
+			cfg.SSEKeys, cfg.KMS = ssekeys.New(ks, cfg.Region), ssekms.New(ks, cfg.Region)
+		}
 	}
 	s, err := background.New(cfg)
 	if err != nil {

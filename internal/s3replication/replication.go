@@ -52,6 +52,10 @@ type Destination struct {
 	Bucket       string `json:"bucket"` // bucket name (from arn:aws:s3:::name)
 	Account      string `json:"account,omitempty"`
 	StorageClass string `json:"storage_class,omitempty"`
+	// ReplicaKMSKeyID is EncryptionConfiguration/ReplicaKmsKeyID: the KMS
+	// key (key or alias ARN, in the destination's region) replicas of
+	// SSE-KMS objects are encrypted under.
+	ReplicaKMSKeyID string `json:"replica_kms_key_id,omitempty"`
 }
 
 // Rule is one replication rule.
@@ -68,7 +72,18 @@ type Rule struct {
 	// the rule are replicated too).
 	Existing bool `json:"existing"`
 	V2       bool `json:"v2"`
+	// SSEKMS is SourceSelectionCriteria/SseKmsEncryptedObjects/Status as
+	// sent ("Enabled", "Disabled", "" when absent): the rule selects
+	// SSE-KMS objects only when Enabled (AWS's default leaves them out).
+	SSEKMS string `json:"sse_kms,omitempty"`
+	// ReplicaModifications is SourceSelectionCriteria/ReplicaModifications
+	// /Status as sent ("Disabled" or ""; Enabled is refused: replica
+	// changes are not synced back).
+	ReplicaModifications string `json:"replica_modifications,omitempty"`
 }
+
+// SelectsSSEKMS reports whether the rule replicates SSE-KMS objects.
+func (r Rule) SelectsSSEKMS() bool { return r.SSEKMS == "Enabled" }
 
 // Configuration is a bucket's replication configuration.
 type Configuration struct {
@@ -129,16 +144,24 @@ func (f Filter) Matches(key string, tags map[string]string) bool {
 	return true
 }
 
-// RuleFor returns the enabled rule that applies to an object: among the
-// matching rules, the highest priority (S3's conflict resolution; the
-// earlier rule on a tie, which a valid V2 document cannot have). ok is
-// false when none applies.
+// RuleFor returns the enabled rule that applies to an unencrypted, SSE-S3
+// or SSE-C object (RuleForObject).
 func (c *Configuration) RuleFor(key string, tags map[string]string) (r Rule, ok bool) {
+	return c.RuleForObject(key, tags, false)
+}
+
+// RuleForObject returns the enabled rule that applies to an object: among
+// the matching rules, the highest priority (S3's conflict resolution; the
+// earlier rule on a tie, which a valid V2 document cannot have). An SSE-KMS
+// object (sseKMS) is matched only by rules whose SourceSelectionCriteria
+// enable SseKmsEncryptedObjects — a filter, like the prefix and the tags.
+// ok is false when none applies.
+func (c *Configuration) RuleForObject(key string, tags map[string]string, sseKMS bool) (r Rule, ok bool) {
 	if c == nil {
 		return Rule{}, false
 	}
 	for _, cand := range c.Rules {
-		if !cand.Enabled || !cand.Filter.Matches(key, tags) {
+		if !cand.Enabled || !cand.Filter.Matches(key, tags) || (sseKMS && !cand.SelectsSSEKMS()) {
 			continue
 		}
 		if !ok || cand.Priority > r.Priority {
@@ -192,10 +215,21 @@ type xmlDestination struct {
 	Account                  *string               `xml:"Account"`
 	StorageClass             *string               `xml:"StorageClass"`
 	AccessControlTranslation *struct{}             `xml:"AccessControlTranslation"`
-	EncryptionConfiguration  *struct{}             `xml:"EncryptionConfiguration"`
+	EncryptionConfiguration  *xmlEncryptionConfig  `xml:"EncryptionConfiguration"`
 	ReplicationTime          *struct{}             `xml:"ReplicationTime"`
 	Metrics                  *struct{}             `xml:"Metrics"`
 	Unknown                  s3api.UnknownElements `xml:",any"`
+}
+
+type xmlEncryptionConfig struct {
+	ReplicaKmsKeyID *string               `xml:"ReplicaKmsKeyID"`
+	Unknown         s3api.UnknownElements `xml:",any"`
+}
+
+type xmlSourceSelection struct {
+	SseKmsEncryptedObjects *xmlStatus            `xml:"SseKmsEncryptedObjects"`
+	ReplicaModifications   *xmlStatus            `xml:"ReplicaModifications"`
+	Unknown                s3api.UnknownElements `xml:",any"`
 }
 
 type xmlRule struct {
@@ -207,7 +241,7 @@ type xmlRule struct {
 	Destination               *xmlDestination       `xml:"Destination"`
 	DeleteMarkerReplication   *xmlStatus            `xml:"DeleteMarkerReplication"`
 	ExistingObjectReplication *xmlStatus            `xml:"ExistingObjectReplication"`
-	SourceSelectionCriteria   *struct{}             `xml:"SourceSelectionCriteria"`
+	SourceSelectionCriteria   *xmlSourceSelection   `xml:"SourceSelectionCriteria"`
 	Unknown                   s3api.UnknownElements `xml:",any"`
 }
 
@@ -327,9 +361,6 @@ func parseRule(x *xmlRule) (Rule, error) {
 	default:
 		return r, malformed()
 	}
-	if x.SourceSelectionCriteria != nil {
-		return r, s3err.WithMessage(s3err.NotImplemented, "SourceSelectionCriteria (replication of encrypted objects) is not implemented")
-	}
 	switch {
 	case x.Prefix != nil && x.Filter != nil:
 		return r, malformed()
@@ -418,8 +449,11 @@ func parseRule(x *xmlRule) (Rule, error) {
 	if d == nil || len(d.Unknown) > 0 || d.Bucket == nil {
 		return r, malformed()
 	}
-	if d.AccessControlTranslation != nil || d.EncryptionConfiguration != nil || d.ReplicationTime != nil || d.Metrics != nil {
-		return r, s3err.WithMessage(s3err.NotImplemented, "Destination AccessControlTranslation, EncryptionConfiguration, ReplicationTime and Metrics are not implemented")
+	if err := parseSourceSelection(&r, x.SourceSelectionCriteria, d.EncryptionConfiguration); err != nil {
+		return r, err
+	}
+	if d.AccessControlTranslation != nil || d.ReplicationTime != nil || d.Metrics != nil {
+		return r, s3err.WithMessage(s3err.NotImplemented, "Destination AccessControlTranslation, ReplicationTime and Metrics are not implemented")
 	}
 	name, ok := strings.CutPrefix(*d.Bucket, "arn:aws:s3:::")
 	if !ok || name == "" || strings.ContainsAny(name, "/*") {
@@ -439,6 +473,74 @@ func parseRule(x *xmlRule) (Rule, error) {
 		r.Destination.StorageClass = *d.StorageClass
 	}
 	return r, nil
+}
+
+// parseSourceSelection reads a rule's SourceSelectionCriteria and its
+// destination's EncryptionConfiguration, which go together: a rule that
+// names SseKmsEncryptedObjects (either status) names the key replicas are
+// encrypted under, and only such a rule may name one (AWS's checks).
+func parseSourceSelection(r *Rule, sc *xmlSourceSelection, ec *xmlEncryptionConfig) error {
+	if sc != nil {
+		if len(sc.Unknown) > 0 {
+			return malformed()
+		}
+		if sc.SseKmsEncryptedObjects == nil && sc.ReplicaModifications == nil {
+			return invalidRequest("SourceSelectionCriteria cannot be empty.")
+		}
+		if s := sc.SseKmsEncryptedObjects; s != nil {
+			on, err := parseStatus(s)
+			if err != nil {
+				return err
+			}
+			r.SSEKMS = status(on)
+		}
+		if s := sc.ReplicaModifications; s != nil {
+			on, err := parseStatus(s)
+			if err != nil {
+				return err
+			}
+			if !r.V2 {
+				return invalidRequest("ReplicaModifications cannot be used for this version of Cross Region Replication configuration schema. Please refer to S3 Developer Guide for more information.")
+			}
+			if on {
+				return s3err.WithMessage(s3err.NotImplemented, "ReplicaModifications Enabled (syncing changes of replicas back to their source) is not implemented")
+			}
+			r.ReplicaModifications = status(on)
+		}
+	}
+	if ec != nil {
+		if len(ec.Unknown) > 0 {
+			return malformed()
+		}
+		if r.SSEKMS == "" {
+			return invalidRequest("SseKmsEncryptedObjects must be specified if EncryptionConfiguration is present.")
+		}
+		if ec.ReplicaKmsKeyID != nil {
+			r.Destination.ReplicaKMSKeyID = strings.TrimSpace(*ec.ReplicaKmsKeyID)
+		}
+	}
+	if r.SSEKMS != "" && r.Destination.ReplicaKMSKeyID == "" {
+		return invalidRequest("ReplicaKmsKeyID must be specified if SseKmsEncryptedObjects tag is present.")
+	}
+	if k := r.Destination.ReplicaKMSKeyID; k != "" && !validKMSKeyARN(k) {
+		return s3err.WithMessage(s3err.InvalidArgument, "Invalid ReplicaKmsKeyID ARN.").With("ArgumentName", "ReplicaKmsKeyID").With("ArgumentValue", k)
+	}
+	return nil
+}
+
+// validKMSKeyARN: arn:<partition>:kms:<region>:<12-digit account>:key/<id>
+// or …:alias/<name>.
+func validKMSKeyARN(s string) bool {
+	p := strings.SplitN(s, ":", 6)
+	if len(p) != 6 || p[0] != "arn" || p[1] == "" || p[2] != "kms" || p[3] == "" || len(p[4]) != 12 || strings.Trim(p[4], "0123456789") != "" {
+		return false
+	}
+	for _, kind := range []string{"key/", "alias/"} {
+		if name, ok := strings.CutPrefix(p[5], kind); ok {
+			return name != "" && !strings.HasSuffix(name, "/")
+		}
+	}
+	return false
 }
 
 // Versioning states Validate is given (bucketsvc's values).
@@ -497,21 +599,32 @@ type docFilter struct {
 	And    *docAnd `xml:"And,omitempty"`
 }
 
+type docEncryption struct {
+	ReplicaKmsKeyID string `xml:"ReplicaKmsKeyID"`
+}
+
 type docDestination struct {
-	Bucket       string `xml:"Bucket"`
-	Account      string `xml:"Account,omitempty"`
-	StorageClass string `xml:"StorageClass,omitempty"`
+	Bucket                  string         `xml:"Bucket"`
+	Account                 string         `xml:"Account,omitempty"`
+	StorageClass            string         `xml:"StorageClass,omitempty"`
+	EncryptionConfiguration *docEncryption `xml:"EncryptionConfiguration,omitempty"`
+}
+
+type docSourceSelection struct {
+	SseKmsEncryptedObjects *docStatus `xml:"SseKmsEncryptedObjects,omitempty"`
+	ReplicaModifications   *docStatus `xml:"ReplicaModifications,omitempty"`
 }
 
 type docRule struct {
-	ID                        string         `xml:"ID"`
-	Priority                  *int           `xml:"Priority,omitempty"`
-	Prefix                    *string        `xml:"Prefix,omitempty"`
-	Filter                    *docFilter     `xml:"Filter,omitempty"`
-	Status                    string         `xml:"Status"`
-	Destination               docDestination `xml:"Destination"`
-	DeleteMarkerReplication   *docStatus     `xml:"DeleteMarkerReplication,omitempty"`
-	ExistingObjectReplication *docStatus     `xml:"ExistingObjectReplication,omitempty"`
+	ID                        string              `xml:"ID"`
+	Priority                  *int                `xml:"Priority,omitempty"`
+	Prefix                    *string             `xml:"Prefix,omitempty"`
+	Filter                    *docFilter          `xml:"Filter,omitempty"`
+	Status                    string              `xml:"Status"`
+	SourceSelectionCriteria   *docSourceSelection `xml:"SourceSelectionCriteria,omitempty"`
+	Destination               docDestination      `xml:"Destination"`
+	DeleteMarkerReplication   *docStatus          `xml:"DeleteMarkerReplication,omitempty"`
+	ExistingObjectReplication *docStatus          `xml:"ExistingObjectReplication,omitempty"`
 }
 
 // Document is the GetBucketReplication answer.
@@ -562,6 +675,18 @@ func Render(c *Configuration) Document {
 		}
 		if r.Existing {
 			dr.ExistingObjectReplication = &docStatus{"Enabled"}
+		}
+		if r.SSEKMS != "" || r.ReplicaModifications != "" {
+			dr.SourceSelectionCriteria = &docSourceSelection{}
+			if r.SSEKMS != "" {
+				dr.SourceSelectionCriteria.SseKmsEncryptedObjects = &docStatus{r.SSEKMS}
+			}
+			if r.ReplicaModifications != "" {
+				dr.SourceSelectionCriteria.ReplicaModifications = &docStatus{r.ReplicaModifications}
+			}
+		}
+		if k := r.Destination.ReplicaKMSKeyID; k != "" {
+			dr.Destination.EncryptionConfiguration = &docEncryption{k}
 		}
 		d.Rules = append(d.Rules, dr)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/sse"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
@@ -59,6 +60,88 @@ type Replica struct {
 	// tags changed at the source (PutObjectTagging, DeleteObjectTagging):
 	// the destination replaces the version's tags with Tags; no body.
 	TagsOnly bool `json:"tags_only,omitempty"`
+	// SSE: the source version is encrypted; how the replica is stored
+	// (nil: as the body comes, unencrypted).
+	SSE *ReplicaSSE `json:"sse,omitempty"`
+}
+
+// ReplicaSSE is the encryption of a replica (docs/replication.md,
+// "Encrypted versions"). No key ever travels in it.
+//
+//   - AES256 (SSE-S3) and aws:kms (SSE-KMS): the body is the plaintext,
+//     decrypted at the source with the source region's key; the destination
+//     encrypts it under a fresh data key of its own SSE-S3 master key, or of
+//     its KMS key KMSKeyID (the rule's ReplicaKmsKeyID), with new IVs.
+//   - SSE-C: the body is the source's ciphertext as stored (BodySize bytes:
+//     the customer key is not there to decrypt it); IV (single stream) or
+//     the parts' SSEIV, KeySalt and KeyMAC are the source's, so the
+//     replica opens with the same customer key.
+type ReplicaSSE struct {
+	Algorithm string `json:"alg"` // metapb.SSEAlgAES256, SSEAlgKMS, SSEAlgCustomer
+	// aws:kms: the key the replica is encrypted under, the source's key ARN
+	// (its ETags are MD5(MD5 || ARN): the destination checks the body with
+	// it), the bucket-key flag and the encryption context as sent.
+	KMSKeyID    string `json:"kms_key,omitempty"`
+	SourceKeyID string `json:"src_key,omitempty"`
+	BucketKey   bool   `json:"bkey,omitempty"`
+	Context     string `json:"kctx,omitempty"`
+	// SSE-C: the source's stream IV (single-stream objects) and key check.
+	IV      []byte `json:"iv,omitempty"`
+	KeySalt []byte `json:"ksalt,omitempty"`
+	KeyMAC  []byte `json:"kmac,omitempty"`
+}
+
+// Raw reports whether the body is the source's stored ciphertext (SSE-C).
+func (r Replica) Raw() bool { return r.SSE != nil && r.SSE.Algorithm == metapb.SSEAlgCustomer }
+
+// Spans are the replica's streams: one per part of a multipart version,
+// else one (iv: the single stream's IV).
+func (r Replica) Spans(iv []byte) []sse.Span {
+	if len(r.Parts) > 0 && iv == nil {
+		out := make([]sse.Span, len(r.Parts))
+		for i, p := range r.Parts {
+			out[i] = sse.Span{IV: p.SSEIV, Size: p.Size}
+		}
+		return out
+	}
+	return []sse.Span{{IV: iv, Size: r.Size}}
+}
+
+// BodySize is the length of the replica's body: the stored ciphertext's
+// for SSE-C, else Size.
+func (r Replica) BodySize() int64 {
+	if r.DeleteMarker || r.TagsOnly {
+		return 0
+	}
+	if r.Raw() {
+		return sse.StoredSize(r.Spans(r.SSE.IV))
+	}
+	return r.Size
+}
+
+// validSSE checks a replica's encryption description.
+func (r Replica) validSSE() bool {
+	e := r.SSE
+	if e == nil {
+		return true
+	}
+	switch e.Algorithm {
+	case metapb.SSEAlgAES256:
+		return true
+	case metapb.SSEAlgKMS:
+		return e.KMSKeyID != ""
+	case metapb.SSEAlgCustomer:
+		if len(e.KeySalt) == 0 || len(e.KeyMAC) == 0 {
+			return false
+		}
+		for _, s := range r.Spans(e.IV) {
+			if len(s.IV) != sse.IVSize {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // ErrBadReplica: the replica header is missing, too large or malformed.
@@ -86,7 +169,7 @@ func DecodeReplica(s string) (Replica, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return r, ErrBadReplica
 	}
-	if !metapb.ValidVersionID(r.Ver) || r.Ver == metapb.NullVersion || r.Size < 0 || (r.DeleteMarker && r.Size != 0) {
+	if !metapb.ValidVersionID(r.Ver) || r.Ver == metapb.NullVersion || r.Size < 0 || (r.DeleteMarker && r.Size != 0) || !r.validSSE() {
 		return r, ErrBadReplica
 	}
 	return r, nil

@@ -6,9 +6,12 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/background"
+	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/objectio"
+	"github.com/meridian-s3/meridian/regional/ssekeys"
+	"github.com/meridian-s3/meridian/regional/ssekms"
 	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
@@ -37,6 +40,9 @@ func startBackground(region string, meta *metaclient.Client, data *objectio.Engi
 	bc.Orphans = shards // the janitor's orphan scan (docs/gc-safety.md)
 	if links != nil && catalog != nil {
 		bc.Links = links // the replicator (docs/replication.md)
+		if ks, ok := catalog.(bucketsvc.ServerKeyStore); ok {
+			bc.SSEKeys, bc.KMS = ssekeys.New(ks, region), ssekms.New(ks, region) // encrypted versions
+		}
 	}
 	return background.New(bc)
 }

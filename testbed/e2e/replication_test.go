@@ -304,4 +304,6 @@ func TestReplication(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
+
+	s.testEncryptedReplication(t) // replication_sse_test.go
 }

@@ -306,30 +306,12 @@ func testSSE(t *testing.T, g *Global) {
 
 	t.Run("CiphertextOnDisk", func(t *testing.T) {
 		// Every file of every meta and storage node of both regions.
-		found := map[string]bool{}
 		tags := []string{"SSEC-SECRET-PATTERN", "SSES3-SECRET-PATTERN", "MULTIPART-SECRET-PATTERN", "CLI-SECRET-PATTERN", "KMS-SECRET-PATTERN", "PLAIN-CONTROL-PATTERN"}
-		var files int
+		var dirs []string
 		for _, name := range g.Names {
-			err := filepath.WalkDir(g.Regions[name].Dir, func(path string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() || strings.Contains(path, string(filepath.Separator)+"logs"+string(filepath.Separator)) {
-					return nil
-				}
-				data, err := os.ReadFile(path)
-				if err != nil {
-					return nil // a file that went away meanwhile
-				}
-				files++
-				for _, tag := range tags {
-					if bytes.Contains(data, []byte(tag)) {
-						found[tag] = true
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			dirs = append(dirs, g.Regions[name].Dir)
 		}
+		found, files := scanForPlaintext(t, dirs, tags)
 		if !found["PLAIN-CONTROL-PATTERN"] {
 			t.Fatalf("the plain control object's bytes were not found in %d files: the scan proves nothing", files)
 		}
@@ -340,6 +322,36 @@ func testSSE(t *testing.T, g *Global) {
 		}
 		t.Logf("scanned %d files", files)
 	})
+}
+
+// scanForPlaintext reads every file under dirs (but the processes' logs)
+// and reports which tags occur in them, and how many files it read.
+func scanForPlaintext(t *testing.T, dirs, tags []string) (map[string]bool, int) {
+	t.Helper()
+	found := map[string]bool{}
+	var files int
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.Contains(path, string(filepath.Separator)+"logs"+string(filepath.Separator)) {
+				return nil
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil // a file that went away meanwhile
+			}
+			files++
+			for _, tag := range tags {
+				if bytes.Contains(data, []byte(tag)) {
+					found[tag] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return found, files
 }
 
 func shaHex(b []byte) string {
