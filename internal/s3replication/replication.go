@@ -528,11 +528,12 @@ func parseSourceSelection(r *Rule, sc *xmlSourceSelection, ec *xmlEncryptionConf
 	return nil
 }
 
-// validKMSKeyARN: arn:<partition>:kms:<region>:<12-digit account>:key/<id>
-// or …:alias/<name>.
+// validKMSKeyARN: arn:<partition>:kms:<region>:<account>:key/<id> or
+// …:alias/<name>. (AWS accounts are 12 digits; Meridian's are "acct-…",
+// so any account id without blanks is taken.)
 func validKMSKeyARN(s string) bool {
 	p := strings.SplitN(s, ":", 6)
-	if len(p) != 6 || p[0] != "arn" || p[1] == "" || p[2] != "kms" || p[3] == "" || len(p[4]) != 12 || strings.Trim(p[4], "0123456789") != "" {
+	if len(p) != 6 || p[0] != "arn" || p[1] == "" || p[2] != "kms" || p[3] == "" || p[4] == "" || strings.ContainsAny(s, " \t\r\n") {
 		return false
 	}
 	for _, kind := range []string{"key/", "alias/"} {

@@ -94,7 +94,11 @@ func (s *replSetup) testEncryptedReplication(t *testing.T) {
 		for {
 			h, err := s.ce.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.dst), Key: aws.String(key), SSECustomerAlgorithm: alg, SSECustomerKey: k, SSECustomerKeyMD5: sum})
 			if err == nil && h.ReplicationStatus == types.ReplicationStatusReplica {
-				break
+				// The source is marked COMPLETED just after the destination committed.
+				sh, err := s.cu.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.src), Key: aws.String(key), SSECustomerAlgorithm: alg, SSECustomerKey: k, SSECustomerKeyMD5: sum})
+				if err == nil && sh.ReplicationStatus == types.ReplicationStatusCompleted {
+					break
+				}
 			}
 			if time.Now().After(deadline) {
 				sh, serr := s.cu.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.src), Key: aws.String(key), SSECustomerAlgorithm: alg, SSECustomerKey: k, SSECustomerKeyMD5: sum})
