@@ -455,7 +455,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 		return err
 	}
 	req.ContentLength = rep.BodySize() // SSE-C: the stored ciphertext
-	req.Header.Set(regionalclient.HeaderReplica, hv)
+	req.Header.Set(rep.Header(), hv)   // encrypted versions: a header older gateways refuse
 	resp, err := r.cfg.Links.Do(req, dst.Region)
 	if err != nil {
 		if ctx.Err() == nil && (readErr == nil || len(readErr) == 0) { // not a failed source read

@@ -71,9 +71,12 @@ type sseLinks struct {
 }
 
 func (l *sseLinks) Do(req *http.Request, _ string) (*http.Response, error) {
-	rep, err := regionalclient.DecodeReplica(req.Header.Get(regionalclient.HeaderReplica))
+	rep, err := regionalclient.ReplicaFrom(req.Header)
 	if err != nil {
 		return nil, err
+	}
+	if rep.SSE != nil && req.Header.Get(regionalclient.HeaderReplica) != "" {
+		return nil, errors.New("an encrypted replica in the header older gateways read")
 	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {

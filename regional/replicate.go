@@ -99,9 +99,9 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 		return "", s3err.WithMessage(s3err.InvalidRequest, "A replica names a bucket and a key.")
 	}
 	req.bucket, req.key = bucket, key
-	rep, err := regionalclient.DecodeReplica(r.Header.Get(regionalclient.HeaderReplica))
+	rep, err := regionalclient.ReplicaFrom(r.Header)
 	if err != nil {
-		return "", s3err.WithMessage(s3err.InvalidRequest, "Missing or malformed "+regionalclient.HeaderReplica+" header.")
+		return "", s3err.WithMessage(s3err.InvalidRequest, "Missing or malformed "+regionalclient.HeaderReplica+" (or "+regionalclient.HeaderReplicaEncrypted+") header.")
 	}
 	if r.ContentLength != rep.BodySize() {
 		return "", s3err.WithMessage(s3err.InvalidRequest, "Content-Length differs from the replica's size.")

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/sse"
@@ -25,13 +26,18 @@ import (
 // already there: nothing written). Any other answer is an S3 error; the
 // replicator retries it.
 const (
-	QueryReplicate        = "meridian-replicate"
-	HeaderReplica         = "X-Meridian-Replica"
-	HeaderReplicaResult   = "X-Meridian-Replica-Result"
-	ReplicaCreated        = "created"
-	ReplicaExists         = "exists"
-	ReplicaTags           = "tags" // a TagsOnly replica was applied
-	maxReplicaHeaderBytes = 256 << 10
+	QueryReplicate = "meridian-replicate"
+	HeaderReplica  = "X-Meridian-Replica"
+	// HeaderReplicaEncrypted carries the description of a replica of an
+	// encrypted version instead of HeaderReplica, so a gateway that predates
+	// encrypted replicas (and would ignore Replica.SSE, storing the
+	// plaintext in clear) refuses it for lack of HeaderReplica.
+	HeaderReplicaEncrypted = "X-Meridian-Replica-Encrypted"
+	HeaderReplicaResult    = "X-Meridian-Replica-Result"
+	ReplicaCreated         = "created"
+	ReplicaExists          = "exists"
+	ReplicaTags            = "tags" // a TagsOnly replica was applied
+	maxReplicaHeaderBytes  = 256 << 10
 )
 
 // Replica describes the version being replicated.
@@ -89,6 +95,29 @@ type ReplicaSSE struct {
 	IV      []byte `json:"iv,omitempty"`
 	KeySalt []byte `json:"ksalt,omitempty"`
 	KeyMAC  []byte `json:"kmac,omitempty"`
+}
+
+// Header is the request header rep is sent in (HeaderReplica, or
+// HeaderReplicaEncrypted for an encrypted version).
+func (r Replica) Header() string {
+	if r.SSE != nil {
+		return HeaderReplicaEncrypted
+	}
+	return HeaderReplica
+}
+
+// ReplicaFrom reads the replica description of a request's headers: one of
+// HeaderReplica (no SSE) and HeaderReplicaEncrypted (with SSE).
+func ReplicaFrom(h http.Header) (Replica, error) {
+	plain, enc := h.Get(HeaderReplica), h.Get(HeaderReplicaEncrypted)
+	if (plain == "") == (enc == "") {
+		return Replica{}, ErrBadReplica
+	}
+	r, err := DecodeReplica(plain + enc)
+	if err == nil && (r.SSE != nil) != (enc != "") {
+		return Replica{}, ErrBadReplica
+	}
+	return r, err
 }
 
 // Raw reports whether the body is the source's stored ciphertext (SSE-C).
