@@ -20,6 +20,10 @@ import (
 //	X-Meridian-Replica: base64url(JSON Replica)
 //	Content-Length: <size>           (0 and no body for a delete marker)
 //
+// A replica of an encrypted version (Replica.SSE) names itself in
+// X-Meridian-Replica-Encrypted instead, and its Content-Length is
+// Replica.BodySize (SSE-C: the stored ciphertext's).
+//
 // The gateway commits the version with the given version id through the
 // commit coordinator, marked REPLICA, and answers 200 with
 // X-Meridian-Replica-Result "created" or "exists" (the version id was
