@@ -263,6 +263,13 @@ func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) e
 		return nil // a REPLICA, done already, or not selected when written
 	}
 	src, ok, err := r.bucket(ctx, e.Bucket, true)
+	if err == nil && !selectedBy(src, ok, v) && r.catalogOlderThan(v.CommittedAt) {
+		// Selected at write time by a configuration newer than this
+		// process's view of the catalog (replBucketsTTL): look again.
+		if err = r.loadBuckets(ctx, true); err == nil {
+			src, ok, err = r.bucket(ctx, e.Bucket, false)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -536,3 +543,20 @@ const (
 	ReplicationLinkIdle      = 10 * time.Second
 	ReplicationLinkKeepAlive = 2 * time.Second
 )
+
+// selectedBy reports whether a rule of bucket b (ok: found) replicates v now.
+func selectedBy(b bucketsvc.Bucket, ok bool, v metapb.ObjectVersion) bool {
+	if !ok || b.Replication == nil {
+		return false
+	}
+	rule, ok := ruleForVersion(b.Replication, v)
+	return ok && (!v.IsDeleteMarker() || rule.DeleteMarkers)
+}
+
+// catalogOlderThan reports whether the cached catalog was read before t
+// (less a second for the clocks of the metadata leader and this process).
+func (r *replicator) catalogOlderThan(t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buckets.fetched.Before(t.Add(time.Second))
+}

@@ -241,3 +241,70 @@ func TestRuleForVersionSSEKMS(t *testing.T) {
 		t.Fatalf("SSE-KMS version → %q %v, want the rule selecting it", r.ID, ok)
 	}
 }
+
+// swapCatalog is a catalog whose buckets a test replaces; it counts reads.
+type swapCatalog struct {
+	mu    sync.Mutex
+	bs    []bucketsvc.Bucket
+	reads int
+}
+
+func (c *swapCatalog) ListBuckets(context.Context, string) ([]bucketsvc.Bucket, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	return c.bs, nil
+}
+
+// TestReplicatorRereadsNewerRule: a version the gateway selected under a
+// configuration newer than the replicator's cached catalog (a rule that
+// now selects SSE-KMS objects) is copied, not marked FAILED; a version
+// committed before the cached view was read is judged by it, with no
+// extra catalog read.
+func TestReplicatorRereadsNewerRule(t *testing.T) {
+	keys := &fakeDataKeys{keys: map[string][]byte{}}
+	key, sealed := sse.NewKey(), sse.NewKey()
+	keys.keys[string(sealed)] = key
+	iv := sse.NewIV()
+	er, _ := sse.EncryptSpans(key, []sse.Span{{IV: iv, Size: 5}}, strings.NewReader("hello"))
+	stored, _ := io.ReadAll(er)
+	kmsVer := func(ver string, committed time.Time) metapb.ObjectVersion {
+		return metapb.ObjectVersion{Bucket: "src/1", Key: "k", Ver: ver, Replication: metapb.ReplPending, Size: 5, ETag: "e", Inline: stored,
+			SSE: &metapb.Encryption{Algorithm: metapb.SSEAlgKMS, IV: iv, SealedKey: sealed, KeyID: "arn:src"}, State: metapb.StateCommitted, CommittedAt: committed}
+	}
+	plainRule := &s3replication.Configuration{Rules: []s3replication.Rule{{ID: "r", Enabled: true, Destination: s3replication.Destination{Bucket: "dst"}}}}
+	kmsRule := &s3replication.Configuration{Rules: []s3replication.Rule{{ID: "r", Enabled: true, SSEKMS: "Enabled", Destination: s3replication.Destination{Bucket: "dst", ReplicaKMSKeyID: "arn:replica"}}}}
+	cat := &swapCatalog{bs: []bucketsvc.Bucket{{Name: "src", Incarnation: "1", Region: "us", Replication: plainRule}, {Name: "dst", Incarnation: "2", Region: "eu"}}}
+	links := &sseLinks{reps: map[string]regionalclient.Replica{}, body: map[string][]byte{}}
+	cfg := DefaultConfig()
+	cfg.Region, cfg.Links, cfg.Logger, cfg.Catalog = "us", links, slog.New(slog.DiscardHandler), cat
+	cfg.SSEKeys, cfg.KMS = keys, keys
+	old := strings.Repeat("C", 15) + "a"
+	meta := &fakeReplMeta{status: map[string][]string{}, vers: map[string]metapb.ObjectVersion{old: kmsVer(old, time.Now().Add(-time.Hour))}}
+	meta.feed = []metapb.FeedEntry{{Seq: 1, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: old}}
+	r := &replicator{cfg: &cfg, meta: meta, src: fakeSegments{}, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}, slots: make(chan struct{}, 4), reports: map[int]*ReplPartitionReport{}}
+	step := func() {
+		t.Helper()
+		r.part(0).retryAt = time.Time{}
+		if _, _, _, err := r.Step(context.Background(), 0, "", func() bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step() // reads the catalog: the old version is judged by it (FAILED: no rule selects it)
+	if got, reads := meta.vers[old].Replication, cat.reads; got != metapb.ReplFailed || reads != 1 {
+		t.Fatalf("old version: %q after %d catalog reads, want FAILED after 1", got, reads)
+	}
+	// The configuration changes; a version committed now, under it.
+	cat.mu.Lock()
+	cat.bs[0].Replication = kmsRule
+	cat.mu.Unlock()
+	now := strings.Repeat("C", 15) + "b"
+	meta.mu.Lock()
+	meta.vers[now] = kmsVer(now, time.Now().Add(2*time.Second))
+	meta.feed = append(meta.feed, metapb.FeedEntry{Seq: 2, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: now})
+	meta.mu.Unlock()
+	step()
+	if got := meta.vers[now].Replication; got != metapb.ReplCompleted || string(links.body[now]) != "hello" {
+		t.Fatalf("version under the newer rule: %q, destination got %q", got, links.body[now])
+	}
+}
