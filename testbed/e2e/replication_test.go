@@ -305,5 +305,4 @@ func TestReplication(t *testing.T) {
 		}
 	}
 
-	s.testEncryptedReplication(t) // replication_sse_test.go
 }
