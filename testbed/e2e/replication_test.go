@@ -305,4 +305,5 @@ func TestReplication(t *testing.T) {
 		}
 	}
 
+	s.testEncryptedReplication(t) // replication_sse_test.go
 }
