@@ -204,6 +204,25 @@ func TestReplicaEncryption(t *testing.T) {
 		if _, _, err := storeReplica(t, g, dst, rep, ct[:len(ct)-1]); err == nil {
 			t.Fatal("a short SSE-C body was accepted")
 		}
+		// Multipart: the parts' IVs are the source's, kept.
+		mpc := multipartReplica(plain, 70000, len(plain)-70000)
+		var spans []sse.Span
+		for i := range mpc.Parts {
+			mpc.Parts[i].SSEIV = sse.NewIV()
+			spans = append(spans, sse.Span{IV: mpc.Parts[i].SSEIV, Size: mpc.Parts[i].Size})
+		}
+		er, _ = sse.EncryptSpans(ck, spans, bytes.NewReader(plain))
+		mct, _ := io.ReadAll(er)
+		mpc = withSSE(mpc, regionalclient.ReplicaSSE{Algorithm: metapb.SSEAlgCustomer, KeySalt: salt, KeyMAC: mac})
+		stored, v, err = storeReplica(t, g, dst, mpc, mct)
+		if err != nil || !bytes.Equal(stored, mct) || v.SSE.IV != nil || len(v.Parts) != 2 || !bytes.Equal(v.Parts[1].SSEIV, spans[1].IV) {
+			t.Fatalf("multipart SSE-C replica: %v, SSE %+v, parts %+v", err, v.SSE, v.Parts)
+		}
+		var out bytes.Buffer
+		d, _ := sse.DecryptSpans(ck, regionalclient.Replica{Size: v.Size, Parts: v.Parts}.Spans(nil), &out)
+		if _, err := d.Write(stored); err != nil || d.Close() != nil || !bytes.Equal(out.Bytes(), plain) {
+			t.Fatalf("multipart SSE-C replica does not open with the customer key: %v", err)
+		}
 	})
 }
 
