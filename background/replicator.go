@@ -249,8 +249,8 @@ func (r *replicator) Step(ctx context.Context, p int, cursor string, valid func(
 // copyEntry copies the version a feed entry names when a rule selects it;
 // nil means nothing is left to do for the entry.
 func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) error {
-	if (e.Op != metapb.FeedPut && e.Op != metapb.FeedMarker) || e.Ver == "" || e.Null {
-		return nil // permanent deletes are not replicated (tag changes: copyTags); null versions predate the rule
+	if (e.Op != metapb.FeedPut && e.Op != metapb.FeedMarker) || e.Ver == "" {
+		return nil // permanent deletes are not replicated (tag changes: copyTags)
 	}
 	v, err := r.meta.GetVer(ctx, e.Bucket, e.Key, e.Ver)
 	if errors.Is(err, metaclient.ErrNotFound) {
@@ -367,7 +367,7 @@ func (r *replicator) setStatus(ctx context.Context, v metapb.ObjectVersion, stat
 // back (S3 syncs replica changes only with ReplicaModifications, which
 // Meridian does not implement).
 func (r *replicator) copyTags(ctx context.Context, e metapb.FeedEntry) error {
-	if e.Ver == "" || e.Null {
+	if e.Ver == "" {
 		return nil
 	}
 	v, err := r.meta.GetVer(ctx, e.Bucket, e.Key, e.Ver)
@@ -399,7 +399,7 @@ func (r *replicator) copyTags(ctx context.Context, e metapb.FeedEntry) error {
 
 // send streams v to the destination bucket's home region.
 func (r *replicator) send(ctx context.Context, src bucketsvc.Bucket, rule s3replication.Rule, v metapb.ObjectVersion) error {
-	rep := regionalclient.Replica{Ver: v.Ver, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
+	rep := regionalclient.Replica{Ver: v.Ver, Null: v.Null, Created: v.Created, DeleteMarker: v.IsDeleteMarker(), Size: v.Size,
 		ETag: v.ETag, Parts: v.Parts, ContentType: v.ContentType, Headers: v.Headers, UserMeta: v.UserMeta,
 		Tags: v.Tags, Checksums: v.Checksums, ChecksumType: v.ChecksumType, Owner: v.Owner, ACL: v.ACL, Lock: v.Lock}
 	if rep.DeleteMarker {

@@ -23,7 +23,7 @@ type ResyncProgress struct {
 	Scanned   int64 `json:"scanned"`
 	Marked    int64 `json:"marked"` // set PENDING: the replicator copies them
 	Bytes     int64 `json:"marked_bytes"`
-	Skipped   int64 `json:"skipped"` // REPLICA, COMPLETED, PENDING, null versions, or no rule selects them
+	Skipped   int64 `json:"skipped"` // REPLICA, COMPLETED, PENDING, or no rule selects them
 }
 
 // Resync marks PENDING every version and delete marker of bucket b that a
@@ -80,7 +80,7 @@ func Resync(ctx context.Context, meta ResyncMeta, b bucketsvc.Bucket, progress f
 // ExistingObjectReplication, unless an operator asked (ResyncSelects).
 func markForResync(ctx context.Context, meta ResyncMeta, c *s3replication.Configuration, v *metapb.ObjectVersion, onlyExisting bool) (bool, error) {
 	rule, ok := ruleForVersion(c, *v) // replsse.go: SSE-KMS only by rules selecting it
-	if v.Null || (v.Replication != "" && v.Replication != metapb.ReplFailed) || !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
+	if (v.Replication != "" && v.Replication != metapb.ReplFailed) || !ok || (v.IsDeleteMarker() && !rule.DeleteMarkers) {
 		return false, nil
 	}
 	if onlyExisting && !c.ResyncSelects(rule) {

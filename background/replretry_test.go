@@ -30,10 +30,11 @@ type regionLinks struct {
 	created  map[string]map[string]int // region → Ver → creations (never more than 1)
 	exists   map[string]int            // region → "exists" answers (re-sends)
 	attempts map[string]map[string]int // region → Ver → requests
+	nulls    map[string]bool           // Ver → sent as a null version
 }
 
 func newRegionLinks() *regionLinks {
-	return &regionLinks{down: map[string]bool{}, created: map[string]map[string]int{}, exists: map[string]int{}, attempts: map[string]map[string]int{}}
+	return &regionLinks{down: map[string]bool{}, created: map[string]map[string]int{}, exists: map[string]int{}, attempts: map[string]map[string]int{}, nulls: map[string]bool{}}
 }
 
 func (l *regionLinks) Do(req *http.Request, region string) (*http.Response, error) {
@@ -48,6 +49,7 @@ func (l *regionLinks) Do(req *http.Request, region string) (*http.Response, erro
 		l.attempts[region], l.created[region] = map[string]int{}, map[string]int{}
 	}
 	l.attempts[region][rep.Ver]++
+	l.nulls[rep.Ver] = rep.Null
 	if l.down[region] {
 		return &http.Response{StatusCode: 503, Body: io.NopCloser(strings.NewReader("SlowDown"))}, nil
 	}
@@ -445,6 +447,37 @@ func TestReplicatorRetryListSurvivesCrash(t *testing.T) {
 			if c != 1 {
 				t.Fatalf("%s: version %s created %d times", reg, v, c)
 			}
+		}
+	}
+}
+
+// A null version (written before versioning was enabled) that a resync
+// marked PENDING is copied as the destination's null version (same id),
+// and so is a null delete marker.
+func TestReplicatorNullVersion(t *testing.T) {
+	meta, links, cfg, ver := twoDestinations(t, 4)
+	for i := 1; i <= 2; i++ {
+		v := meta.vers[ver(i)]
+		v.Null = true
+		if i == 2 {
+			v.State, v.Inline, v.Size = metapb.StateDeleteMarker, nil, 0
+			meta.feed[i-1].Op = metapb.FeedMarker
+		}
+		meta.vers[ver(i)] = v
+		meta.feed[i-1].Null = true
+	}
+	cfg.Catalog.(oneBucketCatalog).bs[0].Replication.Rules[1].DeleteMarkers = true
+	r := newTestReplicator(cfg, meta, &store{})
+	replStep(t, r, false)
+	if meta.acked != 4 || links.count("eu") != 2 || links.count("ap") != 2 {
+		t.Fatalf("acked %d, dsta %d, dstb %d", meta.acked, links.count("eu"), links.count("ap"))
+	}
+	for i := 1; i <= 4; i++ {
+		if links.nulls[ver(i)] != (i <= 2) {
+			t.Fatalf("version %d sent with null=%v", i, links.nulls[ver(i)])
+		}
+		if got := meta.vers[ver(i)].Replication; got != metapb.ReplCompleted {
+			t.Fatalf("version %d: %q", i, got)
 		}
 	}
 }

@@ -80,6 +80,8 @@ func TestResyncWorker(t *testing.T) {
 			v.Replication = metapb.ReplFailed // retried by the resync
 		case i%10 == 3:
 			v.Key = "other/" + v.Key // no rule selects it
+		case i%10 == 4:
+			v.Null = true // written before versioning was enabled: resynced too
 		}
 		meta.vers = append(meta.vers, v)
 	}

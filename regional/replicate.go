@@ -123,7 +123,7 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 	req.log = req.log.With("bucket", bucket, "key", key, "ver", rep.Ver)
 	if rep.DeleteMarker {
 		res, err := g.cfg.Meta.DeleteObject(ctx, metapb.DeleteRequest{Bucket: req.mb, Key: key, Owner: rep.Owner,
-			Replica: &metapb.ReplicaMarker{Ver: rep.Ver, Created: rep.Created}})
+			Replica: &metapb.ReplicaMarker{Ver: rep.Ver, Created: rep.Created, Null: rep.Null}})
 		if err != nil {
 			return "", err
 		}
@@ -152,7 +152,7 @@ func (g *Gateway) replicateOne(req *request) (string, error) {
 	}
 	now := time.Now().UTC()
 	v := metapb.ObjectVersion{
-		Format: metapb.FormatV1, Bucket: req.mb, Key: key, VersionID: newVersionID(now), Ver: rep.Ver,
+		Format: metapb.FormatV1, Bucket: req.mb, Key: key, VersionID: newVersionID(now), Ver: rep.Ver, Null: rep.Null,
 		Size: rep.Size, ContentType: rep.ContentType, Headers: rep.Headers, UserMeta: rep.UserMeta,
 		Tags: rep.Tags, ChecksumType: rep.ChecksumType, Owner: rep.Owner, Created: rep.Created,
 		Scheme: g.cfg.Data.Scheme(), Parts: rep.Parts, Replication: metapb.ReplReplica, ACL: rep.ACL,

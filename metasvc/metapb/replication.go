@@ -20,6 +20,7 @@ const (
 type ReplicaMarker struct {
 	Ver     string    `json:"ver"`
 	Created time.Time `json:"created"`
+	Null    bool      `json:"null,omitempty"` // the source's null delete marker: the key's null version here
 }
 
 // ReplStatusRequest sets the replication status of the version Ver of a

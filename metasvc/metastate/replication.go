@@ -25,16 +25,39 @@ import (
 //
 // Replicas are marked REPLICA and never replicated again (the replicator
 // skips them).
+//
+// A replica of a null version (Null: written at its source before
+// versioning was enabled) is the key's null version here too, under the
+// same Ver: it replaces a null version with a smaller id (whose shards
+// become garbage, as a PUT to a suspended bucket replaces the null
+// version), and a null version here with a greater id keeps the slot (the
+// replica is then a no-op, as an older version never replaces a newer one):
+// a key has one null version, the one with the greatest id, on both sides.
+
+// newerNull returns the key's null version when it outranks a null replica
+// with id ver (nil: the replica takes the slot).
+func (t *trees) newerNull(bucket, key, ver string, null bool) *metapb.ObjectVersion {
+	if n := t.nullOf(bucket, key); null && n != nil && n.Ver > ver {
+		return n
+	}
+	return nil
+}
 
 // installReplica inserts v, whose Ver its source assigned, and returns the
 // version that was current before when v became the key's newest record.
-func (t *trees) installReplica(v *metapb.ObjectVersion) *metapb.ObjectVersion {
+// A null v first removes the key's older null version (newerNull checked).
+func (t *trees) installReplica(v *metapb.ObjectVersion, now time.Time) *metapb.ObjectVersion {
 	if at, ok := DecodeVer(v.Ver); ok && at.UnixNano() > t.verClock {
 		t.verClock = at.UnixNano()
 	}
-	v.Null = false
+	if n := t.nullOf(v.Bucket, v.Key); v.Null && n != nil {
+		t.removeVersion(n, "null version replaced by a replica", now)
+	}
 	if l := t.latest(v.Bucket, v.Key); l != nil && l.Ver > v.Ver {
 		t.vers.ReplaceOrInsert(v) // older than the key's newest record: noncurrent
+		if v.Null {
+			t.nulls.ReplaceOrInsert(v)
+		}
 		return nil
 	}
 	prev := t.current(v.Bucket, v.Key)
@@ -57,7 +80,11 @@ func (t *trees) commitReplica(now time.Time, bucket, key, vid string, r *metapb.
 		return res
 	}
 	p := t.preparing(bucket, key, vid)
-	if ex := t.byVer(bucket, key, ver); ex != nil {
+	ex := t.byVer(bucket, key, ver)
+	if ex == nil {
+		ex = t.newerNull(bucket, key, ver, r.Final.Null)
+	}
+	if ex != nil {
 		// Already replicated (a retry, or a second replicator after a
 		// takeover): the new attempt's record and shards are not needed.
 		if p != nil {
@@ -96,7 +123,7 @@ func (t *trees) commitReplica(now time.Time, bucket, key, vid string, r *metapb.
 			v.Size = int64(len(v.Inline))
 		}
 	}
-	replaced := t.installReplica(v)
+	replaced := t.installReplica(v, now)
 	seq := t.appendFeedVer(metapb.FeedPut, v, now)
 	res := metapb.Result{Version: cloneVersion(v), Seq: seq}
 	if replaced != nil {
@@ -111,7 +138,11 @@ func (t *trees) deleteReplica(now time.Time, r *metapb.DeleteRequest) metapb.Res
 	if res, ok := checkReplicaVer(m.Ver); !ok {
 		return res
 	}
-	if ex := t.byVer(r.Bucket, r.Key, m.Ver); ex != nil {
+	ex := t.byVer(r.Bucket, r.Key, m.Ver)
+	if ex == nil {
+		ex = t.newerNull(r.Bucket, r.Key, m.Ver, m.Null)
+	}
+	if ex != nil {
 		return metapb.Result{Version: cloneVersion(ex), Existed: true}
 	}
 	if res, ok := t.fenced(r.Bucket); ok {
@@ -124,9 +155,9 @@ func (t *trees) deleteReplica(now time.Time, r *metapb.DeleteRequest) metapb.Res
 	v := &metapb.ObjectVersion{
 		Format: metapb.FormatV1, Bucket: r.Bucket, Key: r.Key, VersionID: "dm-" + m.Ver, Ver: m.Ver,
 		State: metapb.StateDeleteMarker, Owner: r.Owner, Created: created, PreparedAt: now, CommittedAt: now,
-		Replication: metapb.ReplReplica,
+		Replication: metapb.ReplReplica, Null: m.Null,
 	}
-	t.installReplica(v)
+	t.installReplica(v, now)
 	seq := t.appendFeedVer(metapb.FeedMarker, v, now)
 	return metapb.Result{Version: cloneVersion(v), Seq: seq}
 }
@@ -144,9 +175,10 @@ func (t *trees) replStatus(now time.Time, r *metapb.ReplStatusRequest) metapb.Re
 		return metapb.Result{}
 	}
 	if r.Status == metapb.ReplPending {
-		// A resync: a version without a status (written before the rule)
-		// or FAILED becomes PENDING and is fed to the replicator again.
-		if v.Null || (v.Replication != "" && v.Replication != metapb.ReplFailed) {
+		// A resync: a version without a status (written before the rule,
+		// null versions included) or FAILED becomes PENDING and is fed to
+		// the replicator again.
+		if v.Replication != "" && v.Replication != metapb.ReplFailed {
 			return metapb.Result{Version: cloneVersion(v), Existed: true}
 		}
 		c := cloneVersion(v)

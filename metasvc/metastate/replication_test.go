@@ -26,6 +26,22 @@ func (h *harness) replica(key, vid, ver string, withShards bool) metapb.Result {
 		Final: final, Versioning: metapb.VersioningEnabled, Replica: true}})
 }
 
+// replicaNull commits a replica of a source's null version (inline).
+func (h *harness) replicaNull(key, vid, ver string) metapb.Result {
+	h.t.Helper()
+	return h.apply(metapb.Command{Type: metapb.CmdCommit, Commit: &metapb.CommitRequest{Bucket: "b", Key: key, VersionID: vid,
+		Final:      metapb.ObjectVersion{Ver: ver, Null: true, ETag: "e-" + ver, Size: 4, Created: t0, Inline: []byte("null")},
+		Versioning: metapb.VersioningEnabled, Replica: true}})
+}
+
+func (h *harness) nullVer(key string) string {
+	v, ok := h.s.GetVer("b", key, metapb.NullVersion)
+	if !ok {
+		return ""
+	}
+	return v.Ver
+}
+
 func (h *harness) replicaMarker(key, ver string) metapb.Result {
 	return h.apply(metapb.Command{Type: metapb.CmdDelete, Delete: &metapb.DeleteRequest{Bucket: "b", Key: key,
 		Replica: &metapb.ReplicaMarker{Ver: ver, Created: t0}}})
@@ -73,6 +89,38 @@ func TestReplicaWrites(t *testing.T) {
 				t.Fatalf("marker twice: %+v", r)
 			}
 		}, []string{v3, v2}, v3},
+		{"null replica is the key's null version", func(h *harness) {
+			h.replicaNull("k", "n1", v1)
+			if h.nullVer("k") != v1 {
+				t.Fatalf("null version %q, want %s", h.nullVer("k"), v1)
+			}
+		}, []string{v1}, v1},
+		{"newer null replica replaces the older null version", func(h *harness) {
+			h.replicaNull("k", "n1", v1)
+			h.replica("k", "r2", v2, false)
+			if r := h.replicaNull("k", "n3", v3); r.Err != "" || r.Existed {
+				t.Fatalf("newer null replica: %+v", r)
+			}
+			if h.nullVer("k") != v3 {
+				t.Fatalf("null version %q, want %s", h.nullVer("k"), v3)
+			}
+		}, []string{v3, v2}, v3},
+		{"older null replica after a newer null version is a no-op", func(h *harness) {
+			h.replicaNull("k", "n2", v2)
+			if r := h.replicaNull("k", "n1", v1); r.Err != "" || !r.Existed || r.Version.Ver != v2 {
+				t.Fatalf("older null replica: %+v", r)
+			}
+			if h.nullVer("k") != v2 {
+				t.Fatalf("null version %q, want %s", h.nullVer("k"), v2)
+			}
+		}, []string{v2}, v2},
+		{"null replica older than a version stays noncurrent", func(h *harness) {
+			h.replica("k", "r3", v3, false)
+			h.replicaNull("k", "n1", v1)
+			if h.nullVer("k") != v1 {
+				t.Fatalf("null version %q, want %s", h.nullVer("k"), v1)
+			}
+		}, []string{v3, v1}, v3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -190,6 +238,15 @@ func TestReplStatus(t *testing.T) {
 	}
 	if after := h.s.ReadFeed(0, 1000); len(after) != len(before)+1 || after[len(after)-1].Ver != old.Ver {
 		t.Fatalf("resync wrote no feed entry for %s", old.Ver)
+	}
+	// Null versions (written before versioning was enabled) too.
+	null := h.putV("nullkey", "n1", metapb.VersioningOff)
+	r = h.apply(metapb.Command{Type: metapb.CmdReplStatus, ReplStatus: &metapb.ReplStatusRequest{Bucket: "b", Key: "nullkey", Ver: null.Ver, Status: metapb.ReplPending}})
+	if r.Err != "" || r.Version.Replication != metapb.ReplPending || !r.Version.Null || r.Seq == 0 {
+		t.Fatalf("resync of a null version: %+v", r)
+	}
+	if after := h.s.ReadFeed(0, 1000); !after[len(after)-1].Null {
+		t.Fatalf("the null version's feed entry is not marked null: %+v", after[len(after)-1])
 	}
 	if r := set(metapb.ReplPending); !r.Existed || r.Version.Replication != metapb.ReplCompleted {
 		t.Fatalf("resync of a COMPLETED version: %+v", r)

@@ -46,7 +46,11 @@ const (
 
 // Replica describes the version being replicated.
 type Replica struct {
-	Ver          string            `json:"ver"`
+	Ver string `json:"ver"`
+	// Null: the source's null version (written before versioning was
+	// enabled; copied by a resync). It is the destination key's null
+	// version too, under the same Ver (docs/replication.md, "Null versions").
+	Null         bool              `json:"null,omitempty"`
 	Created      time.Time         `json:"created"` // Last-Modified at the source
 	DeleteMarker bool              `json:"dm,omitempty"`
 	Size         int64             `json:"size"`

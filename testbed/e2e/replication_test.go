@@ -187,9 +187,25 @@ func TestReplication(t *testing.T) {
 	}
 
 	// Phase 4: objects written while the bucket had no rule are copied by
-	// a resync (existing-object replication).
+	// a resync (existing-object replication) — a null version too (written
+	// while versioning was suspended, which S3 refuses while a replication
+	// configuration exists).
+	suspend := func() error {
+		_, err := s.cu.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(s.src),
+			VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
+		return err
+	}
+	if err := suspend(); err == nil || !strings.Contains(err.Error(), "InvalidBucketState") {
+		t.Fatalf("suspending versioning with a replication configuration: %v, want InvalidBucketState", err)
+	}
 	_, err = s.cu.DeleteBucketReplication(ctx, &s3.DeleteBucketReplicationInput{Bucket: aws.String(s.src)})
 	must("delete-bucket-replication", err)
+	must("suspend versioning", suspend())
+	_, err = s.cu.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.src), Key: aws.String("null/0"), Body: strings.NewReader("a null version")})
+	must("put a null version", err)
+	_, err = s.cu.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(s.src),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	must("enable versioning again", err)
 	for i := 0; i < 5; i++ {
 		_, err := s.cu.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.src), Key: aws.String(fmt.Sprintf("pre/%d", i)), Body: strings.NewReader("before the rule")})
 		must("put before the rule", err)
@@ -205,12 +221,16 @@ func TestReplication(t *testing.T) {
 	us := g.Regions[s.us]
 	out, err := exec.Command(meridianBin, append([]string{"admin", "replication", "resync", s.src, "--sql", g.DSN, "--catalog-key", g.CatalogKey,
 		"--meta", strings.Join(us.MetaAddrs, ",")}, us.tlsArgs("background")...)...).CombinedOutput() // it writes statuses: a background certificate
-	if err != nil || !bytes.Contains(out, []byte("marked PENDING 5 ")) {
+	if err != nil || !bytes.Contains(out, []byte("marked PENDING 6 ")) {
 		t.Fatalf("admin replication resync: %v\n%s", err, out)
 	}
 	t.Logf("meridian admin replication resync %s: %s", s.src, bytes.TrimSpace(out))
 	rows, took = s.converge(t, 60*time.Second)
 	t.Logf("phase 4: resync converged in %v (%d versions)", took.Round(time.Millisecond), len(rows))
+	if h, err := s.ce.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.dst), Key: aws.String("null/0"), VersionId: aws.String("null")}); err != nil ||
+		h.ReplicationStatus != types.ReplicationStatusReplica || aws.ToString(h.VersionId) != "null" {
+		t.Fatalf("the null version at the destination: %v %+v", err, h)
+	}
 
 	// Phase 4b: a rule with ExistingObjectReplication Enabled starts the
 	// background resync worker by itself: objects written while there was
