@@ -2,7 +2,6 @@ package storagesvc
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/connbuf"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/storagesvc/shardstore"
@@ -85,7 +85,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Advertise = ln.Addr().String()
 	}
 	addr := ln.Addr()
-	ln = tls.NewListener(ln, cfg.TLS.ServerConfig())
+	// TLS with records written and read in large batches (shard bodies are
+	// bulk data; internal/connbuf).
+	ln = connbuf.MustPool(connbuf.DefaultOptions()).NewListener(ln, cfg.TLS.ServerConfig())
 	s := &Server{
 		addr:     addr,
 		cfg:      cfg,
@@ -107,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	connbuf.ConfigureServer(s.http) // r.TLS from the connbuf.Conn
 	return s, nil
 }
 

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/meridian-s3/meridian/internal/connbuf"
 )
 
 // Scheme is the scheme of the identity URI SAN.
@@ -348,6 +350,18 @@ func (k keyedCache) Put(key string, cs *tls.ClientSessionState) { k.inner.Put(k.
 // as ClientConfig(roles...) with the given ALPN protocols (nil: none),
 // resuming sessions per peer address.
 func (n *Node) Dialer(timeout time.Duration, alpn []string, roles ...Role) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return n.dialer(nil, timeout, alpn, roles)
+}
+
+// BufferedDialer is Dialer returning *connbuf.Conn from pool: the records
+// of one Write leave in few large system calls and reads fetch many records
+// at once (internal/connbuf). http.Transport then sees a plain connection:
+// right for HTTP/1.1; for HTTP/2 see connbuf.HTTP2Transport.
+func (n *Node) BufferedDialer(pool *connbuf.Pool, timeout time.Duration, alpn []string, roles ...Role) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return n.dialer(pool, timeout, alpn, roles)
+}
+
+func (n *Node) dialer(pool *connbuf.Pool, timeout time.Duration, alpn []string, roles []Role) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	base := n.ClientConfig(roles...)
 	base.NextProtos = alpn
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
@@ -361,7 +375,15 @@ func (n *Node) Dialer(timeout time.Duration, alpn []string, roles ...Role) func(
 		if host, _, err := net.SplitHostPort(addr); err == nil {
 			cfg.ServerName = host
 		}
-		c := tls.Client(raw, cfg)
+		var c interface {
+			net.Conn
+			HandshakeContext(context.Context) error
+		}
+		if pool != nil {
+			c = pool.Client(raw, cfg)
+		} else {
+			c = tls.Client(raw, cfg)
+		}
 		hctx := ctx
 		if timeout > 0 {
 			var cancel context.CancelFunc

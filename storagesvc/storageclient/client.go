@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meridian-s3/meridian/internal/connbuf"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/storagesvc/storagepb"
 )
@@ -97,10 +98,11 @@ func New(httpClient *http.Client) *Client {
 // NewTLS returns a Client that speaks mutual TLS as node (storage nodes
 // serve nothing else) over NewTransport, accepting only servers whose
 // certificate names the storage role. Connections are kept alive and TLS
-// sessions resumed per node.
+// sessions resumed per node; TLS records are written and read in large
+// batches (internal/connbuf: shard bodies are bulk data).
 func NewTLS(node *mtls.Node) *Client {
 	tr := NewTransport()
-	tr.DialTLSContext = node.Dialer(5*time.Second, []string{"http/1.1"}, mtls.RoleStorage)
+	tr.DialTLSContext = node.BufferedDialer(connbuf.MustPool(connbuf.DefaultOptions()), 5*time.Second, []string{"http/1.1"}, mtls.RoleStorage)
 	return &Client{hc: &http.Client{Transport: tr}, scheme: "https://"}
 }
 
