@@ -21,6 +21,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/edge/bucketcache"
+	"github.com/meridian-s3/meridian/internal/connbuf"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
@@ -43,6 +44,7 @@ type Server struct {
 	tracer   trace.Tracer
 
 	ln  net.Listener
+	tln net.Listener // ln with TLS (connbuf)
 	srv *http.Server
 
 	ready     chan struct{}
@@ -108,13 +110,22 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("edge: listen: %w", err)
 	}
 	s.ln = ln
+	tc := &tls.Config{
+		Certificates: []tls.Certificate{serverCert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	// TLS below net/http with records written and read in large batches
+	// (internal/connbuf); HTTP/2 is recognized by its preface after ALPN
+	// chose h2 (connbuf.ConfigureServer).
+	s.tln = connbuf.MustPool(connbuf.DefaultOptions()).NewListener(ln, tc)
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
 	s.srv = &http.Server{
-		Handler: s,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{serverCert},
-			MinVersion:   tls.VersionTLS12,
-			NextProtos:   []string{"h2", "http/1.1"},
-		},
+		Handler:   s,
+		TLSConfig: tc,
+		Protocols: protos,
 		// Oversize headers are answered in ServeHTTP with S3's XML error;
 		// net/http's own limit would answer a plain-text 431.
 		MaxHeaderBytes:    max(1<<20, 4*cfg.MaxHeaderBytes),
@@ -122,6 +133,7 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	connbuf.ConfigureServer(s.srv)
 	return s, nil
 }
 
@@ -154,7 +166,7 @@ func (s *Server) Run(ctx context.Context) error {
 		started = true
 		go func() {
 			defer close(s.served)
-			errc <- s.srv.ServeTLS(s.ln, "", "")
+			errc <- s.srv.Serve(s.tln)
 		}()
 		close(s.ready)
 		s.log.Info("edge serving", "addr", s.Addr())

@@ -22,6 +22,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
+	"github.com/meridian-s3/meridian/internal/connbuf"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
@@ -76,7 +77,10 @@ func (g *Gateway) openEdge() error {
 	protos.SetHTTP1(true)
 	protos.SetHTTP2(true)
 	g.edge = &edgeServer{
-		tcp: tls.NewListener(tl, ttc),
+		// TLS with records written and read in large batches (the link
+		// carries bulk data; internal/connbuf). connbuf.ConfigureServer
+		// below gives requests r.TLS and accepts h2 by its preface.
+		tcp: connbuf.MustPool(connbuf.DefaultOptions()).NewListener(tl, ttc),
 		tsrv: &http.Server{
 			Handler:           http.HandlerFunc(g.serveEdgeHTTP),
 			TLSConfig:         ttc,
@@ -107,6 +111,7 @@ func (g *Gateway) openEdge() error {
 			},
 		},
 	}
+	connbuf.ConfigureServer(g.edge.tsrv)
 	return nil
 }
 
@@ -173,8 +178,8 @@ func (g *Gateway) serveEdge() {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		// Serve, not ServeTLS: the listener already speaks TLS, and the
-		// server negotiates h2 from the connection's ALPN.
+		// Serve, not ServeTLS: the listener already speaks TLS (connbuf);
+		// an edge that negotiated h2 by ALPN starts with the HTTP/2 preface.
 		if err := g.edge.tsrv.Serve(g.edge.tcp); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("edge listener (tcp) stopped", "err", err)
 		}

@@ -1,11 +1,13 @@
 package regionalclient
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"sync"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+
+	"github.com/meridian-s3/meridian/internal/connbuf"
 )
 
 // Sentinel errors.
@@ -170,13 +174,34 @@ func newTCPTransport(cfg Config, tc *tls.Config) tcpTransport {
 	tc = tc.Clone()
 	tc.NextProtos = []string{"h2"}
 	tc.DynamicRecordSizingDisabled = true
-	protos := new(http.Protocols)
-	protos.SetHTTP2(true)
-	return tcpTransport{&http.Transport{
-		TLSClientConfig:        tc,
-		Protocols:              protos,
-		ForceAttemptHTTP2:      true,
-		TLSHandshakeTimeout:    cfg.DialTimeout,
+	// TLS below net/http, with records written and read in large batches
+	// (internal/connbuf); the transport speaks HTTP/2 with prior knowledge
+	// over the Conn, whose ALPN negotiated "h2".
+	pool := connbuf.MustPool(connbuf.DefaultOptions())
+	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c := tc.Clone()
+			if c.ServerName == "" {
+				if host, _, err := net.SplitHostPort(addr); err == nil {
+					c.ServerName = host
+				}
+			}
+			if cfg.DialTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, cfg.DialTimeout)
+				defer cancel()
+			}
+			conn, err := pool.Dial(ctx, d, network, addr, c)
+			if err != nil {
+				return nil, err
+			}
+			if p := conn.State().NegotiatedProtocol; p != "h2" {
+				_ = conn.Close()
+				return nil, fmt.Errorf("regionalclient: %s negotiated %q, not h2", addr, p)
+			}
+			return conn, nil
+		},
 		IdleConnTimeout:        cfg.IdleTimeout,
 		MaxResponseHeaderBytes: int64(cfg.MaxResponseHeaderBytes),
 		DisableCompression:     true,
@@ -186,7 +211,9 @@ func newTCPTransport(cfg Config, tc *tls.Config) tcpTransport {
 			MaxReceiveBufferPerStream:     4<<20 - 1,
 			SendPingTimeout:               cfg.KeepAlive,
 		},
-	}}
+	}
+	connbuf.HTTP2Transport(t)
+	return tcpTransport{t}
 }
 
 // New builds a client. Connections are dialed on first use.
