@@ -45,7 +45,11 @@ func (o Options) Validate() error {
 // concurrent use; one per server or client is enough.
 type Pool struct {
 	opts Options
-	w, r sync.Pool
+	// Two classes each: small (smallBuf, or the option if smaller) for
+	// short writes and for the first fetch after a quiet spell, large (the
+	// option) for bulk, so that a connection carrying little holds little.
+	w, r           sync.Pool
+	wSmall, rSmall sync.Pool
 
 	wOut, rOut atomic.Int64 // buffers handed out and not returned
 }
@@ -58,6 +62,8 @@ func NewPool(opts Options) (*Pool, error) {
 	p := &Pool{opts: opts}
 	p.w.New = func() any { b := make([]byte, 0, opts.WriteBuffer); return &b }
 	p.r.New = func() any { b := make([]byte, opts.ReadBuffer); return &b }
+	p.wSmall.New = func() any { b := make([]byte, 0, min(smallBuf, opts.WriteBuffer)); return &b }
+	p.rSmall.New = func() any { b := make([]byte, min(smallBuf, opts.ReadBuffer)); return &b }
 	return p, nil
 }
 
@@ -70,15 +76,48 @@ func MustPool(opts Options) *Pool {
 	return p
 }
 
-func (p *Pool) getW() *[]byte {
+// smallBuf is the small buffer class.
+const smallBuf = 64 << 10
+
+// getW returns an empty write buffer able to hold want bytes when the
+// large class can.
+func (p *Pool) getW(want int) *[]byte {
 	p.wOut.Add(1)
-	b := p.w.Get().(*[]byte)
+	var b *[]byte
+	if want <= smallBuf {
+		b = p.wSmall.Get().(*[]byte)
+	} else {
+		b = p.w.Get().(*[]byte)
+	}
 	*b = (*b)[:0]
 	return b
 }
-func (p *Pool) putW(b *[]byte) { p.wOut.Add(-1); p.w.Put(b) }
-func (p *Pool) getR() *[]byte  { p.rOut.Add(1); return p.r.Get().(*[]byte) }
-func (p *Pool) putR(b *[]byte) { p.rOut.Add(-1); p.r.Put(b) }
+
+func (p *Pool) putW(b *[]byte) {
+	p.wOut.Add(-1)
+	if cap(*b) == p.opts.WriteBuffer {
+		p.w.Put(b)
+	} else {
+		p.wSmall.Put(b)
+	}
+}
+
+func (p *Pool) getR(large bool) *[]byte {
+	p.rOut.Add(1)
+	if large {
+		return p.r.Get().(*[]byte)
+	}
+	return p.rSmall.Get().(*[]byte)
+}
+
+func (p *Pool) putR(b *[]byte) {
+	p.rOut.Add(-1)
+	if len(*b) == p.opts.ReadBuffer {
+		p.r.Put(b)
+	} else {
+		p.rSmall.Put(b)
+	}
+}
 
 // InUse is the number of write and read buffers held by Conns right now
 // (a measure of the layer's memory: each is Options.WriteBuffer or
@@ -199,7 +238,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if len(b) < c.pool.opts.MinGather {
 		return c.tc.Write(b)
 	}
-	before := c.raw.startGather()
+	// What this Write puts on the wire: its bytes plus each record's
+	// header, content type and tag (22 bytes in TLS 1.3), with room to spare.
+	before := c.raw.startGather(len(b) + (len(b)/(16<<10)+1)*64)
 	n, err := c.tc.Write(b)
 	after, ferr := c.raw.endGather()
 	if err == nil && ferr != nil {

@@ -24,7 +24,10 @@
 //     read directly.
 //
 // Memory per connection is bounded by WriteBuffer while a Write is in
-// flight plus ReadBuffer while received bytes wait to be decrypted.
+// flight plus ReadBuffer while received bytes wait to be decrypted. Each
+// has a small class (64 KiB) too: a Write that fits takes a small buffer,
+// and a fetch takes a large one only when the previous fetch filled its
+// buffer, so a connection carrying little holds little.
 // Deadlines are the underlying connection's and apply to every system call
 // of the layer. Errors are sticky, as in crypto/tls: after a failed write
 // every later write fails with the same error.

@@ -18,6 +18,7 @@ type raw struct {
 
 	wmu       sync.Mutex
 	gathering bool
+	want      int     // bytes the current Conn.Write is expected to produce
 	wbuf      *[]byte // pooled; non-nil only while gathering
 	sent      int64   // bytes that reached the socket (for Conn.Write's n)
 	writes    atomic.Int64
@@ -30,6 +31,7 @@ type raw struct {
 	rpos     int
 	rn       int
 	rerr     error
+	bulk     bool                  // the last fetch filled its buffer: fetch with a large one
 	readOnce func(fd uintptr) bool // rawRead bound once (no allocation per read)
 }
 
@@ -60,7 +62,7 @@ func (r *raw) Write(p []byte) (int, error) {
 	total := len(p)
 	for len(p) > 0 {
 		if r.wbuf == nil {
-			r.wbuf = r.pool.getW()
+			r.wbuf = r.pool.getW(r.want)
 		}
 		b := *r.wbuf
 		if len(b) == cap(b) {
@@ -109,10 +111,10 @@ func (r *raw) flushLocked() error {
 
 // startGather begins gathering; it returns the socket byte count so that
 // endGather can tell whether anything of this write reached the socket.
-func (r *raw) startGather() int64 {
+func (r *raw) startGather(want int) int64 {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	r.gathering = true
+	r.gathering, r.want = true, want
 	return r.sent
 }
 
@@ -178,7 +180,7 @@ func (r *raw) Read(p []byte) (int, error) {
 // rawRead is the syscall.RawConn callback: false asks the poller to wait
 // for readability (the buffer goes back to the pool meanwhile).
 func (r *raw) rawRead(fd uintptr) bool {
-	b := r.pool.getR()
+	b := r.pool.getR(r.bulk)
 	for {
 		n, err := syscall.Read(int(fd), (*b)[:cap(*b)])
 		r.reads.Add(1)
@@ -195,6 +197,7 @@ func (r *raw) rawRead(fd uintptr) bool {
 			r.pool.putR(b)
 		default:
 			r.rbuf, r.rn = b, n
+			r.bulk = n == len(*b)
 		}
 		return true
 	}
