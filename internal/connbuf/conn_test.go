@@ -293,7 +293,8 @@ func TestShortWrites(t *testing.T) {
 	var sc *shortConn
 	cli, srv := pair(t, p, func(c net.Conn) net.Conn { sc = &shortConn{Conn: c, max: 1000}; return sc })
 	msg := pattern(700<<10, 4)
-	go func() { _, _ = cli.Write(msg) }()
+	wrote := make(chan error, 1)
+	go func() { _, err := cli.Write(msg); wrote <- err }()
 	got := make([]byte, len(msg))
 	_ = srv.SetReadDeadline(time.Now().Add(20 * time.Second))
 	if _, err := io.ReadFull(srv, got); err != nil {
@@ -301,6 +302,9 @@ func TestShortWrites(t *testing.T) {
 	}
 	if !bytes.Equal(got, msg) {
 		t.Fatal("data differs after short writes")
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
 	}
 
 	boom := errors.New("boom")
