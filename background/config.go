@@ -283,8 +283,8 @@ func (c *Config) Validate() error {
 			c.ReplicationBackoffMax < time.Second || c.ReplicationRegionBackoff < 0 {
 			errs = append(errs, errors.New("background: ReplicationInterval and ReplicationTimeout must be positive, ReplicationBackoffMax at least 1s"))
 		}
-		if c.ReplicationRetryMax < 0 || c.ReplicationRetryMax > 100000 {
-			errs = append(errs, fmt.Errorf("background: ReplicationRetryMax %d not in [0, 100000]", c.ReplicationRetryMax))
+		if c.ReplicationRetryMax < 0 || c.ReplicationRetryMax > 10000 {
+			errs = append(errs, fmt.Errorf("background: ReplicationRetryMax %d not in [0, 10000]", c.ReplicationRetryMax))
 		}
 		if c.ReplicationBatch < 1 || c.ReplicationBatch > 1000 || c.ReplicationParallel < 1 || c.ReplicationParallel > 256 {
 			errs = append(errs, fmt.Errorf("background: ReplicationBatch %d not in [1, 1000] or ReplicationParallel %d not in [1, 256]", c.ReplicationBatch, c.ReplicationParallel))

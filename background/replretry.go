@@ -19,7 +19,9 @@ package background
 // (worker.progress → restore). An entry parked twice (re-read after a
 // failed flush, or a resync feeding the version again) is one entry.
 //
-// Bound: ReplicationRetryMax entries per partition. When the list is full
+// Bound: ReplicationRetryMax entries per partition, and retryBytesMax of
+// encoded entries (the checkpoint is one Raft command; a metasvc request
+// is at most 8 MiB, and keys up to 1 KiB). When the list is full
 // a failure is not parked: the feed position holds before it (the old
 // head-of-line behaviour), counted in
 // meridian_replication_retry_full_total and logged. Nothing is dropped.
@@ -33,6 +35,12 @@ import (
 
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
+
+// retryBytesMax bounds the encoded size of a partition's retry list.
+const retryBytesMax = 2 << 20
+
+// retryErrLen bounds the error text an entry keeps.
+const retryErrLen = 120
 
 // ReplRetry is one failed copy waiting in a partition's retry list.
 type ReplRetry struct {
@@ -52,6 +60,11 @@ type ReplRetry struct {
 }
 
 func (x *ReplRetry) id() string { return feedID(x.Op, x.Bucket, x.Key, x.Ver) }
+
+// size estimates x's encoded size (JSON field names and values).
+func (x *ReplRetry) size() int {
+	return 200 + len(x.Bucket) + len(x.Name) + len(x.Key) + len(x.Ver) + len(x.Rule) + len(x.Dest) + len(x.LastError)
+}
 
 func (x *ReplRetry) entry() metapb.FeedEntry {
 	return metapb.FeedEntry{Seq: x.Seq, Op: x.Op, Bucket: x.Bucket, Key: x.Key, Ver: x.Ver, Null: x.Null, Time: x.Committed}
@@ -117,8 +130,10 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 	r.mu.Lock()
 	rep := r.partReport(p)
 	byID := make(map[string]int, len(rep.Retry))
+	size := 0
 	for i, x := range rep.Retry {
 		byID[x.id()] = i
+		size += x.size()
 	}
 	drop := map[int]bool{}
 	for j, e := range due {
@@ -132,7 +147,7 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 			x := rep.Retry[i]
 			x.Attempts++
 			x.Next = now.Add(r.backoff(x.Attempts))
-			x.LastError = truncate(err.Error(), 200)
+			x.LastError = truncate(err.Error(), retryErrLen)
 			var cf *copyFailure
 			if errors.As(err, &cf) {
 				x.Rule, x.Dest = cf.rule, cf.dst
@@ -158,21 +173,22 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 				// again by a resync): one entry, one more attempt.
 				x := rep.Retry[j]
 				x.Attempts++
-				x.Next, x.LastError = now.Add(r.backoff(x.Attempts)), truncate(err.Error(), 200)
+				x.Next, x.LastError = now.Add(r.backoff(x.Attempts)), truncate(err.Error(), retryErrLen)
 				if passFrom == 0 {
 					passFrom = e.Seq
 				}
-			} else if errors.Is(err, errLeaseLost) || len(rep.Retry)-len(drop) >= limit {
+			} else if errors.Is(err, errLeaseLost) || len(rep.Retry)-len(drop) >= limit || size >= retryBytesMax {
 				full = !errors.Is(err, errLeaseLost) && limit > 0
 				first = err
 			} else {
 				x := &ReplRetry{Seq: e.Seq, Op: e.Op, Bucket: e.Bucket, Name: names[i], Key: e.Key, Ver: e.Ver, Null: e.Null,
-					Committed: e.Time, Attempts: 1, Next: now.Add(r.backoff(1)), LastError: truncate(err.Error(), 200)}
+					Committed: e.Time, Attempts: 1, Next: now.Add(r.backoff(1)), LastError: truncate(err.Error(), retryErrLen)}
 				var cf *copyFailure
 				if errors.As(err, &cf) {
 					x.Rule, x.Dest = cf.rule, cf.dst
 				}
 				byID[id] = len(rep.Retry)
+				size += x.size()
 				rep.Retry = append(rep.Retry, x)
 				if passFrom == 0 {
 					passFrom = e.Seq

@@ -481,3 +481,32 @@ func TestReplicatorNullVersion(t *testing.T) {
 		}
 	}
 }
+
+// The list is bounded by its encoded size too: long keys fill it before
+// the count does, and the checkpoint stays well under a metasvc request.
+func TestReplicatorRetryListBytesBound(t *testing.T) {
+	const n = 6000
+	meta, links, cfg, ver := twoDestinations(t, n)
+	for i := 1; i <= n; i++ {
+		key := fmt.Sprintf("a/%s%d", strings.Repeat("x", 1000), i) // all to dsta
+		v := meta.vers[ver(i)]
+		v.Key = key
+		meta.vers[ver(i)] = v
+		meta.feed[i-1].Key = key
+	}
+	cfg.ReplicationBatch, cfg.ReplicationRetryMax = 1000, 10000
+	links.setDown("eu", true)
+	st := &store{}
+	r := newTestReplicator(cfg, meta, st)
+	for range 4 {
+		replStep(t, r, false)
+	}
+	got := retryLen(r)
+	if got >= n || got < 1000 || meta.acked != uint64(got) {
+		t.Fatalf("retry list %d, acked %d: want the list full by size, the position just past it", got, meta.acked)
+	}
+	t.Logf("retry list %d entries, checkpoint report %d bytes", got, len(st.report))
+	if len(st.report) > 3<<20 {
+		t.Fatalf("checkpoint report %d bytes", len(st.report))
+	}
+}
