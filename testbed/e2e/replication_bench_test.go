@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,5 +94,49 @@ func TestReplicationBench(t *testing.T) {
 		mibs := float64(int64(c.n)*c.size) / float64(mib) / d.Seconds()
 		t.Logf("DRAIN %s: %d objects (%d MiB) in %v (process start included): %.1f objects/s, %.1f MiB/s",
 			c.name, c.n, int64(c.n)*c.size/mib, d.Round(time.Millisecond), float64(c.n)/d.Seconds(), mibs)
+		s.logProxyStats(t)
+		logReplMetrics(t, bg)
+		if dir := os.Getenv("MERIDIAN_REPL_BENCH_LOGS"); dir != "" { // keep the replicator's and the destination gateway's logs for study
+			for name, proc := range map[string]*Proc{"bg": bg, "dst-gateway": s.g.Regions[s.eu].Gateway} {
+				if b, err := os.ReadFile(proc.log); err == nil {
+					_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.log", name, c.name, time.Now().Format("150405"))), b, 0o644)
+				}
+			}
+		}
+	}
+}
+
+// logProxyStats logs what each latency proxy delivered and dropped so far:
+// drops in the proxy make QUIC's congestion control back off, so a bench
+// figure with drops measures the proxy as much as the link.
+func (s *replSetup) logProxyStats(t *testing.T) {
+	t.Helper()
+	for _, name := range s.g.Names {
+		if p := s.proxies[name]; p != nil {
+			st := p.Stats()
+			t.Logf("proxy to %s: to target %d packets %d MiB, dropped %d (kernel %d); back %d packets, dropped %d (kernel %d)", name,
+				st.ClientToTarget.Packets, st.ClientToTarget.Bytes/mib, st.ClientToTarget.Dropped, st.ClientToTarget.KernelDropped,
+				st.TargetToClient.Packets, st.TargetToClient.Dropped, st.TargetToClient.KernelDropped)
+		}
+	}
+}
+
+// logReplMetrics logs the replicator's copy counters (completed, failed
+// attempts, re-sends): a drain that re-sends what it already sent (a copy
+// given up at its deadline) is slower for that reason alone.
+func logReplMetrics(t *testing.T, bg *Proc) {
+	t.Helper()
+	resp, err := http.Get("http://" + bg.Addr + "/metrics")
+	if err != nil {
+		t.Logf("metrics of %s: %v", bg.Name, err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "meridian_replication_operations_total") || strings.HasPrefix(l, "meridian_replication_destination_results_total") ||
+			strings.HasPrefix(l, "meridian_replication_copy_seconds_sum") || strings.HasPrefix(l, "meridian_replication_copy_seconds_count") {
+			t.Logf("%s: %s", bg.Name, l)
+		}
 	}
 }

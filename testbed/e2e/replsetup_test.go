@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,6 +52,9 @@ func newLinkProxy(t *testing.T, target string, delay time.Duration) *latencyprox
 	t.Helper()
 	pc := latencyproxy.DefaultConfig()
 	pc.Target, pc.Delay, pc.QueueLen = target, delay, 16384
+	if n, err := strconv.Atoi(os.Getenv("MERIDIAN_REPL_PROXY_SOCKBUF")); err == nil { // bench comparison: the proxy's socket buffers
+		pc.SocketBuffer = n
+	}
 	proxy, err := latencyproxy.NewUDP(pc)
 	if err != nil {
 		t.Fatalf("latency proxy: %v", err)

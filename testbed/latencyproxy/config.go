@@ -22,6 +22,15 @@ const (
 	// DefaultQueueLen is the number of chunks (TCP) or datagrams (UDP) a
 	// direction holds in flight before back-pressure (TCP) or tail drop (UDP).
 	DefaultQueueLen = 1024
+	// DefaultSocketBuffer is the receive and send buffer asked for on every
+	// UDP socket of the proxy. The kernel's default (about 208 KiB, some 90
+	// full-size datagrams) is a hidden queue far shorter than QueueLen: a
+	// QUIC sender's slow-start burst overflowed it while the read loop
+	// waited for a CPU, and the kernel dropped datagrams the proxy never
+	// saw (docs/replication.md, "Measured"). 8 MiB holds a burst of a
+	// window of several MiB; Linux caps it at net.core.rmem_max/wmem_max
+	// and reports the drops it still makes in Stats (KernelDropped).
+	DefaultSocketBuffer = 8 << 20
 )
 
 // Config describes one proxy. Listen and Target are host:port strings.
@@ -50,6 +59,10 @@ type Config struct {
 	// QueueLen is the per-direction in-flight limit in chunks or datagrams
 	// (1024 if zero).
 	QueueLen int
+	// SocketBuffer is the receive and send buffer size asked for on each
+	// UDP socket (DefaultSocketBuffer if zero), so the proxy's own queue,
+	// not the kernel's, is where a burst waits or is dropped.
+	SocketBuffer int
 	// Logger receives connection-level events at Debug and errors at Warn;
 	// nil discards them.
 	Logger *slog.Logger
@@ -63,6 +76,7 @@ func DefaultConfig() Config {
 		UDPIdleTimeout: DefaultUDPIdleTimeout,
 		MaxChunk:       DefaultMaxChunk,
 		QueueLen:       DefaultQueueLen,
+		SocketBuffer:   DefaultSocketBuffer,
 	}
 }
 
@@ -83,6 +97,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxChunk %d is negative", ErrInvalidConfig, c.MaxChunk)
 	case c.QueueLen < 0:
 		return fmt.Errorf("%w: QueueLen %d is negative", ErrInvalidConfig, c.QueueLen)
+	case c.SocketBuffer < 0:
+		return fmt.Errorf("%w: SocketBuffer %d is negative", ErrInvalidConfig, c.SocketBuffer)
 	}
 	return nil
 }
@@ -100,6 +116,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueLen == 0 {
 		c.QueueLen = DefaultQueueLen
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = DefaultSocketBuffer
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -42,6 +42,11 @@
 // datagram of that client, and the target's replies on it go back to that
 // client. Sessions expire after UDPIdleTimeout without traffic. Datagrams are
 // never split or coalesced, and each direction of a session keeps its order.
+// Every UDP socket of the proxy asks for SocketBuffer (8 MiB) of receive and
+// send buffer, past net.core.rmem_max where the process may (as quic-go does),
+// so a burst waits in the proxy's queue instead of being dropped by the
+// kernel before the proxy reads it; drops the kernel still makes are counted
+// (Stats, KernelDropped).
 // This is what quic-go needs: a QUIC connection through the proxy pays the
 // delay on every handshake flight and on every packet after it.
 //

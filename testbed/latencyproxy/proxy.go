@@ -34,6 +34,12 @@ type DirectionStats struct {
 	Packets int64
 	// Dropped UDP datagrams (partition or full queue). TCP never drops.
 	Dropped int64
+	// KernelDropped counts UDP datagrams the kernel dropped on the proxy's
+	// sockets before the proxy read them (receive buffer full), as Linux
+	// reports them in /proc/net/udp for the sockets open now: the listening
+	// socket (client → target) and the sessions' upstream sockets (target →
+	// client). Zero where the kernel does not report them.
+	KernelDropped int64
 }
 
 // Stats is a snapshot of a proxy's counters.
@@ -241,13 +247,17 @@ func newStoppedTimer() *time.Timer {
 
 // Stats returns a snapshot of the counters.
 func (p *Proxy) Stats() Stats {
-	return Stats{
+	st := Stats{
 		ClientToTarget: p.stats[c2t].snapshot(),
 		TargetToClient: p.stats[t2c].snapshot(),
 		Accepted:       p.accepted.Load(),
 		Refused:        p.refused.Load(),
 		Active:         p.active.Load(),
 	}
+	if p.pc != nil {
+		st.ClientToTarget.KernelDropped, st.TargetToClient.KernelDropped = p.udpKernelDrops()
+	}
+	return st
 }
 
 // DropConnections resets every open TCP connection or forgets every UDP

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,6 +67,7 @@ func NewUDP(cfg Config) (*Proxy, error) {
 		p.cancel()
 		return nil, err
 	}
+	p.sizeBuffers(pc)
 	p.pc, p.target, p.addr = pc, target, pc.LocalAddr().String()
 	p.wg.Add(2)
 	go p.udpReadLoop()
@@ -119,6 +123,7 @@ func (p *Proxy) session(client netip.AddrPort) *udpSession {
 		p.log.Warn("latencyproxy: dial target", "target", p.cfg.Target, "err", err)
 		return nil
 	}
+	p.sizeBuffers(up)
 	s := &udpSession{
 		client: client,
 		up:     up,
@@ -218,6 +223,80 @@ func (p *Proxy) udpDeliver(s *udpSession, d direction) {
 		}
 		p.stats[d].delivered(len(dg.data))
 	}
+}
+
+// sizeBuffers gives c SocketBuffer bytes of receive and send buffer: past
+// the kernel's caps where the process may, else as much as they allow
+// (Linux: net.core.rmem_max and wmem_max).
+func (p *Proxy) sizeBuffers(c *net.UDPConn) {
+	if forceBuffers(c, p.cfg.SocketBuffer) {
+		return
+	}
+	if err := c.SetReadBuffer(p.cfg.SocketBuffer); err != nil {
+		p.log.Debug("latencyproxy: socket receive buffer", "size", p.cfg.SocketBuffer, "err", err)
+	}
+	if err := c.SetWriteBuffer(p.cfg.SocketBuffer); err != nil {
+		p.log.Debug("latencyproxy: socket send buffer", "size", p.cfg.SocketBuffer, "err", err)
+	}
+}
+
+// udpKernelDrops sums the kernel's drop counters (the last column of
+// /proc/net/udp and udp6) of the listening socket and of the sessions'
+// upstream sockets, matched by local port. Zero where the files do not
+// exist.
+func (p *Proxy) udpKernelDrops() (listening, upstream int64) {
+	ports := map[int]bool{}
+	p.mu.Lock()
+	for _, s := range p.sessions {
+		if a, ok := s.up.LocalAddr().(*net.UDPAddr); ok {
+			ports[a.Port] = true
+		}
+	}
+	p.mu.Unlock()
+	lport := 0
+	if a, ok := p.pc.LocalAddr().(*net.UDPAddr); ok {
+		lport = a.Port
+	}
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			port, drops, ok := parseProcUDPLine(line)
+			switch {
+			case !ok:
+			case port == lport:
+				listening += drops
+			case ports[port]:
+				upstream += drops
+			}
+		}
+	}
+	return listening, upstream
+}
+
+// parseProcUDPLine reads the local port and the drops counter of one
+// socket line of /proc/net/udp: "sl local_address rem_address st … drops",
+// local_address being HEXIP:HEXPORT and drops the last field.
+func parseProcUDPLine(line string) (port int, drops int64, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 13 {
+		return 0, 0, false
+	}
+	i := strings.LastIndexByte(f[1], ':')
+	if i < 0 {
+		return 0, 0, false
+	}
+	p, err := strconv.ParseUint(f[1][i+1:], 16, 16)
+	if err != nil {
+		return 0, 0, false
+	}
+	d, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	return int(p), d, true
 }
 
 // udpJanitor expires sessions idle for longer than UDPIdleTimeout.
