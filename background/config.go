@@ -150,9 +150,11 @@ type Config struct {
 	// the copies in flight at once over all partitions.
 	ReplicationBatch    int
 	ReplicationParallel int
-	// ReplicationTimeout bounds one copy, plus ReplicationTimePerMiB per MiB.
-	ReplicationTimeout    time.Duration
-	ReplicationTimePerMiB time.Duration
+	// ReplicationTimeout bounds a copy's stall: it fails when this long
+	// passes without a body byte taken by the link or, after the body,
+	// without an answer (replstall.go; a copy that keeps moving is never
+	// cut, however long its share of the link makes it).
+	ReplicationTimeout time.Duration
 	// ReplicationBackoffMax caps the wait before a partition's failed copies
 	// are retried (1 s, doubling); ReplicationRegionBackoff is how long
 	// copies to a region whose link failed fail fast.
@@ -199,7 +201,6 @@ func DefaultConfig() Config {
 		ReplicationBatch:         256,
 		ReplicationParallel:      16,
 		ReplicationTimeout:       30 * time.Second,
-		ReplicationTimePerMiB:    time.Second,
 		ReplicationBackoffMax:    30 * time.Second,
 		ReplicationRegionBackoff: 2 * time.Second,
 		ReplicationRetryMax:      1000,
@@ -279,7 +280,7 @@ func (c *Config) Validate() error {
 		if _, ok := c.Data.(ObjectReader); !ok && c.Data != nil {
 			errs = append(errs, errors.New("background: the replicator (Links) needs a Data that reads objects (ObjectReader)"))
 		}
-		if c.ReplicationInterval <= 0 || c.ReplicationTimeout <= 0 || c.ReplicationTimePerMiB < 0 ||
+		if c.ReplicationInterval <= 0 || c.ReplicationTimeout <= 0 ||
 			c.ReplicationBackoffMax < time.Second || c.ReplicationRegionBackoff < 0 {
 			errs = append(errs, errors.New("background: ReplicationInterval and ReplicationTimeout must be positive, ReplicationBackoffMax at least 1s"))
 		}

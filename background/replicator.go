@@ -434,7 +434,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.ReplicationTimeout+time.Duration(rep.Size/(1<<20))*r.cfg.ReplicationTimePerMiB)
+	cctx, progress, cancel := stallContext(ctx, r.cfg.ReplicationTimeout)
 	defer cancel()
 	u := &url.URL{Path: "/" + dst.Name + "/" + key, RawQuery: regionalclient.QueryReplicate}
 	var body io.Reader = http.NoBody
@@ -457,7 +457,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 			body = pr
 		}
 	}
-	req, err := http.NewRequestWithContext(cctx, http.MethodPut, u.String(), body)
+	req, err := http.NewRequestWithContext(cctx, http.MethodPut, u.String(), progress(body))
 	if err != nil {
 		return err
 	}
@@ -469,6 +469,9 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 			r.mu.Lock()
 			r.down[dst.Region] = time.Now().Add(r.cfg.ReplicationRegionBackoff)
 			r.mu.Unlock()
+		}
+		if c := context.Cause(cctx); ctx.Err() == nil && c != nil && !errors.Is(c, context.Canceled) {
+			err = fmt.Errorf("%w (%v)", err, c) // the copy stalled (stallContext)
 		}
 		return fmt.Errorf("link to %s: %w", dst.Region, err)
 	}
