@@ -46,6 +46,7 @@ func runBackground(ctx context.Context, args []string) error {
 	links := fs.String("regions", "", "replicator: every region's regional gateways' edge links, us-east-1=host:port|host:port,eu-west-1=host:port (default: no replicator; needs a catalog)")
 	fs.DurationVar(&cfg.ReplicationInterval, "replication-interval", cfg.ReplicationInterval, "pause between two feed polls of a caught-up partition")
 	fs.IntVar(&cfg.ReplicationParallel, "replication-parallel", cfg.ReplicationParallel, "replication copies in flight at once (over all partitions)")
+	linkConns := fs.Int("replication-link-conns", background.ReplicationLinkConns, "replicator: QUIC connections to each destination gateway (1-64)")
 	fs.DurationVar(&cfg.ReplicationBackoffMax, "replication-backoff-max", cfg.ReplicationBackoffMax, "longest wait before failed copies are retried")
 	fs.IntVar(&cfg.ReplicationRetryMax, "replication-retry-max", cfg.ReplicationRetryMax, "failed copies parked per partition (the retry list) before a failure holds the feed position")
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
@@ -112,6 +113,7 @@ func runBackground(ctx context.Context, args []string) error {
 		// connection (kill -9, a host gone) is noticed within IdleTimeout:
 		// keep-alives go unanswered. Edges keep the longer defaults.
 		lc.IdleTimeout, lc.KeepAlive = background.ReplicationLinkIdle, background.ReplicationLinkKeepAlive
+		lc.QUICConns = *linkConns
 		lc.Regions = regions
 		// This process's own certificate; only regional gateways are accepted as servers.
 		lc.TLS = node.ClientConfig(mtls.RoleGateway)

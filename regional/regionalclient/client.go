@@ -52,7 +52,14 @@ type Config struct {
 	// region, used round robin (each connection's frames are read, and
 	// decrypted, by one goroutine at either end).
 	TCPConns int
-	Logger   *slog.Logger
+	// QUICConns is the number of QUIC connections to each gateway of a QUIC
+	// region, used round robin (1 if zero). Each connection has its own
+	// congestion window and its own receive loop at the gateway: across a
+	// long link a loss halves only that connection's window, and the
+	// gateway's 256-packet queue per connection (quic-go) is drained by N
+	// goroutines rather than one (docs/replication.md, "Measured").
+	QUICConns int
+	Logger    *slog.Logger
 }
 
 // Transport names the protocol of a link to a gateway.
@@ -73,6 +80,7 @@ func DefaultConfig() Config {
 		DownFor:                5 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 		TCPConns:               1,
+		QUICConns:              1,
 	}
 }
 
@@ -95,6 +103,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.TCPRegions) > 0 && (c.TCPConns < 1 || c.TCPConns > 64) {
 		errs = append(errs, fmt.Errorf("regionalclient: TCPConns %d is not in 1..64", c.TCPConns))
+	}
+	if c.QUICConns < 0 || c.QUICConns > 64 {
+		errs = append(errs, fmt.Errorf("regionalclient: QUICConns %d is not in 0..64", c.QUICConns))
 	}
 	for _, r := range c.TCPRegions {
 		if _, ok := c.Regions[r]; !ok {
@@ -127,8 +138,8 @@ type gateway struct {
 	down  time.Time // last failure
 }
 
-// roundTripCloser is a link transport: an http3.Transport, or an
-// http.Transport behind tcpTransport.
+// roundTripCloser is a link transport: a quicPool of http3.Transports, or
+// a tcpPool of http.Transports.
 type roundTripCloser interface {
 	http.RoundTripper
 	Close() error
@@ -147,6 +158,38 @@ func (t tcpTransport) Close() error {
 type tcpPool struct {
 	next atomic.Uint64
 	trs  []tcpTransport
+}
+
+// quicPool spreads requests over several QUIC connections to one gateway
+// (one http3.Transport each, with its own UDP socket and connection).
+type quicPool struct {
+	next atomic.Uint64
+	trs  []*http3.Transport
+}
+
+func newQUICPool(cfg Config, tc *tls.Config, qc *quic.Config) *quicPool {
+	p := &quicPool{}
+	for i := 0; i < max(1, cfg.QUICConns); i++ {
+		p.trs = append(p.trs, &http3.Transport{
+			TLSClientConfig:        tc,
+			QUICConfig:             qc,
+			MaxResponseHeaderBytes: cfg.MaxResponseHeaderBytes,
+			DisableCompression:     true,
+		})
+	}
+	return p
+}
+
+func (p *quicPool) RoundTrip(r *http.Request) (*http.Response, error) {
+	return p.trs[p.next.Add(1)%uint64(len(p.trs))].RoundTrip(r)
+}
+
+func (p *quicPool) Close() error {
+	var errs []error
+	for _, t := range p.trs {
+		errs = append(errs, t.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func newTCPPool(cfg Config, tc *tls.Config) *tcpPool {
@@ -248,12 +291,7 @@ func New(cfg Config) (*Client, error) {
 			if tcp[r] {
 				g.proto, g.tr = TransportTCP, newTCPPool(cfg, tc)
 			} else {
-				g.tr = &http3.Transport{
-					TLSClientConfig:        tc,
-					QUICConfig:             qc,
-					MaxResponseHeaderBytes: cfg.MaxResponseHeaderBytes,
-					DisableCompression:     true,
-				}
+				g.tr = newQUICPool(cfg, tc, qc)
 			}
 			p.gateways = append(p.gateways, g)
 		}

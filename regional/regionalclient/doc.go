@@ -15,8 +15,8 @@
 // from a peer whose verified certificate carries the URI SAN
 // "meridian://edge/<name>" (EdgeName).
 //
-// Client pools one connection per regional gateway (http3.Transport, or
-// http.Transport for a TCP region),
+// Client pools Config.QUICConns connections per regional gateway
+// (http3.Transport; TCPConns http.Transports for a TCP region),
 // spreads requests over a region's gateways and retries a failed request once
 // on another gateway when that is safe (no body, or body not read yet).
 package regionalclient

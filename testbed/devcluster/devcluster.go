@@ -453,6 +453,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			// connection (kill -9, a host gone) is noticed within IdleTimeout:
 			// keep-alives go unanswered. Edges keep the longer defaults.
 			lc.IdleTimeout, lc.KeepAlive = background.ReplicationLinkIdle, background.ReplicationLinkKeepAlive
+			lc.QUICConns = background.ReplicationLinkConns
 			lc.Regions = map[string][]string{}
 			for j, other := range cfg.Regions() {
 				lc.Regions[other] = []string{addr(cfg.base(j) + 1)}

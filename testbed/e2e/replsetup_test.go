@@ -83,6 +83,9 @@ func (s *replSetup) startReplicator(t *testing.T, name string, links map[string]
 			"--replication-interval", "100ms", "--replication-backoff-max", "2s",
 			"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--log-level", "info"},
 			r.tlsArgs("background")...)}
+	if n := os.Getenv("MERIDIAN_REPL_LINK_CONNS"); n != "" { // bench comparison: QUIC connections per destination gateway
+		p.args = append(p.args, "--replication-link-conns", n)
+	}
 	if err := p.start(); err != nil {
 		t.Fatal(err)
 	}
