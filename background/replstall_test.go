@@ -78,7 +78,7 @@ func TestReplicationCopyStallTimeout(t *testing.T) {
 			r := &replicator{cfg: &cfg, m: newReplMetrics(nil), parts: map[int]*replPart{}, down: map[string]time.Time{}, reports: map[int]*ReplPartitionReport{}}
 			v := metapb.ObjectVersion{Bucket: "src/1", Key: "k", Ver: strings.Repeat("A", 16), Inline: []byte(body), Size: int64(len(body)), ETag: "e", State: metapb.StateCommitted}
 			start := time.Now()
-			err := r.send(context.Background(), bucketsvc.Bucket{Name: "src"}, "dst", v)
+			err := r.send(context.Background(), bucketsvc.Bucket{Name: "src"}, s3replication.Rule{ID: "r", Enabled: true, Destination: s3replication.Destination{Bucket: "dst"}}, v)
 			took := time.Since(start)
 			if !tc.wantErr {
 				if err != nil || tc.links.got != len(body) {
