@@ -285,7 +285,7 @@ func (r *replicator) copyEntry(ctx context.Context, p int, e metapb.FeedEntry) e
 	labels := []string{src.Name, rule.ID}
 	if err != nil {
 		r.m.ops.WithLabelValues(append(labels, "failed")...).Inc()
-		if v.Replication != metapb.ReplFailed {
+		if v.Replication != metapb.ReplFailed && refusedCopy(err) { // a temporary failure stays PENDING (replfail.go)
 			_ = r.setStatus(ctx, v, metapb.ReplFailed)
 		}
 		return &copyFailure{rule: rule.ID, dst: rule.Destination.Bucket, err: fmt.Errorf("%s/%s %s: %w", src.Name, v.Key, v.Ver, err)}
@@ -478,7 +478,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		return fmt.Errorf("destination %s answered %d: %s", dst.Region, resp.StatusCode, bytes.TrimSpace(msg))
+		return &destRefusal{Region: dst.Region, Status: resp.StatusCode, Body: bytes.TrimSpace(msg)}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	r.m.results.WithLabelValues(resp.Header.Get(regionalclient.HeaderReplicaResult)).Inc()

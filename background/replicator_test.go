@@ -3,6 +3,7 @@ package background
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3replication"
+	"github.com/meridian-s3/meridian/internal/sse"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/regional/objectio"
@@ -86,7 +88,8 @@ func (f *fakeReplMeta) SetReplStatus(_ context.Context, r metapb.ReplStatusReque
 // while down (with a fault hook per version id).
 type fakeLinks struct {
 	mu       sync.Mutex
-	failVer  map[string]int // Ver → answers to fail
+	failVer  map[string]int // Ver → answers to fail with 503 (temporary: the version stays PENDING)
+	refuse   map[string]int // Ver → answers to refuse with 400, after failVer's (the version shows FAILED)
 	got      map[string]string
 	acls     map[string]*metapb.ObjectACL  // Ver → the ACL the replica carried (when any)
 	locks    map[string]*metapb.ObjectLock // Ver → the Object Lock state the replica carried (when any)
@@ -106,6 +109,10 @@ func (l *fakeLinks) Do(req *http.Request, region string) (*http.Response, error)
 	if l.failVer[rep.Ver] > 0 {
 		l.failVer[rep.Ver]--
 		return &http.Response{StatusCode: 503, Body: io.NopCloser(strings.NewReader("SlowDown"))}, nil
+	}
+	if l.refuse[rep.Ver] > 0 {
+		l.refuse[rep.Ver]--
+		return &http.Response{StatusCode: 400, Body: io.NopCloser(strings.NewReader("BadDigest"))}, nil
 	}
 	res := regionalclient.ReplicaCreated
 	if rep.TagsOnly {
@@ -178,7 +185,7 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 		{Seq: 5, Op: metapb.FeedDelete, Bucket: "src/1", Key: "k", Ver: ver(5)}, // permanent delete: not replicated
 		{Seq: 6, Op: metapb.FeedPut, Bucket: "src/1", Key: "k", Ver: ver(6)},
 	}
-	links := &fakeLinks{failVer: map[string]int{ver(2): 2}, got: map[string]string{}}
+	links := &fakeLinks{failVer: map[string]int{ver(2): 1}, refuse: map[string]int{ver(2): 1}, got: map[string]string{}}
 	cfg := DefaultConfig()
 	cfg.Region, cfg.Links, cfg.Logger = "us", links, slog.New(slog.DiscardHandler)
 	cfg.Catalog = oneBucketCatalog{bs: []bucketsvc.Bucket{
@@ -196,13 +203,15 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Step 1: ver 2 fails → ack stops before it; 1 and 4 arrive anyway.
+	// Step 1: ver 2 fails (503: temporary) → ack stops before it; 1 and 4
+	// arrive anyway; ver 2 stays PENDING, as S3 shows a copy waiting for an
+	// unavailable destination.
 	step()
 	if meta.acked != 1 {
 		t.Fatalf("acked %d after a failed copy of seq 2, want 1", meta.acked)
 	}
-	if got := meta.vers[ver(2)].Replication; got != metapb.ReplFailed {
-		t.Fatalf("failed copy shows %q, want FAILED", got)
+	if got := meta.vers[ver(2)].Replication; got != metapb.ReplPending || len(meta.status[ver(2)]) != 0 {
+		t.Fatalf("a copy failing for a temporary reason shows %q (statuses set %v), want PENDING", got, meta.status[ver(2)])
 	}
 	// The partition's report (kept in its checkpoint, read by `meridian
 	// status`): two copies done, the failing one pending (1 and 4 arrived; 3, 5, 6 need nothing).
@@ -221,10 +230,10 @@ func TestReplicatorAcksOnlyWhatArrived(t *testing.T) {
 	if st := lag(); st.Completed != 2 || st.Pending != 1 || st.Behind < time.Minute || st.LastError == "" || st.LagSamples != 2 {
 		t.Fatalf("report after a failed copy: %+v (want 2 copied, 1 pending behind ≥ 1m, an error, 2 lag samples)", st)
 	}
-	// Step 2: still failing (second injected failure): nothing more acked, FAILED set once.
+	// Step 2: the destination refuses it (400): nothing more acked, FAILED set once.
 	step()
-	if meta.acked != 1 || len(meta.status[ver(2)]) != 1 {
-		t.Fatalf("acked %d, statuses of ver 2 %v", meta.acked, meta.status[ver(2)])
+	if meta.acked != 1 || len(meta.status[ver(2)]) != 1 || meta.vers[ver(2)].Replication != metapb.ReplFailed {
+		t.Fatalf("acked %d, statuses of ver 2 %v, want FAILED once", meta.acked, meta.status[ver(2)])
 	}
 	// Step 3: the destination recovers: everything acknowledged.
 	step()
@@ -297,5 +306,32 @@ func TestReplicatorTagChanges(t *testing.T) {
 	}
 	if len(links.tags) != 1 || links.tags[0]["v"] != "3" {
 		t.Fatalf("tag changes sent: %v, want one with the current tags", links.tags)
+	}
+}
+
+// Which copy failures show FAILED (replfail.go): the destination's
+// refusals; a temporary failure leaves the version PENDING.
+func TestRefusedCopy(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&destRefusal{Region: "eu", Status: 400, Body: []byte("BadDigest")}, true},
+		{fmt.Errorf("src/k v: %w", &destRefusal{Region: "eu", Status: 404}), true},
+		{&destRefusal{Region: "eu", Status: 403}, true},
+		{&destRefusal{Region: "eu", Status: 503}, false},
+		{&destRefusal{Region: "eu", Status: 500}, false},
+		{fmt.Errorf("%w: dst", errNoDestination), true},
+		{fmt.Errorf("%w: eu", errRegionDown), false},
+		{fmt.Errorf("link to eu: %w", context.DeadlineExceeded), false},
+		{errors.New("read shards: not enough shards"), false},
+		{fmt.Errorf("open SSE-S3 data key (master key 9): %w", sse.ErrUnwrap), true},
+		{fmt.Errorf("read: %w", sse.ErrAuth), true},
+		{fmt.Errorf("open SSE-KMS data key: %w", &sse.KeyNotFoundError{Msg: "Invalid arn"}), true},
+		{errNoKeyService, true},
+	} {
+		if got := refusedCopy(c.err); got != c.want {
+			t.Errorf("refusedCopy(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }
