@@ -6,7 +6,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-sse bench-replication test-replication-faults bench-heal bench-authz fmt vet soak memcheck clean fuzz fuzz-short fuzz-authz terraform-test k6 loadtest loadtest-smoke
+.PHONY: all build run test test-unit test-e2e deps bench bench-go bench-tls bench-sse bench-replication test-replication-faults bench-heal bench-authz fmt vet soak memcheck clean fuzz fuzz-short fuzz-authz terraform-test k6 loadtest loadtest-smoke
 
 all: build
 
@@ -74,6 +74,13 @@ bench-heal: build
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 2x -benchmem ./regional/erasure/ ./storagesvc/shardstore/ ./internal/sigv4/ ./metasvc/metastate/ ./internal/sse/
+
+## bench-tls: CPU per MiB of TLS with and without internal/connbuf (loopback,
+# by write size) and of the storage hop through it (docs/performance.md,
+# "Fewer, larger system calls under TLS").
+bench-tls:
+	$(GO) test -run '^$$' -bench Stream -benchtime 512x ./internal/connbuf/
+	$(GO) test -run '^$$' -bench ShardHop -benchtime 400x ./storagesvc/
 
 ## bench-sse: the cost of server-side encryption (docs/sse.md): PUT/GET of
 # 16 MiB plain vs SSE-S3 through a private dev cluster (MiB/s, server CPU
