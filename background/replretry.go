@@ -83,6 +83,10 @@ type copyFailure struct {
 func (e *copyFailure) Error() string { return e.err.Error() }
 func (e *copyFailure) Unwrap() error { return e.err }
 
+// lazyCheckpoint: the worker's checkpoint after a step is a status; what
+// must be durable (the retry list before an acknowledgement) is flushed.
+func (r *replicator) lazyCheckpoint() bool { return true }
+
 // setFlush: the worker's checkpoint write (worker.flush).
 func (r *replicator) setFlush(f func(ctx context.Context, p int) error) { r.flush = f }
 

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/internal/s3replication"
+	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/metasvc/metasvctest"
 	"github.com/meridian-s3/meridian/regional/regionalclient"
@@ -509,4 +511,56 @@ func TestReplicatorRetryListBytesBound(t *testing.T) {
 	if len(st.report) > 3<<20 {
 		t.Fatalf("checkpoint report %d bytes", len(st.report))
 	}
+}
+
+// countingMeta counts the checkpoint writes that reach metasvc.
+type countingMeta struct {
+	*metaclient.Client
+	checkpoints atomic.Int64
+}
+
+func (m *countingMeta) Checkpoint(ctx context.Context, p int, r metapb.CheckpointRequest) (metapb.Result, error) {
+	m.checkpoints.Add(1)
+	return m.Client.Checkpoint(ctx, p, r)
+}
+
+// The replicator's checkpoint after a step is a status, written at most
+// every reportChangeRefresh (its report holds the retry list, up to
+// megabytes): a feed of 50 batches, all copied, costs a few writes, not one
+// per step.
+func TestReplicatorCheckpointsLazily(t *testing.T) {
+	const n = 400
+	cl := metasvctest.Start(t, metasvctest.Options{Partitions: 1})
+	meta := &countingMeta{Client: cl.Client()}
+	feed, links, rcfg, _ := twoDestinations(t, n)
+	cfg := testConfig("bg-lazy", meta, &readerData{}, testLogger(t))
+	cfg.Links, cfg.Catalog, cfg.Region = links, rcfg.Catalog, "us"
+	cfg.ReplicationBatch, cfg.ReplicationInterval = 8, 50*time.Millisecond
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicatorOf(t, s).meta = feed
+	steps := 0
+	var mu sync.Mutex
+	for _, w := range s.workers {
+		if _, ok := w.task.(*replicator); ok {
+			w.onStep = func(int, time.Time, time.Time) { mu.Lock(); steps++; mu.Unlock() }
+		}
+	}
+	go func() { _ = s.Run(context.Background()) }()
+	t.Cleanup(func() { _ = s.Close() })
+	waitFor(t, "the feed to be copied", 20*time.Second, func() bool {
+		feed.mu.Lock()
+		defer feed.mu.Unlock()
+		return feed.acked == n
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	// Every worker of the server checkpoints; the replicator's share is a
+	// few writes for ≥ 50 steps.
+	if got := meta.checkpoints.Load(); steps < n/8 || got > 20 {
+		t.Fatalf("%d checkpoint writes for %d replicator steps", got, steps)
+	}
+	t.Logf("%d checkpoint writes (all workers) for %d replicator steps", meta.checkpoints.Load(), steps)
 }

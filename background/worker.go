@@ -65,6 +65,14 @@ type flusher interface {
 	setFlush(flush func(ctx context.Context, p int) error)
 }
 
+// lazyCheckpointer is a Task whose checkpoint after a step is only a
+// status (progress shown by `meridian status`), never a resume position it
+// relies on: the worker writes it at most every reportChangeRefresh. The
+// replicator resumes from the feed's acknowledged position and flushes its
+// retry list itself; its report can reach megabytes (the retry list), too
+// much to write through Raft after every step.
+type lazyCheckpointer interface{ lazyCheckpoint() bool }
+
 // Status is a worker's state and progress.
 type Status struct {
 	Name       string
@@ -351,7 +359,11 @@ func (w *worker) step(ctx context.Context, p int, epoch uint64, pp *partProgress
 		pp.ended = time.Now()
 		state = StateIdle
 	}
-	if pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh || w.reportChanged(p, pp) {
+	write := pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh || w.reportChanged(p, pp)
+	if l, ok := w.task.(lazyCheckpointer); ok && l.lazyCheckpoint() && time.Since(pp.written) < reportChangeRefresh {
+		write = false // what must be durable, the task flushes itself
+	}
+	if write {
 		if err := w.checkpoint(ctx, p, pp, state, nil); err != nil {
 			return n, true, err
 		}
