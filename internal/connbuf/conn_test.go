@@ -449,3 +449,39 @@ func TestPlainHTTPGets400(t *testing.T) {
 		t.Fatalf("answer %q", b)
 	}
 }
+
+// TestHandshakeHonoursDeadline: a client that connects and sends nothing
+// holds a server Conn only until the read deadline net/http sets before its
+// first read (the handshake runs inside that read).
+func TestHandshakeHonoursDeadline(t *testing.T) {
+	p := MustPool(DefaultOptions())
+	scfg, _ := testConfigs(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	silent, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	c, err := p.NewListener(ln, scfg).Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	start := time.Now()
+	_, err = c.Read(make([]byte, 1))
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read on a silent peer: %v; want a timeout from the handshake", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("handshake deadline took %v", d)
+	}
+	if c.(*Conn).State() != nil {
+		t.Fatal("state set without a handshake")
+	}
+}
