@@ -92,6 +92,9 @@ type replicator struct {
 	// flush writes a partition's checkpoint now (worker.flush; nil: no
 	// durable retry list, failures hold the feed position).
 	flush func(ctx context.Context, p int) error
+	// delivered: destination bucket → last write it accepted (wakes its
+	// parked copies, replretry.go).
+	delivered map[string]time.Time
 }
 
 // replPart is the replicator's position in one partition's feed.
@@ -482,6 +485,7 @@ func (r *replicator) sendReplica(ctx context.Context, dstName, key string, rep r
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	r.m.results.WithLabelValues(resp.Header.Get(regionalclient.HeaderReplicaResult)).Inc()
+	r.noteDelivered(dst.Name)
 	return nil
 }
 

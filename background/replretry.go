@@ -7,7 +7,8 @@ package background
 // its own capped exponential backoff (1 s doubling to
 // ReplicationBackoffMax), forever, until it succeeds or needs nothing any
 // more (copied meanwhile, deleted for good, its rule gone: FAILED, as in
-// S3).
+// S3). A destination that accepts a write again wakes its parked copies:
+// they are due at once rather than at the end of their backoff.
 //
 // Durability: the list is part of the replicator's report, which the
 // worker writes into the partition's checkpoint (fenced by the lease
@@ -56,6 +57,7 @@ type ReplRetry struct {
 	Committed time.Time     `json:"committed,omitzero"` // source commit time
 	Attempts  int           `json:"attempts"`
 	Next      time.Time     `json:"next"` // next attempt, not before
+	Last      time.Time     `json:"last"` // last attempt
 	LastError string        `json:"err,omitempty"`
 }
 
@@ -87,6 +89,16 @@ func (e *copyFailure) Unwrap() error { return e.err }
 // must be durable (the retry list before an acknowledgement) is flushed.
 func (r *replicator) lazyCheckpoint() bool { return true }
 
+// noteDelivered records that the destination bucket accepted a write.
+func (r *replicator) noteDelivered(dst string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.delivered == nil {
+		r.delivered = map[string]time.Time{}
+	}
+	r.delivered[dst] = time.Now()
+}
+
 // setFlush: the worker's checkpoint write (worker.flush).
 func (r *replicator) setFlush(f func(ctx context.Context, p int) error) { r.flush = f }
 
@@ -105,7 +117,8 @@ func (r *replicator) dueRetries(p int, now time.Time, feed []metapb.FeedEntry) [
 		if len(due) >= r.cfg.ReplicationBatch {
 			break
 		}
-		if !x.Next.After(now) && !inFeed[x.id()] {
+		woken := x.Dest != "" && r.delivered[x.Dest].After(x.Last)
+		if (woken || !x.Next.After(now)) && !inFeed[x.id()] {
 			due = append(due, x.entry())
 		}
 	}
@@ -150,7 +163,7 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 		default:
 			x := rep.Retry[i]
 			x.Attempts++
-			x.Next = now.Add(r.backoff(x.Attempts))
+			x.Next, x.Last = now.Add(r.backoff(x.Attempts)), now
 			x.LastError = truncate(err.Error(), retryErrLen)
 			var cf *copyFailure
 			if errors.As(err, &cf) {
@@ -177,7 +190,7 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 				// again by a resync): one entry, one more attempt.
 				x := rep.Retry[j]
 				x.Attempts++
-				x.Next, x.LastError = now.Add(r.backoff(x.Attempts)), truncate(err.Error(), retryErrLen)
+				x.Next, x.Last, x.LastError = now.Add(r.backoff(x.Attempts)), now, truncate(err.Error(), retryErrLen)
 				if passFrom == 0 {
 					passFrom = e.Seq
 				}
@@ -186,7 +199,7 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 				first = err
 			} else {
 				x := &ReplRetry{Seq: e.Seq, Op: e.Op, Bucket: e.Bucket, Name: names[i], Key: e.Key, Ver: e.Ver, Null: e.Null,
-					Committed: e.Time, Attempts: 1, Next: now.Add(r.backoff(1)), LastError: truncate(err.Error(), retryErrLen)}
+					Committed: e.Time, Attempts: 1, Next: now.Add(r.backoff(1)), Last: now, LastError: truncate(err.Error(), retryErrLen)}
 				var cf *copyFailure
 				if errors.As(err, &cf) {
 					x.Rule, x.Dest = cf.rule, cf.dst

@@ -564,3 +564,34 @@ func TestReplicatorCheckpointsLazily(t *testing.T) {
 	}
 	t.Logf("%d checkpoint writes (all workers) for %d replicator steps", meta.checkpoints.Load(), steps)
 }
+
+// A destination that accepts a write again wakes its parked copies: they
+// are sent at the next step, not at the end of their backoff; those to
+// another destination still wait theirs.
+func TestReplicatorRetryWokenByDelivery(t *testing.T) {
+	const n = 8
+	meta, links, cfg, ver := twoDestinations(t, n)
+	links.setDown("eu", true)
+	links.setDown("ap", true)
+	r := newTestReplicator(cfg, meta, &store{})
+	replStep(t, r, false)
+	if retryLen(r) != n {
+		t.Fatalf("retry list %d, want %d", retryLen(r), n)
+	}
+	links.setDown("eu", false)
+	links.setDown("ap", false)
+	// A new version to dsta arrives and is copied: dsta is back.
+	meta.mu.Lock()
+	meta.vers[ver(n+1)] = metapb.ObjectVersion{Bucket: "src/1", Key: "a/new", Ver: ver(n + 1), Replication: metapb.ReplPending,
+		Inline: []byte("x"), Size: 1, State: metapb.StateCommitted}
+	meta.feed = append(meta.feed, metapb.FeedEntry{Seq: n + 1, Op: metapb.FeedPut, Bucket: "src/1", Key: "a/new", Ver: ver(n + 1)})
+	meta.mu.Unlock()
+	replStep(t, r, false)
+	replStep(t, r, false)
+	if got := links.count("eu"); got != n/2+1 {
+		t.Fatalf("dsta holds %d after a write reached it, want %d (its parked copies woken)", got, n/2+1)
+	}
+	if got := links.count("ap"); got != 0 || retryLen(r) != n/2 {
+		t.Fatalf("dstb holds %d, retry list %d: dstb's copies must wait their backoff", got, retryLen(r))
+	}
+}
