@@ -31,6 +31,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -177,6 +178,7 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 		limit = 0 // no durable checkpoint to park in: hold instead
 	}
 	full := false
+	parked := map[*ReplRetry]bool{} // new entries of this step
 	for i, e := range entries {
 		err := outcome[i]
 		id := feedID(e.Op, e.Bucket, e.Key, e.Ver)
@@ -207,6 +209,7 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 				byID[id] = len(rep.Retry)
 				size += x.size()
 				rep.Retry = append(rep.Retry, x)
+				parked[x] = true
 				if passFrom == 0 {
 					passFrom = e.Seq
 				}
@@ -248,6 +251,10 @@ func (r *replicator) settle(ctx context.Context, p int, st *replPart, entries, d
 				}
 			}
 			ack = max(st.pos, passFrom-1)
+			// Those are read again from the feed: not pending twice.
+			r.mu.Lock()
+			rep.Retry = slices.DeleteFunc(rep.Retry, func(x *ReplRetry) bool { return parked[x] })
+			r.mu.Unlock()
 		}
 	}
 	return ack, held, first

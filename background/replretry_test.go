@@ -265,8 +265,8 @@ func TestReplicatorRetryListTakeover(t *testing.T) {
 	if meta.acked != 0 {
 		t.Fatalf("acked %d without a saved retry list, want 0", meta.acked)
 	}
-	if s := bucketStatus(t, a); s.Held == 0 {
-		t.Fatalf("status %+v: want held copies", s)
+	if s := bucketStatus(t, a); s.Held != cfg.ReplicationBatch/2 || s.Retrying != 0 || s.Pending != cfg.ReplicationBatch/2 {
+		t.Fatalf("status %+v: want %d held copies (the first batch's), none in the retry list", s, cfg.ReplicationBatch/2)
 	}
 	st.mu.Lock()
 	st.fail = nil
