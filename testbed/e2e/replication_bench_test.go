@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,7 @@ func TestReplicationBench(t *testing.T) {
 		ww.Wait()
 		t.Logf("backlog %s: %d objects written in %v with the replicator down", c.name, c.n, time.Since(wstart).Round(time.Millisecond))
 		dstart := time.Now()
+		gwCPU := procCPU(s.g.Regions[s.eu].Gateway)
 		if err := bg.start(); err != nil {
 			t.Fatal(err)
 		}
@@ -94,6 +96,8 @@ func TestReplicationBench(t *testing.T) {
 		mibs := float64(int64(c.n)*c.size) / float64(mib) / d.Seconds()
 		t.Logf("DRAIN %s: %d objects (%d MiB) in %v (process start included): %.1f objects/s, %.1f MiB/s",
 			c.name, c.n, int64(c.n)*c.size/mib, d.Round(time.Millisecond), float64(c.n)/d.Seconds(), mibs)
+		t.Logf("CPU %s: source replicator %.1f s, destination gateway %.1f s: %.0f ms per MiB together", c.name,
+			procCPU(bg), procCPU(s.g.Regions[s.eu].Gateway)-gwCPU, 1000*(procCPU(bg)+procCPU(s.g.Regions[s.eu].Gateway)-gwCPU)/float64(int64(c.n)*c.size/mib))
 		s.logProxyStats(t)
 		logReplMetrics(t, bg)
 		if dir := os.Getenv("MERIDIAN_REPL_BENCH_LOGS"); dir != "" { // keep the replicator's and the destination gateway's logs for study
@@ -139,4 +143,28 @@ func logReplMetrics(t *testing.T, bg *Proc) {
 			t.Logf("%s: %s", bg.Name, l)
 		}
 	}
+}
+
+// procCPU is the CPU time (user + system) p's current process has used, in
+// seconds (Linux /proc; 0 where it cannot be read).
+func procCPU(p *Proc) float64 {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which ends with the last ')'): utime
+	// and stime are the 12th and 13th, in clock ticks (100 per second).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100
 }
