@@ -29,7 +29,8 @@ import (
 //
 //  1. 1,000 mixed writes (1 KiB–8 MiB skewed small, multipart objects with
 //     several parts and checksums, overwrites, delete markers, content
-//     headers and user metadata) into the replicated bucket; the lag.
+//     headers and user metadata, every tenth PUT SSE-S3) into the
+//     replicated bucket; the lag.
 //  2. kill -9 the source replicator while large copies are in flight, and
 //     restart it; then kill -9 the destination's regional gateway the same
 //     way and restart it: nothing lost, nothing doubled.
@@ -43,9 +44,9 @@ import (
 // Every phase ends with a full comparison of both buckets
 // (compareReplicated): every version and delete marker with its id, ETag,
 // size, Last-Modified, checksums, parts count, user metadata, content
-// headers and which one is current, each version COMPLETED on the side
-// that wrote it and REPLICA on the other, and no PENDING/FAILED/missing
-// copy in `meridian admin replication status`. Figures are printed on
+// headers, server-side encryption and which one is current, each version
+// COMPLETED on the side that wrote it and REPLICA on the other, and no
+// PENDING/FAILED/missing copy in `meridian admin replication status`. Figures are printed on
 // "FIGURE" lines.
 //
 // MERIDIAN_REPL_FAULTS=1 runs it (make test-replication-faults, ≈ 5 min);
@@ -192,6 +193,9 @@ func (op writeOp) do(ctx context.Context, c *s3.Client, bucket string) (time.Dur
 		in.Expires = aws.Time(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC))
 		in.Metadata = map[string]string{"n": strconv.Itoa(op.N)}
 	}
+	if op.N%10 == 5 { // encrypted versions replicate too (SSE-S3: re-encrypted under the destination's keys)
+		in.ServerSideEncryption = types.ServerSideEncryptionAes256
+	}
 	_, err := c.PutObject(ctx, in)
 	return time.Since(start), op.Size, err
 }
@@ -284,7 +288,7 @@ func (f *faultRun) phaseMixed() {
 	_, took := s.converge(t, f.sc.ConvergeLimit)
 	n, covered := f.compareReplicated("phase 1")
 	for _, field := range []string{"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", "metadata", "Cache-Control", "Content-Disposition",
-		"Content-Encoding", "Content-Language", "Expires", "multipart", "marker"} {
+		"Content-Encoding", "Content-Language", "Expires", "SSE", "multipart", "marker"} {
 		if covered[field] == 0 {
 			t.Errorf("phase 1: no version carries %s: the comparison did not cover it", field)
 		}
@@ -631,6 +635,7 @@ type versionDetail struct {
 	CRC32, CRC32C, CRC64 string
 	SHA1, SHA256         string
 	ChecksumType         string
+	SSE                  string
 	Parts                int32
 	Status               string // x-amz-replication-status: differs by side, not compared
 }
@@ -719,6 +724,7 @@ func headDetail(ctx context.Context, c *s3.Client, bucket string, d *versionDeta
 	d.CacheControl, d.Expires, d.Metadata = aws.ToString(h.CacheControl), aws.ToString(h.ExpiresString), strings.Join(meta, ",")
 	d.CRC32, d.CRC32C, d.CRC64 = aws.ToString(h.ChecksumCRC32), aws.ToString(h.ChecksumCRC32C), aws.ToString(h.ChecksumCRC64NVME)
 	d.SHA1, d.SHA256, d.ChecksumType = aws.ToString(h.ChecksumSHA1), aws.ToString(h.ChecksumSHA256), string(h.ChecksumType)
+	d.SSE = string(h.ServerSideEncryption)
 	d.Status = string(h.ReplicationStatus)
 	if strings.Contains(d.ETag, "-") {
 		a, err := c.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String(bucket), Key: aws.String(d.Key), VersionId: aws.String(d.VersionID),
@@ -762,7 +768,7 @@ func (f *faultRun) compareReplicated(phase string) (int, map[string]int) {
 	for _, d := range a {
 		for name, v := range map[string]string{"CRC32": d.CRC32, "CRC32C": d.CRC32C, "CRC64NVME": d.CRC64, "SHA1": d.SHA1, "SHA256": d.SHA256,
 			"metadata": d.Metadata, "Content-Type": d.ContentType, "Cache-Control": d.CacheControl, "Content-Disposition": d.ContentDisposition,
-			"Content-Encoding": d.ContentEncoding, "Content-Language": d.ContentLanguage, "Expires": d.Expires} {
+			"Content-Encoding": d.ContentEncoding, "Content-Language": d.ContentLanguage, "Expires": d.Expires, "SSE": d.SSE} {
 			if v != "" {
 				covered[name]++
 			}
