@@ -38,6 +38,10 @@ import (
 //     edge, background) killed for 60 s while writes and deletes continue
 //     at the source: no source request fails or slows down, statuses stay
 //     PENDING, and everything is COMPLETED after it returns.
+//     3b. The link between the regions cut (packets vanish; both regions
+//     up) for ¾ of that, longer than a copy may stall, with large copies
+//     in flight and source writes going on: none FAILED, all converge
+//     after the heal.
 //  4. Two-way rules: the same keys written in both regions at once → the
 //     same current version everywhere; replica traffic bounded (no loop).
 //
@@ -71,6 +75,7 @@ func TestReplicationFaults(t *testing.T) {
 	f.phaseMixed()
 	f.phaseKills()
 	f.phaseOutage()
+	f.phasePartition()
 	f.phaseTwoWay()
 }
 
@@ -507,6 +512,55 @@ func (f *faultRun) phaseOutage() {
 	if b, d := quantile(before, 0.99), quantile(during, 0.99); d > 2*b+250*time.Millisecond {
 		t.Errorf("phase 3: source PUT p99 rose from %v to %v during the destination's outage", b, d)
 	}
+}
+
+// ---- phase 3b --------------------------------------------------------------
+
+// phasePartition cuts the link between the regions (both stay up: no
+// reset, no close — packets vanish) while large copies are in flight and
+// the source keeps writing, for longer than a copy may stall
+// (background.ReplicationTimeout, 30 s) in the full suite; then heals it.
+// The copies cut mid-body must end, stay PENDING and converge after the
+// heal with nothing doubled.
+func (f *faultRun) phasePartition() {
+	t, s := f.t, f.s
+	link := s.proxies[s.eu]
+	if link == nil {
+		t.Log("phase 3b: skipped (no latency proxy: MERIDIAN_REPL_DIRECT)")
+		return
+	}
+	var big []writeOp
+	for i := 0; i < f.sc.InFlight; i++ {
+		big = append(big, writeOp{Kind: "put", Key: fmt.Sprintf("partition/big/%02d", i), Size: 8 * mib, Seed: f.rng.Uint64(), N: i})
+	}
+	f.runOps(s.cu, s.src, big, 4)
+	landed := f.waitLanded("partition/big/", f.sc.InFlight, 60*time.Second)
+	cut := f.sc.Outage * 3 / 4
+	link.Partition(true)
+	t.Logf("phase 3b: link to %s cut for %v with %d of %d large copies landed", s.eu, cut, landed, f.sc.InFlight)
+	during, _ := f.steady("partition-during/", cut)
+	// Nothing a cut link delays is FAILED (it is retried): PENDING or,
+	// for copies that landed before the cut, COMPLETED.
+	rows, err := listAllVersions(context.Background(), s.cu, s.src)
+	if err != nil {
+		t.Fatalf("source listing during the partition: %v", err)
+	}
+	var cutRows []verRow
+	for _, r := range rows {
+		if strings.HasPrefix(r.Key, "partition") && !r.Marker {
+			cutRows = append(cutRows, r)
+		}
+	}
+	st := statuses(t, s.cu, s.src, cutRows)
+	t.Logf("phase 3b: statuses at the end of the cut: %v", st)
+	if st["FAILED"] != 0 || st["PENDING"] == 0 {
+		t.Errorf("phase 3b: statuses during the partition %v, want none FAILED and the versions written during it PENDING", st)
+	}
+	link.Partition(false)
+	_, took := s.converge(t, f.sc.ConvergeLimit)
+	n, _ := f.compareReplicated("phase 3b")
+	f.figure("phase 3b: link cut %v (%d source PUTs during it, p99 %v, none failed: %v); every copy done %v after the heal; %d versions and markers equal",
+		cut, len(during), quantile(during, 0.99).Round(time.Millisecond), !t.Failed(), took.Round(time.Millisecond), n)
 }
 
 // ---- phase 4 ---------------------------------------------------------------
