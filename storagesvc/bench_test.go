@@ -11,8 +11,10 @@ import (
 	"github.com/meridian-s3/meridian/storagesvc"
 )
 
-// End-to-end PUT over loopback HTTP with the client, 32 parallel callers.
-func benchHTTPPut(b *testing.B, size int) {
+// benchNode starts a storage node on loopback with its mutual-TLS identity
+// for a benchmark; it closes when the benchmark ends.
+func benchNode(b *testing.B) *storagesvc.Server {
+	b.Helper()
 	cfg := storagesvc.DefaultConfig()
 	cfg.NodeID, cfg.AZ, cfg.DataDir, cfg.Listen = "bench", "az", b.TempDir(), "127.0.0.1:0"
 	cfg.TLS = identity(mtls.RoleStorage, "bench", "az")
@@ -21,8 +23,14 @@ func benchHTTPPut(b *testing.B, size int) {
 		b.Fatal(err)
 	}
 	go srv.Run(context.Background())
-	defer srv.Close()
+	b.Cleanup(func() { _ = srv.Close() })
 	<-srv.Ready()
+	return srv
+}
+
+// End-to-end PUT over loopback HTTP with the client, 32 parallel callers.
+func benchHTTPPut(b *testing.B, size int) {
+	srv := benchNode(b)
 	c := gatewayClient()
 	body := payload(size, 1)
 	sum := crc(body)

@@ -9,9 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/meridian-s3/meridian/internal/mtls"
-	"github.com/meridian-s3/meridian/storagesvc"
 )
 
 func processCPU() time.Duration {
@@ -40,16 +37,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 //
 //	go test -run '^$' -bench ShardHop -benchtime 400x ./storagesvc/
 func BenchmarkShardHop(b *testing.B) {
-	cfg := storagesvc.DefaultConfig()
-	cfg.NodeID, cfg.AZ, cfg.DataDir, cfg.Listen = "bench", "az", b.TempDir(), "127.0.0.1:0"
-	cfg.TLS = identity(mtls.RoleStorage, "bench", "az")
-	srv, err := storagesvc.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go srv.Run(context.Background())
-	defer srv.Close()
-	<-srv.Ready()
+	srv := benchNode(b)
 	c := gatewayClient()
 	const size = 1 << 20
 	body := payload(size, 1)

@@ -1,51 +1,35 @@
 package regionalclient
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/quic-go/quic-go/http3"
+
+	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
-// testCert is a self-signed certificate for 127.0.0.1 and a pool that
-// trusts it.
+// testCert is a server certificate for 127.0.0.1 from a fresh test CA
+// (testbed/devca) and a pool that trusts it.
 func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := devca.EnsureCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := ca.IssueServer(nil, []net.IP{net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+	return cert, ca.Pool()
 }
 
-// QUICConns spreads a QUIC region's requests over that many QUIC
-// connections (distinct client addresses at the gateway); zero means one.
 func TestQUICConnsSpreadRequests(t *testing.T) {
 	cert, pool := testCert(t)
 	for _, tc := range []struct{ conns, want int }{{0, 1}, {1, 1}, {4, 4}} {
