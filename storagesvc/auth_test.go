@@ -6,21 +6,43 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
 // TestShardAuthorization calls every route with a certificate of every role
-// (docs/security.md's table) and checks that refused calls changed nothing.
+// (docs/security.md's table) and checks that refused calls changed nothing,
+// over mutual TLS and over authenticated local sockets (internal/localconn).
 func TestShardAuthorization(t *testing.T) {
-	n := startNode(t, testConfig(t.TempDir()))
+	for _, transport := range []string{"tls", "local"} {
+		t.Run(transport, func(t *testing.T) { testShardAuthorization(t, transport == "local") })
+	}
+}
+
+func testShardAuthorization(t *testing.T, local bool) {
+	cfg := testConfig(t.TempDir())
+	sockets := ""
+	if local {
+		sockets = filepath.Join(t.TempDir(), "s")
+		cfg.TLS.SetLocalDir(sockets, nil)
+	}
+	n := startNode(t, cfg)
+	if local != (n.srv.LocalAddr() != "") {
+		t.Fatalf("local socket %q", n.srv.LocalAddr())
+	}
 	ctx := context.Background()
-	gw := gatewayClient()
+	gwNode := identity(mtls.RoleGateway, "gw", "az-a")
+	gwNode.SetLocalDir(sockets, nil)
+	gw := storageclient.NewTLS(gwNode)
 	if _, err := gw.Put(ctx, n.addr, "keep", bytes.NewReader([]byte("precious")), 8, crc([]byte("precious"))); err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +68,9 @@ func TestShardAuthorization(t *testing.T) {
 			}
 			return n
 		}(),
+	}
+	for _, c := range callers {
+		c.SetLocalDir(sockets, nil)
 	}
 	shard := []string{"gateway", "background"}
 	for _, tc := range []struct {
@@ -89,6 +114,12 @@ func TestShardAuthorization(t *testing.T) {
 					t.Fatalf("the shard changed: %q %v", got, err)
 				}
 			})
+		}
+	}
+	for _, c := range append(slices.Collect(maps.Values(callers)), gwNode) {
+		st := c.DialStats()
+		if local && (st.Local == 0 || st.TLS != 0 || st.LocalFailed != 0) || !local && st.Local != 0 {
+			t.Errorf("%s dialed %+v (local sockets: %v)", c.Identity, st, local)
 		}
 	}
 }

@@ -13,11 +13,16 @@ import (
 
 // benchNode starts a storage node on loopback with its mutual-TLS identity
 // for a benchmark; it closes when the benchmark ends.
-func benchNode(b *testing.B) *storagesvc.Server {
+func benchNode(b *testing.B) *storagesvc.Server { return benchNodeLocal(b, "") }
+
+// benchNodeLocal is benchNode serving a local socket in sockets too (""
+// none).
+func benchNodeLocal(b *testing.B, sockets string) *storagesvc.Server {
 	b.Helper()
 	cfg := storagesvc.DefaultConfig()
 	cfg.NodeID, cfg.AZ, cfg.DataDir, cfg.Listen = "bench", "az", b.TempDir(), "127.0.0.1:0"
 	cfg.TLS = identity(mtls.RoleStorage, "bench", "az")
+	cfg.TLS.SetLocalDir(sockets, nil)
 	srv, err := storagesvc.New(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -5,10 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meridian-s3/meridian/internal/mtls"
+	"github.com/meridian-s3/meridian/storagesvc/storageclient"
 )
 
 func processCPU() time.Duration {
@@ -32,13 +37,38 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 
 // BenchmarkShardHop is the storage hop as the gateway uses it — the mutual
 // TLS client (storageclient.NewTLS) and a storage node in this process, 8
-// callers — reporting the process CPU (both TLS ends, the node's store
-// included) per MiB of shard bytes:
+// callers — reporting the process CPU (both ends, the node's store
+// included) per MiB of shard bytes, over TLS and over an authenticated
+// local socket (internal/localconn):
 //
 //	go test -run '^$' -bench ShardHop -benchtime 400x ./storagesvc/
 func BenchmarkShardHop(b *testing.B) {
-	srv := benchNode(b)
-	c := gatewayClient()
+	for _, transport := range []string{"tls", "local"} {
+		b.Run(transport, func(b *testing.B) {
+			sockets := ""
+			if transport == "local" {
+				d, err := os.MkdirTemp("", "hop")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer os.RemoveAll(d)
+				sockets = filepath.Join(d, "s")
+			}
+			benchShardHop(b, sockets)
+		})
+	}
+}
+
+func benchShardHop(b *testing.B, sockets string) {
+	srv := benchNodeLocal(b, sockets)
+	gw := identity(mtls.RoleGateway, "gw", "az-a")
+	gw.SetLocalDir(sockets, nil)
+	c := storageclient.NewTLS(gw)
+	defer func() {
+		if st := gw.DialStats(); (sockets != "") != (st.Local > 0 && st.TLS == 0) {
+			b.Errorf("dialed %+v with sockets %q", st, sockets)
+		}
+	}()
 	const size = 1 << 20
 	body := payload(size, 1)
 	sum := crc(body)

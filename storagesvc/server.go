@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/connbuf"
+	"github.com/meridian-s3/meridian/internal/localconn"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
 	"github.com/meridian-s3/meridian/storagesvc/shardstore"
@@ -26,6 +27,7 @@ type Server struct {
 	log      *slog.Logger
 	store    *shardstore.Store
 	ln       net.Listener // TLS only
+	local    net.Listener // authenticated local socket (internal/localconn); nil when off
 	addr     net.Addr
 	http     *http.Server
 	metrics  *metrics
@@ -88,12 +90,24 @@ func New(cfg Config) (*Server, error) {
 	// TLS with records written and read in large batches (shard bodies are
 	// bulk data; internal/connbuf).
 	ln = connbuf.MustPool(connbuf.DefaultOptions()).NewListener(ln, cfg.TLS.ServerConfig())
+	// The same server on the advertised address's local socket, when the
+	// node's TLS material has a socket folder: clients on this host skip
+	// TLS but not authentication (docs/security.md, "Local sockets").
+	var local net.Listener
+	if ll, err := cfg.TLS.ListenLocal(cfg.Advertise, []string{"http/1.1"}, localconn.LogRefusals(log)); err != nil {
+		_ = ln.Close()
+		_ = store.Close()
+		return nil, fmt.Errorf("storagesvc: local socket: %w", err)
+	} else if ll != nil {
+		local = ll
+	}
 	s := &Server{
 		addr:     addr,
 		cfg:      cfg,
 		log:      log,
 		store:    store,
 		ln:       ln,
+		local:    local,
 		capacity: capacity,
 		started:  time.Now().UTC(),
 		ready:    make(chan struct{}),
@@ -152,6 +166,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 // Addr is the actual listen address.
 func (s *Server) Addr() string { return s.addr.String() }
 
+// LocalAddr is the local socket's path, "" when local sockets are off.
+func (s *Server) LocalAddr() string {
+	if s.local == nil {
+		return ""
+	}
+	return s.local.Addr().String()
+}
+
 // AdvertiseAddr is the address sent in heartbeats.
 func (s *Server) AdvertiseAddr() string { return s.cfg.Advertise }
 
@@ -187,6 +209,18 @@ func (s *Server) Run(ctx context.Context) error {
 			serveErr <- err
 		}
 	}()
+	if s.local != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.http.Serve(s.local); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				select {
+				case serveErr <- err:
+				default:
+				}
+			}
+		}()
+	}
 	if s.cfg.Registrar != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.heartbeatLoop(bgCtx) }()
@@ -196,7 +230,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); s.compactLoop(bgCtx) }()
 	}
 	close(s.ready)
-	s.log.Info("storage node serving", "addr", s.Addr(), "advertise", s.cfg.Advertise, "az", s.cfg.AZ)
+	s.log.Info("storage node serving", "addr", s.Addr(), "advertise", s.cfg.Advertise, "az", s.cfg.AZ, "local", s.LocalAddr())
 
 	var runErr error
 	select {
@@ -240,7 +274,11 @@ func (s *Server) Close() error {
 		<-s.runDone
 		return nil
 	}
-	err := errors.Join(s.ln.Close(), s.store.Close())
+	var lerr error
+	if s.local != nil {
+		lerr = s.local.Close()
+	}
+	err := errors.Join(s.ln.Close(), lerr, s.store.Close())
 	s.mu.Lock()
 	s.closeErr = err
 	s.mu.Unlock()

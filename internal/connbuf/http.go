@@ -2,29 +2,39 @@ package connbuf
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 )
 
 type connKey struct{}
 
-// ConnContext is an http.Server ConnContext that remembers a *Conn so that
-// WithTLSState can give its requests their TLS state.
+// StateConn is a connection that authenticated its peer below net/http and
+// says how, as a TLS connection would: a *Conn (TLS in this package) or a
+// *localconn.Conn (certificate-authenticated Unix socket). State is nil
+// until the peer is authenticated.
+type StateConn interface {
+	net.Conn
+	State() *tls.ConnectionState
+}
+
+// ConnContext is an http.Server ConnContext that remembers a StateConn so
+// that WithTLSState can give its requests their TLS state.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if cc, ok := c.(*Conn); ok {
+	if cc, ok := c.(StateConn); ok {
 		return context.WithValue(ctx, connKey{}, cc)
 	}
 	return ctx
 }
 
-// FromContext is the *Conn a request arrived on (nil if none).
-func FromContext(ctx context.Context) *Conn {
-	c, _ := ctx.Value(connKey{}).(*Conn)
+// FromContext is the StateConn a request arrived on (nil if none).
+func FromContext(ctx context.Context) StateConn {
+	c, _ := ctx.Value(connKey{}).(StateConn)
 	return c
 }
 
-// WithTLSState sets r.TLS to the state of the *Conn the request arrived on
-// (net/http sets it only for a *tls.Conn).
+// WithTLSState sets r.TLS to the state of the StateConn the request arrived
+// on (net/http sets it only for a *tls.Conn).
 func WithTLSState(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil {
@@ -36,12 +46,14 @@ func WithTLSState(h http.Handler) http.Handler {
 	})
 }
 
-// ConfigureServer prepares srv to serve a Listener of Conns: ConnContext
+// ConfigureServer prepares srv to serve Listeners of StateConns (Conns,
+// local connections): ConnContext
 // (chained before srv's own) and WithTLSState around the handler; and when
 // srv serves HTTP/2 (Protocols with HTTP2, as for TLS), unencrypted HTTP/2
-// too — over a Conn the bytes are encrypted below net/http, which then
-// recognizes HTTP/2 by its connection preface (the client negotiated "h2"
-// by ALPN). Call it before Serve.
+// too — over a Conn the bytes are encrypted below net/http, over a local
+// connection they never leave the host; net/http recognizes HTTP/2 by its
+// connection preface (the client negotiated or declared "h2"). Call it
+// before Serve.
 func ConfigureServer(srv *http.Server) {
 	prev := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {

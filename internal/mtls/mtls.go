@@ -6,15 +6,19 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/connbuf"
+	"github.com/meridian-s3/meridian/internal/localconn"
 )
 
 // Scheme is the scheme of the identity URI SAN.
@@ -217,6 +221,89 @@ type Node struct {
 	roots    *x509.CertPool
 	server   *tls.Config
 	sessions tls.ClientSessionCache
+
+	local     atomic.Pointer[localSetting] // nil: local sockets off
+	loggedBad sync.Map                     // addr → struct{}: local handshake failures logged once
+	stats     sync.Map                     // Role (the first a dialer accepts) → *dialCounters
+}
+
+// localSetting is SetLocalDir's folder and logger.
+type localSetting struct {
+	dir string
+	log *slog.Logger
+}
+
+type dialCounters struct{ local, tls, localFailed atomic.Int64 }
+
+// DialStats counts the connections this Node's dialers made.
+type DialStats struct {
+	Local       int64 // authenticated local sockets (internal/localconn)
+	TLS         int64 // TLS over TCP
+	LocalFailed int64 // local handshakes that failed (each then dialed TLS)
+}
+
+// DialStats is what the Node's dialers did so far, for dialers of servers
+// of the given roles (the first role each dialer accepts; none: all).
+func (n *Node) DialStats(roles ...Role) DialStats {
+	var st DialStats
+	n.stats.Range(func(k, v any) bool {
+		if len(roles) == 0 || slices.Contains(roles, k.(Role)) {
+			c := v.(*dialCounters)
+			st.Local += c.local.Load()
+			st.TLS += c.tls.Load()
+			st.LocalFailed += c.localFailed.Load()
+		}
+		return true
+	})
+	return st
+}
+
+func (n *Node) counters(roles []Role) *dialCounters {
+	var r Role
+	if len(roles) > 0 {
+		r = roles[0]
+	}
+	c, _ := n.stats.LoadOrStore(r, new(dialCounters))
+	return c.(*dialCounters)
+}
+
+// SetLocalDir turns on authenticated local sockets (internal/localconn)
+// with socket folder dir ("" turns them off, the default): ListenLocal
+// serves one beside a TCP listener, and the dialers try the socket of the
+// address they dial before TCP. log hears of local handshakes that failed
+// (once per address; nil: nobody). Call it before the Node's servers and
+// clients start.
+func (n *Node) SetLocalDir(dir string, log *slog.Logger) {
+	if dir == "" {
+		n.local.Store(nil)
+		return
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n.local.Store(&localSetting{dir: dir, log: log})
+}
+
+// LocalDir is the socket folder ("" when local sockets are off).
+func (n *Node) LocalDir() string {
+	if l := n.local.Load(); l != nil {
+		return l.dir
+	}
+	return ""
+}
+
+// ListenLocal listens on the local socket of TCP address addr (the address
+// clients dial; bind the TCP listener first) with this Node's server
+// identity and checks, for the given protocols (ALPN names). It returns nil
+// and no error when local sockets are off.
+func (n *Node) ListenLocal(addr string, protocols []string, onError func(error)) (*localconn.Listener, error) {
+	l := n.local.Load()
+	if l == nil {
+		return nil, nil
+	}
+	tc := n.server.Clone()
+	tc.NextProtos = protocols
+	return localconn.Listen(l.dir, addr, localconn.ListenConfig{TLS: tc, OnError: onError})
 }
 
 // Load reads the CA bundle, certificate chain and key (PEM files).
@@ -293,6 +380,7 @@ func (n *Node) ClientConfig(roles ...Role) *tls.Config {
 		// The chain and the role are verified in VerifyConnection, which
 		// also runs on resumed sessions; the host name is not an identity.
 		InsecureSkipVerify: true,
+		// The local handshake (internal/localconn) runs the same check.
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return ErrNoIdentity
@@ -317,19 +405,8 @@ func (n *Node) ClientConfig(roles ...Role) *tls.Config {
 }
 
 func verify(roots *x509.CertPool, chain [][]byte, usage x509.ExtKeyUsage) ([][]*x509.Certificate, error) {
-	leaf, err := x509.ParseCertificate(chain[0])
-	if err != nil {
-		return nil, err
-	}
-	inter := x509.NewCertPool()
-	for _, der := range chain[1:] {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, err
-		}
-		inter.AddCert(c)
-	}
-	return leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}})
+	_, chains, err := localconn.VerifyChain(chain, x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{usage}})
+	return chains, err
 }
 
 // keyedCache scopes a session cache to one peer address: http.Transport sets
@@ -348,7 +425,11 @@ func (k keyedCache) Put(key string, cs *tls.ClientSessionState) { k.inner.Put(k.
 // Dialer returns a DialTLSContext for http.Transport (and a dial for
 // anything else) that connects over TCP and completes a TLS 1.3 handshake
 // as ClientConfig(roles...) with the given ALPN protocols (nil: none),
-// resuming sessions per peer address.
+// resuming sessions per peer address. With SetLocalDir, it first tries the
+// address's local socket (internal/localconn: the same certificates and
+// checks, plaintext) and returns a *localconn.Conn speaking alpn[0]; a
+// missing or refusing socket falls back to TLS silently, a failed local
+// handshake falls back to TLS and is logged once per address.
 func (n *Node) Dialer(timeout time.Duration, alpn []string, roles ...Role) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return n.dialer(nil, timeout, alpn, roles)
 }
@@ -365,7 +446,15 @@ func (n *Node) dialer(pool *connbuf.Pool, timeout time.Duration, alpn []string, 
 	base := n.ClientConfig(roles...)
 	base.NextProtos = alpn
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	proto := ""
+	if len(alpn) > 0 {
+		proto = alpn[0]
+	}
+	stats := n.counters(roles)
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if c := n.dialLocal(ctx, stats, base, timeout, addr, proto); c != nil {
+			return c, nil
+		}
 		raw, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
@@ -394,6 +483,33 @@ func (n *Node) dialer(pool *connbuf.Pool, timeout time.Duration, alpn []string, 
 			_ = raw.Close()
 			return nil, fmt.Errorf("mtls: handshake with %s: %w", addr, err)
 		}
+		stats.tls.Add(1)
 		return c, nil
 	}
+}
+
+// dialLocal tries addr's local socket when local sockets are on; nil
+// means "dial TLS".
+func (n *Node) dialLocal(ctx context.Context, stats *dialCounters, base *tls.Config, timeout time.Duration, addr, proto string) net.Conn {
+	l := n.local.Load()
+	if l == nil {
+		return nil
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c, err := localconn.Dial(ctx, localconn.SocketPath(l.dir, addr), proto, base)
+	if err == nil {
+		stats.local.Add(1)
+		return c
+	}
+	if !errors.Is(err, localconn.ErrUnavailable) && ctx.Err() == nil {
+		stats.localFailed.Add(1)
+		if _, seen := n.loggedBad.LoadOrStore(addr, struct{}{}); !seen {
+			l.log.Warn("local socket handshake failed; using TLS over TCP", "addr", addr, "err", err)
+		}
+	}
+	return nil
 }
