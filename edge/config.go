@@ -73,6 +73,12 @@ type Config struct {
 	// LocalLinkConns is the number of HTTP/2 connections to each gateway of
 	// Region when LocalLink is TransportTCP.
 	LocalLinkConns int
+	// LocalSocketDir, when set with LocalLink TransportTCP, is the folder
+	// of the gateways' authenticated local sockets (internal/localconn): a
+	// gateway of Region on this host is reached there, HTTP/2 without TLS
+	// but with the same certificates; otherwise, and when it has none,
+	// over TLS. "" (the default): off.
+	LocalSocketDir string
 	// MaxHeaderBytes bounds the request header section.
 	MaxHeaderBytes int
 	// BodyIdleTimeout: a request body that sends no byte for this long is

@@ -99,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 	lc.DialTimeout = cfg.LinkDialTimeout
 	if cfg.LocalLink == regionalclient.TransportTCP {
 		lc.TCPRegions, lc.TCPConns = []string{cfg.Region}, cfg.LocalLinkConns
+		lc.LocalSocketDir = cfg.LocalSocketDir
 	}
 	lc.Logger = s.log
 	if s.link, err = regionalclient.New(lc); err != nil {
@@ -148,6 +149,10 @@ func (s *Server) signingRegions() []string {
 	slices.Sort(out[1:])
 	return slices.Compact(out)
 }
+
+// LinkStats counts the connections the edge made to its own region's
+// gateways (HTTP/2: local sockets or TLS over TCP).
+func (s *Server) LinkStats() regionalclient.LinkStats { return s.link.LinkStats() }
 
 // Addr is the HTTPS listen address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

@@ -325,6 +325,10 @@ func TestLinkTrust(t *testing.T) {
 	for name := range w.linkTransports(nil) {
 		t.Run(name, func(t *testing.T) { checkLinkAdmission(t, w, g, name) })
 	}
+	// The edge reached its own region over the gateways' local sockets.
+	if st := w.edge.LinkStats(); st.Local == 0 || st.TLS != 0 || st.LocalFailed != 0 {
+		t.Errorf("edge link connections: %+v, want local sockets only", st)
+	}
 }
 
 // checkLinkAdmission: the gateway's edge link over one transport admits a

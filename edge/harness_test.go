@@ -21,6 +21,8 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
+	"github.com/meridian-s3/meridian/internal/connbuf"
+	"github.com/meridian-s3/meridian/internal/localconn"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
 	"github.com/meridian-s3/meridian/metasvc/metapb"
@@ -52,6 +54,10 @@ type world struct {
 	edge     *edge.Server
 	log      *slog.Logger
 	store    *objectiotest.Store // every shard of both regions
+	// sockets is the gateways' and edges' local socket folder: an edge
+	// reaches its own region's gateways over authenticated local sockets
+	// (internal/localconn), other regions over QUIC.
+	sockets string
 }
 
 func logger() *slog.Logger {
@@ -83,6 +89,12 @@ func newWorldWith(t *testing.T, usGateways int, tp trace.TracerProvider, mod fun
 	if w.ca, err = devca.EnsureCA(filepath.Join(dir, "ca")); err != nil {
 		t.Fatal(err)
 	}
+	sd, err := os.MkdirTemp("", "edg") // socket paths are limited to 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(sd) })
+	w.sockets = filepath.Join(sd, "s")
 	ecfg := embedded.DefaultConfig()
 	ecfg.EncryptionKey = make([]byte, 32)
 	if w.catalog, err = embedded.Open(filepath.Join(dir, "catalog.db"), ecfg); err != nil {
@@ -145,6 +157,7 @@ func newWorldWith(t *testing.T, usGateways int, tp trace.TracerProvider, mod fun
 			gc.Meta, gc.Data, gc.Catalog, gc.Logger = meta, engine, w.catalog, w.log.With("gateway", fmt.Sprint(region, i))
 			gc.ShutdownTimeout = 2 * time.Second
 			gc.TracerProvider = tp
+			gc.LocalSocketDir = w.sockets
 			if mod != nil {
 				mod(&gc)
 			}
@@ -204,6 +217,7 @@ func (w *world) newEdge(region string, mod func(*edge.Config)) *edge.Server {
 	cfg.Catalog = w.catalog
 	cfg.LinkDialTimeout = time.Second
 	cfg.ShutdownTimeout = 2 * time.Second
+	cfg.LocalSocketDir = w.sockets
 	cfg.Logger = w.log.With("edge", region)
 	if mod != nil {
 		mod(&cfg)
@@ -242,7 +256,7 @@ func (w *world) s3Client(e *edge.Server, key, secret, region string) *s3.Client 
 // linkTransports are the two transports of the edge link, as an edge with
 // cert would dial a regional gateway's EdgeAddr: HTTP/3 over QUIC and
 // HTTP/2 over TLS on TCP. Tests of the region's side of the link run over
-// both.
+// both, and over HTTP/2 on the gateway's authenticated local socket.
 func (w *world) linkTransports(cert *tls.Certificate) map[string]http.RoundTripper {
 	w.t.Helper()
 	tc := &tls.Config{RootCAs: w.ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS13}
@@ -253,6 +267,11 @@ func (w *world) linkTransports(cert *tls.Certificate) map[string]http.RoundTripp
 	h2 := &http.Transport{TLSClientConfig: tc.Clone(), ForceAttemptHTTP2: true}
 	h2.Protocols = new(http.Protocols)
 	h2.Protocols.SetHTTP2(true)
-	w.t.Cleanup(func() { _ = h3.Close(); h2.CloseIdleConnections() })
-	return map[string]http.RoundTripper{"h3": h3, "h2": h2}
+	// HTTP/2 over the gateway's local socket, as an edge on its host.
+	local := &http.Transport{DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return localconn.Dial(ctx, localconn.SocketPath(w.sockets, addr), "h2", tc)
+	}}
+	connbuf.HTTP2Transport(local)
+	w.t.Cleanup(func() { _ = h3.Close(); h2.CloseIdleConnections(); local.CloseIdleConnections() })
+	return map[string]http.RoundTripper{"h3": h3, "h2": h2, "local-h2": local}
 }

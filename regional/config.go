@@ -52,6 +52,12 @@ type Config struct {
 	// ClientCAs and ClientAuth = tls.RequireAndVerifyClientCert. TLS 1.3
 	// is enforced. Required when EdgeListen is set.
 	EdgeTLS *tls.Config
+	// LocalSocketDir, when set, serves the edge link's HTTP/2 listener on
+	// an authenticated local socket too (internal/localconn), named by the
+	// TCP address in this folder: an edge on the same host reaches it
+	// without TLS but with the same certificate checks (docs/edge.md).
+	// "" (the default): off.
+	LocalSocketDir string
 
 	// SSEKeys seals and opens SSE-S3 data keys under the region's master
 	// key (regional/ssekeys); nil: SSE-S3 requests are refused (501).

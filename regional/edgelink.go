@@ -23,6 +23,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/meridian-s3/meridian/internal/connbuf"
+	"github.com/meridian-s3/meridian/internal/localconn"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/s3err"
@@ -40,10 +41,11 @@ var ErrEdgeTLS = errors.New("regional: EdgeTLS must hold a server certificate, C
 // docs/edge.md). Both require TLS 1.3 and a verified client certificate,
 // and both serve serveEdgeHTTP, which admits only edge certificates.
 type edgeServer struct {
-	conn net.PacketConn
-	srv  *http3.Server
-	tcp  net.Listener
-	tsrv *http.Server
+	conn  net.PacketConn
+	srv   *http3.Server
+	tcp   net.Listener
+	local net.Listener // the TCP listener's local socket (LocalSocketDir); nil when off
+	tsrv  *http.Server
 }
 
 // edgeKey marks a request's context as having arrived over the edge link
@@ -112,6 +114,21 @@ func (g *Gateway) openEdge() error {
 		},
 	}
 	connbuf.ConfigureServer(g.edge.tsrv)
+	if g.cfg.LocalSocketDir != "" {
+		// The same HTTP/2 server for edges on this host, authenticated by
+		// the same certificates (ttc: ClientCAs, client certificates
+		// required) over a local socket; serveEdgeHTTP still admits only
+		// edge certificates.
+		ll, err := localconn.Listen(g.cfg.LocalSocketDir, tl.Addr().String(),
+			localconn.ListenConfig{TLS: ttc, OnError: localconn.LogRefusals(g.log.With("listener", "edge link"))})
+		if err != nil {
+			_ = pc.Close()
+			_ = tl.Close()
+			g.edge = nil
+			return fmt.Errorf("regional: edge link local socket: %w", err)
+		}
+		g.edge.local = ll
+	}
 	return nil
 }
 
@@ -184,6 +201,15 @@ func (g *Gateway) serveEdge() {
 			g.log.Error("edge listener (tcp) stopped", "err", err)
 		}
 	}()
+	if g.edge.local != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := g.edge.tsrv.Serve(g.edge.local); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				g.log.Error("edge listener (local socket) stopped", "err", err)
+			}
+		}()
+	}
 	g.log.Info("edge listener serving", "addr", g.EdgeAddr())
 }
 
@@ -201,6 +227,9 @@ func (g *Gateway) closeEdge(ctx context.Context) {
 		_ = g.edge.tsrv.Close()
 	}
 	_ = g.edge.tcp.Close()
+	if g.edge.local != nil {
+		_ = g.edge.local.Close()
+	}
 }
 
 // serveEdgeHTTP admits only verified edges, then serves the request like

@@ -18,6 +18,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/meridian-s3/meridian/internal/connbuf"
+	"github.com/meridian-s3/meridian/internal/localconn"
 )
 
 // Sentinel errors.
@@ -59,7 +60,14 @@ type Config struct {
 	// gateway's 256-packet queue per connection (quic-go) is drained by N
 	// goroutines rather than one (docs/replication.md, "Measured").
 	QUICConns int
-	Logger    *slog.Logger
+	// LocalSocketDir, when set, is the folder of the gateways'
+	// authenticated local sockets (internal/localconn): a connection to a
+	// gateway of a TCP region first tries the local socket of its address
+	// (HTTP/2 with prior knowledge, the same certificates and checks,
+	// no TLS), and falls back to TLS over TCP when there is none or the
+	// local handshake fails. "" (the default): TLS only.
+	LocalSocketDir string
+	Logger         *slog.Logger
 }
 
 // Transport names the protocol of a link to a gateway.
@@ -122,6 +130,24 @@ type Client struct {
 	log     *slog.Logger
 	regions map[string]*pool
 	closed  atomic.Bool
+	stats   *linkCounters
+}
+
+// LinkStats counts the connections made to gateways of TCP regions.
+type LinkStats struct {
+	Local       int64 // authenticated local sockets (Config.LocalSocketDir)
+	TLS         int64 // TLS over TCP
+	LocalFailed int64 // local handshakes that failed (each then dialed TLS)
+}
+
+type linkCounters struct {
+	local, tls, localFailed atomic.Int64
+	loggedBad               sync.Map // addr → struct{}: logged once
+}
+
+// LinkStats is what the client's TCP-region connections used so far.
+func (c *Client) LinkStats() LinkStats {
+	return LinkStats{Local: c.stats.local.Load(), TLS: c.stats.tls.Load(), LocalFailed: c.stats.localFailed.Load()}
 }
 
 // pool is the gateways of one region.
@@ -192,10 +218,10 @@ func (p *quicPool) Close() error {
 	return errors.Join(errs...)
 }
 
-func newTCPPool(cfg Config, tc *tls.Config) *tcpPool {
+func newTCPPool(cfg Config, tc *tls.Config, stats *linkCounters) *tcpPool {
 	p := &tcpPool{}
 	for i := 0; i < max(1, cfg.TCPConns); i++ {
-		p.trs = append(p.trs, newTCPTransport(cfg, tc))
+		p.trs = append(p.trs, newTCPTransport(cfg, tc, stats))
 	}
 	return p
 }
@@ -212,8 +238,10 @@ func (p *tcpPool) Close() error {
 }
 
 // newTCPTransport is the same-region link: HTTP/2 over mutual TLS 1.3 with
-// large frames and windows and full-size TLS records.
-func newTCPTransport(cfg Config, tc *tls.Config) tcpTransport {
+// large frames and windows and full-size TLS records — or, with
+// LocalSocketDir and a gateway on this host, HTTP/2 over its authenticated
+// local socket.
+func newTCPTransport(cfg Config, tc *tls.Config, stats *linkCounters) tcpTransport {
 	tc = tc.Clone()
 	tc.NextProtos = []string{"h2"}
 	tc.DynamicRecordSizingDisabled = true
@@ -235,10 +263,24 @@ func newTCPTransport(cfg Config, tc *tls.Config) tcpTransport {
 				ctx, cancel = context.WithTimeout(ctx, cfg.DialTimeout)
 				defer cancel()
 			}
+			if cfg.LocalSocketDir != "" {
+				lc, err := localconn.Dial(ctx, localconn.SocketPath(cfg.LocalSocketDir, addr), "h2", c)
+				if err == nil {
+					stats.local.Add(1)
+					return lc, nil
+				}
+				if !errors.Is(err, localconn.ErrUnavailable) && ctx.Err() == nil {
+					stats.localFailed.Add(1)
+					if _, seen := stats.loggedBad.LoadOrStore(addr, struct{}{}); !seen {
+						cfg.Logger.Warn("edge link: local socket handshake failed; using TLS over TCP", "addr", addr, "err", err)
+					}
+				}
+			}
 			conn, err := pool.Dial(ctx, d, network, addr, c)
 			if err != nil {
 				return nil, err
 			}
+			stats.tls.Add(1)
 			if p := conn.State().NegotiatedProtocol; p != "h2" {
 				_ = conn.Close()
 				return nil, fmt.Errorf("regionalclient: %s negotiated %q, not h2", addr, p)
@@ -279,7 +321,7 @@ func New(cfg Config) (*Client, error) {
 		InitialConnectionReceiveWindow: 8 << 20,
 		MaxConnectionReceiveWindow:     64 << 20,
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "regionalclient"), regions: map[string]*pool{}}
+	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "regionalclient"), regions: map[string]*pool{}, stats: new(linkCounters)}
 	tcp := map[string]bool{}
 	for _, r := range cfg.TCPRegions {
 		tcp[r] = true
@@ -289,7 +331,7 @@ func New(cfg Config) (*Client, error) {
 		for _, a := range addrs {
 			g := &gateway{addr: a, proto: TransportQUIC}
 			if tcp[r] {
-				g.proto, g.tr = TransportTCP, newTCPPool(cfg, tc)
+				g.proto, g.tr = TransportTCP, newTCPPool(cfg, tc, c.stats)
 			} else {
 				g.tr = newQUICPool(cfg, tc, qc)
 			}
