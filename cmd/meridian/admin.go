@@ -187,6 +187,7 @@ func runBench(ctx context.Context, args []string) error {
 	withBackground := fs.Bool("background", false, "run the background servers (janitor, scrubber, lifecycle) too; off by default so that server CPU is the data path's")
 	localLink := fs.String("local-link", "tcp", "the edge's transport to the region's gateway: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3)")
 	fs.IntVar(&cfg.EdgeLinkConns, "link-conns", 1, "HTTP/2 connections from the edge to each gateway of its region (--local-link tcp)")
+	localSockets := fs.Bool("local-sockets", true, "authenticated local sockets (internal/localconn) on the storage hop and the edge → region link; false: TLS over TCP on every hop")
 	uncachedMin := fs.String("uncached-write-min", "0", "storage nodes drop shards of at least this size from the page cache once durable (0: keep all cached)")
 	drive := fs.Bool("drive", false, "internal: be the load generator of a parent bench ($"+benchDriveEnv+")")
 	if err := fs.Parse(args); err != nil {
@@ -204,6 +205,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	cfg.EdgeLocalLink = regionalclient.Transport(*localLink)
 	cfg.NoBackground = !*withBackground
+	cfg.NoLocalSockets = !*localSockets
 	if cfg.DataDir == "" {
 		d, err := os.MkdirTemp("", "meridian-bench")
 		if err != nil {
@@ -246,6 +248,11 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("edge → region link: %s (%d connection(s) per gateway over tcp); background servers: %v\n", cfg.EdgeLocalLink, cfg.EdgeLinkConns, *withBackground)
+	if d := c.LocalSockets(); d != "" {
+		fmt.Printf("local sockets: on (%s): the storage hop and the edge's link to its own region use authenticated Unix sockets where the peer has one\n", d)
+	} else {
+		fmt.Printf("local sockets: off: every internal hop is TLS over TCP\n")
+	}
 	fmt.Printf("load generator: child process (%s bench --drive); server CPU = this process's (pid %d) CPU time per phase, from /proc/%d/stat\n",
 		filepath.Base(exe), os.Getpid(), os.Getpid())
 	if *cpuprofile != "" {
@@ -262,7 +269,22 @@ func runBench(ctx context.Context, args []string) error {
 	child := exec.CommandContext(ctx, exe, "bench", "--drive")
 	child.Env = append(os.Environ(), benchDriveEnv+"="+string(js))
 	child.Stdout, child.Stderr = os.Stdout, os.Stderr
-	return child.Run()
+	err = child.Run()
+	printTransports(c)
+	return err
+}
+
+// printTransports says which transport each hop used during the run.
+func printTransports(c *devcluster.Cluster) {
+	s := c.StorageDials()
+	fmt.Printf("transports used: storage hop (gateway, background → storage nodes): %d local socket, %d TLS connection(s), %d failed local handshake(s)",
+		s.Local, s.TLS, s.LocalFailed)
+	e := c.EdgeLinkStats()
+	fmt.Printf("; edge → region link (HTTP/2): %d local socket, %d TLS connection(s), %d failed local handshake(s)", e.Local, e.TLS, e.LocalFailed)
+	if c.LocalSockets() == "" {
+		fmt.Printf(" [local sockets off]")
+	}
+	fmt.Println()
 }
 
 // benchDriveEnv carries the benchSpec to the load generator.

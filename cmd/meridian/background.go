@@ -50,6 +50,7 @@ func runBackground(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.ReplicationBackoffMax, "replication-backoff-max", cfg.ReplicationBackoffMax, "longest wait before failed copies are retried")
 	fs.IntVar(&cfg.ReplicationRetryMax, "replication-retry-max", cfg.ReplicationRetryMax, "failed copies parked per partition (the retry list) before a failure holds the feed position")
 	tf := nodeTLSFlags(fs, "this background server's (role background)")
+	localDir := localSocketFlag(fs, "dial storage nodes' local sockets")
 	obs := observabilityFlags(fs, "info", true, true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,6 +78,7 @@ func runBackground(ctx context.Context, args []string) error {
 	if o.registry != nil {
 		cfg.Registry = o.registry
 	}
+	node.SetLocalDir(*localDir, cfg.Logger)
 	rc, err := openRegionClients(*meta, node, o)
 	if err != nil {
 		return err

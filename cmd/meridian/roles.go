@@ -92,6 +92,14 @@ func nodeTLSFlags(fs *flag.FlagSet, what string) tlsFlags {
 	}
 }
 
+// localSocketFlag is --local-socket-dir: authenticated local sockets
+// (internal/localconn) for processes that share a host. Off by default.
+func localSocketFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("local-socket-dir", os.Getenv("MERIDIAN_LOCAL_SOCKET_DIR"),
+		"folder of authenticated local sockets (Unix sockets, the same certificates, no TLS) for peers on this host: "+what+
+			"; every process sharing it must run as the same user; default: off [$MERIDIAN_LOCAL_SOCKET_DIR]")
+}
+
 // load reads the files and checks that the certificate names role.
 func (f tlsFlags) load(role mtls.Role) (*mtls.Node, error) {
 	n, err := mtls.Load(*f.ca, *f.cert, *f.key)
@@ -120,9 +128,11 @@ func runDev(ctx context.Context, args []string) error {
 	pprofAddr := fs.String("pprof-listen", "", "host:port serving Go's /debug/pprof (heap, goroutine profiles; default: off)")
 	memLimit := fs.String("memory-limit", "448MiB", "soft memory limit of the process (Go's GOMEMLIMIT, which takes precedence when set; 0: none)")
 	metricsAddr := fs.String("metrics-listen", "", "host:port serving every node's Prometheus metrics on /metrics (labels region, node), and /healthz and /readyz (default: off)")
+	localSockets := fs.Bool("local-sockets", true, "authenticated local sockets in <data>/sockets for the storage hop and each edge's link to its region (false: TLS over TCP on every hop)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg.NoLocalSockets = !*localSockets
 	var err error
 	if cfg.InlineThreshold, err = parseSize(*inline); err != nil {
 		return err
@@ -256,6 +266,7 @@ func runStorage(ctx context.Context, args []string) error {
 	uncachedMin := fs.String("uncached-write-min", "0", "drop shards of at least this size from the page cache once durable (0: keep all cached; docs/performance.md)")
 	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
 	tf := nodeTLSFlags(fs, "this storage node's")
+	localDir := localSocketFlag(fs, "serve the shard API there too (named by --advertise)")
 	obs := observabilityFlags(fs, "info", false, true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -288,6 +299,7 @@ func runStorage(ctx context.Context, args []string) error {
 	if o.registry != nil {
 		cfg.Registry = o.registry
 	}
+	cfg.TLS.SetLocalDir(*localDir, cfg.Logger)
 	if *meta != "" {
 		mc := metaclient.DefaultConfig()
 		mc.DiscoverTimeout = serverDiscoverTimeout
@@ -321,6 +333,7 @@ func runRegional(ctx context.Context, args []string) error {
 	inline := fs.String("inline-threshold", strconv.FormatInt(cfg.InlineThreshold, 10), "largest object stored inline in metadata")
 	fs.StringVar(&cfg.EdgeListen, "edge-listen", "", "host:port of the edge link: HTTP/3 on UDP for other regions' edges, HTTP/2 on TCP (same port) for this region's (serves --tls-cert; edges' client certificates must chain to --client-ca)")
 	tf := nodeTLSFlags(fs, "this gateway's (role gateway; also the edge link's server)")
+	localDir := localSocketFlag(fs, "dial storage nodes' local sockets, and serve the edge link's HTTP/2 listener there too (named by --edge-listen)")
 	clientCA := fs.String("client-ca", "", "CA (PEM) that signs edge client certificates (default: --ca)")
 	adminListen := fs.String("admin-listen", "", "host:port of the admin API (bucketsvc/adminapi: mutual TLS, admin certificates of this region only; default: off)")
 	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
@@ -358,6 +371,8 @@ func runRegional(ctx context.Context, args []string) error {
 	if o.registry != nil {
 		cfg.Registry = o.registry
 	}
+	node.SetLocalDir(*localDir, cfg.Logger)
+	cfg.LocalSocketDir = *localDir
 	cfg.Domains = splitList(*domains)
 	catalog, err := cat.open(ctx, cfg.Logger)
 	if err != nil {
@@ -484,6 +499,8 @@ func runEdge(ctx context.Context, args []string) error {
 	domains := fs.String("domain", "s3.localhost", "domains for virtual-hosted-style requests (comma-separated)")
 	localLink := fs.String("local-link", string(cfg.LocalLink), "transport to this region's gateways: tcp (HTTP/2 over mutual TLS) or quic (HTTP/3); other regions: quic")
 	fs.IntVar(&cfg.LocalLinkConns, "local-link-conns", cfg.LocalLinkConns, "HTTP/2 connections to each gateway of this region (--local-link tcp)")
+	fs.StringVar(&cfg.LocalSocketDir, "local-socket-dir", os.Getenv("MERIDIAN_LOCAL_SOCKET_DIR"),
+		"folder of the gateways' authenticated local sockets: a gateway of this region on this host (its --local-socket-dir, the same address as in --regions) is reached there, HTTP/2 without TLS, the same certificates (--local-link tcp); default: off [$MERIDIAN_LOCAL_SOCKET_DIR]")
 	cat := catalogFlags(fs)
 	bodyTimeoutFlags(fs, &cfg.BodyIdleTimeout, &cfg.BodyTotalTimeout)
 	obs := observabilityFlags(fs, "info", true, true)

@@ -48,6 +48,7 @@ import (
 	"github.com/meridian-s3/meridian/bucketsvc/adminapi"
 	"github.com/meridian-s3/meridian/bucketsvc/embedded"
 	"github.com/meridian-s3/meridian/edge"
+	"github.com/meridian-s3/meridian/internal/localconn"
 	"github.com/meridian-s3/meridian/internal/mtls"
 	"github.com/meridian-s3/meridian/metasvc"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -92,6 +93,11 @@ type Config struct {
 	StoragePerAZ    int
 	Partitions      int
 	InlineThreshold int64
+	// NoLocalSockets turns off authenticated local sockets
+	// (internal/localconn; on by default here, where every node shares one
+	// host): storage nodes and the gateways' edge links then serve only
+	// TLS over TCP, and every internal hop is TLS.
+	NoLocalSockets bool
 	// NoBackground leaves out the background servers (janitor, scrubber,
 	// lifecycle): `meridian bench` measures the data path alone.
 	NoBackground bool
@@ -148,6 +154,8 @@ type Credentials struct {
 type Cluster struct {
 	cfg Config
 	log *slog.Logger
+	// sockets is the local socket folder (<data>/sockets), "" when off.
+	sockets string
 	// Endpoint is the first region's regional gateway (plain HTTP, SigV4):
 	// in-region access and the benchmarks' direct path.
 	Endpoint string
@@ -190,6 +198,9 @@ type Region struct {
 	gateway *regional.Gateway
 	bg      *background.Server // janitor; work leased per partition
 	admin   *adminapi.Server   // first region only
+	// gwNode and bgNode: the gateway's and background server's TLS
+	// material (their dialers count local and TLS connections).
+	gwNode, bgNode *mtls.Node
 	// adminCert and adminKey: this region's admin certificate (status).
 	adminCert, adminKey string
 }
@@ -257,6 +268,15 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.CAFile = filepath.Join(caDir, devca.CertFile)
+	if !cfg.NoLocalSockets {
+		if c.sockets, err = filepath.Abs(filepath.Join(cfg.DataDir, "sockets")); err != nil {
+			return nil, err
+		}
+		if p := localconn.SocketPath(c.sockets, "127.0.0.1:65535"); len(p) > localconn.MaxPath {
+			c.log.Warn("devcluster: data folder too deep for socket paths; local sockets off", "path", p)
+			c.sockets = ""
+		}
+	}
 	wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
 	defer wcancel()
 	for i, name := range cfg.Regions() {
@@ -292,7 +312,13 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	log := cfg.Logger.With("region", name)
 	r := &Region{Name: name}
 	node := func(role mtls.Role, id, az string) (*mtls.Node, error) {
-		return ca.Node(mtls.Identity{Role: role, ID: id, Region: name, AZ: az})
+		n, err := ca.Node(mtls.Identity{Role: role, ID: id, Region: name, AZ: az})
+		if err == nil && role != mtls.RoleMeta {
+			// Storage nodes serve their local sockets, gateways and
+			// background servers dial them (meta nodes speak only TLS).
+			n.SetLocalDir(c.sockets, log)
+		}
+		return n, err
 	}
 	certDir := filepath.Join(cfg.DataDir, "ca", name)
 	adminCert, adminKey, err := ca.WriteNodeFiles(certDir, "admin", mtls.Identity{Role: mtls.RoleAdmin, ID: "admin", Region: name}, nil, nil)
@@ -307,6 +333,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	if err != nil {
 		return nil, err
 	}
+	r.gwNode = gwNode
 
 	var peers []metapb.MetaNode
 	for i, a := range cfg.metaAddrs(ri) {
@@ -407,6 +434,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			return nil, err
 		}
 		gc.EdgeListen = addr(base + 1)
+		gc.LocalSocketDir = c.sockets
 		gc.EdgeTLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: ca.Pool(),
 			ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS13}
 	}
@@ -430,6 +458,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		if err != nil {
 			return nil, err
 		}
+		r.bgNode = bgNode
 		bmc := mcc
 		bmc.Partitions, bmc.TLS = cfg.Partitions, bgNode
 		bgMeta, err := metaclient.New(bmc)
@@ -500,6 +529,7 @@ func (c *Cluster) startEdge(run func(string, func(context.Context) error), ri in
 		ec.LocalLinkConns = c.cfg.EdgeLinkConns
 	}
 	ec.Listen = addr(c.cfg.base(ri) + 10)
+	ec.LocalSocketDir = c.sockets
 	ec.TLSCert, ec.ClientCert, ec.RootCAs = &srv, &client, ca.Pool()
 	ec.Domains = []string{"s3.localhost"}
 	ec.Catalog = c.catalog
@@ -584,6 +614,35 @@ func (c *Cluster) Regions() []*Region { return c.regions }
 func (c *Cluster) Storage() []*storagesvc.Server { return c.regions[0].storages }
 
 // Meta returns the first region's metadata client.
+// LocalSockets is the local socket folder, "" when local sockets are off.
+func (c *Cluster) LocalSockets() string { return c.sockets }
+
+// EdgeLinkStats is what the first region's edge used to reach its own
+// region's gateway (zero without edges).
+func (c *Cluster) EdgeLinkStats() regionalclient.LinkStats {
+	if len(c.edges) == 0 {
+		return regionalclient.LinkStats{}
+	}
+	return c.edges[0].LinkStats()
+}
+
+// StorageDials is what the first region's gateway and background server
+// dialed to reach storage nodes, so far.
+func (c *Cluster) StorageDials() mtls.DialStats {
+	var st mtls.DialStats
+	r := c.regions[0]
+	for _, n := range []*mtls.Node{r.gwNode, r.bgNode} {
+		if n == nil {
+			continue
+		}
+		d := n.DialStats(mtls.RoleStorage)
+		st.Local += d.Local
+		st.TLS += d.TLS
+		st.LocalFailed += d.LocalFailed
+	}
+	return st
+}
+
 func (c *Cluster) Meta() *metaclient.Client { return c.regions[0].meta }
 
 // WriteEnv writes the shell-sourceable dev.env and returns its path.

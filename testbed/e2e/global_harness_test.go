@@ -49,6 +49,9 @@ type GlobalOptions struct {
 	// GatewayArgs and EdgeArgs are appended to every regional gateway's
 	// and edge's command line (e.g. short body deadlines).
 	GatewayArgs, EdgeArgs []string
+	// NoLocalSockets: every internal hop on TLS over TCP; by default the
+	// storage nodes, gateways and edges share one --local-socket-dir.
+	NoLocalSockets bool
 }
 
 // DevCerts are the files `meridian devcerts` wrote.
@@ -81,6 +84,9 @@ type Global struct {
 	Links      map[string]string  // region → its regional gateway's edge link (UDP)
 	Edges      map[string]*Edge   // the edge of each region, by region name
 
+	// Sockets is the --local-socket-dir every process shares ("" when off).
+	Sockets string
+
 	roots *x509.CertPool
 	mu    sync.Mutex
 	extra []*Edge      // edges started by StartEdge (cleaned up with the deployment)
@@ -95,11 +101,14 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 	if len(opts.Regions) == 0 {
 		opts.Regions = []string{"us-east-1", "eu-west-1"}
 	}
-	ro := Options{AZs: opts.AZs, PerAZ: opts.PerAZ}
+	ro := Options{AZs: opts.AZs, PerAZ: opts.PerAZ, NoLocalSockets: opts.NoLocalSockets}
 	ro.defaults()
 	start := time.Now()
 	g := &Global{t: t, Dir: t.TempDir(), Names: opts.Regions, Regions: map[string]*Region{},
 		Links: map[string]string{}, Edges: map[string]*Edge{}}
+	if !opts.NoLocalSockets {
+		g.Sockets = socketDir(t)
+	}
 	g.Certs = devCerts(t, filepath.Join(g.Dir, "ca"), ro, opts.Regions)
 	pem, err := os.ReadFile(g.Certs.CA)
 	if err != nil {
@@ -196,7 +205,7 @@ func freeUDPPort(t testing.TB) int {
 // StartRegion, with the region's name, the SQL catalog and an edge link.
 func (g *Global) newRegion(name string, opts Options) *Region {
 	t := g.t
-	r := &Region{t: t, Opts: opts, Dir: filepath.Join(g.Dir, name), certDir: g.Certs.dir, region: name}
+	r := &Region{t: t, Opts: opts, Dir: filepath.Join(g.Dir, name), certDir: g.Certs.dir, region: name, Sockets: g.Sockets}
 	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+2)
 	var peers []string
 	for i := 0; i < 3; i++ {
@@ -227,7 +236,7 @@ func (g *Global) newRegion(name string, opts Options) *Region {
 			r.Storage = append(r.Storage, &Proc{Name: id, Role: RoleStorage, AZ: azName(az), Addr: a,
 				log: filepath.Join(logDir, id+".log"),
 				args: append([]string{"storage", "--id", id, "--az", azName(az), "--data", filepath.Join(r.Dir, id),
-					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, r.tlsArgs(id)...)})
+					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, append(r.tlsArgs(id), r.localArgs()...)...)})
 		}
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[pi])
@@ -240,6 +249,7 @@ func (g *Global) newRegion(name string, opts Options) *Region {
 			"--edge-listen", link, "--client-ca", g.Certs.CA, "--metrics-listen", health, "--log-level", "warn"},
 		env: gatewayEnv}
 	r.Gateway.args = append(r.Gateway.args, r.tlsArgs("regional")...)
+	r.Gateway.args = append(r.Gateway.args, r.localArgs()...)
 	r.Endpoint = "http://" + gw
 	r.Health = "http://" + health
 	return r
@@ -306,6 +316,9 @@ func (g *Global) StartEdge(name, home string, links map[string]string, extra ...
 				"--cert", g.Certs.EdgeServer, "--key", g.Certs.EdgeKey,
 				"--client-cert", g.Certs.EdgeClient, "--client-key", g.Certs.ClientKey, "--ca", g.Certs.CA,
 				"--sql", g.DSN, "--catalog-key", g.CatalogKey, "--metrics-listen", health, "--log-level", "warn"}}}
+	if g.Sockets != "" {
+		e.args = append(e.args, "--local-socket-dir", g.Sockets)
+	}
 	e.args = append(e.args, extra...)
 	e.Health = metricsURL(e.args)
 	g.mu.Lock()

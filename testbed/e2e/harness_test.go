@@ -90,6 +90,10 @@ type Options struct {
 	Partitions      int      // metadata partitions; default 8
 	InlineThreshold int64    // 0: the gateway's default
 	StorageArgs     []string // extra flags of every `meridian storage`
+	// NoLocalSockets runs every internal hop on TLS over TCP; by default
+	// storage nodes and the gateway share a --local-socket-dir (the
+	// processes share this host), as `meridian dev` does.
+	NoLocalSockets bool
 }
 
 func (o *Options) defaults() {
@@ -225,11 +229,34 @@ type Region struct {
 	Endpoint  string // http://127.0.0.1:port
 	Health    string // http://127.0.0.1:port of the gateway's metrics listener (/healthz, /readyz)
 	MetaAddrs []string
+	// Sockets is the --local-socket-dir of the storage nodes and the
+	// gateway ("" with Options.NoLocalSockets).
+	Sockets string
 
 	// Internal mutual TLS: every node's certificate comes from
 	// `meridian devcerts` under certDir (ca.pem, <region>/<id>.pem).
 	certDir string
 	region  string
+}
+
+// socketDir is a folder for local sockets with a short path (socket paths
+// are limited to 107 bytes; t.TempDir's carry the test's name).
+func socketDir(t testing.TB) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "mrd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	return filepath.Join(d, "sockets")
+}
+
+// localArgs is --local-socket-dir for the region's processes (none when off).
+func (r *Region) localArgs() []string {
+	if r.Sockets == "" {
+		return nil
+	}
+	return []string{"--local-socket-dir", r.Sockets}
 }
 
 // nodeCerts runs `meridian devcerts` for the regions into dir.
@@ -330,6 +357,9 @@ func StartRegion(t testing.TB, opts Options) *Region {
 	r := &Region{t: t, Opts: opts, Dir: t.TempDir(), region: testRegion}
 	r.certDir = filepath.Join(r.Dir, "ca")
 	nodeCerts(t, r.certDir, opts, testRegion)
+	if !opts.NoLocalSockets {
+		r.Sockets = socketDir(t)
+	}
 	ports := freePorts(t, 3+opts.AZs*opts.PerAZ+2)
 	var peers []string
 	for i := 0; i < 3; i++ {
@@ -359,7 +389,7 @@ func StartRegion(t testing.TB, opts Options) *Region {
 			r.Storage = append(r.Storage, &Proc{Name: id, Role: RoleStorage, AZ: azName(az), Addr: a,
 				log: filepath.Join(logDir, id+".log"),
 				args: append([]string{"storage", "--id", id, "--az", azName(az), "--data", filepath.Join(r.Dir, id),
-					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, append(r.tlsArgs(id), opts.StorageArgs...)...)})
+					"--listen", a, "--meta", metaList, "--capacity", "10GiB", "--log-level", "warn"}, append(append(r.tlsArgs(id), r.localArgs()...), opts.StorageArgs...)...)})
 		}
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[pi])
@@ -368,6 +398,7 @@ func StartRegion(t testing.TB, opts Options) *Region {
 	gargs := []string{"regional", "--region", testRegion, "--listen", gw, "--meta", metaList,
 		"--catalog", catalog, "--catalog-key", catalogKey, "--metrics-listen", health, "--log-level", "warn"}
 	gargs = append(gargs, r.tlsArgs("regional")...)
+	gargs = append(gargs, r.localArgs()...)
 	if opts.InlineThreshold > 0 {
 		gargs = append(gargs, "--inline-threshold", strconv.FormatInt(opts.InlineThreshold, 10))
 	}
