@@ -134,7 +134,7 @@ func TestDrainer(t *testing.T) {
 	}
 	// New placements skip the draining node.
 	for i := 0; i < 50; i++ {
-		segs, err := f.engine.Plan(fmt.Sprintf("n%d", i), 100<<10)
+		segs, err := f.engine.Plan(context.Background(), fmt.Sprintf("n%d", i), 100<<10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -101,7 +101,7 @@ func (f *fakeRegion) RebuildShards(ctx context.Context, scheme metapb.Scheme, sr
 func (f *fakeRegion) put(t *testing.T, meta *metaclient.Client, bucket, key, vid string, data []byte) metapb.ObjectVersion {
 	t.Helper()
 	ctx := context.Background()
-	plan, err := f.engine.Plan(vid, int64(len(data)))
+	plan, err := f.engine.Plan(context.Background(), vid, int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,8 @@ func dataPathCollector(st statser) prometheus.Collector {
 		{"hedged_requests_total", "Extra shard requests started beyond k in a window.", func(s objectio.Stats) int64 { return s.Hedged }},
 		{"bytes_written_total", "Object bytes written.", func(s objectio.Stats) int64 { return s.BytesWritten }},
 		{"bytes_read_total", "Object bytes returned by reads.", func(s objectio.Stats) int64 { return s.BytesRead }},
+		{"fresh_views_total", "Control-plane views read before a placement that would put two shards of a segment on one node.", func(s objectio.Stats) int64 { return s.FreshViews }},
+		{"shared_placements_total", "Segments planned with two shards on one node (fewer healthy storage nodes than shards).", func(s objectio.Stats) int64 { return s.SharedPlacements }},
 	}
 	var cs collectors
 	for _, c := range counters {

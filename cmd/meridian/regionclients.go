@@ -44,6 +44,7 @@ func openRegionClients(seeds string, node *mtls.Node, o roleObs) (*regionClients
 	sc := storageclient.NewTLS(node)
 	oc.Client = sc
 	oc.Nodes = view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
+	oc.FreshNodes = view.Fresh
 	oc.Logger = o.log
 	engine, err := objectio.New(oc)
 	if err != nil {

@@ -54,7 +54,7 @@ type Meta interface {
 // Data plans, writes and deletes erasure-coded segments (objectio.Engine
 // implements it).
 type Data interface {
-	Plan(versionID string, size int64) ([]metapb.Segment, error)
+	Plan(ctx context.Context, versionID string, size int64) ([]metapb.Segment, error)
 	Write(ctx context.Context, segs []metapb.Segment, body io.Reader) ([]metapb.Segment, error)
 	Delete(ctx context.Context, segs []metapb.Segment) error
 }

@@ -46,7 +46,7 @@ func (c *Coordinator) writeObject(ctx context.Context, log *slog.Logger, t Targe
 func (c *Coordinator) writeLarge(ctx context.Context, log *slog.Logger, v metapb.ObjectVersion, body Body, cond metapb.CommitRequest) (metapb.ObjectVersion, error) {
 	// The stored size: the body's (ciphertext when the gateway encrypts
 	// it); v.Size stays the object's size.
-	segs, err := c.Data.Plan(v.VersionID, body.Size)
+	segs, err := c.Data.Plan(ctx, v.VersionID, body.Size)
 	if err != nil {
 		return v, err
 	}

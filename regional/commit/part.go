@@ -35,7 +35,7 @@ func (c *Coordinator) writePart(ctx context.Context, log *slog.Logger, p metapb.
 		}
 		p.Inline, p.ETag, p.Checksums, p.State = data, body.ETag(), body.Checksums(), metapb.StateCommitted
 	} else {
-		segs, err := c.Data.Plan(PartShardPrefix(p.UploadID, p.Number, p.Attempt), body.Size)
+		segs, err := c.Data.Plan(ctx, PartShardPrefix(p.UploadID, p.Number, p.Attempt), body.Size)
 		if err != nil {
 			return Result{}, err
 		}

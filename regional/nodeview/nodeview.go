@@ -24,9 +24,14 @@ type View struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	mu    sync.RWMutex
-	nodes []metapb.StorageNode
-	ok    bool
+	mu     sync.RWMutex
+	nodes  []metapb.StorageNode
+	ok     bool
+	readAt time.Time // when the read that produced nodes started
+
+	fmu      sync.Mutex    // guards the two below (Fresh)
+	inflight chan struct{} // closed when the forced read in flight ends
+	failedAt time.Time     // the last forced read failed then
 
 	stop chan struct{}
 	done chan struct{}
@@ -61,16 +66,68 @@ func (v *View) loop() {
 }
 
 func (v *View) refresh() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*v.interval+time.Second)
+	_ = v.read(context.Background())
+}
+
+// read fetches the list (bounded by ctx and 2×interval+1s) and keeps it
+// unless a read that started later already answered.
+func (v *View) read(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*v.interval+time.Second)
 	defer cancel()
+	started := time.Now()
 	nodes, err := v.src.StorageNodes(ctx)
 	if err != nil {
 		v.log.Debug("nodeview: refresh failed", "err", err)
-		return
+		return err
 	}
 	v.mu.Lock()
-	v.nodes, v.ok = nodes, true
+	if started.After(v.readAt) {
+		v.nodes, v.ok, v.readAt = nodes, true, started
+	}
 	v.mu.Unlock()
+	return nil
+}
+
+// Fresh reads the node list from the control plane now and returns it: for
+// decisions that must not rest on a list up to an interval old (placement
+// that would put two shards of a segment on one node, objectio). Callers
+// arriving while such a read is in flight share it. When a forced read
+// fails, Fresh returns the last known list, and for one interval after the
+// failure returns it without trying again (a control plane that is down
+// must not add a timeout to every caller). The read is bounded by ctx and
+// by one interval.
+func (v *View) Fresh(ctx context.Context) []metapb.StorageNode {
+	v.fmu.Lock()
+	if !v.failedAt.IsZero() && time.Since(v.failedAt) < v.interval {
+		v.fmu.Unlock()
+		return v.Nodes()
+	}
+	if ch := v.inflight; ch != nil {
+		v.fmu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		return v.Nodes()
+	}
+	ch := make(chan struct{})
+	v.inflight = ch
+	v.fmu.Unlock()
+
+	rctx, cancel := context.WithTimeout(ctx, v.interval) // a caller waits at most an interval
+	err := v.read(rctx)
+	cancel()
+
+	v.fmu.Lock()
+	v.inflight = nil
+	if err != nil && ctx.Err() == nil {
+		v.failedAt = time.Now()
+	} else if err == nil {
+		v.failedAt = time.Time{}
+	}
+	v.fmu.Unlock()
+	close(ch)
+	return v.Nodes()
 }
 
 // Nodes returns the last known node list (health included).

@@ -24,7 +24,7 @@ func BenchmarkWrite(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
-		segs, err := v.e.Plan(newVID(), size)
+		segs, err := v.e.Plan(context.Background(), newVID(), size)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -34,6 +34,14 @@ type Config struct {
 	// Nodes returns the control plane's current view of the storage nodes
 	// (Healthy set from heartbeats). Called once per operation.
 	Nodes func() []metapb.StorageNode
+	// FreshNodes, if set, reads the control plane's view now (a cached
+	// Nodes may be up to its refresh interval old; regional/nodeview's
+	// Fresh). Plan calls it (once per call) before it would place two
+	// shards of a segment on one node because Nodes offers fewer usable
+	// nodes than shards: that placement lowers the object's fault tolerance
+	// for good, so it is decided only on a current view (nodes that joined
+	// or came back since the last refresh are then used).
+	FreshNodes func(ctx context.Context) []metapb.StorageNode
 	// WriteQuorum is the number of shards of every segment that must be
 	// durably stored before Write succeeds. Default Data+Parity; never less
 	// than Data+1 (invariant 1).

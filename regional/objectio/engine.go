@@ -71,7 +71,11 @@ func (e *Engine) suspect(id string) {
 // nodes is the control plane's view with this engine's suspects marked
 // unhealthy.
 func (e *Engine) nodes() []metapb.StorageNode {
-	nodes := e.cfg.Nodes()
+	return e.withSuspects(e.cfg.Nodes())
+}
+
+// withSuspects returns nodes with this engine's suspects marked unhealthy.
+func (e *Engine) withSuspects(nodes []metapb.StorageNode) []metapb.StorageNode {
 	e.suspectMu.Lock()
 	defer e.suspectMu.Unlock()
 	if len(e.suspects) == 0 {
@@ -148,31 +152,38 @@ func validVersionID(vid string) error {
 // per segment and the shard ids, sizes and nodes it will write (CRCs are 0
 // until written). A zero-size object has no segments. It fails with
 // placement.ErrNotEnoughNodes when fewer than Data+1 nodes are healthy.
-func (e *Engine) Plan(versionID string, size int64) ([]metapb.Segment, error) {
+// Before it places two shards of a segment on one node (fewer usable nodes
+// than shards in the cached view), it reads the view again through
+// Config.FreshNodes (bounded by ctx), once per call.
+func (e *Engine) Plan(ctx context.Context, versionID string, size int64) ([]metapb.Segment, error) {
 	if err := validVersionID(versionID); err != nil {
 		return nil, err
 	}
 	if size < 0 {
 		return nil, fmt.Errorf("%w: negative size", ErrRange)
 	}
-	nodes := e.nodes()
+	registered := e.cfg.Nodes()
+	fresh := e.cfg.FreshNodes == nil
 	var segs []metapb.Segment
 	for off, i := int64(0), 0; off < size; off, i = off+e.cfg.SegmentSize, i+1 {
 		s := metapb.Segment{Offset: off, Size: min(e.cfg.SegmentSize, size-off)}
 		seed := placement.HashString(versionID + "/" + strconv.Itoa(i))
-		p, err := placement.Choose(nodes, e.layout.N(), e.layout.M, seed)
-		if err != nil {
-			// Too few nodes without the suspects: let the writes find out.
-			p, err = placement.Choose(e.cfg.Nodes(), e.layout.N(), e.layout.M, seed)
-		}
-		if err != nil {
-			// Too few reported healthy: health is advisory (a new
-			// control-plane leader knows no heartbeats yet), so try every
-			// registered node; writes to dead ones fail and are replaced.
-			p, err = placement.Choose(assumeHealthy(e.cfg.Nodes()), e.layout.N(), e.layout.M, seed)
+		p, err := e.choose(registered, seed)
+		if (err != nil || distinct(p.Nodes) < e.layout.N()) && !fresh {
+			// A shared placement lowers the object's fault tolerance for
+			// good, and the cached view may be stale (a gateway started
+			// with its storage nodes, nodes back from a restart): decide
+			// it on a current one.
+			fresh = true
+			registered = e.cfg.FreshNodes(ctx)
+			e.m.freshViews.Add(1)
+			p, err = e.choose(registered, seed)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("objectio: place segment %d: %w", i, err)
+		}
+		if distinct(p.Nodes) < len(p.Nodes) {
+			e.m.sharedPlans.Add(1)
 		}
 		shardSize := e.layout.ShardSize(s.Size)
 		for idx, n := range p.Nodes {
@@ -183,6 +194,24 @@ func (e *Engine) Plan(versionID string, size int64) ([]metapb.Segment, error) {
 		segs = append(segs, s)
 	}
 	return segs, nil
+}
+
+// choose places one segment on registered (the control plane's view): on
+// the healthy nodes that are not suspects, else on the healthy ones, else
+// on all of them.
+func (e *Engine) choose(registered []metapb.StorageNode, seed uint64) (placement.Placement, error) {
+	p, err := placement.Choose(e.withSuspects(registered), e.layout.N(), e.layout.M, seed)
+	if err != nil {
+		// Too few nodes without the suspects: let the writes find out.
+		p, err = placement.Choose(registered, e.layout.N(), e.layout.M, seed)
+	}
+	if err != nil {
+		// Too few reported healthy: health is advisory (a new
+		// control-plane leader knows no heartbeats yet), so try every
+		// registered node; writes to dead ones fail and are replaced.
+		p, err = placement.Choose(assumeHealthy(registered), e.layout.N(), e.layout.M, seed)
+	}
+	return p, err
 }
 
 // nodeView indexes the control plane's nodes by id.
@@ -239,6 +268,15 @@ func (e *Engine) deleteRefs(ctx context.Context, view nodeView, refs []metapb.Sh
 		}
 	}
 	return first
+}
+
+// distinct counts the different node ids in nodes.
+func distinct(nodes []metapb.StorageNode) int {
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		seen[n.ID] = true
+	}
+	return len(seen)
 }
 
 // assumeHealthy returns nodes with every one marked healthy.

@@ -102,7 +102,7 @@ func newVID() string {
 
 func (v *env) put(t testing.TB, data []byte) []metapb.Segment {
 	t.Helper()
-	segs, err := v.e.Plan(newVID(), int64(len(data)))
+	segs, err := v.e.Plan(context.Background(), newVID(), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func (v *env) checkStored(t testing.TB, segs []metapb.Segment) {
 
 func TestPlan(t *testing.T) {
 	v := newEnv(t, false, nil)
-	segs, err := v.e.Plan("vid_1.x-Y", 2*tSeg+5)
+	segs, err := v.e.Plan(context.Background(), "vid_1.x-Y", 2*tSeg+5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,11 +160,11 @@ func TestPlan(t *testing.T) {
 	if segs[0].Shards[0].Size != tChunk*4 || segs[2].Shards[0].Size != 1 {
 		t.Fatalf("shard sizes %d %d", segs[0].Shards[0].Size, segs[2].Shards[0].Size)
 	}
-	if s, err := v.e.Plan("v", 0); err != nil || len(s) != 0 {
+	if s, err := v.e.Plan(context.Background(), "v", 0); err != nil || len(s) != 0 {
 		t.Fatalf("empty: %v %v", s, err)
 	}
 	for _, bad := range []string{"", "a/b", "a b", "ä"} {
-		if _, err := v.e.Plan(bad, 10); !errors.Is(err, ErrVersionID) {
+		if _, err := v.e.Plan(context.Background(), bad, 10); !errors.Is(err, ErrVersionID) {
 			t.Errorf("Plan(%q) err=%v", bad, err)
 		}
 	}
@@ -176,14 +176,14 @@ func TestPlan(t *testing.T) {
 		v.nodes[i].Healthy = false
 	}
 	v.mu.Unlock()
-	if s, err := v.e.Plan("v", 10); err != nil || len(s[0].Shards) != 14 {
+	if s, err := v.e.Plan(context.Background(), "v", 10); err != nil || len(s[0].Shards) != 14 {
 		t.Fatalf("10 of 16 healthy: %v, err=%v", s, err)
 	}
 	// Fewer than k+1 registered nodes at all: refused.
 	v.mu.Lock()
 	v.nodes = v.nodes[:10]
 	v.mu.Unlock()
-	if _, err := v.e.Plan("v", 10); !errors.Is(err, placement.ErrNotEnoughNodes) {
+	if _, err := v.e.Plan(context.Background(), "v", 10); !errors.Is(err, placement.ErrNotEnoughNodes) {
 		t.Fatalf("10 registered nodes: err=%v", err)
 	}
 }
@@ -278,7 +278,7 @@ func TestWriteFailuresReplaced(t *testing.T) {
 				t0 := time.Now()
 				size := int64(tSeg + 1 + r.Int64N(tSeg))
 				data := randData(uint64(ci), size)
-				segs, err := v.e.Plan(newVID(), size)
+				segs, err := v.e.Plan(context.Background(), newVID(), size)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -332,7 +332,7 @@ func TestWriteFailuresReplaced(t *testing.T) {
 func TestWriteTooManyFailures(t *testing.T) {
 	v := newEnv(t, false, nil)
 	size := int64(tSeg - 7)
-	segs, _ := v.e.Plan(newVID(), size)
+	segs, _ := v.e.Plan(context.Background(), newVID(), size)
 	for _, idx := range []int{1, 3, 5, 7, 9} {
 		v.store.SetFault(v.addr(segs[0].Shards[idx].Node), objectiotest.Fault{PutFail: true, PutFailAfter: 10})
 	}
@@ -353,7 +353,7 @@ func TestWriteQuorumWithoutSpares(t *testing.T) {
 	v.mu.Lock()
 	v.nodes = v.nodes[:14]
 	v.mu.Unlock()
-	segs, _ := v.e.Plan(newVID(), 1000)
+	segs, _ := v.e.Plan(context.Background(), newVID(), 1000)
 	v.store.SetFault(v.addr(segs[0].Shards[3].Node), objectiotest.Fault{Down: true})
 	out, err := v.e.Write(context.Background(), segs, bytes.NewReader(randData(2, 1000)))
 	if err != nil {
@@ -371,7 +371,7 @@ func TestWriteShortBody(t *testing.T) {
 	v := newEnv(t, false, nil)
 	size := int64(3*tSeg + 100)
 	for _, have := range []int64{0, 10, tSeg, 2*tSeg + tStripe + 1, size - 1} {
-		segs, _ := v.e.Plan(newVID(), size)
+		segs, _ := v.e.Plan(context.Background(), newVID(), size)
 		_, err := v.e.Write(context.Background(), segs, bytes.NewReader(randData(3, have)))
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("body of %d/%d: err=%v", have, size, err)
@@ -394,7 +394,7 @@ func (endless) Read(p []byte) (int, error) {
 
 func TestWriteCancelled(t *testing.T) {
 	v := newEnv(t, false, nil)
-	segs, _ := v.e.Plan(newVID(), 1000*tSeg)
+	segs, _ := v.e.Plan(context.Background(), newVID(), 1000*tSeg)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	done := make(chan error, 1)
@@ -414,7 +414,7 @@ func TestWriteCancelled(t *testing.T) {
 
 func TestWriteAvoidsUnhealthy(t *testing.T) {
 	v := newEnv(t, false, nil)
-	segs, _ := v.e.Plan(newVID(), 3*tSeg)
+	segs, _ := v.e.Plan(context.Background(), newVID(), 3*tSeg)
 	down := segs[0].Shards[6].Node
 	v.mu.Lock()
 	for i := range v.nodes {

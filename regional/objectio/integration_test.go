@@ -97,7 +97,7 @@ func TestRealStorageNodes(t *testing.T) {
 	for i := range data {
 		data[i] = byte(r.Uint32())
 	}
-	segs, err := e.Plan("v-real-1", size)
+	segs, err := e.Plan(context.Background(), "v-real-1", size)
 	if err != nil {
 		t.Fatal(err)
 	}

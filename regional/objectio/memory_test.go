@@ -41,7 +41,7 @@ func TestWriteMemoryBound(t *testing.T) {
 		d := DefaultConfig()
 		c.Scheme, c.SegmentSize, c.ReadWindow = d.Scheme, d.SegmentSize, d.ReadWindow
 	})
-	segs, err := v.e.Plan(newVID(), size)
+	segs, err := v.e.Plan(context.Background(), newVID(), size)
 	if err != nil {
 		t.Fatal(err)
 	}

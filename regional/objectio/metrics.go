@@ -12,6 +12,7 @@ type metrics struct {
 	readWindows, reconstructed     atomic.Int64
 	hedged                         atomic.Int64
 	bytesWritten, bytesRead        atomic.Int64
+	freshViews, sharedPlans        atomic.Int64
 }
 
 // Stats is a snapshot of the engine's counters.
@@ -27,6 +28,8 @@ type Stats struct {
 	Hedged           int64 // extra shard requests started beyond k in a window
 	BytesWritten     int64 // object bytes written
 	BytesRead        int64 // object bytes returned by reads
+	FreshViews       int64 // control-plane views read by Plan before a placement that would share nodes
+	SharedPlacements int64 // segments planned with two shards on one node (fewer healthy nodes than shards)
 }
 
 // Stats returns the current counters.
@@ -38,5 +41,6 @@ func (e *Engine) Stats() Stats {
 		ShardGets: m.shardGets.Load(), ShardGetFailures: m.shardGetFailures.Load(),
 		ReadWindows: m.readWindows.Load(), Reconstructed: m.reconstructed.Load(),
 		Hedged: m.hedged.Load(), BytesWritten: m.bytesWritten.Load(), BytesRead: m.bytesRead.Load(),
+		FreshViews: m.freshViews.Load(), SharedPlacements: m.sharedPlans.Load(),
 	}
 }

@@ -30,7 +30,7 @@ func TestSuspectNodesAvoided(t *testing.T) {
 			var hit bool
 			for i := 0; i < 50 && !hit; i++ {
 				data := randData(uint64(i), tSeg)
-				segs, err := v.e.Plan(newVID(), int64(len(data)))
+				segs, err := v.e.Plan(context.Background(), newVID(), int64(len(data)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -56,7 +56,7 @@ func TestSuspectNodesAvoided(t *testing.T) {
 			// The following plans avoid it (or not, without suspects).
 			used := false
 			for i := 0; i < 50; i++ {
-				segs, err := v.e.Plan(newVID(), tSeg)
+				segs, err := v.e.Plan(context.Background(), newVID(), tSeg)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -407,6 +407,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 	oc := objectio.DefaultConfig()
 	oc.Client = storageclient.NewTLS(gwNode)
 	oc.Nodes = r.view.Nodes // all nodes with health: placement uses healthy ones, reads fall back to the rest
+	oc.FreshNodes = r.view.Fresh
 	oc.Logger = log
 	engine, err := objectio.New(oc)
 	if err != nil {

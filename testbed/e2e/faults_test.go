@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/meridian-s3/meridian/metasvc/metapb"
 )
 
 // testSeed returns the seed of a test's random choices, logged so that a
@@ -193,7 +195,10 @@ func (cp *corpus) writeAfterFault(ctx context.Context, t *testing.T, c *s3.Clien
 }
 
 // TestFaultStorageNodes kills -9 four random storage nodes spanning AZs:
-// every object reads back identical and new PUTs succeed.
+// every object reads back identical and new PUTs succeed. Its premise is
+// checked first: every acknowledged object has its 14 shards on 14 distinct
+// nodes (a gateway acting on a stale node list once dealt the first objects
+// over 11 nodes, and 4 killed nodes then held 5 shards of one).
 func TestFaultStorageNodes(t *testing.T) {
 	r := StartRegion(t, Options{AZs: 4, PerAZ: 4, Partitions: 8})
 	seed := testSeed(t)
@@ -202,6 +207,11 @@ func TestFaultStorageNodes(t *testing.T) {
 	c := r.Client()
 	cp := newCorpus(t, c, "fault-nodes")
 	cp.fill(ctx, t, c, "pre/", seed)
+	meta := adminMeta(t, r)
+	recs := records(t, meta)
+	if bad := notSpread(recs); len(bad) > 0 {
+		t.Errorf("acknowledged objects not on 14 distinct nodes (losing 4 nodes may lose them): %v", bad)
+	}
 
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var victims []*Proc
@@ -223,6 +233,25 @@ func TestFaultStorageNodes(t *testing.T) {
 		r.Kill(p)
 	}
 	t.Logf("killed -9 %s", strings.Join(names, ", "))
+	dead := map[string]bool{}
+	for _, n := range names {
+		dead[n] = true
+	}
+	worst, worstKey := 0, ""
+	for _, rec := range recs {
+		for _, seg := range rec.Segments {
+			lost := 0
+			for _, sh := range seg.Shards {
+				if sh.Node == "" || dead[sh.Node] {
+					lost++
+				}
+			}
+			if lost > worst {
+				worst, worstKey = lost, rec.Key
+			}
+		}
+	}
+	t.Logf("most shards of one segment on the killed nodes: %d (%s)", worst, worstKey)
 
 	t.Run("read", func(t *testing.T) { cp.verify(ctx, t, c) })
 	t.Run("write", func(t *testing.T) { cp.writeAfterFault(ctx, t, c, "during/", seed+100) })
@@ -266,6 +295,25 @@ func TestFaultAZLoss(t *testing.T) {
 			t.Errorf("with AZ %s down: %v", az, err)
 		}
 	})
+}
+
+// notSpread lists the records with a segment whose shards are not on as many
+// distinct nodes as it has shards (a shared node or an unplaced shard).
+func notSpread(recs []metapb.ShardRecord) []string {
+	var bad []string
+	for _, rec := range recs {
+		for si, seg := range rec.Segments {
+			nodes := map[string][]int{}
+			for _, sh := range seg.Shards {
+				nodes[sh.Node] = append(nodes[sh.Node], sh.Index)
+			}
+			if len(nodes) != len(seg.Shards) || nodes[""] != nil {
+				bad = append(bad, fmt.Sprintf("%s segment %d: %v", rec.Key, si, nodes))
+				break
+			}
+		}
+	}
+	return bad
 }
 
 // putResult is one PUT of the write stream.
