@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,12 +142,70 @@ func preparingLeft(ctx context.Context, meta *metaclient.Client) (int, error) {
 	return n, nil
 }
 
-// TestJanitorKillGateway: kill -9 the gateway during 8 parallel large PUTs
-// (and an orphan no record ever named — what a gateway that died after a
-// replacement write leaves — is planted on a node). After the PREPARE deadline no PREPARING
-// record and no unreferenced shard remains on any node: the janitor aborts
-// the PREPAREs (phase 1), deletes the planned shards (phase 2) and the
-// orphan scan deletes the rest (phase 3).
+// gatedBody is a PUT body that hands over its first open bytes and then
+// nothing until release is closed (the test closes it after killing the
+// gateway): the request is in flight, shards being written, for as long as
+// the test wants, however fast the machine is.
+type gatedBody struct {
+	data    []byte
+	open    int
+	off     int
+	release <-chan struct{}
+}
+
+func (b *gatedBody) Read(p []byte) (int, error) {
+	if b.off >= b.open {
+		<-b.release
+		return 0, errors.New("e2e: body cut after the gateway was killed")
+	}
+	n := copy(p, b.data[b.off:b.open])
+	b.off += n
+	return n, nil
+}
+
+// gatedPut PUTs data to bucket/key on the gateway as a signed request with
+// an unsigned, streamed payload whose body stops after open bytes until
+// release is closed.
+func gatedPut(ctx context.Context, r *Region, bucket, key string, data []byte, open int, release <-chan struct{}) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, r.Endpoint+"/"+bucket+"/"+key,
+		&gatedBody{data: data, open: open, release: release})
+	if err != nil {
+		return err
+	}
+	req.ContentLength = int64(len(data))
+	sign(nopTB{}, req, testAccessKey, testSecretKey, "UNSIGNED-PAYLOAD", time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("PUT %s: %d %s", key, resp.StatusCode, b)
+	}
+	return nil
+}
+
+// TestJanitorKillGateway: kill -9 the gateway while PUTs are in flight (and
+// an orphan no record ever named — what a gateway that died after a
+// replacement write leaves — is planted on a node). After the PREPARE
+// deadline no PREPARING record and no unreferenced shard remains on any
+// node: the janitor aborts the PREPAREs (phase 1), deletes the planned
+// shards (phase 2) and the orphan scan deletes the rest (phase 3).
+//
+// The kill is timed by observation, not by a sleep. Two kinds of PUT are in
+// flight: "stored" ones, under the harness's commit-delay key prefix, whose
+// shards are all written and which then wait faultDelay before their
+// COMMIT (shards on the nodes that only a PREPARING record names), and
+// "streaming" ones, whose bodies stop after their first MiB until after the
+// kill (PREPARED, shard streams open: they cannot finish before the kill).
+// The gateway is killed as soon as both streaming PUTs are PREPARING and a
+// stored one is PREPARING with all 14 shards listed on the nodes (the others
+// are then writing or waiting too). Nothing here races the PUTs: the
+// streaming ones cannot end before the kill, and a stored one stays
+// uncommitted for faultDelay after its shards land, while one observation
+// takes milliseconds; only the PREPARE deadline (8 s) bounds how long the
+// stored PUTs may take to land.
 func TestJanitorKillGateway(t *testing.T) {
 	const prepare, grace, minAge = 8 * time.Second, 500 * time.Millisecond, 9 * time.Second
 	r := StartRegion(t, Options{Partitions: 4})
@@ -167,61 +228,118 @@ func TestJanitorKillGateway(t *testing.T) {
 	if _, err := r.StorageClient().Put(ctx, r.Storage[0].Addr, planted, bytes.NewReader(make([]byte, 100<<10)), 100<<10, 0); err != nil {
 		t.Fatal(err)
 	}
-	const puts, size = 8, 64 << 20
+	before, err := regionShards(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const stored, streaming, size = 6, 2, 4 << 20
 	body := make([]byte, size)
 	for i := range body {
 		body[i] = byte(i * 7)
 	}
+	storedKey := func(i int) string { return fmt.Sprintf("%slarge-%d", faultPrefix, i) }
+	streamingKey := func(i int) string { return fmt.Sprintf("streaming-%d", i) }
+	release := make(chan struct{})
 	var wg sync.WaitGroup
-	results := make([]error, puts)
-	allDone := make(chan struct{})
-	for i := range puts {
+	storedErr, streamingErr := make([]error, stored), make([]error, streaming)
+	for i := range stored {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, results[i] = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(fmt.Sprintf("large-%d", i)),
+			_, storedErr[i] = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(storedKey(i)),
 				Body: bytes.NewReader(body)}, noRetry)
 		}()
 	}
-	go func() { wg.Wait(); close(allDone) }()
-	// Kill the gateway once most PUTs are PREPARED (and so writing shards).
-	most := 0
-	for most < puts/2 {
-		select {
-		case <-allDone:
-			t.Fatalf("every PUT ended before %d were PREPARED at once (results %v): the test proves nothing", puts/2, results)
-		case <-time.After(20 * time.Millisecond):
-		}
-		most, _ = preparingLeft(ctx, meta)
+	for i := range streaming {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			streamingErr[i] = gatedPut(ctx, r, bucket, streamingKey(i), body, 1<<20, release)
+		}()
 	}
-	// … and shards of them are on the nodes.
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
-		if sh, err := regionShards(ctx, r); err == nil && len(sh) >= 15+14 {
-			break
-		}
+	defer func() { // on any early exit: let the streaming PUTs end
 		select {
-		case <-allDone:
-			t.Fatalf("every PUT ended before the kill (results %v): the test proves nothing", results)
-		case <-time.After(50 * time.Millisecond):
+		case <-release:
+		default:
+			close(release)
 		}
-	}
+	}()
+
+	// Observe until the moment to kill: caught[key] = the listed shards of
+	// that PREPARING stored PUT (all 14 of its segment).
+	var caught map[string][]listedShard
+	var last string
+	waitUntilf(t, 60*time.Second, func() bool {
+		preparing := map[string]string{} // key → version id
+		for p := 0; p < meta.Partitions(); p++ {
+			vs, err := meta.ScanPreparing(ctx, p, time.Now().Add(24*time.Hour), 1000)
+			if err != nil {
+				last = err.Error()
+				return false
+			}
+			for _, v := range vs {
+				preparing[v.Key] = v.VersionID
+			}
+		}
+		sh, err := regionShards(ctx, r)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		byVersion := map[string][]listedShard{}
+		for _, s := range sh {
+			vid, _, _ := strings.Cut(s.id, ".")
+			byVersion[vid] = append(byVersion[vid], s)
+		}
+		caught = map[string][]listedShard{}
+		for i := range stored {
+			if vid, ok := preparing[storedKey(i)]; ok && len(byVersion[vid]) >= 14 {
+				caught[storedKey(i)] = byVersion[vid]
+			}
+		}
+		streamingPrepared := 0
+		for i := range streaming {
+			if _, ok := preparing[streamingKey(i)]; ok {
+				streamingPrepared++
+			}
+		}
+		last = fmt.Sprintf("%d of %d streaming PUTs PREPARING, %d of %d stored PUTs PREPARING with 14 shards listed",
+			streamingPrepared, streaming, len(caught), stored)
+		return streamingPrepared == streaming && len(caught) >= 1
+	}, func() string { return "PUTs in flight with their shards on the nodes: " + last })
 	r.Kill(r.Gateway)
 	killed := time.Now()
+	close(release)
 	wg.Wait()
+	t.Logf("killed the gateway with %s", last)
+
+	// What the janitor must clean: the PREPAREs of every PUT that failed,
+	// the shards of the caught stored PUTs that failed (no COMMIT can come
+	// for them any more), and the planted orphan.
+	var doomed []listedShard
 	failed := 0
-	for _, err := range results {
-		if err != nil {
-			failed++
+	for i, err := range storedErr {
+		if err == nil {
+			continue
 		}
+		failed++
+		doomed = append(doomed, caught[storedKey(i)]...)
+	}
+	for i, err := range streamingErr {
+		if err == nil {
+			t.Fatalf("streaming PUT %d succeeded with a body that never ended", i)
+		}
+		failed++
 	}
 	pre, _ := preparingLeft(ctx, meta)
-	sh, _ := regionShards(ctx, r)
-	un, _ := unreferenced(ctx, meta, sh)
-	t.Logf("gateway killed: %d of %d PUTs failed, %d PREPARING records, %d shards listed, %d of them unreferenced", failed, puts, pre, len(sh), len(un))
-	if failed == 0 || pre == 0 || len(sh) <= 15 {
-		t.Fatalf("at the kill: %d PUTs failed, %d PREPARING, %d shards: the test proves nothing", failed, pre, len(sh))
+	t.Logf("after the kill: %d of %d PUTs failed, %d PREPARING records, %d shards of failed PUTs on the nodes (%d shards before the PUTs)",
+		failed, stored+streaming, pre, len(doomed), len(before))
+	if len(doomed) < 14 {
+		t.Fatalf("no stored PUT caught uncommitted with its shards on the nodes (stored PUT results %v): the test proves nothing", storedErr)
 	}
-	var last string
+	doomed = append(doomed, listedShard{node: r.Storage[0].Name, id: planted})
+	var left []listedShard
 	waitUntilf(t, 45*time.Second, func() bool {
 		pre, err := preparingLeft(ctx, meta)
 		if err != nil || pre != 0 {
@@ -238,15 +356,31 @@ func TestJanitorKillGateway(t *testing.T) {
 			last = fmt.Sprintf("%d unreferenced shards (%v), e.g. %v", len(un), err, un[:min(3, len(un))])
 			return false
 		}
+		listed := map[listedShard]bool{}
+		for _, s := range sh {
+			listed[listedShard{node: s.node, id: s.id}] = true
+		}
+		left = left[:0]
+		for _, d := range doomed {
+			if listed[listedShard{node: d.node, id: d.id}] {
+				left = append(left, d)
+			}
+		}
+		if len(left) != 0 {
+			last = fmt.Sprintf("%d shards of the dead PUTs still on the nodes, e.g. %v", len(left), left[:min(3, len(left))])
+			return false
+		}
 		return true
-	}, func() string { return "no PREPARING record and no unreferenced shard: " + last })
+	}, func() string {
+		return "no PREPARING record, no unreferenced shard, none of the dead PUTs' shards: " + last
+	})
 	took := time.Since(killed)
 	orphans := bgMetric(t, bg, "meridian_background_janitor_orphans_deleted_total")
 	aborted := bgMetric(t, bg, "meridian_background_janitor_aborted_total")
 	t.Logf("clean %v after the kill (PREPARE deadline %v, orphan min age %v): %v PREPAREs aborted, %v orphan shards deleted",
 		took.Round(100*time.Millisecond), prepare, minAge, aborted, orphans)
-	if aborted < 1 || orphans < 1 {
-		t.Fatalf("janitor aborted %v PREPAREs and deleted %v orphans: want both ≥ 1", aborted, orphans)
+	if aborted < streaming || orphans < 1 {
+		t.Fatalf("janitor aborted %v PREPAREs and deleted %v orphans: want ≥ %d and ≥ 1", aborted, orphans, streaming)
 	}
 	// The committed warm-up object is intact (through a new gateway).
 	if err := r.Gateway.start(); err != nil {
