@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/meridian-s3/meridian/internal/md5lanes"
 	"github.com/meridian-s3/meridian/internal/s3api"
 )
 
@@ -69,6 +70,11 @@ type Config struct {
 	// TLS. Tests only: S3 refuses them (docs/sse.md).
 	SSECOverHTTP bool
 
+	// MD5 says when request bodies' MD5 (ETag, Content-MD5) runs on
+	// multi-buffer lanes (internal/md5lanes); the zero value is the
+	// measured default.
+	MD5 md5lanes.Config
+
 	// TracerProvider receives a server span per S3 request (regional/tracing.go);
 	// nil: no tracing.
 	TracerProvider trace.TracerProvider
@@ -112,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.bodyTimeouts().Validate("regional"); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.MD5.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("regional: MD5: %w", err))
 	}
 	if c.LifecycleDay < 0 {
 		errs = append(errs, errors.New("regional: LifecycleDay must not be negative"))

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/md5lanes"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3authz"
 	"github.com/meridian-s3/meridian/internal/s3err"
@@ -37,6 +38,7 @@ type Gateway struct {
 	hostID   string
 	commit   *commit.Coordinator  // the commit protocol (regional/commit)
 	policies *s3authz.PolicyCache // parsed bucket policies (authz.go)
+	md5      *md5lanes.Pool       // request bodies' MD5 (ETag, Content-MD5)
 
 	ln   net.Listener
 	srv  *http.Server
@@ -67,6 +69,11 @@ func New(cfg Config) (*Gateway, error) {
 		ready: make(chan struct{}),
 	}
 	g.policies = s3authz.NewPolicyCache(policyCacheSize)
+	md5p, err := md5lanes.New(cfg.MD5)
+	if err != nil {
+		return nil, err
+	}
+	g.md5 = md5p
 	g.metrics = newMetrics(cfg.Registry, cfg.Data)
 	g.commit = &commit.Coordinator{
 		Meta: cfg.Meta, Data: cfg.Data, InlineThreshold: cfg.InlineThreshold,
@@ -148,6 +155,7 @@ func (g *Gateway) Close() error {
 		}
 		close(g.stop)
 		g.wg.Wait()
+		g.md5.Close() // a server still lending lanes closes with its last body
 	})
 	return g.closeErr
 }

@@ -3,7 +3,6 @@ package regional
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/md5lanes"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3err"
 	"github.com/meridian-s3/meridian/metasvc/metaclient"
@@ -56,7 +56,7 @@ type bodyInfo struct {
 	size      int64
 	md5       []byte // from Content-MD5, nil if absent
 	reader    io.Reader
-	md5h      *asyncHash
+	md5h      *md5lanes.Hasher // finished by Sum, or by Close when the request ends
 	auth      func() map[string]string
 	remaining func() error
 }
@@ -78,8 +78,8 @@ func (g *Gateway) openBody(req *request, max int64) (*bodyInfo, error) {
 	if size > max {
 		return nil, s3err.New(s3err.EntityTooLarge).With("ProposedSize", strconv.FormatInt(size, 10)).With("MaxSizeAllowed", strconv.FormatInt(max, 10))
 	}
-	bi := &bodyInfo{size: size, md5h: newAsyncHash(md5.New()), auth: req.auth.Checksums}
-	context.AfterFunc(r.Context(), bi.md5h.stop) // never leak the hasher goroutine
+	bi := &bodyInfo{size: size, md5h: g.md5.Hasher(size), auth: req.auth.Checksums}
+	context.AfterFunc(r.Context(), bi.md5h.Close) // never leak the hasher's goroutine or lane
 	d, err := s3api.ContentMD5(r.Header)
 	if err != nil {
 		return nil, err

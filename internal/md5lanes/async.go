@@ -1,4 +1,4 @@
-package regional
+package md5lanes
 
 import (
 	"hash"
