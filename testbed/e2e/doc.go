@@ -36,4 +36,9 @@
 //	                                  s3cmd) skip a missing client; otherwise they fail
 //	                                  and point at scripts/install-test-deps.sh
 //	MERIDIAN_SOAK=1                   enables the soak tests
+//	MERIDIAN_E2E_TLS_ONLY=1           runs every region without --local-socket-dir:
+//	                                  the storage hop and the edge's same-region
+//	                                  link on TLS over TCP, as production roles
+//	                                  default (by default the processes of a
+//	                                  region share authenticated local sockets)
 package e2e

@@ -103,6 +103,7 @@ func StartGlobal(t testing.TB, opts GlobalOptions) *Global {
 	}
 	ro := Options{AZs: opts.AZs, PerAZ: opts.PerAZ, NoLocalSockets: opts.NoLocalSockets}
 	ro.defaults()
+	opts.NoLocalSockets = ro.NoLocalSockets
 	start := time.Now()
 	g := &Global{t: t, Dir: t.TempDir(), Names: opts.Regions, Regions: map[string]*Region{},
 		Links: map[string]string{}, Edges: map[string]*Edge{}}

@@ -106,6 +106,9 @@ func (o *Options) defaults() {
 	if o.Partitions == 0 {
 		o.Partitions = 8
 	}
+	if os.Getenv("MERIDIAN_E2E_TLS_ONLY") == "1" {
+		o.NoLocalSockets = true
+	}
 }
 
 // Role of a process.
