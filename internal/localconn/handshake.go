@@ -153,14 +153,20 @@ func readSmall(r io.Reader, wide bool, max int) ([]byte, error) {
 }
 
 func readHello(r io.Reader) (nonce []byte, err error) {
-	var b [len(Magic) + NonceSize]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	// The magic first, alone: a peer speaking something else (an HTTP
+	// request, a TLS hello) is refused at once, not at the deadline.
+	var m [len(Magic)]byte
+	if _, err := io.ReadFull(r, m[:]); err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(b[:len(Magic)], []byte(Magic)) {
+	if !bytes.Equal(m[:], []byte(Magic)) {
 		return nil, errors.New("not a local handshake of this version")
 	}
-	return bytes.Clone(b[len(Magic):]), nil
+	nonce = make([]byte, NonceSize)
+	if _, err := io.ReadFull(r, nonce); err != nil {
+		return nil, err
+	}
+	return nonce, nil
 }
 
 // transcript is the hash both signatures cover.

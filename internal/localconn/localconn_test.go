@@ -198,6 +198,7 @@ func TestBadHandshakes(t *testing.T) {
 		send []byte
 	}{
 		{"garbage", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + strings.Repeat("x", 100))},
+		{"short HTTP request", []byte("GET / HTTP/1.1\r\n\r\n")},
 		{"TLS client hello", []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}},
 		{"truncated hello", []byte(localconn.Magic)[:5]},
 		{"truncated nonce", append([]byte(localconn.Magic), 1, 2, 3)},
@@ -225,7 +226,9 @@ func TestBadHandshakes(t *testing.T) {
 			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 				t.Fatalf("read: %v", err)
 			}
-			if d := time.Since(start); d > 4*time.Second {
+			// Within the (1 s) deadline; a wrong magic at once.
+			d := time.Since(start)
+			if d > 4*time.Second || (strings.HasPrefix(tc.name, "garbage") || strings.Contains(tc.name, "HTTP") || strings.HasPrefix(tc.name, "TLS")) && d > 500*time.Millisecond {
 				t.Fatalf("closed after %v", d)
 			}
 			errs := s.waitRefused(t, 1)
