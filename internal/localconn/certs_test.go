@@ -30,7 +30,7 @@ func newCA(t testing.TB) *testCA {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "peer-chosen-ca"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
@@ -76,7 +76,7 @@ func (ca *testCA) issue(t testing.TB, o leafOpts) tls.Certificate {
 	}
 	serial++
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "node"},
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "peer-chosen-name"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: o.usages,

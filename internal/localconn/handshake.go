@@ -2,6 +2,7 @@ package localconn
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -15,7 +16,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"slices"
+	"syscall"
 	"time"
 )
 
@@ -52,12 +55,85 @@ const (
 	serverSigLabel  = "meridian localconn v1 server"
 )
 
-// fail wraps a step's cause in ErrHandshake with a fixed text for the step.
-func fail(step string, err error) error {
-	if err == nil {
-		return fmt.Errorf("%w: %s", ErrHandshake, step)
+// handshakeError is a failed step. Its text is one of a fixed set (the
+// step, and describe's class of the cause): nothing a peer sent, such as
+// the names in a certificate that did not verify, reaches a log through
+// it. The cause stays reachable with errors.Is/As.
+type handshakeError struct {
+	step, what string
+	cause      error
+}
+
+func (e *handshakeError) Error() string {
+	return "localconn: handshake failed: " + e.step + ": " + e.what
+}
+
+func (e *handshakeError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrHandshake}
 	}
-	return fmt.Errorf("%w: %s: %w", ErrHandshake, step, err)
+	return []error{ErrHandshake, e.cause}
+}
+
+// fail is ErrHandshake for a step, with a fixed-format text.
+func fail(step string, err error) error {
+	return &handshakeError{step: step, what: describe(err), cause: err}
+}
+
+// protoError is a violation of the handshake's format (fixed texts).
+type protoError string
+
+func (e protoError) Error() string { return string(e) }
+
+// checkError is a refusal by the config's own VerifyPeerCertificate or
+// VerifyConnection (run only on a chain that parsed): its text is the
+// local code's, so it is kept.
+type checkError struct{ err error }
+
+func (e checkError) Error() string { return e.err.Error() }
+func (e checkError) Unwrap() error { return e.err }
+
+// describe classes a step's cause into a fixed text.
+func describe(err error) string {
+	var (
+		pe protoError
+		ce checkError
+		ua x509.UnknownAuthorityError
+		ci x509.CertificateInvalidError
+		he x509.HostnameError
+		ne net.Error
+	)
+	switch {
+	case err == nil:
+		return "refused"
+	case errors.As(err, &pe):
+		return pe.Error()
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by the peer"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "deadline exceeded"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset by the peer"
+	case errors.As(err, &ua):
+		return "certificate signed by an unknown authority"
+	case errors.As(err, &he):
+		return "certificate not valid for the server name"
+	case errors.As(err, &ci):
+		switch ci.Reason {
+		case x509.Expired:
+			return "certificate expired or not yet valid"
+		case x509.IncompatibleUsage:
+			return "certificate not valid for this use"
+		}
+		return "certificate invalid"
+	case errors.As(err, &ce):
+		// After the x509 cases: a check that verifies the chain itself
+		// (internal/mtls) reports x509's errors, which are classed above.
+		return "refused by the configuration's checks: " + ce.Error()
+	}
+	return "invalid"
 }
 
 // certOf returns the certificate a config presents (the first one).
@@ -103,7 +179,7 @@ func readChain(r io.Reader) (enc []byte, chain [][]byte, err error) {
 	}
 	n := int(hdr[0])
 	if n < 1 || n > MaxCerts {
-		return nil, nil, errors.New("certificate count out of bounds")
+		return nil, nil, protoError("certificate count out of bounds")
 	}
 	enc = append(make([]byte, 0, 1024), hdr[0])
 	for i := 0; i < n; i++ {
@@ -113,7 +189,7 @@ func readChain(r io.Reader) (enc []byte, chain [][]byte, err error) {
 		}
 		size := int(binary.BigEndian.Uint32(l[:]))
 		if size < 1 || size > MaxChainBytes-len(enc)-4 {
-			return nil, nil, errors.New("certificate chain exceeds the bound")
+			return nil, nil, protoError("certificate chain exceeds the bound")
 		}
 		enc = append(enc, l[:]...)
 		start := len(enc)
@@ -143,7 +219,7 @@ func readSmall(r io.Reader, wide bool, max int) ([]byte, error) {
 		n = int(l[0])
 	}
 	if n > max {
-		return nil, errors.New("field exceeds its bound")
+		return nil, protoError("field exceeds its bound")
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
@@ -160,7 +236,7 @@ func readHello(r io.Reader) (nonce []byte, err error) {
 		return nil, err
 	}
 	if !bytes.Equal(m[:], []byte(Magic)) {
-		return nil, errors.New("not a local handshake of this version")
+		return nil, protoError("not a local handshake of this version")
 	}
 	nonce = make([]byte, NonceSize)
 	if _, err := io.ReadFull(r, nonce); err != nil {
@@ -223,7 +299,7 @@ func checkSig(leaf *x509.Certificate, label string, th, sig []byte) error {
 	case ed25519.PublicKey:
 		algo = x509.PureEd25519
 	default:
-		return errors.New("unsupported key type")
+		return protoError("unsupported key type")
 	}
 	return leaf.CheckSignature(algo, signedMessage(label, th), sig)
 }
@@ -292,12 +368,12 @@ func verifyPeer(tc *tls.Config, server bool, chain [][]byte, st *tls.ConnectionS
 	st.PeerCertificates, st.VerifiedChains = certs, chains
 	if tc.VerifyPeerCertificate != nil {
 		if err := tc.VerifyPeerCertificate(chain, chains); err != nil {
-			return err
+			return checkError{err}
 		}
 	}
 	if tc.VerifyConnection != nil {
 		if err := tc.VerifyConnection(*st); err != nil {
-			return err
+			return checkError{err}
 		}
 	}
 	return nil

@@ -144,6 +144,14 @@ func TestHandshake(t *testing.T) {
 				if !errors.Is(errs[0], localconn.ErrHandshake) {
 					t.Fatalf("server: %v", errs[0])
 				}
+				// Fixed-format errors: nothing the peer chose (its
+				// certificates' names) is in either side's text.
+				for _, e := range []error{err, errs[0]} {
+					if strings.Contains(e.Error(), "peer-chosen") || !strings.HasPrefix(e.Error(), "localconn: handshake failed: ") {
+						t.Fatalf("error text %q", e)
+					}
+				}
+				t.Logf("client: %v; server: %v", err, errs[0])
 				if got := accept(s, 100*time.Millisecond); got != nil {
 					t.Fatal("Accept returned a refused connection")
 				}
