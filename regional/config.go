@@ -19,6 +19,15 @@ import (
 type Config struct {
 	Region string // e.g. "us-east-1"
 	Listen string // host:port for S3 over HTTP
+	// ListenTLS, when set, is a second host:port serving the same S3 API
+	// over HTTPS (HTTP/1.1 and HTTP/2 by ALPN), e.g. for clients that need
+	// TLS in the region or to measure the edge against a direct path that
+	// pays for TLS too; "" (the default): off. Requires ServerTLS.
+	ListenTLS string
+	// ServerTLS is ListenTLS's TLS config: a server certificate
+	// (Certificates, GetCertificate or GetConfigForClient). The gateway
+	// serves a clone with TLS 1.2 at least and ALPN "h2", "http/1.1".
+	ServerTLS *tls.Config
 	// Domains for virtual-hosted-style requests: "<bucket>.<domain>".
 	Domains []string
 	// InlineThreshold: objects (and parts) up to this size are stored in the
@@ -110,6 +119,9 @@ func (c Config) Validate() error {
 	if c.Listen == "" {
 		errs = append(errs, errors.New("regional: Listen is required"))
 	}
+	if c.ListenTLS != "" && !hasServerCert(c.ServerTLS) {
+		errs = append(errs, ErrServerTLS)
+	}
 	if c.InlineThreshold < 0 || c.InlineThreshold > 4<<20 {
 		errs = append(errs, fmt.Errorf("regional: InlineThreshold %d out of range [0, 4 MiB]", c.InlineThreshold))
 	}
@@ -129,6 +141,14 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("regional: Meta, Data and Catalog are required"))
 	}
 	return errors.Join(errs...)
+}
+
+// ErrServerTLS: ListenTLS is set without a server certificate.
+var ErrServerTLS = errors.New("regional: ListenTLS requires ServerTLS with a server certificate")
+
+// hasServerCert reports whether t can present a server certificate.
+func hasServerCert(t *tls.Config) bool {
+	return t != nil && (len(t.Certificates) > 0 || t.GetCertificate != nil || t.GetConfigForClient != nil)
 }
 
 func (c Config) bodyTimeouts() s3api.BodyTimeouts {

@@ -3,6 +3,7 @@ package regional
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridian-s3/meridian/bucketsvc"
+	"github.com/meridian-s3/meridian/internal/connbuf"
 	"github.com/meridian-s3/meridian/internal/md5lanes"
 	"github.com/meridian-s3/meridian/internal/s3api"
 	"github.com/meridian-s3/meridian/internal/s3authz"
@@ -42,7 +44,9 @@ type Gateway struct {
 
 	ln   net.Listener
 	srv  *http.Server
-	edge *edgeServer // HTTP/3 edge listener (edgelink.go); nil when disabled
+	tln  net.Listener // ListenTLS with TLS (connbuf); nil when off
+	tsrv *http.Server // serves tln
+	edge *edgeServer  // HTTP/3 edge listener (edgelink.go); nil when disabled
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -97,36 +101,86 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("regional: listen: %w", err)
 	}
 	g.ln = ln
-	g.srv = &http.Server{
-		Handler: g,
-		// net/http answers oversize headers with a plain-text 431 before any
-		// handler runs; admit more and enforce cfg.MaxHeaderBytes in ServeHTTP
-		// so clients get S3's XML error.
-		MaxHeaderBytes:    max(1<<20, 4*cfg.MaxHeaderBytes),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	g.srv = g.s3Server()
+	if err := g.openTLS(); err != nil {
+		_ = ln.Close()
+		return nil, err
 	}
 	if err := g.openEdge(); err != nil {
 		_ = ln.Close()
+		if g.tln != nil {
+			_ = g.tln.Close()
+		}
 		return nil, err
 	}
 	return g, nil
 }
 
+// s3Server is the http.Server of an S3 listener (Listen, ListenTLS).
+func (g *Gateway) s3Server() *http.Server {
+	return &http.Server{
+		Handler: g,
+		// net/http answers oversize headers with a plain-text 431 before any
+		// handler runs; admit more and enforce cfg.MaxHeaderBytes in ServeHTTP
+		// so clients get S3's XML error.
+		MaxHeaderBytes:    max(1<<20, 4*g.cfg.MaxHeaderBytes),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// openTLS binds the HTTPS listener when configured (called by New): the
+// S3 server of the plain listener, over TLS with records written and read
+// in large batches (internal/connbuf, as the edge's client listener);
+// connbuf.ConfigureServer gives requests r.TLS (SSE-C, aws:SecureTransport)
+// and accepts HTTP/2 by its preface once ALPN chose h2. A plain HTTP
+// request on this port is answered 400, as net/http answers it.
+func (g *Gateway) openTLS() error {
+	if g.cfg.ListenTLS == "" {
+		return nil
+	}
+	tc := g.cfg.ServerTLS.Clone()
+	tc.MinVersion = max(tc.MinVersion, tls.VersionTLS12)
+	tc.NextProtos = []string{"h2", "http/1.1"}
+	ln, err := net.Listen("tcp", g.cfg.ListenTLS)
+	if err != nil {
+		return fmt.Errorf("regional: listen (TLS): %w", err)
+	}
+	g.tln = connbuf.MustPool(connbuf.DefaultOptions()).NewListener(ln, tc)
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
+	g.tsrv = g.s3Server()
+	g.tsrv.TLSConfig, g.tsrv.Protocols = tc, protos
+	connbuf.ConfigureServer(g.tsrv)
+	return nil
+}
+
 // Addr is the address the gateway listens on.
 func (g *Gateway) Addr() string { return g.ln.Addr().String() }
+
+// TLSAddr is the address of the HTTPS listener, "" when off.
+func (g *Gateway) TLSAddr() string {
+	if g.tln == nil {
+		return ""
+	}
+	return g.tln.Addr().String()
+}
 
 // Ready is closed once the gateway serves requests.
 func (g *Gateway) Ready() <-chan struct{} { return g.ready }
 
 // Run serves until ctx is cancelled or Close is called.
 func (g *Gateway) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- g.srv.Serve(g.ln) }()
+	if g.tsrv != nil {
+		go func() { errc <- g.tsrv.Serve(g.tln) }()
+	}
 	g.serveEdge()
 	close(g.ready)
-	g.log.Info("regional gateway serving", "addr", g.Addr())
+	g.log.Info("regional gateway serving", "addr", g.Addr(), "tls_addr", g.TLSAddr())
 	select {
 	case <-ctx.Done():
 		return g.Close()
@@ -149,10 +203,25 @@ func (g *Gateway) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
 		defer cancel()
 		g.closeEdge(ctx)
+		// Both S3 listeners drain at once, within the same deadline.
+		var tlsErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if g.tsrv == nil {
+				return
+			}
+			if tlsErr = g.tsrv.Shutdown(ctx); tlsErr != nil {
+				_ = g.tsrv.Close()
+			}
+			_ = g.tln.Close() // not closed by Shutdown if Run never served it
+		}()
 		g.closeErr = g.srv.Shutdown(ctx)
 		if g.closeErr != nil {
 			_ = g.srv.Close()
 		}
+		<-done
+		g.closeErr = errors.Join(g.closeErr, tlsErr)
 		close(g.stop)
 		g.wg.Wait()
 		g.md5.Close() // a server still lending lanes closes with its last body

@@ -45,6 +45,7 @@ type world struct {
 	catalog *embedded.Store
 	nodes   []metapb.StorageNode
 	signer  *v4.Signer
+	gw      *regional.Gateway
 }
 
 func newWorld(t *testing.T) *world {
@@ -107,6 +108,7 @@ func newWorldWith(t testing.TB, mod func(*regional.Config)) *world {
 		<-done
 	})
 	<-g.Ready()
+	w.gw = g
 	w.url = "http://" + g.Addr()
 	// The garbage queue is drained by a background server (the gateway
 	// keeps no background loops).

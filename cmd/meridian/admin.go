@@ -204,6 +204,7 @@ func runBench(ctx context.Context, args []string) error {
 		}
 	}
 	cfg.EdgeLocalLink = regionalclient.Transport(*localLink)
+	cfg.GatewayTLS = true // the edge phases' third tier: direct over HTTPS
 	cfg.NoBackground = !*withBackground
 	cfg.NoLocalSockets = !*localSockets
 	if cfg.DataDir == "" {
@@ -236,6 +237,7 @@ func runBench(ctx context.Context, args []string) error {
 	spec := benchSpec{Endpoint: c.Endpoint, Region: cfg.Region, AccessKey: c.Creds.AccessKey, SecretKey: c.Creds.SecretKey,
 		ServerPID: os.Getpid(), Duration: *dur, Only: splitList(*only), CAFile: c.CAFile}
 	spec.Edge = c.EdgeEndpoints[cfg.Region]
+	spec.DirectTLS = c.Regions()[0].TLSEndpoint
 	if len(cfg.MoreRegions) > 0 {
 		spec.FarRegion = cfg.MoreRegions[0]
 	}
@@ -293,6 +295,7 @@ const benchDriveEnv = "MERIDIAN_BENCH_DRIVE"
 // benchSpec is what the load generator needs from the parent bench.
 type benchSpec struct {
 	Endpoint, Edge, CAFile string
+	DirectTLS              string // the regional gateway's HTTPS listener
 	Region                 string
 	AccessKey, SecretKey   string
 	ServerPID              int
@@ -315,6 +318,11 @@ func driveBench(ctx context.Context) error {
 		var err error
 		if bcfg.Edge, err = benchtool.NewTLSClient(spec.Edge, spec.Region, spec.AccessKey, spec.SecretKey, 16, spec.CAFile); err != nil {
 			return err
+		}
+		if spec.DirectTLS != "" {
+			if bcfg.DirectTLS, err = benchtool.NewTLSClient(spec.DirectTLS, spec.Region, spec.AccessKey, spec.SecretKey, 16, spec.CAFile); err != nil {
+				return err
+			}
 		}
 	}
 	_, err := benchtool.Run(ctx, client, bcfg)

@@ -119,6 +119,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "first region (its edge is the default endpoint)")
 	more := fs.String("more-regions", strings.Join(cfg.MoreRegions, ","), "further regions (comma-separated; each uses the next 1000 ports)")
 	fs.BoolVar(&cfg.Edges, "edges", cfg.Edges, "run a TLS edge gateway per region")
+	fs.BoolVar(&cfg.GatewayTLS, "gateway-tls", true, "each regional gateway serves S3 over HTTPS too (base port + 2; dev CA certificate)")
 	fs.IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "first port; nodes use fixed offsets from it")
 	fs.IntVar(&cfg.AZs, "azs", cfg.AZs, "availability zones for storage nodes")
 	fs.IntVar(&cfg.StoragePerAZ, "storage-per-az", cfg.StoragePerAZ, "storage nodes per AZ")
@@ -180,6 +181,11 @@ func runDev(ctx context.Context, args []string) error {
 			fmt.Printf("  %-10s edge (HTTPS): %s   regional gateway (HTTP, in-region): %s\n", r.Name, ep, r.Endpoint)
 		} else {
 			fmt.Printf("  %-10s regional gateway (HTTP): %s\n", r.Name, r.Endpoint)
+		}
+	}
+	for _, r := range c.Regions() {
+		if r.TLSEndpoint != "" {
+			fmt.Printf("  %-10s HTTPS to the regional gateway (in-region): %s\n", r.Name, r.TLSEndpoint)
 		}
 	}
 	if c.CAFile != "" {
@@ -327,6 +333,9 @@ func runRegional(ctx context.Context, args []string) error {
 	cfg := regional.DefaultConfig()
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "host:port for S3")
+	fs.StringVar(&cfg.ListenTLS, "listen-tls", "", "host:port for S3 over HTTPS too (HTTP/1.1 and HTTP/2; serves --listen-tls-cert; default: off)")
+	s3Cert := fs.String("listen-tls-cert", "", "server certificate (PEM) of --listen-tls, with names clients check (not the node certificate --tls-cert)")
+	s3Key := fs.String("listen-tls-key", "", "key (PEM) of --listen-tls-cert")
 	domains := fs.String("domain", "localhost", "domains for virtual-hosted-style requests (comma-separated)")
 	meta := fs.String("meta", "", "meta node addresses host:port,…")
 	cat := catalogFlags(fs)
@@ -344,6 +353,11 @@ func runRegional(ctx context.Context, args []string) error {
 	if *meta == "" {
 		return errors.New("regional: --meta is required")
 	}
+	s3TLS, err := s3ServerTLS(cfg.ListenTLS, *s3Cert, *s3Key)
+	if err != nil {
+		return fmt.Errorf("regional: %w", err)
+	}
+	cfg.ServerTLS = s3TLS
 	node, err := tf.load(mtls.RoleGateway)
 	if err != nil {
 		return fmt.Errorf("regional: %w", err)
@@ -467,6 +481,26 @@ func serverTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
 		return nil, fmt.Errorf("%s: no certificates", caFile)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS13}, nil
+}
+
+// s3ServerTLS is the TLS config of the regional gateway's HTTPS listener
+// (--listen-tls): nil when it is off; the certificate and key are required
+// with it and refused without it.
+func s3ServerTLS(listen, certFile, keyFile string) (*tls.Config, error) {
+	if listen == "" {
+		if certFile != "" || keyFile != "" {
+			return nil, errors.New("--listen-tls-cert and --listen-tls-key need --listen-tls")
+		}
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("--listen-tls needs --listen-tls-cert and --listen-tls-key")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--listen-tls-cert/--listen-tls-key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // parseRegions parses "region=addr|addr,region=addr".

@@ -241,6 +241,11 @@ type Config struct {
 	// Edge, when set, is a client for an edge in front of the same region:
 	// the "edge" phases compare it with the direct client.
 	Edge *Client
+	// DirectTLS, when set with Edge, is a client for the same regional
+	// gateway over its HTTPS listener: the edge's tier comparisons run it
+	// as a third tier, so that what the edge adds is also measured against
+	// a direct path that pays for TLS to the client too.
+	DirectTLS *Client
 	// FarRegion, when set with Edge, is a second region of the cluster:
 	// the "copyx" phases copy from a bucket of the edge's region into one
 	// homed there (docs/copy.md, "Regions").
@@ -520,21 +525,28 @@ const tierRounds = 4
 // runTiers measures PUT and then GET of one size directly and through the
 // edge, in tierRounds alternating slices per tier (direct, edge, direct,
 // edge, …) that add up to cfg.Duration per tier. The rows are "… direct
-// (alt)" and "… via edge"; compareTiers pairs them.
+// (alt)" and "… via edge"; compareTiers pairs them. With cfg.DirectTLS a
+// third tier, "… direct https (alt)", alternates with them (direct,
+// direct https, edge, …).
 func runTiers(ctx context.Context, direct *Client, cfg Config, emit func(Result), name string, size, conc, count int) []Result {
 	payload := make([]byte, size)
 	_, _ = rand.Read(payload)
 	slice := cfg.Duration / tierRounds
-	tiers := []struct {
+	type tierClient struct {
 		suffix string
 		c      *Client
-	}{{"direct (alt)", direct}, {"via edge", cfg.Edge}}
+	}
+	tiers := []tierClient{{tierDirect, direct}}
+	if cfg.DirectTLS != nil {
+		tiers = append(tiers, tierClient{tierDirectTLS, cfg.DirectTLS})
+	}
+	tiers = append(tiers, tierClient{tierEdge, cfg.Edge})
 	var next atomic.Int64
 	var stored atomic.Int64 // keys 0..stored-1 hold the payload (written in order by index)
 	var written sync.Map
 	var out []Result
 	for _, op := range []string{"PUT", "GET"} {
-		var acc [2]Result
+		acc := make([]Result, len(tiers))
 		for round := 0; round < tierRounds; round++ {
 			for t, tier := range tiers {
 				c := tier.c
@@ -587,6 +599,13 @@ func runTiers(ctx context.Context, direct *Client, cfg Config, emit func(Result)
 	return out
 }
 
+// The tiers' row suffixes (runTiers, compareTiers).
+const (
+	tierDirect    = "direct (alt)"
+	tierDirectTLS = "direct https (alt)"
+	tierEdge      = "via edge"
+)
+
 // loadAverage is the machine's 1/5/15-minute load average: the figures of
 // a run on a shared machine mean little without it.
 func loadAverage() string {
@@ -607,26 +626,41 @@ func loadAverage() string {
 // The CPU figures here are net of the cluster's idle CPU (idleRate CPU
 // seconds per second, measured before the phases), which would otherwise
 // weigh more on the slower tier.
+//
+// The first table compares with the plain-HTTP direct path, so "edge adds"
+// includes TLS to the client; a second table, "tier comparison (HTTPS
+// direct)", compares with the direct path over HTTPS when that tier ran,
+// which leaves the edge's own cost (its hop to the region, its request
+// handling).
 func compareTiers(out io.Writer, rs []Result, idleRate float64) {
-	net := func(r Result) time.Duration {
-		c := r.ServerCPU - time.Duration(idleRate*float64(r.Elapsed))
-		return time.Duration(float64(max(c, 0)) / (float64(r.Bytes) / (1 << 20)))
-	}
 	byName := map[string]Result{}
 	for _, r := range rs {
 		byName[r.Name] = r
 	}
-	header := false
+	tierTable(out, byName, idleRate, tierDirect,
+		"| tier comparison | edge/direct throughput | server CPU/MiB direct, net of idle | via edge | edge adds | added/direct |")
+	tierTable(out, byName, idleRate, tierDirectTLS,
+		"| tier comparison (HTTPS direct) | edge/direct-https throughput | server CPU/MiB direct https, net of idle | via edge | edge adds vs https | added/direct-https |")
+}
+
+// tierTable prints one table of compareTiers: the edge tier against the
+// base tier, one row per operation and size that both ran.
+func tierTable(out io.Writer, byName map[string]Result, idleRate float64, base, header string) {
+	net := func(r Result) time.Duration {
+		c := r.ServerCPU - time.Duration(idleRate*float64(r.Elapsed))
+		return time.Duration(float64(max(c, 0)) / (float64(r.Bytes) / (1 << 20)))
+	}
+	printed := false
 	for _, op := range []string{"PUT", "GET"} {
 		for _, sz := range []string{"1MiB", "16MiB"} {
-			d, ok1 := byName[op+" "+sz+" direct (alt)"]
-			e, ok2 := byName[op+" "+sz+" via edge"]
+			d, ok1 := byName[op+" "+sz+" "+base]
+			e, ok2 := byName[op+" "+sz+" "+tierEdge]
 			if !ok1 || !ok2 || d.Ops == 0 || e.Ops == 0 {
 				continue
 			}
-			if !header {
-				fmt.Fprintln(out, "\n| tier comparison | edge/direct throughput | server CPU/MiB direct, net of idle | via edge | edge adds | added/direct |\n|---|---|---|---|---|---|")
-				header = true
+			if !printed {
+				fmt.Fprintln(out, "\n"+header+"\n|---|---|---|---|---|---|")
+				printed = true
 			}
 			row := fmt.Sprintf("| %s %s | %.2f× |", op, sz, e.MiBPerSec()/d.MiBPerSec())
 			if d.Metered && e.Metered {

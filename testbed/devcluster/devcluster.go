@@ -11,6 +11,7 @@
 //	+200..    storage nodes
 //
 //	+1        regional gateway's edge link (HTTP/3 on UDP, HTTP/2 on TCP)
+//	+2        regional gateway (S3 over HTTPS; with GatewayTLS)
 //	+10       edge gateway (HTTPS)
 //
 // Every region shares one catalog (the embedded store, in-process) and one
@@ -74,6 +75,10 @@ type Config struct {
 	MoreRegions []string
 	// Edges runs one edge gateway per region.
 	Edges bool
+	// GatewayTLS gives each region's gateway an HTTPS listener for S3 too
+	// (regional.Config.ListenTLS, BasePort+2), with a dev-CA certificate
+	// for localhost and 127.0.0.1: Region.TLSEndpoint.
+	GatewayTLS bool
 	// EdgeLocalLink is each edge's transport to its own region's gateway
 	// ("" is the edge's default, HTTP/2 over TCP); other regions: QUIC.
 	EdgeLocalLink regionalclient.Transport
@@ -185,10 +190,13 @@ type Cluster struct {
 type Region struct {
 	Name     string
 	Endpoint string // regional gateway, plain HTTP
-	EdgeLink string // regional gateway's edge link (UDP and TCP), "" without edges
-	metas    []*metasvc.Server
-	storages []*storagesvc.Server
-	meta     *metaclient.Client
+	// TLSEndpoint is the regional gateway's HTTPS URL (GatewayTLS), ""
+	// without it; its certificate chains to Cluster.CAFile.
+	TLSEndpoint string
+	EdgeLink    string // regional gateway's edge link (UDP and TCP), "" without edges
+	metas       []*metasvc.Server
+	storages    []*storagesvc.Server
+	meta        *metaclient.Client
 	// registrars are the storage nodes' heartbeat clients and the
 	// background server's metadata client (each with its own certificate).
 	registrars []*metaclient.Client
@@ -439,6 +447,14 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		gc.EdgeTLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: ca.Pool(),
 			ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS13}
 	}
+	if cfg.GatewayTLS {
+		cert, err := ca.IssueServer([]string{"localhost", "s3.localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return nil, err
+		}
+		gc.ListenTLS = addr(base + 2)
+		gc.ServerTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	if r.gateway, err = regional.New(gc); err != nil {
 		return nil, err
 	}
@@ -500,6 +516,10 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 		run(name+"/background", r.bg.Run)
 	}
 	r.Endpoint = "http://" + r.gateway.Addr()
+	if a := r.gateway.TLSAddr(); a != "" {
+		_, port, _ := net.SplitHostPort(a)
+		r.TLSEndpoint = "https://localhost:" + port
+	}
 	if cfg.Edges {
 		r.EdgeLink = r.gateway.EdgeAddr()
 	}
