@@ -757,3 +757,49 @@ func TestGarbageOnRemovedNode(t *testing.T) {
 		}
 	}
 }
+
+// TestIdlePassesWriteNoCheckpoints: a janitor with nothing to do passes
+// over its partitions every Interval without writing a checkpoint each
+// time (an idle pass once wrote "running" then "idle": two Raft entries
+// per partition per pass); only lease renewals reach the log. Work still
+// gets a checkpoint.
+func TestIdlePassesWriteNoCheckpoints(t *testing.T) {
+	cl := metasvctest.Start(t, metasvctest.Options{Partitions: 2})
+	meta := cl.Client()
+	cfg := testConfig("bg-I", meta, &fakeData{}, testLogger(t))
+	cfg.RenewInterval = time.Second
+	cfg.LeaseTTL = 4 * time.Second
+	s := start(t, cfg)
+	waitFor(t, "a few passes", 10*time.Second, func() bool { return s.Workers()[0].Passes >= 3 })
+	leader := cl.LeaderOf("p0", 5*time.Second)
+	applied := func() uint64 { return cl.Node(leader).Server.LocalState(0).LastApplied() }
+	passes, before := s.Workers()[0].Passes, applied()
+	time.Sleep(2 * time.Second)
+	passes, entries := s.Workers()[0].Passes-passes, applied()-before
+	t.Logf("idle 2 s: %d janitor passes, %d log entries in partition 0", passes, entries)
+	if passes < 5 {
+		t.Fatalf("only %d passes in 2 s at Interval %v", passes, cfg.Interval)
+	}
+	// Two or three lease renewals (RenewInterval 1 s), nothing per pass.
+	if entries > 4 {
+		t.Fatalf("%d log entries in partition 0 over %d idle passes, want only lease renewals", entries, passes)
+	}
+	ids := fillGarbage(t, meta, 3)
+	waitFor(t, "drained", 10*time.Second, func() bool { return garbageLeft(t, meta) == 0 })
+	var done uint64
+	waitFor(t, "the work's checkpoint", 5*time.Second, func() bool {
+		done = 0
+		for p := 0; p < 2; p++ {
+			_, cps, err := meta.Background(context.Background(), p)
+			if err != nil {
+				return false
+			}
+			for _, c := range cps {
+				if c.Worker == "janitor" {
+					done += c.Done
+				}
+			}
+		}
+		return done >= uint64(len(ids))
+	})
+}

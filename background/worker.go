@@ -98,6 +98,8 @@ type partProgress struct {
 	wroteDone   uint64
 	wroteSt     State
 	wroteReport string
+	// passStart is when the pass in progress over p began (local clock).
+	passStart time.Time
 	// ended is when this process last completed a pass over p (local
 	// clock): a pass is not started again before the worker's interval.
 	ended time.Time
@@ -342,6 +344,9 @@ func (w *worker) step(ctx context.Context, p int, epoch uint64, pp *partProgress
 	}
 	defer w.leases.end(p)
 	start := time.Now()
+	if pp.cursor == "" {
+		pp.passStart = start
+	}
 	next, n, done, err := w.task.Step(ctx, p, pp.cursor, valid)
 	if w.onStep != nil {
 		w.onStep(p, start, time.Now())
@@ -359,7 +364,13 @@ func (w *worker) step(ctx context.Context, p int, epoch uint64, pp *partProgress
 		pp.ended = time.Now()
 		state = StateIdle
 	}
-	write := pp.done != pp.wroteDone || state != pp.wroteSt || time.Since(pp.written) >= checkpointRefresh || w.reportChanged(p, pp)
+	// A pass that has handled nothing yet does not write "running": an
+	// idle pass of a multi-step task (the janitor's) otherwise wrote two
+	// Raft entries per partition per pass, "running" then "idle", for
+	// nothing (docs/performance.md "Idle CPU"). A pass that handles items,
+	// or has run for reportChangeRefresh, still shows as running.
+	quiet := state == StateRunning && pp.done == pp.wroteDone && time.Since(pp.passStart) < reportChangeRefresh
+	write := pp.done != pp.wroteDone || (state != pp.wroteSt && !quiet) || time.Since(pp.written) >= checkpointRefresh || w.reportChanged(p, pp)
 	if l, ok := w.task.(lazyCheckpointer); ok && l.lazyCheckpoint() && time.Since(pp.written) < reportChangeRefresh {
 		write = false // what must be durable, the task flushes itself
 	}

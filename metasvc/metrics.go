@@ -16,6 +16,7 @@ type metrics struct {
 	verifyRounds   prometheus.Counter
 	heartbeats     prometheus.Counter
 	registrations  prometheus.Counter
+	appendsSkipped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -59,9 +60,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "meridian_meta_ctl_registrations_total",
 			Help: "Storage node (re-)registrations written through Raft by this node.",
 		}),
+		appendsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meridian_meta_raft_appends_skipped_total",
+			Help: "Pipelined AppendEntries not sent because they carried nothing new to the follower (idle commit-index repeats; quietpipe.go).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.azLossTolerant, m.ctlLeader, m.rpcs, m.rpcSeconds, m.raftApply, m.fsmApply, m.verifyRounds, m.heartbeats, m.registrations} {
+		for _, c := range []prometheus.Collector{m.azLossTolerant, m.ctlLeader, m.rpcs, m.rpcSeconds, m.raftApply, m.fsmApply, m.verifyRounds, m.heartbeats, m.registrations, m.appendsSkipped} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

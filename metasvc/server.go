@@ -67,6 +67,7 @@ type group struct {
 	fsm   raft.FSM
 	state *metastate.State // partitions only
 	store *raftboltdb.BoltStore
+	logs  raft.LogStore // store, behind a LogCache when Config.LogCache > 0
 	snaps *raft.FileSnapshotStore
 	trans *raft.NetworkTransport
 	raft  *raft.Raft
@@ -171,6 +172,13 @@ func (s *Server) openGroup(name string, part int, fsm raft.FSM, st *metastate.St
 	if err != nil {
 		return nil, fmt.Errorf("metasvc: group %s: log store: %w", name, err)
 	}
+	g.logs = g.store
+	if s.cfg.LogCache > 0 {
+		if g.logs, err = raft.NewLogCache(s.cfg.LogCache, g.store); err != nil {
+			_ = g.store.Close()
+			return nil, fmt.Errorf("metasvc: group %s: log cache: %w", name, err)
+		}
+	}
 	hl := hclogFor(s.log, "raft."+name, s.cfg.RaftLogLevel)
 	g.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, s.cfg.SnapshotRetain, hl)
 	if err != nil {
@@ -191,6 +199,12 @@ func (s *Server) openGroup(name string, part int, fsm raft.FSM, st *metastate.St
 	return g, nil
 }
 
+// transport is what a group's Raft is given: its NetworkTransport, whose
+// pipelines leave out AppendEntries that carry nothing new (quietpipe.go).
+func (s *Server) transport(g *group) raft.Transport {
+	return quietTransport{NetworkTransport: g.trans, skipped: s.metrics.appendsSkipped.Inc}
+}
+
 func (s *Server) raftConfig(name string) *raft.Config {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(s.cfg.NodeID)
@@ -208,7 +222,7 @@ func (s *Server) raftConfig(name string) *raft.Config {
 
 func (s *Server) startGroup(g *group) error {
 	rc := s.raftConfig(g.name)
-	has, err := raft.HasExistingState(g.store, g.store, g.snaps)
+	has, err := raft.HasExistingState(g.logs, g.store, g.snaps)
 	if err != nil {
 		return fmt.Errorf("metasvc: group %s: %w", g.name, err)
 	}
@@ -221,11 +235,11 @@ func (s *Server) startGroup(g *group) error {
 				Address:  raft.ServerAddress(p.Addr),
 			})
 		}
-		if err := raft.BootstrapCluster(rc, g.store, g.store, g.snaps, g.trans, conf); err != nil {
+		if err := raft.BootstrapCluster(rc, g.logs, g.store, g.snaps, s.transport(g), conf); err != nil {
 			return fmt.Errorf("metasvc: group %s: bootstrap: %w", g.name, err)
 		}
 	}
-	r, err := raft.NewRaft(rc, g.fsm, g.store, g.store, g.snaps, g.trans)
+	r, err := raft.NewRaft(rc, g.fsm, g.logs, g.store, g.snaps, s.transport(g))
 	if err != nil {
 		return fmt.Errorf("metasvc: group %s: %w", g.name, err)
 	}
