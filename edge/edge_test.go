@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/meridian-s3/meridian/edge"
+	"github.com/meridian-s3/meridian/internal/localconn"
 	"github.com/meridian-s3/meridian/internal/s3checksum"
 	"github.com/meridian-s3/meridian/internal/sigv4"
 	"github.com/meridian-s3/meridian/regional"
@@ -543,5 +546,38 @@ func TestBucketOperations(t *testing.T) {
 		if string(got) != "retry" {
 			t.Fatalf("GET %d after a gateway stopped: %q", i, got)
 		}
+	}
+}
+
+// TestLocalLinkFallsBackToTLS: a gateway's socket file that no longer
+// answers (a killed gateway leaves it; here a closed listener's file) fails
+// the request that met it, and the edge's next requests reach the gateway
+// over TLS on TCP.
+func TestLocalLinkFallsBackToTLS(t *testing.T) {
+	w := newWorld(t, 1)
+	c := w.s3Client(w.edge, accessKey, secretKey, "us-east-1")
+	createBucket(t, c, "fallback", "")
+	g := w.gateways["us-east-1"][0]
+	path := localconn.SocketPath(w.sockets, g.EdgeAddr())
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	_ = ln.Close() // the file stays; connecting to it is refused
+	before := w.edge.LinkStats()
+	ok := 0
+	for i := 0; i < 3; i++ {
+		_, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("fallback"), Key: aws.String(fmt.Sprint("k", i)), Body: strings.NewReader("data")})
+		if err == nil {
+			ok++
+		}
+	}
+	after := w.edge.LinkStats()
+	if ok < 2 || after.TLS <= before.TLS {
+		t.Fatalf("%d of 3 PUTs succeeded; link connections before %+v, after %+v: want the later ones over TLS", ok, before, after)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/meridian-s3/meridian/regional"
 	"github.com/meridian-s3/meridian/regional/objectio"
 	"github.com/meridian-s3/meridian/regional/objectio/objectiotest"
+	"github.com/meridian-s3/meridian/regional/regionalclient"
 	"github.com/meridian-s3/meridian/testbed/devca"
 )
 
@@ -256,7 +257,8 @@ func (w *world) s3Client(e *edge.Server, key, secret, region string) *s3.Client 
 // linkTransports are the two transports of the edge link, as an edge with
 // cert would dial a regional gateway's EdgeAddr: HTTP/3 over QUIC and
 // HTTP/2 over TLS on TCP. Tests of the region's side of the link run over
-// both, and over HTTP/2 on the gateway's authenticated local socket.
+// both, and over HTTP/2 and HTTP/1.1 on the gateway's authenticated local
+// socket.
 func (w *world) linkTransports(cert *tls.Certificate) map[string]http.RoundTripper {
 	w.t.Helper()
 	tc := &tls.Config{RootCAs: w.ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS13}
@@ -272,6 +274,28 @@ func (w *world) linkTransports(cert *tls.Certificate) map[string]http.RoundTripp
 		return localconn.Dial(ctx, localconn.SocketPath(w.sockets, addr), "h2", tc)
 	}}
 	connbuf.HTTP2Transport(local)
-	w.t.Cleanup(func() { _ = h3.Close(); h2.CloseIdleConnections(); local.CloseIdleConnections() })
-	return map[string]http.RoundTripper{"h3": h3, "h2": h2, "local-h2": local}
+	// HTTP/1.1 over the local socket, as an edge on the gateway's host sends
+	// it: request bodies through regionalclient.HoldLastByte (HTTP/1.1 has no
+	// stream reset; the last byte waits for the body's clean end).
+	local1 := &http.Transport{DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return localconn.Dial(ctx, localconn.SocketPath(w.sockets, addr), "http/1.1", tc)
+	}}
+	holdLast := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r = r.Clone(r.Context())
+			r.Body = regionalclient.HoldLastByte(r.Body)
+		}
+		return local1.RoundTrip(r)
+	})
+	w.t.Cleanup(func() {
+		_ = h3.Close()
+		h2.CloseIdleConnections()
+		local.CloseIdleConnections()
+		local1.CloseIdleConnections()
+	})
+	return map[string]http.RoundTripper{"h3": h3, "h2": h2, "local-h2": local, "local-h1": holdLast}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

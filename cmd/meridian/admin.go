@@ -282,7 +282,7 @@ func printTransports(c *devcluster.Cluster) {
 	fmt.Printf("transports used: storage hop (gateway, background → storage nodes): %d local socket, %d TLS connection(s), %d failed local handshake(s)",
 		s.Local, s.TLS, s.LocalFailed)
 	e := c.EdgeLinkStats()
-	fmt.Printf("; edge → region link (HTTP/2): %d local socket, %d TLS connection(s), %d failed local handshake(s)", e.Local, e.TLS, e.LocalFailed)
+	fmt.Printf("; edge → region link (HTTP/1.1 on local sockets, HTTP/2 on TLS): %d local socket, %d TLS connection(s), %d failed local handshake(s)", e.Local, e.TLS, e.LocalFailed)
 	if c.LocalSockets() == "" {
 		fmt.Printf(" [local sockets off]")
 	}

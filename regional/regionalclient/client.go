@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -171,11 +172,111 @@ type roundTripCloser interface {
 	Close() error
 }
 
-// tcpTransport adapts http.Transport (which has no Close) to the link.
-type tcpTransport struct{ *http.Transport }
+// tcpTransport is the same-region link to one gateway: HTTP/2 over mutual
+// TLS (h2), and, when the gateway has a local socket on this host, HTTP/1.1
+// over that socket (local) — see newTCPTransport.
+type tcpTransport struct {
+	h2    *http.Transport
+	local *http.Transport // nil without LocalSocketDir
+	dir   string
+	// skip: addr → time.Time until which the local socket is not tried,
+	// set when a dial of it failed (a stale socket file, a handshake that
+	// did not authenticate). The request that met the failure fails (its
+	// body cannot be sent twice); the next ones take TLS.
+	skip *sync.Map
+}
 
+// localSkip is how long a failed local socket is left alone.
+const localSkip = 5 * time.Second
+
+// RoundTrip takes the local socket while the gateway's socket file exists
+// (a stat per request) and has not just failed, TLS otherwise.
+func (t tcpTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.local != nil {
+		if until, ok := t.skip.Load(r.URL.Host); ok && time.Now().Before(until.(time.Time)) {
+			return t.h2.RoundTrip(r)
+		}
+		if fi, err := os.Stat(localconn.SocketPath(t.dir, r.URL.Host)); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			if r.Body != nil && r.Body != http.NoBody {
+				r = r.Clone(r.Context())
+				r.Body = HoldLastByte(r.Body)
+			}
+			return t.local.RoundTrip(r)
+		}
+	}
+	return t.h2.RoundTrip(r)
+}
+
+// holdLast keeps back the last byte of a request body until the body ends
+// cleanly (io.EOF). The edge learns that a body is bad only at its end (a
+// chunk signature, a checksum, the declared length), and the region commits
+// only bodies that arrive whole: HTTP/2 resets the stream, but over
+// HTTP/1.1 with a Content-Length every byte sent before the error would
+// already be a complete body. With the last byte held back, a body that
+// ends in an error arrives one byte short and the connection is closed, so
+// the region sees a truncated request and stores nothing
+// (TestRegionCommitsOnlyCleanStreams/local-h1, TestRejectedBodyIsNotStored).
+type holdLast struct {
+	rc   io.ReadCloser
+	held [1]byte
+	has  bool
+	err  error // sticky: io.EOF once the held byte was released, or the body's error
+}
+
+func (h *holdLast) Read(p []byte) (int, error) {
+	if h.err != nil {
+		return 0, h.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var tmp [1]byte
+	off, dst := 0, p
+	if h.has {
+		if len(p) == 1 {
+			dst = tmp[:] // no room beside the held byte: read one ahead
+		} else {
+			p[0], off, dst = h.held[0], 1, p[1:]
+		}
+	}
+	n, err := h.rc.Read(dst)
+	if len(p) == 1 && h.has {
+		p[0] = h.held[0]
+		if n == 1 && (err == nil || errors.Is(err, io.EOF)) {
+			h.held[0] = tmp[0] // the new byte is held; an EOF is the source's again next time
+			return 1, nil
+		}
+		off, n = 1, 0 // nothing new: p[0] is the held byte
+	}
+	total := off + n
+	switch {
+	case err == nil:
+		if total == 0 {
+			return 0, nil
+		}
+		h.held[0], h.has = p[total-1], true
+		return total - 1, nil
+	case errors.Is(err, io.EOF):
+		h.has, h.err = false, io.EOF
+		return total, io.EOF
+	default:
+		h.has, h.err = false, err
+		return 0, err // the held byte (and this read's) never leave
+	}
+}
+
+func (h *holdLast) Close() error { return h.rc.Close() }
+
+// HoldLastByte wraps a request body sent over HTTP/1.1 on the link so that
+// an error at its end leaves the region one byte short (holdLast).
+func HoldLastByte(rc io.ReadCloser) io.ReadCloser { return &holdLast{rc: rc} }
+
+// Close drops the idle connections (http.Transport has no Close).
 func (t tcpTransport) Close() error {
-	t.CloseIdleConnections()
+	t.h2.CloseIdleConnections()
+	if t.local != nil {
+		t.local.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -239,8 +340,8 @@ func (p *tcpPool) Close() error {
 
 // newTCPTransport is the same-region link: HTTP/2 over mutual TLS 1.3 with
 // large frames and windows and full-size TLS records — or, with
-// LocalSocketDir and a gateway on this host, HTTP/2 over its authenticated
-// local socket.
+// LocalSocketDir and a gateway on this host, HTTP/1.1 over its
+// authenticated local socket.
 func newTCPTransport(cfg Config, tc *tls.Config, stats *linkCounters) tcpTransport {
 	tc = tc.Clone()
 	tc.NextProtos = []string{"h2"}
@@ -262,19 +363,6 @@ func newTCPTransport(cfg Config, tc *tls.Config, stats *linkCounters) tcpTranspo
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, cfg.DialTimeout)
 				defer cancel()
-			}
-			if cfg.LocalSocketDir != "" {
-				lc, err := localconn.Dial(ctx, localconn.SocketPath(cfg.LocalSocketDir, addr), "h2", c)
-				if err == nil {
-					stats.local.Add(1)
-					return lc, nil
-				}
-				if !errors.Is(err, localconn.ErrUnavailable) && ctx.Err() == nil {
-					stats.localFailed.Add(1)
-					if _, seen := stats.loggedBad.LoadOrStore(addr, struct{}{}); !seen {
-						cfg.Logger.Warn("edge link: local socket handshake failed; using TLS over TCP", "addr", addr, "err", err)
-					}
-				}
 			}
 			conn, err := pool.Dial(ctx, d, network, addr, c)
 			if err != nil {
@@ -298,7 +386,55 @@ func newTCPTransport(cfg Config, tc *tls.Config, stats *linkCounters) tcpTranspo
 		},
 	}
 	connbuf.HTTP2Transport(t)
-	return tcpTransport{t}
+	if cfg.LocalSocketDir == "" {
+		return tcpTransport{h2: t}
+	}
+	// The local socket speaks HTTP/1.1: no framing, flow-control windows or
+	// pipe between the socket and the body, so a response body is read
+	// straight from the socket into the edge's relay buffer. Connections
+	// are cheap here (no TLS), so one per request in flight, kept idle for
+	// reuse. A socket file whose server is gone (a killed gateway leaves
+	// it) refuses: the request fails as it would over TLS to a dead gateway.
+	skip := new(sync.Map)
+	lt := &http.Transport{
+		// DialTLSContext: the link's URLs are https; the local Conn is
+		// already authenticated, and HTTP/2 is never tried over it.
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c := tc.Clone()
+			if c.ServerName == "" {
+				if host, _, err := net.SplitHostPort(addr); err == nil {
+					c.ServerName = host
+				}
+			}
+			if cfg.DialTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, cfg.DialTimeout)
+				defer cancel()
+			}
+			lc, err := localconn.Dial(ctx, localconn.SocketPath(cfg.LocalSocketDir, addr), "http/1.1", c)
+			if err != nil {
+				if ctx.Err() == nil {
+					skip.Store(addr, time.Now().Add(localSkip))
+				}
+				if !errors.Is(err, localconn.ErrUnavailable) && ctx.Err() == nil {
+					stats.localFailed.Add(1)
+					if _, seen := stats.loggedBad.LoadOrStore(addr, struct{}{}); !seen {
+						cfg.Logger.Warn("edge link: local socket handshake failed; TLS over TCP for the next requests", "addr", addr, "err", err)
+					}
+				}
+				return nil, err
+			}
+			stats.local.Add(1)
+			return lc, nil
+		},
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        cfg.IdleTimeout,
+		MaxResponseHeaderBytes: int64(cfg.MaxResponseHeaderBytes),
+		DisableCompression:     true,
+		WriteBufferSize:        64 << 10,
+		ReadBufferSize:         64 << 10,
+	}
+	return tcpTransport{h2: t, local: lt, dir: cfg.LocalSocketDir, skip: skip}
 }
 
 // New builds a client. Connections are dialed on first use.
