@@ -342,6 +342,22 @@ func (p *tcpPool) Close() error {
 // large frames and windows and full-size TLS records — or, with
 // LocalSocketDir and a gateway on this host, HTTP/1.1 over its
 // authenticated local socket.
+// dialSetup is what both dialers of the same-region link start with: tc for
+// addr (ServerName from its host unless set) and ctx bounded by DialTimeout.
+func dialSetup(ctx context.Context, cfg Config, tc *tls.Config, addr string) (*tls.Config, context.Context, context.CancelFunc) {
+	c := tc.Clone()
+	if c.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			c.ServerName = host
+		}
+	}
+	if cfg.DialTimeout > 0 {
+		ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+		return c, ctx, cancel
+	}
+	return c, ctx, func() {}
+}
+
 func newTCPTransport(cfg Config, tc *tls.Config, stats *linkCounters) tcpTransport {
 	tc = tc.Clone()
 	tc.NextProtos = []string{"h2"}
@@ -353,17 +369,8 @@ func newTCPTransport(cfg Config, tc *tls.Config, stats *linkCounters) tcpTranspo
 	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c := tc.Clone()
-			if c.ServerName == "" {
-				if host, _, err := net.SplitHostPort(addr); err == nil {
-					c.ServerName = host
-				}
-			}
-			if cfg.DialTimeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, cfg.DialTimeout)
-				defer cancel()
-			}
+			c, ctx, cancel := dialSetup(ctx, cfg, tc, addr)
+			defer cancel()
 			conn, err := pool.Dial(ctx, d, network, addr, c)
 			if err != nil {
 				return nil, err
@@ -400,17 +407,8 @@ func newTCPTransport(cfg Config, tc *tls.Config, stats *linkCounters) tcpTranspo
 		// DialTLSContext: the link's URLs are https; the local Conn is
 		// already authenticated, and HTTP/2 is never tried over it.
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c := tc.Clone()
-			if c.ServerName == "" {
-				if host, _, err := net.SplitHostPort(addr); err == nil {
-					c.ServerName = host
-				}
-			}
-			if cfg.DialTimeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, cfg.DialTimeout)
-				defer cancel()
-			}
+			c, ctx, cancel := dialSetup(ctx, cfg, tc, addr)
+			defer cancel()
 			lc, err := localconn.Dial(ctx, localconn.SocketPath(cfg.LocalSocketDir, addr), "http/1.1", c)
 			if err != nil {
 				if ctx.Err() == nil {
