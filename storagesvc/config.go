@@ -50,6 +50,9 @@ type Config struct {
 	// UncachedWriteMinBytes: shards of at least this many bytes are dropped
 	// from the page cache once durable (shardstore.Options); 0 keeps all.
 	UncachedWriteMinBytes int64
+	// DirectWriteMinBytes: shards of at least this many bytes are written
+	// with O_DIRECT (shardstore.Options); 0 writes all through the cache.
+	DirectWriteMinBytes int64
 	// TLS is the node's certificate, key and region CA (required): the
 	// listener speaks only mutual TLS and each route admits the roles of
 	// docs/security.md from the certificate's region. Its identity must be

@@ -73,6 +73,7 @@ func New(cfg Config) (*Server, error) {
 	opts.CapacityBytes = cfg.CapacityBytes
 	opts.BufferBytes = cfg.BufferBytes
 	opts.UncachedWriteMinBytes = cfg.UncachedWriteMinBytes
+	opts.DirectWriteMinBytes = cfg.DirectWriteMinBytes
 	opts.Logger = log
 	store, err := shardstore.Open(opts)
 	if err != nil {

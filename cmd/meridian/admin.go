@@ -189,6 +189,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.EdgeLinkConns, "link-conns", 1, "HTTP/2 connections from the edge to each gateway of its region (--local-link tcp)")
 	localSockets := fs.Bool("local-sockets", true, "authenticated local sockets (internal/localconn) on the storage hop and the edge → region link; false: TLS over TCP on every hop")
 	uncachedMin := fs.String("uncached-write-min", "0", "storage nodes drop shards of at least this size from the page cache once durable (0: keep all cached)")
+	directMin := fs.String("direct-write-min", "0", "storage nodes write shards of at least this size with O_DIRECT (0: all through the page cache)")
 	drive := fs.Bool("drive", false, "internal: be the load generator of a parent bench ($"+benchDriveEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -223,6 +224,9 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if cfg.StorageUncachedWriteMin, err = parseSize(*uncachedMin); err != nil {
 		return fmt.Errorf("--uncached-write-min: %w", err)
+	}
+	if cfg.StorageDirectWriteMin, err = parseSize(*directMin); err != nil {
+		return fmt.Errorf("--direct-write-min: %w", err)
 	}
 	if cfg.Logger, err = newLogger(*level); err != nil {
 		return err

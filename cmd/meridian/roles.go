@@ -270,6 +270,7 @@ func runStorage(ctx context.Context, args []string) error {
 	compactMin := fs.String("compact-min-dead", "64MiB", "seal the active volume for compaction once it holds this much dead space (0: only full volumes)")
 	compactRate := fs.String("compact-rate", "64MiB", "bytes per second compaction may copy (0: unlimited)")
 	uncachedMin := fs.String("uncached-write-min", "0", "drop shards of at least this size from the page cache once durable (0: keep all cached; docs/performance.md)")
+	directMin := fs.String("direct-write-min", "0", "write shards of at least this size with O_DIRECT: less CPU, not cached afterwards (0: all through the page cache; docs/performance.md)")
 	meta := fs.String("meta", "", "meta node addresses host:port,… (for registration and heartbeats)")
 	tf := nodeTLSFlags(fs, "this storage node's")
 	localDir := localSocketFlag(fs, "serve the shard API there too (named by --advertise)")
@@ -289,6 +290,9 @@ func runStorage(ctx context.Context, args []string) error {
 	}
 	if cfg.UncachedWriteMinBytes, err = parseSize(*uncachedMin); err != nil {
 		return fmt.Errorf("--uncached-write-min: %w", err)
+	}
+	if cfg.DirectWriteMinBytes, err = parseSize(*directMin); err != nil {
+		return fmt.Errorf("--direct-write-min: %w", err)
 	}
 	if cfg.TLS, err = tf.load(mtls.RoleStorage); err != nil {
 		return err

@@ -152,19 +152,21 @@ func BenchmarkVerify(b *testing.B) {
 // MiB each) into 14 stores at once, as the 14 nodes of a stripe do, and
 // reports the process's CPU time (user + system, getrusage) per MiB of
 // shard: "cached" keeps every durable record in the page cache, "uncached"
-// drops it once durable (Options.UncachedWriteMinBytes). docs/performance.md,
-// "Storage node writes".
+// drops it once durable (Options.UncachedWriteMinBytes), "direct" writes it
+// with O_DIRECT (Options.DirectWriteMinBytes). docs/performance.md,
+// "Storage node writes" and "O_DIRECT shard writes".
 func BenchmarkPutShardsCPU(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		min  int64
-	}{{"cached", 0}, {"uncached", 256 << 10}} {
+		name           string
+		min, directMin int64
+	}{{"cached", 0, 0}, {"uncached", 256 << 10, 0}, {"direct", 0, 256 << 10}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const nodes, size = 14, 1677722
 			stores := make([]*Store, nodes)
 			for i := range stores {
 				o := DefaultOptions(b.TempDir())
 				o.UncachedWriteMinBytes = bc.min
+				o.DirectWriteMinBytes = bc.directMin
 				s, err := Open(o)
 				if err != nil {
 					b.Fatal(err)

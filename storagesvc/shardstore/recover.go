@@ -143,6 +143,11 @@ func (s *Store) recover() error {
 		s.used.Add(v.size)
 		s.log.Info("shardstore: volume recovered", "volume", num, "records", records, "dead_records", dead, "bytes", v.size)
 		if newest {
+			if s.opts.DirectWriteMinBytes > 0 {
+				if err := v.openDirect(); err != nil {
+					return err
+				}
+			}
 			s.active = v
 		}
 	}

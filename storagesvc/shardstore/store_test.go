@@ -17,8 +17,13 @@ import (
 func testOpts(dir string) Options {
 	o := DefaultOptions(dir)
 	o.MaxVolumeBytes = 4 << 20
+	o.DirectWriteMinBytes = testDirectMin
 	return o
 }
+
+// testDirectMin is the DirectWriteMinBytes of testOpts: 0, except while
+// TestDirectWritesStoreSuite reruns the store's tests with direct writes.
+var testDirectMin int64
 
 func openStore(t testing.TB, o Options) *Store {
 	t.Helper()

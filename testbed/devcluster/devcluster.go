@@ -89,6 +89,9 @@ type Config struct {
 	// many bytes from the page cache once durable (storagesvc.Config); 0
 	// keeps them cached.
 	StorageUncachedWriteMin int64
+	// StorageDirectWriteMin: storage nodes write shards of at least this
+	// many bytes with O_DIRECT (storagesvc.Config); 0 writes all buffered.
+	StorageDirectWriteMin int64
 	// Registry, when set, gives each node its own metrics registry
 	// (`meridian dev --metrics-listen` serves them all, labelled by region
 	// and node); nil: no metrics.
@@ -385,6 +388,7 @@ func (c *Cluster) startRegion(ctx context.Context, run func(string, func(context
 			sc.Listen = addr(base + 200 + idx)
 			sc.Advertise = sc.Listen
 			sc.UncachedWriteMinBytes = cfg.StorageUncachedWriteMin
+			sc.DirectWriteMinBytes = cfg.StorageDirectWriteMin
 			if sc.TLS, err = node(mtls.RoleStorage, id, sc.AZ); err != nil {
 				return nil, err
 			}
