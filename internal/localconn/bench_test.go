@@ -4,17 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/meridian-s3/meridian/internal/localconn"
+	"github.com/meridian-s3/meridian/testbed/benchtool"
 )
 
+// cpuTime is the process CPU so far (benchtool.SelfCPU: getrusage).
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := benchtool.SelfCPU()
+	return d
 }
 
 // BenchmarkStream sends b.N MiB over an authenticated local connection

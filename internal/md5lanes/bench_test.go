@@ -6,18 +6,19 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meridian-s3/meridian/testbed/benchtool"
 )
 
 // The gateway's hash writes are up to 64 KiB (the body reads of a PUT).
 const benchChunk = 64 << 10
 
+// processCPU is the process CPU so far (benchtool.SelfCPU: getrusage).
 func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := benchtool.SelfCPU()
+	return d
 }
 
 // hashers under comparison: crypto/md5 in the caller's goroutine (the
